@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/**
+ * Entry point. Only the module of the command being run is loaded (a `verify` from a cold start
+ * must not pay for staging or building); `--help` at the top level lists every command.
+ */
+import { Command } from 'commander';
+import { reportError } from './report-error.js';
+
+interface CommandModule {
+  register(program: Command): void;
+}
+
+/** name → [module, one-line description]. Each module exports `register(program)`. */
+const COMMANDS: Record<string, [() => Promise<CommandModule>, string]> = {
+};
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('kbs-bundler')
+    .description('Build KBS repositories, sign and stage image signatures into kata guests, and verify images as the CoCo guest would.')
+    .version(await version(), '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const name = argv.slice(2).find((a) => !a.startsWith('-'));
+  const chosen = name !== undefined ? COMMANDS[name] : undefined;
+  if (chosen) {
+    (await chosen[0]()).register(program);
+  } else {
+    for (const [cmd, [, description]] of Object.entries(COMMANDS)) program.command(cmd).description(description);
+  }
+  let exitCode = 0;
+  try {
+    await program.parseAsync(argv);
+    exitCode = process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    exitCode = reportError(e);
+  }
+  return exitCode;
+}
+
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

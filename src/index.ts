@@ -1,0 +1,3 @@
+/** Library entry point: `import { buildRepository, ... } from 'kbs-bundler'`. */
+export * from './errors.js';
+export * from './reference/index.js';

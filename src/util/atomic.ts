@@ -1,0 +1,77 @@
+/**
+ * Atomic writers: data goes to a sibling temporary name first and is renamed into place, so a
+ * reader (or a crash) sees either the old bytes or the new ones, never half a file.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+function sideName(target: string, tag: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${tag}-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Writes `data` to `file` atomically with `mode` (default 0644). Creates parent directories. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = sideName(file, 'tmp');
+  try {
+    const handle = await fs.open(tmp, 'wx', mode);
+    try {
+      await handle.writeFile(data);
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Builds a directory tree beside `target` with `fill`, then swaps it into place. If `fill`
+ * throws, the previous `target` is untouched. The swap renames the old tree aside first and
+ * removes it only after the new one is in place.
+ */
+export async function replaceDirAtomic(target: string, fill: (dir: string) => Promise<void>): Promise<void> {
+  await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
+  const staging = sideName(target, 'new');
+  await fs.mkdir(staging, { mode: 0o755 });
+  try {
+    await fill(staging);
+  } catch (e) {
+    await fs.rm(staging, { recursive: true, force: true });
+    throw e;
+  }
+  const old = sideName(target, 'old');
+  let hadOld = false;
+  try {
+    await fs.rename(target, old);
+    hadOld = true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      await fs.rm(staging, { recursive: true, force: true });
+      throw e;
+    }
+  }
+  try {
+    await fs.rename(staging, target);
+  } catch (e) {
+    if (hadOld) await fs.rename(old, target);
+    await fs.rm(staging, { recursive: true, force: true });
+    throw e;
+  }
+  if (hadOld) await fs.rm(old, { recursive: true, force: true });
+}
+
+/** Reads a file, or returns undefined when it does not exist. */
+export async function readFileIfExists(file: string): Promise<Buffer | undefined> {
+  try {
+    return await fs.readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
