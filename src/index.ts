@@ -1,3 +1,4 @@
 /** Library entry point: `import { buildRepository, ... } from 'kbs-bundler'`. */
 export * from './errors.js';
 export * from './reference/index.js';
+export * from './keys/index.js';
