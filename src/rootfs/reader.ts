@@ -1,0 +1,186 @@
+/**
+ * Read-only access to a guest rootfs, whatever it is on disk: a directory, an ext4 disk image
+ * (read through debugfs, never mounted), an initrd (cpio archives parsed here). Paths are guest
+ * paths; symlinks resolve as the guest sees them and never leave the rootfs.
+ */
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import { pipeline } from 'node:stream/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as path from 'node:path';
+import { ToolError } from '../errors.js';
+import { detectRootfs, type RootfsLayout } from './detect.js';
+import { debugfsCat, dq, fastLinkTarget, parseLsP, runDebugfs, type DebugfsEntry } from './debugfs.js';
+import { e2fsSpec } from './detect.js';
+import { NotADirectoryError, resolveGuestPath, type GuestLookup, type GuestNode, type ResolvedPath } from './guest-path.js';
+import { readInitrd } from './initrd.js';
+
+export type RootfsKind = 'directory' | 'ext4-image' | 'initrd' | 'erofs-image';
+
+export interface RootfsReader {
+  readonly kind: RootfsKind;
+  /** Guest absolute path; symlinks resolved as the guest sees them (absolute link = rootfs-relative); never escapes. */
+  readFile(guestPath: string): Promise<Uint8Array | undefined>;
+  listDir(guestPath: string): Promise<Array<{ name: string; type: 'file' | 'dir' | 'symlink' | 'other' }> | undefined>;
+  close(): Promise<void>;
+}
+
+export async function openRootfsReader(rootfsPath: string): Promise<RootfsReader> {
+  const layout = await detectRootfs(rootfsPath);
+  return readerFor(layout);
+}
+
+export async function readerFor(layout: RootfsLayout): Promise<RootfsReader & GuestLookup> {
+  switch (layout.kind) {
+    case 'directory':
+      return directoryReader(layout.path);
+    case 'initrd':
+      return initrdReader(layout.path);
+    case 'disk-image':
+      if (layout.fs === 'erofs') return erofsReader(layout.path, layout.offset, layout.size);
+      return ext4Reader(layout.path, layout.offset);
+  }
+}
+
+/** Shared by every backend: resolve, then read or list the real path. */
+function makeReader(
+  kind: RootfsKind,
+  lookup: GuestLookup['lookup'],
+  read: (components: string[]) => Promise<Uint8Array>,
+  list: (components: string[]) => Promise<Array<{ name: string; type: GuestNode['type'] }>>,
+  close: () => Promise<void> = async () => undefined,
+): RootfsReader & GuestLookup {
+  const self: GuestLookup = { lookup };
+  const resolve = async (guestPath: string): Promise<ResolvedPath | undefined> => {
+    try {
+      return await resolveGuestPath(self, guestPath, { followLast: true, aboveRoot: 'clamp' });
+    } catch (e) {
+      if (e instanceof NotADirectoryError) return undefined;
+      throw e;
+    }
+  };
+  return {
+    kind,
+    lookup,
+    async readFile(guestPath) {
+      const r = await resolve(guestPath);
+      if (!r || r.node?.type !== 'file') return undefined;
+      return read(r.components);
+    },
+    async listDir(guestPath) {
+      const r = await resolve(guestPath);
+      if (!r || r.node?.type !== 'dir') return undefined;
+      return (await list(r.components)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+    close,
+  };
+}
+
+export function directoryReader(root: string): RootfsReader & GuestLookup {
+  const host = (components: readonly string[]) => path.join(root, ...components);
+  return makeReader(
+    'directory',
+    (parent, name) => lookupHost(host([...parent, name])),
+    (components) => fs.readFile(host(components)),
+    async (components) => {
+      const dirents = await fs.readdir(host(components), { withFileTypes: true });
+      return dirents.map((d) => ({ name: d.name, type: d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'other' }));
+    },
+  );
+}
+
+/** lstat of a host path under the rootfs, as a GuestNode (undefined when it does not exist). */
+export async function lookupHost(hostPath: string): Promise<GuestNode | undefined> {
+  let st;
+  try {
+    st = await fs.lstat(hostPath);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+  const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  if (st.isSymbolicLink()) return { type: 'symlink', target: await fs.readlink(hostPath), ...base };
+  return { type: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other', ...base };
+}
+
+async function initrdReader(file: string): Promise<RootfsReader & GuestLookup> {
+  const image = await readInitrd(file);
+  return makeReader(
+    'initrd',
+    (parent, name) => image.lookup(parent, name),
+    async (components) => Buffer.from((image.entry(components.join('/')) as { data: Buffer }).data),
+    async (components) => {
+      const names = image.children(components.join('/')) ?? [];
+      return Promise.all(names.map(async (name) => ({ name, type: (await image.lookup(components, name))?.type ?? 'other' })));
+    },
+  );
+}
+
+/** An ext4 filesystem at `offset` in `file`, read with debugfs; directory listings are cached. */
+export function ext4Reader(file: string, offset: number): RootfsReader & GuestLookup {
+  const spec = e2fsSpec({ path: file, offset });
+  const dirs = new Map<string, Promise<Map<string, DebugfsEntry> | undefined>>();
+  const targets = new Map<string, Promise<string>>();
+  const listing = (components: readonly string[]) => {
+    const key = `/${components.join('/')}`;
+    let p = dirs.get(key);
+    if (!p) {
+      p = runDebugfs(spec, [`ls -p ${dq(key)}`]).then((r) => {
+        if (r.errors.length > 0) return undefined;
+        return new Map(parseLsP(r.sections[0] ?? '').map((e) => [e.name, e]));
+      });
+      dirs.set(key, p);
+    }
+    return p;
+  };
+  const linkTarget = (guestPath: string) => {
+    let p = targets.get(guestPath);
+    if (!p) {
+      p = runDebugfs(spec, [`stat ${dq(guestPath)}`]).then(async (r) => fastLinkTarget(r.sections[0] ?? '') ?? (await debugfsCat(spec, guestPath)).toString('utf8'));
+      targets.set(guestPath, p);
+    }
+    return p;
+  };
+  const lookup = async (parent: readonly string[], name: string): Promise<GuestNode | undefined> => {
+    const entry = (await listing(parent))?.get(name);
+    if (!entry) return undefined;
+    if (entry.type !== 'symlink') return entry;
+    return { ...entry, target: await linkTarget(`/${[...parent, name].join('/')}`) };
+  };
+  return makeReader(
+    'ext4-image',
+    lookup,
+    (components) => debugfsCat(spec, `/${components.join('/')}`),
+    async (components) => [...((await listing(components))?.values() ?? [])].map((e) => ({ name: e.name, type: e.type })),
+  );
+}
+
+/**
+ * erofs has no debugfs: the filesystem (copied out of its partition first when there is one) is
+ * extracted with erofs-utils' `fsck.erofs --extract` into a private temporary directory, which
+ * is read as a directory and removed on close.
+ */
+async function erofsReader(file: string, offset: number, size: number): Promise<RootfsReader & GuestLookup> {
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'kbs-erofs-'));
+  try {
+    let image = file;
+    if (offset !== 0) {
+      image = path.join(tmp, 'fs.erofs');
+      await pipeline(createReadStream(file, { start: offset, end: offset + size - 1 }), createWriteStream(image));
+    }
+    const tree = path.join(tmp, 'tree');
+    try {
+      await promisify(execFile)('fsck.erofs', [`--extract=${tree}`, image], { maxBuffer: 64 * 1024 * 1024 });
+    } catch (e) {
+      throw new ToolError('E_EROFS', `fsck.erofs --extract ${file}: ${(e as { stderr?: string }).stderr ?? (e as Error).message}`, { cause: e });
+    }
+    if (image !== file) await fs.rm(image);
+    const inner = directoryReader(tree);
+    return { ...inner, kind: 'erofs-image', close: () => fs.rm(tmp, { recursive: true, force: true }) };
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
