@@ -3,7 +3,7 @@
  * certificate signed by a throwaway CA, htpasswd (bcrypt) auth. Everything lives in one temp dir that stop() removes.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as https from 'node:https';
 import * as http from 'node:http';
@@ -167,4 +167,58 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     throw e;
   }
   return { host, caFile: certs.caFile, certDir, username, password, authFile, dataDir, scheme, stop };
+}
+
+/** One raw request to the test registry as its first user (Basic auth), for pushing what skopeo cannot. */
+export async function registryRequest(
+  reg: TestRegistry,
+  method: string,
+  pathOrUrl: string,
+  o: { body?: Uint8Array; headers?: Record<string, string>; auth?: boolean } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  const url = pathOrUrl.startsWith('http') ? new URL(pathOrUrl) : new URL(`${reg.scheme}://${reg.host}${pathOrUrl}`);
+  const ca = reg.scheme === 'https' ? await fs.readFile(reg.caFile) : undefined;
+  const headers: Record<string, string> = { ...o.headers };
+  if (o.auth !== false) headers.Authorization = `Basic ${Buffer.from(`${reg.username}:${reg.password}`).toString('base64')}`;
+  if (o.body) headers['Content-Length'] = String(o.body.length);
+  return new Promise((resolve, reject) => {
+    const lib = url.protocol === 'https:' ? https : http;
+    const req = lib.request(url, { method, headers, ca, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(o.body ? Buffer.from(o.body) : undefined);
+  });
+}
+
+function sha256(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** Monolithic blob upload (POST then PUT ?digest=); returns the digest. */
+export async function putBlob(reg: TestRegistry, repo: string, bytes: Uint8Array): Promise<string> {
+  const digest = sha256(bytes);
+  const start = await registryRequest(reg, 'POST', `/v2/${repo}/blobs/uploads/`);
+  if (start.status !== 202 || !start.headers.location) throw new Error(`blob upload start: HTTP ${start.status} ${start.body.toString()}`);
+  const location = new URL(start.headers.location, `${reg.scheme}://${reg.host}`);
+  location.searchParams.set('digest', digest);
+  const put = await registryRequest(reg, 'PUT', location.toString(), { body: bytes, headers: { 'Content-Type': 'application/octet-stream' } });
+  if (put.status !== 201) throw new Error(`blob upload: HTTP ${put.status} ${put.body.toString()}`);
+  return digest;
+}
+
+/** PUT a manifest (or index) under a tag or digest; returns the digest of the bytes. */
+export async function putManifest(reg: TestRegistry, repo: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
+  const put = await registryRequest(reg, 'PUT', `/v2/${repo}/manifests/${reference}`, { body: bytes, headers: { 'Content-Type': mediaType } });
+  if (put.status !== 201) throw new Error(`manifest PUT ${repo}:${reference}: HTTP ${put.status} ${put.body.toString()}`);
+  return sha256(bytes);
+}
+
+/** The file holding a blob's bytes in the registry's storage (to tamper with in tests). */
+export function blobDataPath(reg: TestRegistry, digest: string): string {
+  const hex = digest.slice('sha256:'.length);
+  return path.join(reg.dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
 }
