@@ -3,7 +3,7 @@
  * certificate signed by a throwaway CA, htpasswd (bcrypt) auth. Everything lives in one temp dir that stop() removes.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as https from 'node:https';
 import * as http from 'node:http';
@@ -30,6 +30,9 @@ export interface TestRegistry {
   dataDir: string;
   /** 'https' unless started with `{ http: true }`. */
   scheme: 'https' | 'http';
+  /** With `{ tokenAuth: true }`: the token server's realm URL and how many tokens it issued. */
+  tokenRealm?: string;
+  tokensIssued?: () => number;
   stop(): Promise<void>;
 }
 
@@ -38,6 +41,13 @@ export interface StartRegistryOptions {
   users?: Record<string, string>;
   /** Serve plain http instead of TLS (for --insecure tests). */
   http?: boolean;
+  /**
+   * Bearer token auth (`auth: token`) instead of htpasswd: a token server in this process checks the users'
+   * passwords (Basic) and issues ES256 JWTs the registry trusts. (`registryRequest` below speaks Basic only.)
+   */
+  tokenAuth?: boolean;
+  /** Extra DNS names in the server certificate (besides localhost and 127.0.0.1), e.g. 'registry.test'. */
+  dnsNames?: string[];
 }
 
 export async function freePort(): Promise<number> {
@@ -53,7 +63,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function registryConfig(o: { root: string; addr: string; htpasswd: string; cert?: string; key?: string }): string {
+function registryConfig(o: { root: string; addr: string; auth: string; cert?: string; key?: string }): string {
   const tls = o.cert ? `  tls:\n    certificate: ${o.cert}\n    key: ${o.key}\n` : '';
   return [
     'version: 0.1',
@@ -74,10 +84,7 @@ function registryConfig(o: { root: string; addr: string; htpasswd: string; cert?
     `  secret: ${randomBytes(16).toString('hex')}`,
     tls.trimEnd(),
     'auth:',
-    '  htpasswd:',
-    '    realm: kbs-bundler-test',
-    `    path: ${o.htpasswd}`,
-    '',
+    o.auth.trimEnd(),
   ]
     .filter((l) => l !== '')
     .join('\n') + '\n';
@@ -103,6 +110,69 @@ async function waitUntilServing(url: string, ca: Buffer | undefined, child: Chil
   }
 }
 
+const TOKEN_SERVICE = 'kbs-bundler-test-registry';
+const TOKEN_ISSUER = 'kbs-bundler-test-issuer';
+
+interface TokenServer {
+  realm: string;
+  certFile: string;
+  issued(): number;
+  close(): Promise<void>;
+}
+
+const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+
+/**
+ * The token endpoint of the Docker token auth spec: GET /token?service=…&scope=repository:<name>:<actions>
+ * with Basic credentials → `{"token": JWT}` granting the requested actions. 401 for unknown users.
+ */
+async function startTokenServer(dir: string, users: Record<string, string>, certFile: string, keyFile: string): Promise<TokenServer> {
+  const signingKey = path.join(dir, 'token.key');
+  const signingCert = path.join(dir, 'token.crt');
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+    '-subj', '/CN=kbs-bundler test token signer', '-keyout', signingKey, '-out', signingCert]);
+  const certPem = await fs.readFile(signingCert, 'utf8');
+  const x5c = certPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const key = createPrivateKey(await fs.readFile(signingKey));
+  let issued = 0;
+
+  const server = https.createServer({ cert: await fs.readFile(certFile), key: await fs.readFile(keyFile) }, (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const header = req.headers.authorization ?? '';
+    const decoded = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString() : '';
+    const colon = decoded.indexOf(':');
+    const user = colon === -1 ? '' : decoded.slice(0, colon);
+    if (url.pathname !== '/token' || colon === -1 || users[user] !== decoded.slice(colon + 1)) {
+      res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}');
+      return;
+    }
+    const access = url.searchParams.getAll('scope').flatMap((scope) => {
+      const [type, name, actions] = scope.split(':');
+      return type && name && actions ? [{ type, name, actions: actions.split(',') }] : [];
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const head = b64url(JSON.stringify({ typ: 'JWT', alg: 'ES256', x5c: [x5c] }));
+    const claims = b64url(JSON.stringify({
+      iss: TOKEN_ISSUER, sub: user, aud: url.searchParams.get('service') ?? '', exp: now + 300, nbf: now - 10, iat: now,
+      jti: randomBytes(8).toString('hex'), access,
+    }));
+    const signature = sign('sha256', Buffer.from(`${head}.${claims}`), { key, dsaEncoding: 'ieee-p1363' });
+    issued++;
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ token: `${head}.${claims}.${b64url(signature)}`, expires_in: 300 }));
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    realm: `https://127.0.0.1:${port}/token`,
+    certFile: signingCert,
+    issued: () => issued,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kbsb-registry-'));
   const users = options.users ?? { [`tester${randomBytes(2).toString('hex')}`]: randomBytes(12).toString('base64url') };
@@ -110,7 +180,9 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   if (!first) throw new Error('startRegistry: users must not be empty');
   const [username, password] = first;
 
-  const certs = await makeCertificates(path.join(dir, 'tls'));
+  const certs = await makeCertificates(path.join(dir, 'tls'), {
+    sans: ['IP:127.0.0.1', 'DNS:localhost', ...(options.dnsNames ?? []).map((n) => `DNS:${n}`)],
+  });
   const certDir = path.join(dir, 'certs.d');
   await fs.mkdir(certDir);
   await fs.copyFile(certs.caFile, path.join(certDir, 'ca.crt'));
@@ -125,12 +197,18 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
 
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
+  let token: TokenServer | undefined;
+  let authConfig = `  htpasswd:\n    realm: kbs-bundler-test\n    path: ${htpasswd}\n`;
+  if (options.tokenAuth) {
+    token = await startTokenServer(dir, users, certs.chainFile, certs.keyFile);
+    authConfig = `  token:\n    realm: ${token.realm}\n    service: ${TOKEN_SERVICE}\n    issuer: ${TOKEN_ISSUER}\n    rootcertbundle: ${token.certFile}\n`;
+  }
   const dataDir = path.join(dir, 'data');
   await fs.mkdir(dataDir);
   const configFile = path.join(dir, 'config.yml');
   await fs.writeFile(
     configFile,
-    registryConfig({ root: dataDir, addr: host, htpasswd, ...(options.http ? {} : { cert: certs.chainFile, key: certs.keyFile }) }),
+    registryConfig({ root: dataDir, addr: host, auth: authConfig, ...(options.http ? {} : { cert: certs.chainFile, key: certs.keyFile }) }),
   );
 
   const authFile = path.join(dir, 'auth.json');
@@ -158,6 +236,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       await exited;
       clearTimeout(timer);
     }
+    await token?.close();
     await fs.rm(dir, { recursive: true, force: true });
   };
   try {
@@ -166,7 +245,10 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     await stop();
     throw e;
   }
-  return { host, caFile: certs.caFile, certDir, username, password, authFile, dataDir, scheme, stop };
+  return {
+    host, caFile: certs.caFile, certDir, username, password, authFile, dataDir, scheme, stop,
+    ...(token ? { tokenRealm: token.realm, tokensIssued: token.issued } : {}),
+  };
 }
 
 /** One raw request to the test registry as its first user (Basic auth), for pushing what skopeo cannot. */

@@ -27,7 +27,7 @@ describe('fetchManifest against docker-registry (TLS + htpasswd)', () => {
 
   beforeAll(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'kbsb-fetch-'));
-    registry = await startRegistry();
+    registry = await startRegistry({ dnsNames: ['registry.test'] });
     options = {
       auths: JSON.parse(await fs.readFile(registry.authFile, 'utf8')),
       caPems: [await fs.readFile(registry.caFile, 'utf8')],
@@ -131,6 +131,18 @@ describe('fetchManifest against docker-registry (TLS + htpasswd)', () => {
     const e = await rejection(fetchManifest(parseReference(`127.0.0.1:${port}/team/app:1`), options));
     expect(e.code).toBe('E_REGISTRY_UNREACHABLE');
     expect(e.message).toBe(`cannot reach registry 127.0.0.1:${port} (https://127.0.0.1:${port}/v2/team/app/manifests/1): connection refused`);
+  });
+
+  it('connects to the address given for a host name, verifying TLS for the name', async () => {
+    const port = registry.host.split(':')[1];
+    const name = `registry.test:${port}`;
+    const auths = { auths: { [name]: { auth: Buffer.from(`${registry.username}:${registry.password}`).toString('base64') } } };
+    const ref = parseReference(`${name}/team/app:amd64`);
+    const got = await fetchManifest(ref, { ...options, auths, addresses: { 'registry.test': '127.0.0.1' } });
+    expect(got.digest).toBe(amd64.digest);
+    const e = await rejection(fetchManifest(parseReference(`registry.test:${port}/team/app:amd64`), { ...options, auths }));
+    expect(e.code).toBe('E_REGISTRY_UNREACHABLE');
+    expect(e.message).toMatch(/unknown host|host name lookup failed/);
   });
 
   it('caps the response size', async () => {
