@@ -1,0 +1,54 @@
+/** Reading the files a bundle names: paths relative to the bundle, errors naming the field. */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { InputError } from '../errors.js';
+
+export interface BundleContext {
+  /** The bundle file as the user named it. */
+  file: string;
+  /** Directory relative paths resolve against. */
+  dir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export function resolveBundlePath(ctx: BundleContext, relative: string): string {
+  return path.resolve(ctx.dir, relative);
+}
+
+export function fail(ctx: BundleContext, code: string, field: string, problem: string): InputError {
+  return new InputError(code, { file: ctx.file, field }, problem);
+}
+
+/** Reads a regular file the bundle names; a missing or unreadable one is an InputError at `field`. */
+export async function readBundleFile(ctx: BundleContext, relative: string, field: string): Promise<{ abs: string; bytes: Buffer }> {
+  const abs = resolveBundlePath(ctx, relative);
+  let stat;
+  try {
+    stat = await fs.stat(abs);
+  } catch {
+    throw fail(ctx, 'E_FILE_NOT_FOUND', field, `${relative}: file not found`);
+  }
+  if (!stat.isFile()) throw fail(ctx, 'E_NOT_A_FILE', field, `${relative}: not a regular file`);
+  try {
+    return { abs, bytes: await fs.readFile(abs) };
+  } catch (e) {
+    throw fail(ctx, 'E_FILE_UNREADABLE', field, `${relative}: cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** Checks a path exists (file or directory) and returns it absolute. */
+export async function existingPath(ctx: BundleContext, relative: string, field: string): Promise<string> {
+  const abs = resolveBundlePath(ctx, relative);
+  try {
+    await fs.stat(abs);
+  } catch {
+    throw fail(ctx, 'E_FILE_NOT_FOUND', field, `${relative}: not found`);
+  }
+  return abs;
+}
+
+/** Re-locates an InputError raised for a file (e.g. by keys/) at the bundle field that named it. */
+export function atField(ctx: BundleContext, field: string, relative: string, e: unknown): unknown {
+  if (e instanceof InputError) return new InputError(e.code, { file: ctx.file, field }, `${relative}: ${e.problem}`, { cause: e });
+  return e;
+}

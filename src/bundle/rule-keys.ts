@@ -1,0 +1,74 @@
+/**
+ * The key files of a rule. signedBy: one or more GPG public key files become ONE keyring, the
+ * bytes that go into keyData (image-rs and containers/image both accept several keys in one
+ * keyData): a single file is used byte for byte (armored or binary, as `gpg --export` wrote it);
+ * several files are de-armored and concatenated into one binary keyring, which every OpenPGP
+ * implementation reads as a sequence of keys (mixing armored text and binary would not be).
+ * sigstoreSigned: a cosign public key PEM, checked with node:crypto.
+ */
+import { createPublicKey } from 'node:crypto';
+import * as openpgp from 'openpgp';
+import { assertKeyringUsable, looksArmored, readPublicKeyring } from '../keys/index.js';
+import { atField, fail, readBundleFile, type BundleContext } from './files.js';
+import type { SignedByRule } from './schema.js';
+import type { KeyringEntry } from './types.js';
+
+export interface RuleKeyring {
+  bytes: Uint8Array;
+  entries: KeyringEntry[];
+  sourceFiles: string[];
+}
+
+export async function loadSignedByKeys(ctx: BundleContext, scope: string, rule: SignedByRule, field: string): Promise<RuleKeyring> {
+  const entries: KeyringEntry[] = [];
+  const parts: Uint8Array[] = [];
+  for (const [i, relative] of rule.keys.entries()) {
+    const keyField = `${field}.keys[${i}]`;
+    const { abs, bytes } = await readBundleFile(ctx, relative, keyField);
+    try {
+      const keyring = await readPublicKeyring(bytes, {});
+      assertKeyringUsable(keyring, {}, { allowExpired: rule.allowExpired, allowRevoked: rule.allowRevoked });
+      entries.push({ scope, keyring, sourceFile: abs });
+    } catch (e) {
+      throw atField(ctx, keyField, relative, e);
+    }
+    parts.push(bytes);
+  }
+  const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(await Promise.all(parts.map(binaryKeyring)));
+  return { bytes, entries, sourceFiles: entries.map((e) => e.sourceFile) };
+}
+
+/** The binary packets of a key file: armored blocks decoded, binary kept as is. */
+async function binaryKeyring(bytes: Uint8Array): Promise<Uint8Array> {
+  if (!looksArmored(bytes)) return bytes;
+  const text = Buffer.from(bytes).toString('utf8');
+  const blocks = text.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? [];
+  const out: Uint8Array[] = [];
+  for (const block of blocks) {
+    const { data } = await openpgp.unarmor(block);
+    out.push(data as unknown as Uint8Array);
+  }
+  return Buffer.concat(out);
+}
+
+/** A cosign public key: PEM `PUBLIC KEY`, ECDSA P-256 or RSA (what the guest verifies). */
+export async function loadCosignKey(ctx: BundleContext, relative: string, field: string): Promise<{ abs: string; pem: string }> {
+  const { abs, bytes } = await readBundleFile(ctx, relative, field);
+  const pem = bytes.toString('utf8');
+  const bad = (problem: string) => fail(ctx, 'E_COSIGN_KEY', field, `${relative}: ${problem}`);
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    throw bad('is a private key; give the public key (cosign.pub)');
+  }
+  if (!pem.includes('-----BEGIN PUBLIC KEY-----')) throw bad('not a PEM public key (expected -----BEGIN PUBLIC KEY-----, as cosign.pub)');
+  let key;
+  try {
+    key = createPublicKey({ key: pem, format: 'pem' });
+  } catch (e) {
+    throw bad(`not a valid public key (${(e as Error).message.split('\n')[0]})`);
+  }
+  const type = key.asymmetricKeyType;
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (type === 'rsa') return { abs, pem };
+  if (type === 'ec' && curve === 'prime256v1') return { abs, pem };
+  throw bad(`a ${type}${curve ? ` ${curve}` : ''} key; the guest verifies cosign signatures made with ECDSA P-256 or RSA keys only`);
+}

@@ -1,0 +1,37 @@
+/**
+ * The repository tree as a deterministic tarball: sorted entries, fixed mtime (SOURCE_DATE_EPOCH
+ * or the epoch), modes kept, owner root (uid/gid 0). Same resources → same bytes.
+ */
+import { pack } from 'tar-stream';
+import type { KbsResource } from './render.js';
+import { layoutDirs, layoutPath, type Layout } from './layout.js';
+import { compare } from './render.js';
+
+export function fixedMtime(env: NodeJS.ProcessEnv = process.env): Date {
+  const epoch = Number(env.SOURCE_DATE_EPOCH);
+  return Number.isInteger(epoch) && epoch >= 0 ? new Date(epoch * 1000) : new Date(0);
+}
+
+export async function tarballBytes(resources: readonly KbsResource[], layout: Layout, mtime: Date): Promise<Buffer> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    p.on('end', resolve);
+    p.on('error', reject);
+  });
+  const owner = { uid: 0, gid: 0, uname: 'root', gname: 'root', mtime };
+  const entries: Array<{ name: string; dir: boolean; mode: number; bytes?: Uint8Array }> = [
+    ...layoutDirs(resources, layout).map((d) => ({ name: `${d}/`, dir: true, mode: 0o755 })),
+    ...resources.map((r) => ({ name: layoutPath(r.id, layout), dir: false, mode: r.mode, bytes: r.bytes })),
+  ].sort((a, b) => compare(a.name, b.name));
+  for (const e of entries) {
+    if (e.dir) p.entry({ ...owner, name: e.name, type: 'directory', mode: e.mode });
+    else p.entry({ ...owner, name: e.name, type: 'file', mode: e.mode, size: e.bytes!.length }, Buffer.from(e.bytes!));
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
