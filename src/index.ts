@@ -2,3 +2,5 @@
 export * from './errors.js';
 export * from './reference/index.js';
 export * from './keys/index.js';
+export * from './bundle/index.js';
+export * from './kbs/index.js';

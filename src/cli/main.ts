@@ -12,6 +12,8 @@ interface CommandModule {
 
 /** name → [module, one-line description]. Each module exports `register(program)`. */
 const COMMANDS: Record<string, [() => Promise<CommandModule>, string]> = {
+  init: [() => import('./commands/init.js'), 'Write a commented starter bundle.yaml'],
+  build: [() => import('./commands/build.js'), 'Write the KBS repository (policy, sigstore config, credential) from bundle.yaml'],
 };
 
 async function main(argv: string[]): Promise<number> {
