@@ -1,0 +1,133 @@
+/**
+ * Reading a KBS repository back, whatever form it is in: a nested tree (`<repo>/<type>/<tag>`,
+ * trustee ≤ v0.18), a flat LocalFs store (`repository/<repo>\x2F<type>\x2F<tag>`, trustee ≥ v0.19),
+ * a tarball of either (plain or gzip), or an offline-fs-kbc resources JSON
+ * (`{"repo/type/tag": base64}`). Resources are looked up by id, the way the guest asks for them.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { extract } from 'tar-stream';
+import { FileNotFoundError, InputError } from '../errors.js';
+import { FLAT_SEPARATOR } from './layout.js';
+import { isValidSegment, resourcePath, type ResourceId } from './resource-id.js';
+
+export type RepositoryForm = 'nested' | 'flat' | 'tarball' | 'offline-fs-json';
+
+export interface KbsRepositoryReader {
+  readonly source: string;
+  readonly form: RepositoryForm;
+  /** Every resource id present, `repo/type/tag`, sorted. */
+  list(): string[];
+  get(id: ResourceId | string): Promise<Uint8Array | undefined>;
+}
+
+function idFromSegments(segments: string[]): ResourceId | undefined {
+  if (segments.length !== 3 || !segments.every(isValidSegment)) return undefined;
+  const [repository = '', type = '', tag = ''] = segments;
+  return { repository, type, tag };
+}
+
+/** The resource id a path inside a tree or tarball names, if any. */
+export function idFromTreePath(relative: string): ResourceId | undefined {
+  const parts = relative.split('/').filter((p) => p !== '' && p !== '.');
+  const last = parts[parts.length - 1] ?? '';
+  if (last.includes(FLAT_SEPARATOR)) return idFromSegments(last.split(FLAT_SEPARATOR));
+  return idFromSegments(parts.slice(-3));
+}
+
+function memoryReader(source: string, form: RepositoryForm, entries: Map<string, Uint8Array>): KbsRepositoryReader {
+  return {
+    source,
+    form,
+    list: () => [...entries.keys()].sort(),
+    get: async (id) => entries.get(typeof id === 'string' ? id : resourcePath(id)),
+  };
+}
+
+async function walkFiles(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await fs.readdir(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await walkFiles(dir, rel)));
+    else if (e.isFile() || e.isSymbolicLink()) out.push(rel);
+  }
+  return out;
+}
+
+async function readDirectory(dir: string): Promise<KbsRepositoryReader> {
+  const files = await walkFiles(dir);
+  const flat = files.some((f) => path.posix.basename(f).includes(FLAT_SEPARATOR));
+  const entries = new Map<string, Uint8Array>();
+  for (const rel of files) {
+    const parts = rel.split('/');
+    // nested: exactly <repo>/<type>/<tag> below the root; flat: <name with \x2F> anywhere (normally repository/).
+    const id = flat ? (parts[parts.length - 1]?.includes(FLAT_SEPARATOR) ? idFromTreePath(rel) : undefined) : parts.length === 3 ? idFromSegments(parts) : undefined;
+    if (id) entries.set(resourcePath(id), new Uint8Array(await fs.readFile(path.join(dir, rel))));
+  }
+  return memoryReader(dir, flat ? 'flat' : 'nested', entries);
+}
+
+async function readTarball(file: string, bytes: Buffer): Promise<KbsRepositoryReader> {
+  const data = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+  const entries = new Map<string, Uint8Array>();
+  const ex = extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+      stream.on('end', () => {
+        if (header.type === 'file') {
+          const id = idFromTreePath(header.name);
+          if (id) entries.set(resourcePath(id), new Uint8Array(Buffer.concat(chunks)));
+        }
+        next();
+      });
+      stream.resume();
+    });
+    ex.on('finish', resolve);
+    ex.on('error', (e: Error) => reject(new InputError('E_KBS_TARBALL', { file }, `is not a readable tarball: ${e.message}`)));
+  });
+  ex.end(data);
+  await done;
+  return memoryReader(file, 'tarball', entries);
+}
+
+function readOfflineJson(file: string, bytes: Buffer): KbsRepositoryReader {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new InputError('E_KBS_JSON', { file }, `is not JSON: ${(e as Error).message}`);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new InputError('E_KBS_JSON', { file }, 'must be an object {"repo/type/tag": base64}');
+  const entries = new Map<string, Uint8Array>();
+  for (const [key, value] of Object.entries(doc)) {
+    const id = idFromSegments(key.split('/'));
+    if (!id) throw new InputError('E_KBS_JSON', { file, field: key }, 'is not a repo/type/tag resource id');
+    if (typeof value !== 'string') throw new InputError('E_KBS_JSON', { file, field: key }, 'must be a base64 string');
+    entries.set(key, new Uint8Array(Buffer.from(value, 'base64')));
+  }
+  return memoryReader(file, 'offline-fs-json', entries);
+}
+
+/** Opens a repository directory, tarball or offline-fs JSON; InputError when it holds no resource. */
+export async function openKbsRepository(source: string): Promise<KbsRepositoryReader> {
+  let stat;
+  try {
+    stat = await fs.stat(source);
+  } catch (e) {
+    throw new FileNotFoundError(source, 'KBS repository', { cause: e });
+  }
+  let reader: KbsRepositoryReader;
+  if (stat.isDirectory()) reader = await readDirectory(source);
+  else {
+    const bytes = await fs.readFile(source);
+    const text = bytes.subarray(0, 64).toString('utf8').trimStart();
+    reader = text.startsWith('{') ? readOfflineJson(source, bytes) : await readTarball(source, bytes);
+  }
+  if (reader.list().length === 0) {
+    throw new InputError('E_KBS_EMPTY', { file: source }, 'holds no KBS resource (expected <repo>/<type>/<tag> files, repository/<repo>\\x2F<type>\\x2F<tag> files, or a tarball of either)');
+  }
+  return reader;
+}

@@ -1,0 +1,43 @@
+/**
+ * The OpenPGP side of the verifier, as an interface: helper B's keys/ and signature/ modules
+ * implement it (see default-backend.ts); tests may substitute it.
+ */
+import type { Location } from '../errors.js';
+import type { Keyring } from '../keys/index.js';
+import type { Side } from './types.js';
+
+export interface VerifiedSignatureInfo {
+  payloadBytes: Uint8Array;
+  /** Primary key fingerprint, uppercase hex. */
+  signerFingerprint: string;
+  keyId: string;
+  bySubkey: boolean;
+  subkeyFingerprint?: string;
+  keyExpired: string | null;
+  signatureExpired: string | null;
+  keyRevoked: boolean;
+  subkeyRevoked: boolean;
+}
+
+export interface PayloadInfo {
+  dockerReference: string;
+  manifestDigest: string;
+  type: string;
+}
+
+export interface SignatureBackend {
+  readKeyring(bytes: Uint8Array, location: Location): Promise<Keyring>;
+  /** Throws an error with `.code` and `.reason` (worded per side) when the blob does not verify. */
+  verify(blob: Uint8Array, keyring: Keyring, side: Side, now?: Date): Promise<VerifiedSignatureInfo>;
+  /** Throws an error with `.reason` worded per side when the payload is not acceptable JSON. */
+  parsePayload(bytes: Uint8Array, side: Side): PayloadInfo;
+  /** containers/image `manifest.Digest` (schema1 JWS stripped); throws on malformed schema1. */
+  manifestDigest(bytes: Uint8Array): string;
+}
+
+/** The side-worded reason of an error from the backend (SignatureError.reason, else its message). */
+export function reasonOf(e: unknown): { reason: string; code?: string } {
+  const err = e as { reason?: unknown; code?: unknown; message?: unknown };
+  const reason = typeof err.reason === 'string' ? err.reason : typeof err.message === 'string' ? err.message : String(e);
+  return typeof err.code === 'string' ? { reason, code: err.code } : { reason };
+}

@@ -1,0 +1,21 @@
+/** What every requirement evaluator receives: the inputs, already parsed for one side. */
+import type { DockerReference } from '../reference/index.js';
+import type { SigstoreConfig } from '../sigstore/schema.js';
+import type { SignatureBackend } from './backend.js';
+import type { VerifyInputs } from './inputs.js';
+import type { Side } from './types.js';
+
+export interface EvalContext {
+  side: Side;
+  inputs: VerifyInputs;
+  backend: SignatureBackend;
+  /** The image as pulled: normalised, `:latest` added when neither tag nor digest. */
+  origin: DockerReference;
+  /** Platform manifest digest used for signature lookup and the guest's digest check. */
+  digest: string;
+  /** The sigstore config as this side read it; undefined when none (guest: not set). */
+  sigstoreConfig: SigstoreConfig | undefined;
+  /** Why the sigstore config could not be read, when it could not (the guest fails the whole client). */
+  sigstoreConfigProblem?: string;
+  now: Date;
+}

@@ -1,0 +1,110 @@
+/**
+ * Why the guest and the host decide differently: names the rule of guest-vs-host.md that makes
+ * the difference (expired key, subkey, lookaside-only config, http store, empty list, literal vs
+ * normalised identity, …), from the two decisions and their per-signature reasons.
+ */
+import type { Divergence, RequirementOutcome, SideDecision, SignatureAttempt } from './types.js';
+
+const CODE_RULES: Record<string, string> = {
+  E_KEY_EXPIRED: 'expired key',
+  E_SIG_EXPIRED: 'expired signature',
+  E_KEY_REVOKED: 'revoked key',
+  E_SIG_SUBKEY: 'subkey signature',
+  E_SIG_KEY_ID: 'subkey signature',
+  E_IDENTITY: 'literal vs normalised identity',
+  E_SIG_PAYLOAD: 'payload strictness',
+  E_DIGEST: 'manifest digest',
+  E_SIG_FORMAT: 'signature format',
+};
+
+function policyRule(reason: string): string {
+  if (reason.includes('must not be empty')) return 'empty requirement list';
+  if (reason.includes('Default policy is missing')) return 'missing default';
+  if (reason.includes('Unknown policy requirement type')) return 'unknown requirement type';
+  if (reason.includes('Unknown key')) return 'unknown keys';
+  if (reason.includes('keyPath')) return 'key source (keyPath/keyPaths/keyData)';
+  return 'policy parsing';
+}
+
+function fromPolicy(guest: SideDecision, host: SideDecision): Divergence | undefined {
+  const g = guest.code === 'E_POLICY_INVALID';
+  const h = host.code === 'E_POLICY_INVALID';
+  if (g === h) return undefined;
+  if (h) {
+    const reason = host.message;
+    return { rule: policyRule(reason), detail: `containers/image refuses the policy (${reason}); image-rs reads it and ${guest.allowed ? 'allows' : 'denies'} the image` };
+  }
+  const detail = guest.chain[1] ?? '';
+  const rule = /transports/.test(detail) ? 'missing transports' : /type|discriminator|union/i.test(detail) ? 'unknown requirement type' : 'policy parsing';
+  return { rule, detail: `image-rs refuses the policy (Invalid image policy file${detail ? `: ${detail}` : ''}); containers/image reads it and ${host.allowed ? 'allows' : 'denies'} the image` };
+}
+
+function attemptRule(guest: SignatureAttempt | undefined, host: SignatureAttempt | undefined): string | undefined {
+  if (guest?.accepted && host && !host.accepted) return CODE_RULES[host.code ?? ''] ?? host.code;
+  if (host?.accepted && guest && !guest.accepted) return CODE_RULES[guest.code ?? ''] ?? guest.code;
+  if (host?.accepted && host.reason.includes('subkey')) return 'subkey signature';
+  return undefined;
+}
+
+function baseName(source: string): string {
+  return source.slice(source.lastIndexOf('/') + 1);
+}
+
+function fromSignatures(g: RequirementOutcome, h: RequirementOutcome): Divergence | undefined {
+  if (g.reason?.includes('HTTP support for signature stores is not implemented')) {
+    return { rule: 'http signature store', detail: `image-rs reads only file:// stores (${g.reason}); containers/image reads ${h.signatureLocation ?? 'the http(s) store'}` };
+  }
+  if (g.signatureLocation && h.signatureLocation && g.signatureLocation !== h.signatureLocation) {
+    return { rule: 'signature store location', detail: `image-rs looks in ${g.signatureLocation} (sigstore: key only), containers/image in ${h.signatureLocation} (lookaside:, or its built-in default)` };
+  }
+  const hostByName = new Map(h.signatures.map((s) => [baseName(s.source), s]));
+  for (const ga of g.signatures) {
+    const ha = hostByName.get(baseName(ga.source));
+    if (!ha) {
+      if (ga.accepted) {
+        return { rule: 'signature file names', detail: `image-rs accepted ${ga.source}, a file containers/image never reads (it reads signature-1…N and stops at the first missing)` };
+      }
+      continue;
+    }
+    const rule = attemptRule(ga, ha);
+    if (rule) {
+      const accepted = ga.accepted ? 'image-rs' : 'containers/image';
+      const rejecter = ga.accepted ? ha : ga;
+      return { rule, detail: `${baseName(ga.source)}: accepted by ${accepted}, rejected by the other side: ${rejecter.reason}` };
+    }
+  }
+  if (g.signatures.length === 0 && h.signatures.length > 0 && h.signatures.some((s) => s.accepted)) {
+    return { rule: 'signature store location', detail: `image-rs found no signature (${g.reason ?? ''}); containers/image accepted ${h.signatures.find((s) => s.accepted)?.source}` };
+  }
+  return undefined;
+}
+
+export function findDivergences(guest: SideDecision, host: SideDecision): Divergence[] {
+  if (guest.allowed === host.allowed) return [];
+  const out: Divergence[] = [];
+  const policy = fromPolicy(guest, host);
+  if (policy) out.push(policy);
+  else if (guest.code === 'E_SIGSTORE_CONFIG_INVALID') {
+    out.push({ rule: 'lookaside-only sigstore config', detail: `image-rs requires a sigstore: key in every entry (${guest.chain.join(': ')}); containers/image reads lookaside: too` });
+  } else if (guest.code === 'EMPTY_LIST_ALLOWS') {
+    out.push({ rule: 'empty requirement list', detail: 'image-rs allows an image whose requirement list is empty; containers/image refuses such a policy' });
+  } else if (guest.scope !== host.scope) {
+    out.push({ rule: 'scope', detail: `image-rs applies ${guest.scope}, containers/image applies ${host.scope}` });
+  } else {
+    for (let i = 0; i < Math.max(guest.outcomes.length, host.outcomes.length); i++) {
+      const g = guest.outcomes[i];
+      const h = host.outcomes[i];
+      if (!g || !h || g.allowed === h.allowed) continue;
+      const d = fromSignatures(g, h);
+      if (d) out.push(d);
+      else if (g.type === 'sigstoreSigned' && h.notes.some((n) => n.includes('use-sigstore-attachments'))) {
+        out.push({ rule: 'cosign attachments', detail: h.notes.find((n) => n.includes('use-sigstore-attachments')) ?? '' });
+      } else {
+        out.push({ rule: `${g.type} rule`, detail: `image-rs: ${g.reason ?? 'allowed'}; containers/image: ${h.reason ?? 'allowed'}` });
+      }
+      break;
+    }
+  }
+  if (out.length === 0) out.push({ rule: 'decision', detail: `image-rs: ${guest.message}; containers/image: ${host.message}` });
+  return out;
+}

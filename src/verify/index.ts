@@ -1,0 +1,11 @@
+export * from './types.js';
+export * from './inputs.js';
+export type { SignatureBackend, VerifiedSignatureInfo, PayloadInfo } from './backend.js';
+export { defaultSignatureBackend } from './default-backend.js';
+export { parsePolicy, type ParsedPolicy, type PolicyReadResult } from './policy.js';
+export { parseSigstoreConfig, signatureBase, signatureDirName } from './sigstore-config.js';
+export { selectRequirements, type SelectedScope } from './scope.js';
+export { identityMismatch } from './identity.js';
+export { evaluateSide } from './evaluate.js';
+export { findDivergences } from './divergence.js';
+export { verifyImage } from './verify.js';

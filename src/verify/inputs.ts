@@ -1,0 +1,65 @@
+/**
+ * What the verifier reads, as interfaces: the evaluation core never touches the disk or the network
+ * itself, so the same core runs on a KBS directory, a tarball, a disk image or test doubles.
+ */
+
+/** Read-only view of the guest root filesystem (helper C's RootfsReader satisfies it). */
+export interface GuestFiles {
+  /** Guest absolute path, symlinks resolved the way the guest sees them; undefined when missing. */
+  readFile(guestPath: string): Promise<Uint8Array | undefined>;
+  listDir(guestPath: string): Promise<Array<{ name: string; type: 'file' | 'dir' | 'symlink' | 'other' }> | undefined>;
+}
+
+/** `kbs:///repo/type/tag` resources of the KBS repository the guest talks to. */
+export interface ResourceSource {
+  /** `repo/type/tag` → bytes, undefined when the repository has no such resource. */
+  get(path: string): Promise<Uint8Array | undefined>;
+}
+
+/** A simple-signing store reachable over http(s) (host side only). */
+export interface HttpGetter {
+  get(url: string): Promise<{ status: number; bytes: Uint8Array }>;
+}
+
+/** One layer of a cosign signature image `<repo>:sha256-<hex>.sig`. */
+export interface CosignLayer {
+  /** The layer blob: the simple-signing JSON payload cosign signed. */
+  payload: Uint8Array;
+  /** `dev.cosignproject.cosign/signature` annotation (base64; newlines are stripped before use). */
+  signature: string | undefined;
+}
+
+export interface CosignSignatureImage {
+  /** `registry/repo:sha256-<hex>.sig` */
+  reference: string;
+  layers: CosignLayer[];
+}
+
+/** Fetches the cosign signature image for a manifest digest; undefined when the registry has none. */
+export type CosignFetcher = (imageReference: string, digest: string) => Promise<CosignSignatureImage | undefined>;
+
+/** The manifest the decision is about. */
+export interface ManifestInput {
+  /** Digest of the platform manifest (what both sides use for simple signing). */
+  digest: string;
+  /** The manifest bytes when known (the host recomputes the digest from them, schema1 JWS stripped). */
+  bytes?: Uint8Array;
+  /** Digest of the manifest list / index the platform manifest came from (cosign fallback). */
+  listDigest?: string;
+}
+
+export interface VerifyInputs {
+  /** The image reference as the user (or the pod spec) wrote it. */
+  image: string;
+  manifest: ManifestInput;
+  /** policy.json bytes and where they came from (for messages). */
+  policy: { bytes: Uint8Array; source: string };
+  /** Sigstore config (registries.d YAML) bytes, when the guest would have one. */
+  sigstoreConfig?: { bytes: Uint8Array; source: string };
+  resources: ResourceSource;
+  rootfs: GuestFiles;
+  http?: HttpGetter;
+  cosign?: CosignFetcher;
+  /** Clock for expiry checks (tests pin it). */
+  now?: Date;
+}
