@@ -9,3 +9,4 @@ export { identityMismatch } from './identity.js';
 export { evaluateSide } from './evaluate.js';
 export { findDivergences } from './divergence.js';
 export { verifyImage } from './verify.js';
+export { loadVerifyInputs, manifestFromFile, manifestFromDigest, type VerifySources } from './sources.js';
