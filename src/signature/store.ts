@@ -1,0 +1,216 @@
+/**
+ * Signature stores, read and written the way skopeo, podman and image-rs lay them out:
+ *  - a lookaside tree: `<base>/<repository path>@sha256=<hex>/signature-N` (e.g. /var/lib/containers/sigstore);
+ *  - an image-rs style tarball of such a tree (`signatures.tar`, gzip'd or not);
+ *  - a `dir:` image layout: `manifest.json` + `signature-N` side by side.
+ * `build`, `stage`, `verify` and `audit` all read through `readSignatureStore`.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import * as tar from 'tar-stream';
+import { FileNotFoundError, InputError } from '../errors.js';
+import { digestProblem } from '../reference/index.js';
+import { manifestDigest } from './digest.js';
+import { MAX_SIGNATURE_SIZE } from './verify.js';
+
+export interface StoredSignature {
+  /** Repository path without the registry host (`library/busybox`); '' for a `dir:` layout. */
+  repositoryPath: string;
+  /** `sha256:<hex>` (from the directory name, or computed from a `dir:` layout's manifest.json). */
+  digest: string;
+  /** File name inside the image's signature directory, e.g. `signature-1`. */
+  name: string;
+  /** At most MAX_SIGNATURE_SIZE + 1 bytes (so that oversize is detectable without reading it all). */
+  bytes: Uint8Array;
+  /** Where it was read from: a file path, or `archive.tar:member`. */
+  source: string;
+}
+
+const SIG_DIR = /^(.+)@([a-z0-9]+)=([a-zA-Z0-9]+)$/;
+
+/** Refuses `..`, absolute paths, empty segments and other oddities in a repository path. */
+export function assertRepositoryPath(repositoryPath: string, location: { file?: string; field?: string } = {}): void {
+  const bad = (why: string) => new InputError('E_BAD_REPOSITORY_PATH', location, `repository path ${JSON.stringify(repositoryPath)} ${why}`);
+  if (repositoryPath === '') throw bad('is empty');
+  if (path.posix.isAbsolute(repositoryPath) || repositoryPath.includes('\\')) throw bad('must be relative');
+  for (const seg of repositoryPath.split('/')) {
+    if (seg === '' || seg === '.' || seg === '..') throw bad('has an empty, "." or ".." segment');
+    if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(seg)) throw bad(`has an invalid component ${JSON.stringify(seg)}`);
+  }
+}
+
+/** `${base}/${repositoryPath}@<algo>=<hex>`. */
+export function lookasideDir(base: string, repositoryPath: string, digest: string): string {
+  assertRepositoryPath(repositoryPath);
+  const problem = digestProblem(digest);
+  if (problem !== undefined) throw new InputError('E_BAD_DIGEST', {}, `digest ${JSON.stringify(digest)}: ${problem}`);
+  const [algo, hex] = digest.split(':') as [string, string];
+  return path.join(base, `${repositoryPath}@${algo}=${hex}`);
+}
+
+/**
+ * Adds `blob` as the first free `signature-N` (N ≥ 1) and returns its path. Never overwrites: the data
+ * is written aside, then hard-linked into place, which fails if the name exists.
+ */
+export async function writeSignature(storeDir: string, repositoryPath: string, digest: string, blob: Uint8Array): Promise<{ path: string; index: number }> {
+  const dir = lookasideDir(storeDir, repositoryPath, digest);
+  await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+  const tmp = path.join(dir, `.signature.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const handle = await fs.open(tmp, 'wx', 0o644);
+  try {
+    await handle.writeFile(blob);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    for (let index = 1; ; index++) {
+      const target = path.join(dir, `signature-${index}`);
+      try {
+        await fs.link(tmp, target);
+        return { path: target, index };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+/** Sorts `signature-N` numerically, then any other names. */
+function compareNames(a: string, b: string): number {
+  const na = /^signature-(\d+)$/.exec(a);
+  const nb = /^signature-(\d+)$/.exec(b);
+  if (na && nb) return Number(na[1]) - Number(nb[1]);
+  if (na) return -1;
+  if (nb) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sortSignatures(list: StoredSignature[]): StoredSignature[] {
+  return list.sort((x, y) =>
+    x.repositoryPath !== y.repositoryPath
+      ? x.repositoryPath < y.repositoryPath ? -1 : 1
+      : x.digest !== y.digest
+        ? x.digest < y.digest ? -1 : 1
+        : compareNames(x.name, y.name),
+  );
+}
+
+async function readCapped(file: string): Promise<Uint8Array> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const want = Math.min(size, MAX_SIGNATURE_SIZE + 1);
+    const buf = Buffer.alloc(want);
+    const { bytesRead } = await handle.read(buf, 0, want, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads every signature in a lookaside tree, a signatures tarball or a `dir:` layout. */
+export async function readSignatureStore(pathToDirOrTar: string): Promise<StoredSignature[]> {
+  const p = pathToDirOrTar.startsWith('dir:') ? pathToDirOrTar.slice(4) : pathToDirOrTar;
+  let st;
+  try {
+    st = await fs.stat(p);
+  } catch {
+    throw new FileNotFoundError(pathToDirOrTar, 'signature store');
+  }
+  if (st.isFile()) return sortSignatures(await readTarStore(p));
+  if (!st.isDirectory()) throw new InputError('E_BAD_STORE', { file: pathToDirOrTar }, 'is neither a directory nor a tar archive');
+  try {
+    await fs.access(path.join(p, 'manifest.json'));
+    return readDirLayout(p);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+  }
+  return sortSignatures(await readLookasideTree(p));
+}
+
+async function readDirLayout(dir: string): Promise<StoredSignature[]> {
+  const manifestFile = path.join(dir, 'manifest.json');
+  const digest = manifestDigest(await fs.readFile(manifestFile), { file: manifestFile });
+  const out: StoredSignature[] = [];
+  for (const name of await fs.readdir(dir)) {
+    if (!/^signature-\d+$/.test(name)) continue;
+    const file = path.join(dir, name);
+    if (!(await fs.stat(file)).isFile()) continue;
+    out.push({ repositoryPath: '', digest, name, bytes: await readCapped(file), source: file });
+  }
+  return out.sort((a, b) => compareNames(a.name, b.name));
+}
+
+async function readLookasideTree(base: string): Promise<StoredSignature[]> {
+  const out: StoredSignature[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const abs = path.join(base, rel);
+    const entries = await fs.readdir(abs, { withFileTypes: true });
+    for (const entry of entries) {
+      const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (!entry.isDirectory()) continue;
+      const m = SIG_DIR.exec(childRel);
+      if (m) {
+        const digest = `${m[2]}:${m[3]}`;
+        for (const f of await fs.readdir(path.join(base, childRel), { withFileTypes: true })) {
+          const file = path.join(base, childRel, f.name);
+          const isFile = f.isFile() || (f.isSymbolicLink() && (await fs.stat(file).then((s) => s.isFile(), () => false)));
+          if (!isFile || f.name.startsWith('.')) continue;
+          out.push({ repositoryPath: m[1]!, digest, name: f.name, bytes: await readCapped(file), source: file });
+        }
+      } else {
+        await walk(childRel);
+      }
+    }
+  };
+  await walk('');
+  return out;
+}
+
+async function readTarStore(file: string): Promise<StoredSignature[]> {
+  const head = Buffer.alloc(2);
+  const h = await fs.open(file, 'r');
+  try {
+    await h.read(head, 0, 2, 0);
+  } finally {
+    await h.close();
+  }
+  const gz = head[0] === 0x1f && head[1] === 0x8b;
+  const out: StoredSignature[] = [];
+  const extract = tar.extract();
+  const consume = (async () => {
+    for await (const entry of extract) {
+      const name = entry.header.name.replace(/^\.\//, '').replace(/\/+$/, '');
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of entry as AsyncIterable<Buffer>) {
+        if (size <= MAX_SIGNATURE_SIZE) chunks.push(chunk);
+        size += chunk.length;
+      }
+      if (entry.header.type !== 'file' && entry.header.type !== 'contiguous-file') continue;
+      const slash = name.lastIndexOf('/');
+      if (slash < 0) continue;
+      const m = SIG_DIR.exec(name.slice(0, slash));
+      const base = name.slice(slash + 1);
+      if (!m || base.startsWith('.')) continue;
+      assertRepositoryPath(m[1]!, { file, field: name });
+      const bytes = Buffer.concat(chunks).subarray(0, MAX_SIGNATURE_SIZE + 1);
+      out.push({ repositoryPath: m[1]!, digest: `${m[2]}:${m[3]}`, name: base, bytes, source: `${file}:${name}` });
+    }
+  })();
+  try {
+    const source = createReadStream(file);
+    await Promise.all([gz ? pipeline(source, createGunzip(), extract) : pipeline(source, extract), consume]);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError('E_BAD_STORE', { file }, `not a readable tar archive of signatures: ${(e as Error).message}`);
+  }
+  return out;
+}
+
