@@ -48,7 +48,10 @@ export async function existingPath(ctx: BundleContext, relative: string, field: 
 }
 
 /** Re-locates an InputError raised for a file (e.g. by keys/) at the bundle field that named it. */
-export function atField(ctx: BundleContext, field: string, relative: string, e: unknown): unknown {
-  if (e instanceof InputError) return new InputError(e.code, { file: ctx.file, field }, `${relative}: ${e.problem}`, { cause: e });
+export function atField(ctx: BundleContext, field: string, relative: string, e: unknown, hints: Record<string, string> = {}): unknown {
+  if (e instanceof InputError) {
+    const hint = hints[e.code];
+    return new InputError(e.code, { file: ctx.file, field }, `${relative}: ${e.problem}${hint ? `; ${hint}` : ''}`, { cause: e });
+  }
   return e;
 }

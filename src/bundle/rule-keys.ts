@@ -13,6 +13,11 @@ import { atField, fail, readBundleFile, type BundleContext } from './files.js';
 import type { SignedByRule } from './schema.js';
 import type { KeyringEntry } from './types.js';
 
+const HINTS: Record<string, string> = {
+  E_KEY_EXPIRED: 'set allowExpired: true on this rule to trust it anyway (the guest does not check expiry; podman/CRI-O reject it)',
+  E_KEY_REVOKED: 'set allowRevoked: true on this rule to trust it anyway',
+};
+
 export interface RuleKeyring {
   bytes: Uint8Array;
   entries: KeyringEntry[];
@@ -30,7 +35,7 @@ export async function loadSignedByKeys(ctx: BundleContext, scope: string, rule: 
       assertKeyringUsable(keyring, {}, { allowExpired: rule.allowExpired, allowRevoked: rule.allowRevoked });
       entries.push({ scope, keyring, sourceFile: abs });
     } catch (e) {
-      throw atField(ctx, keyField, relative, e);
+      throw atField(ctx, keyField, relative, e, HINTS);
     }
     parts.push(bytes);
   }
