@@ -2,5 +2,6 @@
 export * from './errors.js';
 export * from './reference/index.js';
 export * from './keys/index.js';
+export * from './signature/index.js';
 export * from './bundle/index.js';
 export * from './kbs/index.js';

@@ -4,3 +4,4 @@ export * from './payload.js';
 export * from './verify.js';
 export * from './store.js';
 export * from './sign.js';
+export * from './audit.js';

@@ -1,0 +1,57 @@
+/** `kbs-bundler audit`: verify every signature in a store and say, per file, whether the guest and the host accept it. */
+import { promises as fs } from 'node:fs';
+import type { Command } from 'commander';
+import { FileNotFoundError } from '../../errors.js';
+import { readPublicKeyring } from '../../keys/index.js';
+import { auditSignatures, mergeKeyrings, readSignatureStore, type AuditReport, type AuditedSignature } from '../../signature/index.js';
+import { printJson, printLine, progressReporter, style } from '../output.js';
+
+interface AuditFlags {
+  store: string;
+  keys: string[];
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('audit')
+    .description('Verify every signature in a lookaside dir, signatures tarball or dir: layout, as the guest and the host would')
+    .requiredOption('--store <dir|tar>', 'lookaside directory, signatures.tar(.gz), or dir: image layout')
+    .requiredOption('--keys <keyring...>', 'trusted public keyrings (armored or binary)')
+    .option('--json', 'machine-readable report')
+    .action(async (flags: AuditFlags) => {
+      const keyrings = [];
+      for (const file of flags.keys) {
+        const bytes = await fs.readFile(file).catch(() => {
+          throw new FileNotFoundError(file, 'keyring');
+        });
+        keyrings.push(await readPublicKeyring(bytes, { file }));
+      }
+      const signatures = await readSignatureStore(flags.store);
+      const report = await auditSignatures(signatures, mergeKeyrings(keyrings), progressReporter('verifying'));
+      if (flags.json) printJson(report);
+      else printReport(report);
+      if (report.good !== report.total || report.total === 0) process.exitCode = 1;
+    });
+}
+
+function side(s: AuditedSignature['guest']): string {
+  return s.accepted ? style.good('accepts') : style.bad('rejects');
+}
+
+function printReport(report: AuditReport): void {
+  for (const image of report.images) {
+    const name = image.repositoryPath === '' ? '(dir: layout)' : image.repositoryPath;
+    printLine(style.bold(`${name}@${image.digest}`) + `  guest ${image.guestAccepts ? style.good('accepts') : style.bad('rejects')}, host ${image.hostAccepts ? style.good('accepts') : style.bad('rejects')}`);
+    for (const s of image.signatures) {
+      const status = s.status === 'good' ? style.good(s.status) : style.bad(s.status);
+      const signer = s.signer ? ` by ${s.signer.fingerprint}${s.signer.userId ? ` (${s.signer.userId})` : ''}${s.signer.bySubkey ? ` subkey ${s.signer.subkeyFingerprint}` : ''}` : '';
+      const identity = s.identity ? ` identity ${s.identity}` : '';
+      printLine(`  ${s.name}: ${status}${signer}${identity}; guest ${side(s.guest)}, host ${side(s.host)}`);
+      if (!s.guest.accepted) printLine(style.dim(`    guest: ${s.guest.reason}`));
+      if (!s.host.accepted) printLine(style.dim(`    host: ${s.host.reason}`));
+    }
+  }
+  const parts = Object.entries(report.counts).map(([k, v]) => `${v} ${k}`);
+  printLine(`${report.total} signatures in ${report.images.length} images: ${parts.join(', ') || 'none'}`);
+}

@@ -1,0 +1,167 @@
+/**
+ * `audit`: every signature in a store, judged by both sides. Each file gets one status (what is wrong
+ * with it, or `good`) and whether the guest (image-rs) and the host (containers/image) would accept it
+ * for the image whose directory it sits in (crypto, key, payload and digest; identity is reported,
+ * not matched, since a store does not say which pull reference it serves).
+ */
+import type { Keyring } from '../keys/index.js';
+import { parseNormalizedNamed } from '../reference/index.js';
+import { SignatureError, type SignatureErrorCode } from './errors.js';
+import { parsePayload, type SignaturePayload } from './payload.js';
+import type { StoredSignature } from './store.js';
+import { judgeSignature, type VerifiedSignature } from './verify.js';
+
+export type AuditStatus =
+  | 'good'
+  | 'bad-signature'
+  | 'unknown-key'
+  | 'not-signed'
+  | 'too-large'
+  | 'invalid-payload'
+  | 'invalid-identity'
+  | 'digest-mismatch'
+  | 'expired-key'
+  | 'expired-signature'
+  | 'subkey'
+  | 'key-id-mismatch'
+  | 'revoked';
+
+export interface SideVerdict {
+  accepted: boolean;
+  reason?: string;
+}
+
+export interface AuditedSignature {
+  source: string;
+  name: string;
+  status: AuditStatus;
+  signer?: { fingerprint: string; userId?: string; keyId: string; bySubkey: boolean; subkeyFingerprint?: string };
+  identity?: string;
+  digest?: string;
+  created?: string;
+  guest: SideVerdict;
+  host: SideVerdict;
+}
+
+export interface AuditedImage {
+  repositoryPath: string;
+  digest: string;
+  guestAccepts: boolean;
+  hostAccepts: boolean;
+  signatures: AuditedSignature[];
+}
+
+export interface AuditReport {
+  images: AuditedImage[];
+  total: number;
+  good: number;
+  counts: Partial<Record<AuditStatus, number>>;
+}
+
+const STATUS_BY_CODE: Record<SignatureErrorCode, AuditStatus> = {
+  E_SIG_FORMAT: 'not-signed',
+  E_SIG_TOO_LARGE: 'too-large',
+  E_SIG_UNKNOWN_KEY: 'unknown-key',
+  E_SIG_BAD: 'bad-signature',
+  E_SIG_EXPIRED: 'expired-signature',
+  E_KEY_EXPIRED: 'expired-key',
+  E_KEY_REVOKED: 'revoked',
+  E_SIG_SUBKEY: 'subkey',
+  E_SIG_KEY_ID: 'key-id-mismatch',
+  E_SIG_PAYLOAD: 'invalid-payload',
+};
+
+type SideResult = { ok: true; verified: VerifiedSignature; payload: SignaturePayload } | { ok: false; code: AuditStatus; reason: string };
+
+function side(result: VerifiedSignature | SignatureError, mode: 'host' | 'guest', expectedDigest: string): SideResult {
+  if (result instanceof SignatureError) return { ok: false, code: STATUS_BY_CODE[result.code], reason: result.reason };
+  let payload: SignaturePayload;
+  try {
+    payload = parsePayload(result.payloadBytes, mode);
+  } catch (e) {
+    if (e instanceof SignatureError) return { ok: false, code: 'invalid-payload', reason: e.reason };
+    throw e;
+  }
+  if (payload.manifestDigest !== expectedDigest) {
+    const reason =
+      mode === 'host'
+        ? `Signature for digest ${expectedDigest} does not match`
+        : `SigPayload's manifest digest does not match, the input is ${expectedDigest}, but in SigPayload it is ${payload.manifestDigest}`;
+    return { ok: false, code: 'digest-mismatch', reason };
+  }
+  if (mode === 'host') {
+    try {
+      parseNormalizedNamed(payload.dockerReference);
+    } catch {
+      return { ok: false, code: 'invalid-identity', reason: `Invalid docker reference ${JSON.stringify(payload.dockerReference)} in signature` };
+    }
+  }
+  return { ok: true, verified: result, payload };
+}
+
+export async function auditSignature(sig: StoredSignature, keyring: Keyring): Promise<AuditedSignature> {
+  const verdicts = await judgeSignature(sig.bytes, keyring);
+  const host = side(verdicts.host, 'host', sig.digest);
+  const guest = side(verdicts.guest, 'guest', sig.digest);
+  const status: AuditStatus = !host.ok ? host.code : !guest.ok ? guest.code : 'good';
+  const out: AuditedSignature = {
+    source: sig.source,
+    name: sig.name,
+    status,
+    guest: guest.ok ? { accepted: true } : { accepted: false, reason: guest.reason },
+    host: host.ok ? { accepted: true } : { accepted: false, reason: host.reason },
+  };
+  const verified = host.ok ? host : guest.ok ? guest : undefined;
+  const facts = verified?.verified ?? (verdicts.host instanceof SignatureError ? (verdicts.guest instanceof SignatureError ? undefined : verdicts.guest) : verdicts.host);
+  if (facts) {
+    const description = keyring.descriptions.find((d) => d.fingerprint === facts.signerFingerprint);
+    out.signer = {
+      fingerprint: facts.signerFingerprint,
+      keyId: facts.keyId,
+      bySubkey: facts.bySubkey,
+      ...(description?.userIds[0] ? { userId: description.userIds[0] } : {}),
+      ...(facts.subkeyFingerprint ? { subkeyFingerprint: facts.subkeyFingerprint } : {}),
+    };
+    out.created = facts.signatureCreated;
+  }
+  if (verified) {
+    out.identity = verified.payload.dockerReference;
+    out.digest = verified.payload.manifestDigest;
+  }
+  return out;
+}
+
+export async function auditSignatures(
+  signatures: readonly StoredSignature[],
+  keyring: Keyring,
+  onProgress?: (done: number, total: number) => void,
+): Promise<AuditReport> {
+  const images = new Map<string, AuditedImage>();
+  const counts: Partial<Record<AuditStatus, number>> = {};
+  let done = 0;
+  for (const sig of signatures) {
+    const key = `${sig.repositoryPath}\0${sig.digest}`;
+    let image = images.get(key);
+    if (!image) {
+      image = { repositoryPath: sig.repositoryPath, digest: sig.digest, guestAccepts: false, hostAccepts: false, signatures: [] };
+      images.set(key, image);
+    }
+    const audited = await auditSignature(sig, keyring);
+    image.signatures.push(audited);
+    image.guestAccepts ||= audited.guest.accepted;
+    image.hostAccepts ||= audited.host.accepted;
+    counts[audited.status] = (counts[audited.status] ?? 0) + 1;
+    onProgress?.(++done, signatures.length);
+  }
+  return { images: [...images.values()], total: signatures.length, good: counts.good ?? 0, counts };
+}
+
+/** One keyring from several files (keys in the order given). */
+export function mergeKeyrings(keyrings: readonly Keyring[]): Keyring {
+  if (keyrings.length === 1) return keyrings[0]!;
+  return {
+    bytes: Buffer.concat(keyrings.map((k) => k.bytes)),
+    keys: keyrings.flatMap((k) => k.keys),
+    descriptions: keyrings.flatMap((k) => k.descriptions),
+  };
+}
