@@ -165,6 +165,7 @@ async function writeHostFiles(dir: string, files: readonly HostFile[]): Promise<
 
 /** Output files must not sit inside an output directory that build replaces, nor be directories. */
 async function assertTargetsApart(files: Array<[string, string]>, dirs: Array<[string, string]>): Promise<void> {
+  for (const [option, target] of [...files, ...dirs]) await assertParentUsable(option, target);
   for (const [option, file] of files) {
     const stat = await fs.stat(file).catch(() => undefined);
     if (stat?.isDirectory()) throw new InputError('E_OUTPUT', { field: option }, `${file} is a directory; give a file name`);
@@ -186,5 +187,17 @@ async function assertTargetsApart(files: Array<[string, string]>, dirs: Array<[s
         throw new InputError('E_OUTPUT', { field: ob }, `${b} overlaps the ${oa} directory ${a}`);
       }
     }
+  }
+}
+
+/** The nearest existing ancestor of `target` must be a directory, or the write would fail half-way. */
+async function assertParentUsable(option: string, target: string): Promise<void> {
+  for (let p = path.dirname(path.resolve(target)); ; p = path.dirname(p)) {
+    const stat = await fs.stat(p).catch(() => undefined);
+    if (stat) {
+      if (!stat.isDirectory()) throw new InputError('E_OUTPUT', { field: option }, `cannot write ${target}: ${p} is not a directory`);
+      return;
+    }
+    if (p === path.dirname(p)) return;
   }
 }
