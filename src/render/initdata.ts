@@ -1,0 +1,91 @@
+/**
+ * initdata: the TOML a CoCo pod carries in annotation `io.katacontainers.config.hypervisor.cc_init_data`
+ * (gzip, then base64). Its `cdh.toml` points the guest's CDH at the bundle's KBS resources, and
+ * `extra_root_certificates` lets image-rs trust the registries' CAs.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Bundle } from '../bundle/types.js';
+import { InputError, type Location } from '../errors.js';
+import { bundleUris } from './kbs-uris.js';
+import { renderTemplateFile } from './templates.js';
+
+export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
+/** Left in the TOML when no KBS URL is given, as in the CoCo docs (fill in with envsubst). */
+export const KBS_URL_PLACEHOLDER = '${KBS_ADDRESS}';
+
+export interface InitdataOptions {
+  /** The KBS base URL (already validated); absent → KBS_URL_PLACEHOLDER. */
+  kbsUrl?: string;
+  /** PEM of the KBS's https certificate, for `kbs_cert` / `cert`. */
+  kbsCertPem?: string;
+}
+
+export interface RenderedInitdata {
+  toml: string;
+  /** Things the user should know (printed on stderr by the CLI). */
+  notes: string[];
+}
+
+const CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** Each certificate of the registries' CA files, once, in registry order. */
+export function registryCaCertificates(bundle: Pick<Bundle, 'registries'>): string[] {
+  const out: string[] = [];
+  for (const r of [...bundle.registries].sort((a, b) => (a.registry < b.registry ? -1 : a.registry > b.registry ? 1 : 0))) {
+    for (const m of (r.caPem ?? '').matchAll(CERTIFICATE)) {
+      const pem = `${m[0].replace(/\r\n/g, '\n')}\n`;
+      if (!out.includes(pem)) out.push(pem);
+    }
+  }
+  return out;
+}
+
+export async function renderInitdata(bundle: Pick<Bundle, 'repository' | 'tag' | 'registries'>, o: InitdataOptions = {}): Promise<RenderedInitdata> {
+  const uris = bundleUris(bundle);
+  const notes: string[] = [];
+  if (o.kbsUrl === undefined) {
+    notes.push(`no --kbs-url given: the KBS address is left as ${KBS_URL_PLACEHOLDER} (fill it in, e.g. with envsubst, before encoding)`);
+  }
+  if (uris.credentialUri === undefined) {
+    notes.push('no registry in the bundle has a username, so no credential resource exists: authenticated_registry_credentials_uri is left out');
+  }
+  const toml = await renderTemplateFile('initdata.toml', {
+    kbsUrl: o.kbsUrl ?? KBS_URL_PLACEHOLDER,
+    kbsCert: o.kbsCertPem,
+    policyUri: uris.policyUri,
+    sigstoreConfigUri: uris.sigstoreConfigUri,
+    credentialUri: uris.credentialUri,
+    caCertificates: registryCaCertificates(bundle),
+  });
+  return { toml, notes };
+}
+
+/** gzip + base64: the annotation value. Same text → same value (gzip header without a timestamp). */
+export function encodeInitdata(toml: string): string {
+  return gzipSync(Buffer.from(toml, 'utf8'), { level: 9 }).toString('base64');
+}
+
+export function decodeInitdata(value: string): string {
+  return gunzipSync(Buffer.from(value, 'base64')).toString('utf8');
+}
+
+/**
+ * The annotation value for a file the user gives: already encoded (gzip+base64, as `render initdata --encode`
+ * writes) or plain initdata TOML, which is encoded here.
+ */
+export function initdataAnnotationValue(fileBytes: Uint8Array, location: Location): string {
+  const text = Buffer.from(fileBytes).toString('utf8').trim();
+  if (/^H4sI[A-Za-z0-9+/=\s]*$/.test(text)) {
+    const compact = text.replace(/\s+/g, '');
+    try {
+      decodeInitdata(compact);
+    } catch {
+      throw new InputError('E_INITDATA', location, 'looks like gzip+base64 initdata but does not decompress');
+    }
+    return compact;
+  }
+  if (!/^\s*\[data\]\s*$/m.test(text)) {
+    throw new InputError('E_INITDATA', location, 'is neither initdata TOML (no [data] table) nor a gzip+base64 initdata value; make one with `kbs-bundler render initdata`');
+  }
+  return encodeInitdata(`${text}\n`);
+}
