@@ -5,3 +5,7 @@ export * from './keys/index.js';
 export * from './signature/index.js';
 export * from './bundle/index.js';
 export * from './kbs/index.js';
+export * from './verify/index.js';
+export { openKbsRepository, type KbsRepositoryReader, type RepositoryForm } from './kbs/read.js';
+export * from './registry/index.js';
+export * from './render/index.js';

@@ -15,6 +15,8 @@ const COMMANDS: Record<string, [() => Promise<CommandModule>, string]> = {
   init: [() => import('./commands/init.js'), 'Write a commented starter bundle.yaml'],
   build: [() => import('./commands/build.js'), 'Write the KBS repository (policy, sigstore config, credential) from bundle.yaml'],
   render: [() => import('./commands/render.js'), 'Render the pod YAML, initdata, kernel parameters and host config snippets for signed-image pods'],
+  verify: [() => import('./commands/verify.js'), 'Decide as the guest (image-rs) and the host (containers/image) would whether an image may be pulled'],
+  lint: [() => import('./commands/lint.js'), 'Find configuration the guest will fail on or treat differently from the host'],
   keygen: [() => import('./commands/keygen.js'), 'Generate an OpenPGP key pair for simple signing (RSA 3072 by default)'],
   sign: [() => import('./commands/sign.js'), 'Sign an image (simple signing, as skopeo copy --sign-by) into a lookaside signature store'],
   audit: [() => import('./commands/audit.js'), 'Verify every signature in a store and say whether the guest and the host accept each'],

@@ -68,9 +68,9 @@ function fromSignatures(g: RequirementOutcome, h: RequirementOutcome): Divergenc
     }
     const rule = attemptRule(ga, ha);
     if (rule) {
-      const accepted = ga.accepted ? 'image-rs' : 'containers/image';
-      const rejecter = ga.accepted ? ha : ga;
-      return { rule, detail: `${baseName(ga.source)}: accepted by ${accepted}, rejected by the other side: ${rejecter.reason}` };
+      const [accepter, rejecter] = ga.accepted ? ['image-rs', 'containers/image'] : ['containers/image', 'image-rs'];
+      const reason = (ga.accepted ? ha : ga).reason;
+      return { rule, detail: `${baseName(ga.source)}: accepted by ${accepter}, rejected by ${rejecter}: ${reason}` };
     }
   }
   if (g.signatures.length === 0 && h.signatures.length > 0 && h.signatures.some((s) => s.accepted)) {

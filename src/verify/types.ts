@@ -8,7 +8,7 @@ export type Side = 'guest' | 'host';
 
 /** The CLI names of the sides. */
 export const SIDE_BY_MODE = { 'image-rs': 'guest', 'containers-image': 'host' } as const satisfies Record<string, Side>;
-export type VerifyMode = keyof typeof SIDE_BY_MODE | 'both';
+export type VerifierMode = keyof typeof SIDE_BY_MODE | 'both';
 
 export const SIDE_LABEL: Record<Side, string> = { guest: 'image-rs (guest)', host: 'containers/image (host)' };
 
@@ -75,7 +75,7 @@ export interface VerifyReport {
   image: string;
   digest: string;
   listDigest?: string;
-  mode: VerifyMode;
+  mode: VerifierMode;
   /** The decision of the mode asked for; for `both`, the guest's (the default) and the host's are in `decisions`. */
   allowed: boolean;
   decisions: SideDecision[];

@@ -3,9 +3,9 @@ import type { SignatureBackend } from './backend.js';
 import { findDivergences } from './divergence.js';
 import { evaluateSide } from './evaluate.js';
 import type { VerifyInputs } from './inputs.js';
-import { SIDE_BY_MODE, type SideDecision, type VerifyMode, type VerifyReport } from './types.js';
+import { SIDE_BY_MODE, type SideDecision, type VerifierMode, type VerifyReport } from './types.js';
 
-export async function verifyImage(inputs: VerifyInputs, mode: VerifyMode, backend: SignatureBackend): Promise<VerifyReport> {
+export async function verifyImage(inputs: VerifyInputs, mode: VerifierMode, backend: SignatureBackend): Promise<VerifyReport> {
   const decisions: SideDecision[] = [];
   if (mode === 'both') {
     decisions.push(await evaluateSide(inputs, 'guest', backend), await evaluateSide(inputs, 'host', backend));

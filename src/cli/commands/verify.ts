@@ -1,0 +1,186 @@
+/**
+ * `kbs-bundler verify IMAGE`: would the CoCo guest (image-rs) pull this image, and would the host
+ * (podman/CRI-O) decide the same? Exit 0 allowed, 1 denied, 2 bad input.
+ */
+import { promises as fs } from 'node:fs';
+import type { Command } from 'commander';
+import { InputError } from '../../errors.js';
+import { openKbsRepository, type KbsRepositoryReader } from '../../kbs/read.js';
+import { openRootfsReader, type RootfsReader } from '../../rootfs/reader.js';
+import {
+  defaultSignatureBackend,
+  loadVerifyInputs,
+  manifestFromDigest,
+  manifestFromFile,
+  verifyImage,
+  SIDE_LABEL,
+  type GuestFiles,
+  type ManifestInput,
+  type SideDecision,
+  type VerifierMode,
+  type VerifyReport,
+} from '../../verify/index.js';
+import { cosignFetcher, fetchPlatformManifest, httpStoreGetter, parseAuths } from '../../verify/registry-access.js';
+import { RegistryError, type FetchOptions } from '../../registry/index.js';
+import { printJson, printLine, style } from '../output.js';
+
+interface VerifyFlags {
+  kbs?: string;
+  rootfs?: string;
+  manifest?: string;
+  digest?: string;
+  fetch?: boolean;
+  mode: string;
+  kbsRepository: string;
+  kbsTag: string;
+  policy?: string;
+  sigstoreConfig?: string;
+  platform?: string;
+  caFile?: string[];
+  insecure?: boolean;
+  json?: boolean;
+}
+
+const MODES: readonly VerifierMode[] = ['image-rs', 'containers-image', 'both'];
+
+/** A rootfs with nothing in it, for `--policy`-only checks without `--rootfs`. */
+const EMPTY_ROOTFS: GuestFiles = { readFile: async () => undefined, listDir: async () => undefined };
+
+export function register(program: Command): void {
+  program
+    .command('verify')
+    .description('Decide, as the guest\'s image-rs would (and as podman/CRI-O would), whether IMAGE may be pulled')
+    .argument('<image>', 'image reference as the pod spec names it (e.g. registry.example.com:5000/demo/app:1.0)')
+    .option('--kbs <repo>', 'KBS repository: a nested or flat directory, its tarball, or an offline-fs-kbc resources JSON')
+    .option('--rootfs <path>', 'guest rootfs: directory, disk image (kata-containers.img) or initrd; read only')
+    .option('--manifest <file>', 'the platform manifest of the image')
+    .option('--digest <sha256:hex>', 'the platform manifest digest')
+    .option('--fetch', 'fetch the manifest (and cosign signatures) from the registry, with the KBS credential')
+    .option('--mode <mode>', `image-rs (guest), containers-image (host) or both`, 'image-rs')
+    .option('--kbs-repository <name>', 'KBS repository name of the resources', 'default')
+    .option('--kbs-tag <tag>', 'KBS tag of the resources', 'test')
+    .option('--policy <file>', 'use this policy.json instead of <repo>/security-policy/<tag>')
+    .option('--sigstore-config <file>', 'use this sigstore config instead of <repo>/sigstore-config/<tag>')
+    .option('--platform <os/arch[/variant]>', 'platform chosen from an image index with --fetch', 'linux/amd64')
+    .option('--ca-file <file...>', 'extra CA certificates (PEM) to trust for the registry')
+    .option('--insecure', 'talk plain http to the registry')
+    .option('--json', 'machine-readable report')
+    .action(async (image: string, flags: VerifyFlags) => {
+      const report = await runVerify(image, flags);
+      if (flags.json) printJson(report);
+      else printReport(report);
+      process.exitCode = report.allowed ? 0 : 1;
+    });
+}
+
+async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyReport> {
+  if (!(MODES as readonly string[]).includes(flags.mode)) {
+    throw new InputError('E_USAGE', { field: '--mode' }, `must be one of ${MODES.join(', ')}`);
+  }
+  const given = [flags.manifest, flags.digest, flags.fetch ? true : undefined].filter((v) => v !== undefined);
+  if (given.length !== 1) throw new InputError('E_USAGE', {}, 'give exactly one of --manifest FILE, --digest sha256:… or --fetch');
+  if (!flags.kbs && !flags.policy) throw new InputError('E_USAGE', {}, 'give --kbs REPO (or --policy FILE)');
+
+  const repository: KbsRepositoryReader | undefined = flags.kbs ? await openKbsRepository(flags.kbs) : undefined;
+  const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
+  try {
+    const fetchOptions = await registryOptions(flags, repository);
+    let manifest: ManifestInput;
+    let fetchProblem: string | undefined;
+    if (flags.manifest) manifest = await manifestFromFile(flags.manifest);
+    else if (flags.digest) manifest = manifestFromDigest(flags.digest);
+    else {
+      try {
+        manifest = await fetchPlatformManifest(image, fetchOptions);
+      } catch (e) {
+        // The guest could not pull either: a denial with the reason, not bad input.
+        if (!(e instanceof RegistryError)) throw e;
+        fetchProblem = e.message;
+        manifest = { digest: '' };
+      }
+    }
+    if (fetchProblem !== undefined) return fetchDenial(image, flags.mode as VerifierMode, fetchProblem);
+    const inputs = await loadVerifyInputs({
+      image,
+      ...(repository ? { repository } : {}),
+      kbsRepository: flags.kbsRepository,
+      kbsTag: flags.kbsTag,
+      ...(flags.policy ? { policyFile: flags.policy } : {}),
+      ...(flags.sigstoreConfig ? { sigstoreConfigFile: flags.sigstoreConfig } : {}),
+      rootfs: rootfs ?? EMPTY_ROOTFS,
+      manifest,
+      http: httpStoreGetter(fetchOptions),
+      ...(flags.fetch ? { cosign: cosignFetcher(fetchOptions) } : {}),
+    });
+    return await verifyImage(inputs, flags.mode as VerifierMode, defaultSignatureBackend);
+  } finally {
+    await rootfs?.close();
+  }
+}
+
+async function registryOptions(flags: VerifyFlags, repository: KbsRepositoryReader | undefined): Promise<FetchOptions> {
+  const caPems: string[] = [];
+  for (const f of flags.caFile ?? []) {
+    try {
+      caPems.push(await fs.readFile(f, 'utf8'));
+    } catch {
+      throw new InputError('E_FILE_NOT_FOUND', { file: f }, 'CA file not found');
+    }
+  }
+  const credentialId = `${flags.kbsRepository}/credential/${flags.kbsTag}`;
+  const credential = await repository?.get(credentialId);
+  return {
+    ...(credential ? { auths: parseAuths(credential, `kbs:///${credentialId}`) } : {}),
+    ...(caPems.length ? { caPems } : {}),
+    ...(flags.insecure ? { insecure: true } : {}),
+    ...(flags.platform ? { platform: flags.platform } : {}),
+  };
+}
+
+function fetchDenial(image: string, mode: VerifierMode, problem: string): VerifyReport {
+  const sides = mode === 'both' ? (['guest', 'host'] as const) : mode === 'image-rs' ? (['guest'] as const) : (['host'] as const);
+  const decisions: SideDecision[] = sides.map((side) => ({
+    side, allowed: false, image, outcomes: [], notes: [], code: 'E_FETCH',
+    message: `cannot pull the image manifest: ${problem}`,
+    chain: [`cannot pull the image manifest: ${problem}`],
+  }));
+  return { image, digest: '', mode, allowed: false, decisions, divergences: [] };
+}
+
+function printDecision(d: SideDecision): void {
+  const verdict = d.allowed ? style.good('ALLOWED') : style.bad('DENIED');
+  printLine(`${verdict}  ${d.image}  [${SIDE_LABEL[d.side]}]`);
+  if (d.scope) printLine(`  scope: ${d.scope}`);
+  if (d.rules?.length) {
+    printLine('  rules:');
+    d.rules.forEach((r, i) => printLine(`    ${i + 1}. ${r}`));
+  } else if (d.rules) printLine('  rules: (empty list)');
+  for (const o of d.outcomes) {
+    printLine(`  rule ${o.index + 1} ${o.allowed ? style.good('passed') : style.bad('failed')}${o.reason ? `: ${o.reason}` : ''}`);
+    if (o.signatureLocation) printLine(`    signatures from ${o.signatureLocation}`);
+    for (const s of o.signatures) {
+      printLine(`    ${s.accepted ? style.good('✓') : style.bad('✗')} ${s.source}: ${s.reason}`);
+      if (s.signedIdentity) printLine(style.dim(`        signed ${s.signedIdentity} ${s.signedDigest ?? ''}${s.signer ? ` by ${s.signer}` : ''}`));
+      for (const n of s.notes ?? []) printLine(style.dim(`        note: ${n}`));
+    }
+    for (const n of o.notes) printLine(style.dim(`    note: ${n}`));
+  }
+  for (const n of d.notes) printLine(style.dim(`  note: ${n}`));
+  if (!d.allowed) {
+    printLine(`  message: ${d.message}`);
+    for (const c of d.chain.slice(1)) printLine(`    caused by: ${c}`);
+  }
+}
+
+function printReport(r: VerifyReport): void {
+  printLine(`${style.bold(r.allowed ? 'ALLOWED' : 'DENIED')} ${r.image}${r.digest ? ` (${r.digest})` : ''}`);
+  for (const d of r.decisions) {
+    printLine();
+    printDecision(d);
+  }
+  if (r.divergences.length) {
+    printLine();
+    printLine(style.warn('The guest and the host decide differently:'));
+    for (const d of r.divergences) printLine(`  - ${d.rule}: ${d.detail}`);
+  }
+}

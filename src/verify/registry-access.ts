@@ -1,0 +1,49 @@
+/**
+ * The verifier's network side (`--fetch`): the platform manifest, the cosign signature image and
+ * http(s) signature stores, through helper D's registry client, with the credentials the guest would
+ * use (the KBS credential resource) and the CA files given.
+ */
+import { authsFileSchema, type AuthsFile } from '../kbs/auths-schema.js';
+import { InputError } from '../errors.js';
+import { parseReference } from '../reference/index.js';
+import { fetchCosignSignatureImage, fetchManifest, RegistryError, type FetchOptions } from '../registry/index.js';
+import { httpGet } from '../registry/http.js';
+import { MAX_SIGNATURE_BODY } from './signature-store.js';
+import type { CosignFetcher, HttpGetter, ManifestInput } from './inputs.js';
+
+export function parseAuths(bytes: Uint8Array, source: string): AuthsFile {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new InputError('E_AUTHS', { file: source }, 'is not JSON (Invalid registry auth file)');
+  }
+  const parsed = authsFileSchema.safeParse(doc);
+  if (!parsed.success) throw new InputError('E_AUTHS', { file: source }, 'needs {"auths": {"<registry>": {"auth": base64("user:pass")}}} (Invalid registry auth file)');
+  return parsed.data;
+}
+
+export async function fetchPlatformManifest(image: string, options: FetchOptions): Promise<ManifestInput> {
+  const m = await fetchManifest(parseReference(image), options);
+  return { bytes: m.bytes, digest: m.digest, ...(m.listDigest ? { listDigest: m.listDigest } : {}) };
+}
+
+export function cosignFetcher(options: FetchOptions): CosignFetcher {
+  return async (image, digest) => {
+    try {
+      return await fetchCosignSignatureImage(parseReference(image), digest, options);
+    } catch (e) {
+      if (e instanceof RegistryError && e.code === 'E_REGISTRY_NOT_FOUND') return undefined;
+      throw e;
+    }
+  };
+}
+
+export function httpStoreGetter(options: FetchOptions): HttpGetter {
+  return {
+    async get(url) {
+      const res = await httpGet(url, { registry: new URL(url).host, maxBytes: MAX_SIGNATURE_BODY + 1, what: 'signature', ...options });
+      return { status: res.status, bytes: new Uint8Array(res.body) };
+    },
+  };
+}
