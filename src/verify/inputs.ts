@@ -22,21 +22,21 @@ export interface HttpGetter {
 }
 
 /** One layer of a cosign signature image `<repo>:sha256-<hex>.sig`. */
-export interface CosignLayer {
+export interface CosignSignatureBlob {
   /** The layer blob: the simple-signing JSON payload cosign signed. */
   payload: Uint8Array;
   /** `dev.cosignproject.cosign/signature` annotation (base64; newlines are stripped before use). */
   signature: string | undefined;
 }
 
-export interface CosignSignatureImage {
+export interface CosignSignatureSet {
   /** `registry/repo:sha256-<hex>.sig` */
   reference: string;
-  layers: CosignLayer[];
+  layers: CosignSignatureBlob[];
 }
 
 /** Fetches the cosign signature image for a manifest digest; undefined when the registry has none. */
-export type CosignFetcher = (imageReference: string, digest: string) => Promise<CosignSignatureImage | undefined>;
+export type CosignFetcher = (imageReference: string, digest: string) => Promise<CosignSignatureSet | undefined>;
 
 /** The manifest the decision is about. */
 export interface ManifestInput {

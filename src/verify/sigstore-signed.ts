@@ -15,7 +15,7 @@ import { reasonOf } from './backend.js';
 import type { EvalContext } from './context.js';
 import { decodeBase64 } from './base64.js';
 import { identityMismatch } from './identity.js';
-import type { CosignLayer, CosignSignatureImage } from './inputs.js';
+import type { CosignSignatureBlob, CosignSignatureSet } from './inputs.js';
 import { readKeyPath } from './key-source.js';
 import { hostDigestMismatch } from './signed-by.js';
 import type { RequirementOutcome, SignatureAttempt } from './types.js';
@@ -39,7 +39,7 @@ export function cosignSignatureReference(ctx: EvalContext): string {
   return `${referenceName(ctx.origin)}:${ctx.digest.replace(':', '-')}.sig`;
 }
 
-function verifyLayer(layer: CosignLayer, key: KeyObject): boolean {
+function verifyLayer(layer: CosignSignatureBlob, key: KeyObject): boolean {
   if (!layer.signature) return false;
   const sig = Buffer.from(layer.signature.replace(/[\r\n]/g, ''), 'base64');
   try {
@@ -53,7 +53,7 @@ function verifyLayer(layer: CosignLayer, key: KeyObject): boolean {
   }
 }
 
-function readLayerPayload(layer: CosignLayer): { reference: string; digest: string } | string {
+function readLayerPayload(layer: CosignSignatureBlob): { reference: string; digest: string } | string {
   try {
     const p = JSON.parse(Buffer.from(layer.payload).toString('utf8')) as { critical?: { identity?: { 'docker-reference'?: unknown }; image?: { 'docker-manifest-digest'?: unknown } } };
     const digest = p.critical?.image?.['docker-manifest-digest'];
@@ -65,7 +65,7 @@ function readLayerPayload(layer: CosignLayer): { reference: string; digest: stri
   }
 }
 
-async function fetchSignatureImage(ctx: EvalContext): Promise<CosignSignatureImage | string> {
+async function fetchSignatureImage(ctx: EvalContext): Promise<CosignSignatureSet | string> {
   const ref = cosignSignatureReference(ctx);
   if (!ctx.inputs.cosign) return `the cosign signature image ${ref} is in the registry: run with --fetch to check it`;
   try {
