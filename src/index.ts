@@ -7,8 +7,6 @@ export * from './bundle/index.js';
 export * from './kbs/index.js';
 export * from './verify/index.js';
 export { openKbsRepository, type KbsRepositoryReader, type RepositoryForm } from './kbs/read.js';
-export * from './registry/index.js';
-export * from './render/index.js';
 export {
   fetchManifest, fetchBlob, fetchCosignSignatureImage, selectCredential, RegistryError, RepositoryClient,
   type FetchOptions, type FetchedManifest, type SelectedCredential, type RegistryErrorCode, type CosignSignatureLayer,
