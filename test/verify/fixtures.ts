@@ -40,3 +40,28 @@ export async function writeTree(dir: string, files: Record<string, string | Uint
     await fs.writeFile(full, content);
   }
 }
+
+/** A policy (default reject) with one docker scope. */
+export function policyWith(scope: string, requirements: unknown[], extra: Record<string, unknown> = {}): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [scope]: requirements } }, ...extra }));
+}
+
+/**
+ * A directory rootfs holding `files` and, under `/sigs`, a lookaside tree: for each entry,
+ * `<repoPath>@<algo>=<hex>/<name>` with the bytes of the fixture file given.
+ */
+export async function lookasideRootfs(
+  dir: string,
+  repoPath: string,
+  digest: string,
+  signatures: Record<string, string>,
+  files: Record<string, string | Uint8Array> = {},
+): Promise<string> {
+  const sigDir = path.join(dir, 'sigs', `${repoPath}@${digest.replace(':', '=')}`);
+  await fs.mkdir(sigDir, { recursive: true });
+  for (const [name, source] of Object.entries(signatures)) await fs.writeFile(path.join(sigDir, name), await fs.readFile(source));
+  await writeTree(dir, files);
+  return dir;
+}
+
+export const SIGSTORE_BOTH_KEYS = 'default-docker:\n  sigstore: file:///sigs\n  lookaside: file:///sigs\n';
