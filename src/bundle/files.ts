@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../errors.js';
+import type { Keyring } from '../keys/index.js';
 
 export interface BundleContext {
   /** The bundle file as the user named it. */
@@ -9,6 +10,10 @@ export interface BundleContext {
   /** Directory relative paths resolve against. */
   dir: string;
   env: NodeJS.ProcessEnv;
+  /** Parsed keyrings by absolute path: a key file shared by many scopes is parsed once. */
+  keyrings: Map<string, Promise<Keyring>>;
+  /** Files already read, by absolute path (many rules may name the same key file). */
+  files: Map<string, Buffer>;
 }
 
 export function resolveBundlePath(ctx: BundleContext, relative: string): string {
@@ -22,6 +27,8 @@ export function fail(ctx: BundleContext, code: string, field: string, problem: s
 /** Reads a regular file the bundle names; a missing or unreadable one is an InputError at `field`. */
 export async function readBundleFile(ctx: BundleContext, relative: string, field: string): Promise<{ abs: string; bytes: Buffer }> {
   const abs = resolveBundlePath(ctx, relative);
+  const cached = ctx.files.get(abs);
+  if (cached) return { abs, bytes: cached };
   let stat;
   try {
     stat = await fs.stat(abs);
@@ -30,7 +37,9 @@ export async function readBundleFile(ctx: BundleContext, relative: string, field
   }
   if (!stat.isFile()) throw fail(ctx, 'E_NOT_A_FILE', field, `${relative}: not a regular file`);
   try {
-    return { abs, bytes: await fs.readFile(abs) };
+    const bytes = await fs.readFile(abs);
+    ctx.files.set(abs, bytes);
+    return { abs, bytes };
   } catch (e) {
     throw fail(ctx, 'E_FILE_UNREADABLE', field, `${relative}: cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }

@@ -20,7 +20,7 @@ export const DEFAULT_TAG = 'test';
 export const BUNDLE_RESOURCE_TYPES = ['security-policy', 'sigstore-config', 'credential'] as const;
 
 export async function loadBundle(file: string, options: { env?: NodeJS.ProcessEnv } = {}): Promise<Bundle> {
-  const ctx: BundleContext = { file, dir: path.dirname(path.resolve(file)), env: options.env ?? process.env };
+  const ctx: BundleContext = { file, dir: path.dirname(path.resolve(file)), env: options.env ?? process.env, keyrings: new Map(), files: new Map() };
   const raw = await parseBundleFile(file);
 
   const repository = raw.kbs?.repository ?? DEFAULT_REPOSITORY;

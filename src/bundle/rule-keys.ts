@@ -31,7 +31,13 @@ export async function loadSignedByKeys(ctx: BundleContext, scope: string, rule: 
     const keyField = `${field}.keys[${i}]`;
     const { abs, bytes } = await readBundleFile(ctx, relative, keyField);
     try {
-      const keyring = await readPublicKeyring(bytes, {});
+      let parsed = ctx.keyrings.get(abs);
+      if (!parsed) {
+        parsed = readPublicKeyring(bytes, {});
+        parsed.catch(() => undefined);
+        ctx.keyrings.set(abs, parsed);
+      }
+      const keyring = await parsed;
       assertKeyringUsable(keyring, {}, { allowExpired: rule.allowExpired, allowRevoked: rule.allowRevoked });
       entries.push({ scope, keyring, sourceFile: abs });
     } catch (e) {
