@@ -143,17 +143,22 @@ export function parseHostPolicy(bytes: Uint8Array): PolicyReadResult {
       fail((e as Error).message);
     }
     const top = asObject(json);
-    for (const k of Object.keys(top)) if (k !== 'default' && k !== 'transports') fail(`Unknown key ${JSON.stringify(k)}`);
-    if (!('default' in top) || top.default === null) fail('Default policy is missing');
-    const defaults = parseRequirements(top.default);
+    // The paranoid parser walks the members in document order: the first problem met is reported.
+    let defaults: PolicyRequirement[] | undefined;
     let docker: DockerScopes | undefined;
-    if (top.transports !== undefined && top.transports !== null) {
-      for (const [transport, scopes] of Object.entries(asObject(top.transports))) {
-        const parsed: DockerScopes = {};
-        for (const [scope, reqs] of Object.entries(asObject(scopes))) parsed[scope] = parseRequirements(reqs);
-        if (transport === 'docker') docker = parsed;
-      }
+    for (const [k, v] of Object.entries(top)) {
+      if (k === 'default') {
+        if (v !== null) defaults = parseRequirements(v);
+      } else if (k === 'transports') {
+        if (v === null) continue;
+        for (const [transport, scopes] of Object.entries(asObject(v))) {
+          const parsed: DockerScopes = {};
+          for (const [scope, reqs] of Object.entries(asObject(scopes))) parsed[scope] = parseRequirements(reqs);
+          if (transport === 'docker') docker = parsed;
+        }
+      } else fail(`Unknown key ${JSON.stringify(k)}`);
     }
+    if (!defaults) return fail('Default policy is missing');
     return { ok: true, policy: { default: defaults, docker, notes: [] } };
   } catch (e) {
     if (e instanceof HostPolicyError) return { ok: false, reason: e.message };
