@@ -148,6 +148,10 @@ class Check {
     if (!msg.wellFormed) return fail('E_SIG_FORMAT', 'signature error: unexpected packet sequence in the signed message');
     const sig = this.signature(0, msg.signatures[0]!);
     if (sig instanceof PacketError) return fail('E_SIG_BAD', `signature error: ${sig.message}`);
+    // gpg hashes the data only with the algorithm the one-pass packet announces.
+    if (msg.onePass && msg.onePass.hashAlgo !== sig.hashAlgo) {
+      return fail('E_SIG_BAD', 'signature error: the one-pass signature packet does not match the signature packet');
+    }
     const keyId = sig.issuerKeyId;
     const candidates = keyId === undefined ? [] : (this.index.byKeyId.get(keyId) ?? []);
     if (candidates.length === 0) {
