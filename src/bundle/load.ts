@@ -89,7 +89,9 @@ async function parseBundleFile(file: string): Promise<BundleFile> {
     const problem = `malformed YAML: ${(error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`;
     throw new InputError('E_YAML', { file, ...(where ? { field: where } : {}) }, problem);
   }
-  const parsed = bundleSchema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (value === null || value === undefined) throw new InputError('E_BUNDLE_SCHEMA', { file }, 'is empty; a bundle needs at least a policy: section');
+  const parsed = bundleSchema.safeParse(value);
   if (!parsed.success) {
     throw issueToInputError(file, parsed.error.issues);
   }

@@ -63,6 +63,7 @@ async function failingBuild(bundleText: string, env: NodeJS.ProcessEnv = {}) {
 
 const cases: Array<[string, () => string, RegExp | string, NodeJS.ProcessEnv?]> = [
   ['malformed YAML', () => 'policy:\n  default: [\n    {type: reject\n', /^kbs-bundler: example\/case\.yaml: line \d+, column \d+: malformed YAML: /],
+  ['an empty file', () => '# nothing yet\n', 'example/case.yaml: is empty; a bundle needs at least a policy: section'],
   ['an unknown field', () => variant((b) => (rule(b).keyz = ['x'])), `example/case.yaml: policy.scopes["${REG}"][0].keyz: unknown field`],
   ['an unknown top-level field', () => variant((b) => (b.polcy = {})), 'example/case.yaml: polcy: unknown field'],
   ['an unknown rule type', () => variant((b) => (rule(b).type = 'signBy')), `policy.scopes["${REG}"][0].type: must be one of reject, insecureAcceptAnything, signedBy, sigstoreSigned`],
