@@ -23,7 +23,9 @@ beforeAll(async () => {
   work = await fs.mkdtemp(path.join(os.tmpdir(), 'kbsb-skopeo-'));
   [registry, gnupg] = await Promise.all([startRegistry(), makeGnupgHome()]);
   const fpr = await gnupg.generateKey('Build Test Signer', 'signer@build.test');
+  const other = await gnupg.generateKey('Other Signer', 'other@build.test');
   await fs.writeFile(path.join(work, 'signer.gpg'), await gnupg.exportPublic(fpr, false));
+  await fs.writeFile(path.join(work, 'other.asc'), await gnupg.exportPublic(other, true));
   const store = path.join(work, 'sigstore');
   const signedImage = await buildOciImage(path.join(work, 'oci-signed'), '1.0', { marker: 'signed' });
   const unsignedImage = await buildOciImage(path.join(work, 'oci-unsigned'), '1.0', { marker: 'unsigned' });
@@ -76,6 +78,19 @@ async function pull(image: string, policyFile: string, registriesDir: string) {
 }
 
 describe('the written security-policy under real skopeo', () => {
+  it('accepts a signature by the second key of a rule with two key files (one armored, one binary)', async () => {
+    const text = (await fs.readFile(path.join(work, 'bundle.yaml'), 'utf8')).replace('keys: [signer.gpg]', 'keys: [other.asc, signer.gpg]');
+    await fs.writeFile(path.join(work, 'two-keys.yaml'), text);
+    const two = path.join(work, 'two-keys-out');
+    const r = await runCli(['build', '-c', path.join(work, 'two-keys.yaml'), '-o', two]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('other@build.test');
+    const signed = await pull('demo/signed:1.0', path.join(two, 'default/security-policy/test'), path.join(work, 'registries.d'));
+    expect(signed.code).toBe(0);
+    const unsigned = await pull('demo/unsigned:1.0', path.join(two, 'default/security-policy/test'), path.join(work, 'registries.d'));
+    expect(unsigned.stderr).toContain('Source image rejected');
+  });
+
   it('accepts the image skopeo signed with gpg', async () => {
     const r = await pull('demo/signed:1.0', path.join(out, 'default/security-policy/test'), path.join(work, 'registries.d'));
     expect(r.stderr).not.toContain('rejected');
