@@ -13,6 +13,9 @@ export interface GenerateKeyOptions {
   expire?: string;
   /** Usage for the primary key (default 'sign'). */
   usage?: string;
+  /** Pretend the key is made at this time (gpg --faked-system-time, e.g. '20200101T000000'): with `expire: '1d'`
+   *  this gives a key that has already expired. */
+  createdAt?: string;
 }
 
 export interface GnupgHome {
@@ -53,8 +56,9 @@ export async function makeGnupgHome(): Promise<GnupgHome> {
   const generateKey = async (name: string, email: string, opts: GenerateKeyOptions = {}) => {
     const uid = `${name} <${email}>`;
     const pass = opts.passphrase ?? '';
+    const faked = opts.createdAt ? ['--faked-system-time', `${opts.createdAt}!`] : [];
     await must(
-      ['--pinentry-mode', 'loopback', '--passphrase', pass, '--quick-gen-key', uid, opts.algo ?? 'rsa3072', opts.usage ?? 'sign', opts.expire ?? 'never'],
+      [...faked, '--pinentry-mode', 'loopback', '--passphrase', pass, '--quick-gen-key', uid, opts.algo ?? 'rsa3072', opts.usage ?? 'sign', opts.expire ?? 'never'],
       'key generation',
     );
     const listing = (await must(['--with-colons', '--fingerprint', '--list-keys', `=${uid}`], 'list-keys')).toString();

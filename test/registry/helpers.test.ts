@@ -50,6 +50,14 @@ describe('test helpers: docker-registry + umoci + gpg + skopeo', () => {
     expect(payload.critical.identity['docker-reference']).toBe(pushed.reference);
   });
 
+  it('makes keys that have already expired (faked creation time)', async () => {
+    const fpr = await gnupg.generateKey('Old Signer', 'old@example.com', { createdAt: '20200101T000000', expire: '1d', algo: 'ed25519' });
+    const listing = (await gnupg.gpg(['--with-colons', '--list-keys', fpr])).stdout.toString();
+    const pub = listing.split('\n').find((l) => l.startsWith('pub:'))?.split(':');
+    expect(pub?.[1]).toBe('e'); // validity: expired
+    expect(pub?.[5]).toBe(String(Date.UTC(2020, 0, 1) / 1000));
+  });
+
   it('refuses a wrong password with an unauthorized error', async () => {
     const badAuth = path.join(tmp, 'bad-auth.json');
     const auth = Buffer.from(`${registry.username}:wrong-${registry.password}`).toString('base64');
