@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as openpgp from 'openpgp';
+import { parseReference } from '../../src/reference/index.js';
 import { openRootfsReader } from '../../src/rootfs/reader.js';
 import { defaultSignatureBackend, verifyImage, type HttpGetter, type SideDecision, type VerifyReport } from '../../src/verify/index.js';
 import { CI_FIXTURES } from '../helpers/paths.js';
@@ -68,7 +69,7 @@ export async function judgeBoth(s: Scenario): Promise<{ report: VerifyReport; gu
   try {
     const digest = s.digest ?? DIGEST;
     const image = s.image ?? IMAGE;
-    const repoPath = image.replace(/^[^/]+\//, '').replace(/[:@].*$/, '');
+    const repoPath = parseReference(image).repository;
     const storeDir = s.storeDir ?? `sigs/${repoPath}@${digest.replace(':', '=')}`;
     const files: Record<string, string | Uint8Array> = { ...(s.files ?? {}) };
     for (const [name, bytes] of Object.entries(s.signatures ?? {})) files[`${storeDir}/${name}`] = bytes;
