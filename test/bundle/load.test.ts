@@ -70,6 +70,14 @@ describe('loadBundle', () => {
     expect(b.keyrings.map((k) => k.keyring.descriptions[0]!.fingerprint)).toEqual(['08CD26E446E2E95249B7A405E932F44B23E8DD43']);
   });
 
+  it('writes policy keys in a fixed order whatever order the YAML uses', async () => {
+    const b = await load('policy:\n  scopes:\n    r.io/a: [{signedIdentity: {dockerRepository: r.io/b, type: exactRepository}, keys: [ci.gpg], type: signedBy}]\n');
+    const text = Buffer.from((await renderResources(b)).find((r) => r.id.type === 'security-policy')!.bytes).toString();
+    const rule = (JSON.parse(text) as { transports: { docker: Record<string, Array<Record<string, Record<string, string>>>> } }).transports.docker['r.io/a']![0]!;
+    expect(Object.keys(rule)).toEqual(['type', 'keyType', 'keyData', 'signedIdentity']);
+    expect(Object.keys(rule.signedIdentity!)).toEqual(['type', 'dockerRepository']);
+  });
+
   it('joins several key files into one binary keyring that gpg reads as all the keys', async () => {
     const b = await load('policy:\n  scopes:\n    r.io:\n      - type: signedBy\n        keys: [example.asc, ci.gpg]\n');
     const rule = b.policy.transports!.docker!['r.io']![0] as { keyData: string };
