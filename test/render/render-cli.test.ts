@@ -72,6 +72,17 @@ describe('kbs-bundler render', () => {
     expect((parseYaml(again.stdout) as typeof pod).metadata.annotations['io.katacontainers.config.hypervisor.cc_init_data']).toBe(encodeInitdata(init.stdout));
   });
 
+  it('render pod -c --kbs-url embeds the bundle\'s initdata in one step', async () => {
+    const init = await runCli(['render', 'initdata', '-c', EXAMPLE_BUNDLE, '--kbs-url', 'http://kbs.example.com:8080']);
+    const r = await runCli(['render', 'pod', '--image', 'registry.example.com:5000/app:1', '-c', EXAMPLE_BUNDLE, '--kbs-url', 'http://kbs.example.com:8080']);
+    expect(r.code).toBe(0);
+    const pod = parseYaml(r.stdout) as { metadata: { annotations: Record<string, string> } };
+    expect(decodeInitdata(pod.metadata.annotations['io.katacontainers.config.hypervisor.cc_init_data'] ?? '')).toBe(init.stdout);
+    const half = await runCli(['render', 'pod', '--image', 'busybox', '-c', EXAMPLE_BUNDLE]);
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain('--config: -c and --kbs-url go together');
+  });
+
   it('render pod refuses a bad image, name or initdata file with exit 2', async () => {
     const bad = await runCli(['render', 'pod', '--image', 'Registry.com/UPPER:1']);
     expect(bad.code).toBe(2);

@@ -63,11 +63,25 @@ export function register(program: Command): void {
       .option('--name <name>', 'pod name', 'sign-test')
       .option('--runtime-class <name>', 'RuntimeClass of the kata runtime', 'kata')
       .option('--container-name <name>', 'container name', 'box')
-      .option('--initdata <file>', 'initdata TOML (from `render initdata`) or its gzip+base64 value (`--encode`)'),
-  ).action(async (flags: { image: string; name: string; runtimeClass: string; containerName: string; initdata?: string } & OutputFlags) => {
-    const initdata = flags.initdata !== undefined
-      ? initdataAnnotationValue(await readUserFile(flags.initdata, 'initdata file'), { file: flags.initdata })
-      : undefined;
+      .option('--initdata <file>', 'initdata TOML (from `render initdata`) or its gzip+base64 value (`--encode`)')
+      .option('-c, --config <file>', 'bundle.yaml: render the initdata from it (with --kbs-url) and annotate the pod')
+      .option('--kbs-url <url>', 'with -c: the KBS address'),
+  ).action(async (flags: { image: string; name: string; runtimeClass: string; containerName: string; initdata?: string; config?: string; kbsUrl?: string } & OutputFlags) => {
+    if (flags.initdata !== undefined && flags.config !== undefined) {
+      throw new InputError('E_USAGE', { field: '--initdata' }, 'give either --initdata FILE or -c bundle.yaml --kbs-url URL, not both');
+    }
+    if ((flags.config === undefined) !== (flags.kbsUrl === undefined)) {
+      throw new InputError('E_USAGE', { field: flags.config === undefined ? '--kbs-url' : '--config' }, '-c and --kbs-url go together (the initdata needs both)');
+    }
+    let initdata: string | undefined;
+    if (flags.initdata !== undefined) {
+      initdata = initdataAnnotationValue(await readUserFile(flags.initdata, 'initdata file'), { file: flags.initdata });
+    } else if (flags.config !== undefined && flags.kbsUrl !== undefined) {
+      const url = validKbsUrl(flags.kbsUrl, { field: '--kbs-url' });
+      const rendered = await renderInitdata(await loadBundle(flags.config), { kbsUrl: url });
+      notes(rendered.notes);
+      initdata = encodeInitdata(rendered.toml);
+    }
     await emit(await renderPod({ ...flags, initdata }), flags);
   });
 
