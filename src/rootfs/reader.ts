@@ -11,8 +11,7 @@ import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { ToolError } from '../errors.js';
 import { detectRootfs, type RootfsLayout } from './detect.js';
-import { debugfsCat, dq, fastLinkTarget, parseLsP, runDebugfs, type DebugfsEntry } from './debugfs.js';
-import { e2fsSpec } from './detect.js';
+import { DebugfsView } from './debugfs-view.js';
 import { NotADirectoryError, resolveGuestPath, type GuestLookup, type GuestNode, type ResolvedPath } from './guest-path.js';
 import { readInitrd } from './initrd.js';
 
@@ -120,40 +119,12 @@ async function initrdReader(file: string): Promise<RootfsReader & GuestLookup> {
 
 /** An ext4 filesystem at `offset` in `file`, read with debugfs; directory listings are cached. */
 export function ext4Reader(file: string, offset: number): RootfsReader & GuestLookup {
-  const spec = e2fsSpec({ path: file, offset });
-  const dirs = new Map<string, Promise<Map<string, DebugfsEntry> | undefined>>();
-  const targets = new Map<string, Promise<string>>();
-  const listing = (components: readonly string[]) => {
-    const key = `/${components.join('/')}`;
-    let p = dirs.get(key);
-    if (!p) {
-      p = runDebugfs(spec, [`ls -p ${dq(key)}`]).then((r) => {
-        if (r.errors.length > 0) return undefined;
-        return new Map(parseLsP(r.sections[0] ?? '').map((e) => [e.name, e]));
-      });
-      dirs.set(key, p);
-    }
-    return p;
-  };
-  const linkTarget = (guestPath: string) => {
-    let p = targets.get(guestPath);
-    if (!p) {
-      p = runDebugfs(spec, [`stat ${dq(guestPath)}`]).then(async (r) => fastLinkTarget(r.sections[0] ?? '') ?? (await debugfsCat(spec, guestPath)).toString('utf8'));
-      targets.set(guestPath, p);
-    }
-    return p;
-  };
-  const lookup = async (parent: readonly string[], name: string): Promise<GuestNode | undefined> => {
-    const entry = (await listing(parent))?.get(name);
-    if (!entry) return undefined;
-    if (entry.type !== 'symlink') return entry;
-    return { ...entry, target: await linkTarget(`/${[...parent, name].join('/')}`) };
-  };
+  const view = new DebugfsView(file, offset);
   return makeReader(
     'ext4-image',
-    lookup,
-    (components) => debugfsCat(spec, `/${components.join('/')}`),
-    async (components) => [...((await listing(components))?.values() ?? [])].map((e) => ({ name: e.name, type: e.type })),
+    (parent, name) => view.lookup(parent, name),
+    (components) => view.read(components),
+    async (components) => (await view.entries(components)).map((e) => ({ name: e.name, type: e.type })),
   );
 }
 

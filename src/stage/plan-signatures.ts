@@ -1,0 +1,127 @@
+/**
+ * Planning the signature files: decide each stored signature (signatures.ts), group them by
+ * guest directory, and give each new blob the first free `signature-N` there (a blob already in
+ * the directory, under any name, is skipped), as `podman image sign` appends.
+ */
+import { createHash } from 'node:crypto';
+import type { Change } from '../rootfs/changes.js';
+import { guestString } from '../rootfs/guest-path.js';
+import type { WritePlanner } from '../rootfs/planner.js';
+import type { StoredSignature } from '../signature/store.js';
+import { decideSignature, type SignatureContext } from './signatures.js';
+import type { PlanEntry, SkippedSignature, StageWarning } from './types.js';
+
+export const FILE_MODE = 0o644;
+const PARALLEL = 16;
+
+export interface SignaturePlan {
+  entries: PlanEntry[];
+  writes: Change[];
+  skipped: SkippedSignature[];
+  warnings: StageWarning[];
+}
+
+export async function planSignatures(
+  planner: WritePlanner,
+  signatures: readonly StoredSignature[],
+  ctx: SignatureContext,
+  options: { check?: () => void; onProgress?: (done: number, total: number) => void } = {},
+): Promise<SignaturePlan> {
+  const skipped: SkippedSignature[] = [];
+  const untrusted = new Map<string, { count: number; example: string }>();
+  const byDir = new Map<string, Map<string, StoredSignature>>();
+  let decided = 0;
+  await pool(signatures, async (sig) => {
+    options.check?.();
+    const d = await decideSignature(sig, ctx);
+    if (!d.stage) skipped.push({ source: sig.source, ...(d.image ? { image: d.image } : {}), code: d.code, reason: d.reason });
+    else {
+      let blobs = byDir.get(d.guestDir);
+      if (!blobs) byDir.set(d.guestDir, (blobs = new Map()));
+      blobs.set(sha(sig.bytes), sig);
+      if (d.untrusted) {
+        const u = untrusted.get(d.untrusted) ?? { count: 0, example: d.image };
+        u.count++;
+        untrusted.set(d.untrusted, u);
+      }
+    }
+    options.onProgress?.(++decided, signatures.length * 2);
+  });
+
+  const dirs = [...byDir.keys()].sort();
+  await planner.view.prefetch?.(ancestorsOf(dirs));
+  const entries: PlanEntry[] = [];
+  const writes: Change[] = [];
+  let placed = 0;
+  await pool(dirs, async (guestDir) => {
+    options.check?.();
+    const dir = await planner.directory(guestDir);
+    const blobs = byDir.get(guestDir) as Map<string, StoredSignature>;
+    const names = new Set(await planner.list(dir));
+    const present = new Map<string, string>();
+    for (const name of names) {
+      const bytes = await planner.read([...dir, name]);
+      if (bytes) present.set(sha(bytes), name);
+    }
+    let next = 1;
+    for (const [hash, sig] of [...blobs.entries()].sort((a, b) => compareNames(a[1].name, b[1].name))) {
+      const existing = present.get(hash);
+      if (existing !== undefined) {
+        entries.push({ path: `${guestDir}/${existing}`, realPath: guestString([...dir, existing]), what: 'signature', action: 'skip', detail: `already there (${sig.source})` });
+        continue;
+      }
+      while (names.has(`signature-${next}`)) next++;
+      const name = `signature-${next}`;
+      names.add(name);
+      writes.push({ op: 'write', path: [...dir, name], data: sig.bytes, mode: FILE_MODE, replaces: false });
+      entries.push({ path: `${guestDir}/${name}`, realPath: guestString([...dir, name]), what: 'signature', action: 'create', detail: sig.source });
+    }
+    placed += blobs.size;
+    options.onProgress?.(signatures.length + placed, signatures.length * 2);
+  });
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  const warnings: StageWarning[] = [...untrusted.entries()].map(([reason, u]) => ({
+    code: 'W_UNTRUSTED_KEY',
+    reason: `${u.count} signature${u.count === 1 ? '' : 's'} (e.g. for ${u.example}): ${reason}; the guest will reject ${u.count === 1 ? 'it' : 'them'}`,
+    fix: 'sign with a key the policy lists for that scope (or add the key to the signedBy rule in bundle.yaml)',
+    count: u.count,
+  }));
+  return { entries, writes, skipped, warnings };
+}
+
+function sha(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** signature-2 before signature-10. */
+function compareNames(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+/** Every literal ancestor directory of the given guest paths (for batched lookups). */
+export function ancestorsOf(guestDirs: readonly string[]): string[] {
+  const out = new Set<string>(['/']);
+  for (const d of guestDirs) {
+    const parts = d.split('/').filter((p) => p !== '');
+    for (let i = 1; i <= parts.length; i++) out.add(`/${parts.slice(0, i).join('/')}`);
+  }
+  return [...out];
+}
+
+export async function pool<T>(items: readonly T[], fn: (item: T) => Promise<void>, parallel = PARALLEL): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+  if (failure !== undefined) throw failure;
+}

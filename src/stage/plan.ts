@@ -1,0 +1,117 @@
+/**
+ * The staging plan: every file stage would create, append to, replace or leave alone, computed
+ * from the bundle, the signature stores and a read-only view of the rootfs. Nothing is written
+ * here; `apply` in stage.ts hands the changes to the rootfs backend.
+ */
+import type { Change } from '../rootfs/changes.js';
+import { guestString } from '../rootfs/guest-path.js';
+import { WritePlanner } from '../rootfs/planner.js';
+import type { GuestView } from '../rootfs/changes.js';
+import type { StoredSignature } from '../signature/store.js';
+import { planCaBundles, planHosts } from './plan-blocks.js';
+import { FILE_MODE, planSignatures } from './plan-signatures.js';
+import { emptyRecord, modeString8, parseRecord, RECORD_PATH, serializeRecord, sha256, type StageRecord } from './record.js';
+import { countActions, type PlanEntry, type StageInput, type StagePlan, type StageWarning } from './types.js';
+
+export interface PlanOptions {
+  /** For an initrd: the bytes before anything kbs-bundler appended (kept in the record). */
+  initrdOriginal?: { size: number; sha256: string };
+  check?: () => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function readRecord(planner: WritePlanner): Promise<{ record: StageRecord; exists: boolean; bytes?: Buffer }> {
+  const t = await planner.existing(RECORD_PATH);
+  if (!t?.node) return { record: emptyRecord(), exists: false };
+  const bytes = (await planner.read(t.path)) ?? Buffer.alloc(0);
+  return { record: parseRecord(bytes, RECORD_PATH), exists: true, bytes };
+}
+
+export async function planStage(view: GuestView, input: StageInput, signatures: readonly StoredSignature[], options: PlanOptions = {}): Promise<StagePlan> {
+  const planner = new WritePlanner(view);
+  const previous = await readRecord(planner);
+  const record = previous.record;
+  const entries: PlanEntry[] = [];
+  const writes: Change[] = [];
+  const warnings: StageWarning[] = [];
+
+  const sigs = await planSignatures(planner, signatures, { policy: input.policy, sigstoreConfig: input.sigstoreConfig, keyrings: input.keyrings }, options);
+  entries.push(...sigs.entries);
+  writes.push(...sigs.writes);
+  warnings.push(...sigs.warnings);
+
+  /** Whole files this run writes, with what they replace (restored by unstage). */
+  const owned = new Map<string, { original?: { base64: string; mode: string } }>();
+  for (const w of sigs.writes) owned.set(guestString(w.path), {});
+  for (const key of [...input.guestKeyFiles].sort((a, b) => (a.guestPath < b.guestPath ? -1 : 1))) {
+    options.check?.();
+    const t = await planner.target(key.guestPath);
+    const via = t.via.length > 0 ? { via: t.via } : {};
+    const real = guestString(t.path);
+    const current = t.node ? await planner.read(t.path) : undefined;
+    if (current && current.equals(Buffer.from(key.bytes)) && t.node?.mode === FILE_MODE) {
+      entries.push({ path: key.guestPath, realPath: real, what: 'keyring', action: 'skip', ...via, detail: key.sourceFile });
+      continue;
+    }
+    writes.push({ op: 'write', path: t.path, data: key.bytes, mode: FILE_MODE, replaces: current !== undefined });
+    entries.push({ path: key.guestPath, realPath: real, what: 'keyring', action: current ? 'replace' : 'create', ...via, detail: key.sourceFile });
+    owned.set(real, current ? { original: { base64: current.toString('base64'), mode: modeString8(t.node?.mode ?? FILE_MODE) } } : {});
+  }
+
+  const ca = await planCaBundles(planner, input.registries, record);
+  const hosts = await planHosts(planner, input.registries, record);
+  for (const b of [ca, hosts]) {
+    entries.push(...b.entries);
+    writes.push(...b.writes);
+    warnings.push(...b.warnings);
+  }
+
+  // Anything that would land under /run is hidden at boot by the agent's tmpfs.
+  const underRun = writes.filter((w) => w.path[0] === 'run');
+  if (underRun.length > 0) {
+    warnings.unshift({
+      code: 'W_RUN',
+      path: guestString(underRun[0]!.path),
+      reason: `${underRun.length} file(s) would be staged under /run (e.g. ${guestString(underRun[0]!.path)}); the kata agent mounts a tmpfs on /run at boot, so the guest never sees them`,
+      fix: 'use a path outside /run: a keyPath such as /etc/containers/keys/…, a sigstore base such as file:///var/lib/containers/sigstore, or embed keys as keyData',
+      count: underRun.length,
+    });
+  }
+
+  // The record: what this and earlier runs staged, rewritten only when something changes.
+  const changes: Change[] = [];
+  if (writes.length > 0) {
+    const recordTarget = await planner.target(RECORD_PATH);
+    const files = new Map(record.files.map((f) => [f.path, f]));
+    for (const w of writes) {
+      const real = guestString(w.path);
+      const mine = owned.get(real);
+      if (w.op !== 'write' || !mine) continue;
+      // The first run that replaced a file knows the original; later runs keep it.
+      const original = files.get(real)?.original ?? mine.original;
+      files.set(real, { path: real, sha256: sha256(w.data), mode: modeString8(w.mode), ...(original ? { original } : {}) });
+    }
+    const blocks = new Map(record.blocks.map((b) => [`${b.block}:${b.path}`, b]));
+    for (const b of [...ca.blocks, ...hosts.blocks]) {
+      const old = blocks.get(`${b.block}:${b.path}`);
+      blocks.set(`${b.block}:${b.path}`, { ...b, created: old?.created ?? b.created });
+    }
+    for (const key of [...ca.cleared, ...hosts.cleared]) blocks.delete(key);
+    const next: StageRecord = {
+      version: 1,
+      files: [...files.values()],
+      blocks: [...blocks.values()],
+      directories: [...record.directories, ...planner.plannedDirs().map((d) => guestString(d.path))],
+      ...(record.initrd ? { initrd: record.initrd } : options.initrdOriginal ? { initrd: { originalSize: options.initrdOriginal.size, originalSha256: options.initrdOriginal.sha256 } } : {}),
+    };
+    const bytes = serializeRecord(next);
+    changes.push(...planner.plannedDirs(), ...writes);
+    if (!previous.bytes || !previous.bytes.equals(bytes)) {
+      changes.push({ op: 'write', path: recordTarget.path, data: bytes, mode: FILE_MODE, replaces: previous.exists });
+      entries.push({ path: RECORD_PATH, realPath: guestString(recordTarget.path), what: 'record', action: previous.exists ? 'replace' : 'create' });
+    }
+    Object.assign(record, next);
+  }
+  for (const d of planner.plannedDirs()) entries.push({ path: guestString(d.path), realPath: guestString(d.path), what: 'directory', action: 'create' });
+  return { entries, changes, warnings, skippedSignatures: sigs.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)), record, counts: countActions(entries) };
+}

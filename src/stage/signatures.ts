@@ -1,0 +1,131 @@
+/**
+ * Where each signature goes in the guest, and whether it should go at all: the image it signs
+ * (registry from the signed identity, repository path and digest from the store), the policy
+ * requirements the guest applies to that image (most specific scope, then `default`), the
+ * sigstore-config base for it (most specific scope, then `default-docker`), and whether the key
+ * that made it is one the policy trusts (the guest accepts primary keys only).
+ */
+import { PathEscapeError } from '../errors.js';
+import type { KeyringEntry } from '../bundle/types.js';
+import type { Policy, PolicyRequirement } from '../policy/schema.js';
+import { isValidDigest, parseNormalizedNamed, scopeCandidates, type DockerReference } from '../reference/index.js';
+import { keyIndex } from '../signature/key-index.js';
+import { readSignedMessage } from '../signature/message.js';
+import { parseSignature } from '../signature/packets.js';
+import { parsePayload } from '../signature/payload.js';
+import { MAX_SIGNATURE_SIZE } from '../signature/verify.js';
+import type { StoredSignature } from '../signature/store.js';
+import type { SigstoreConfig } from '../sigstore/schema.js';
+
+export type SignatureDecision =
+  | { stage: true; guestDir: string; image: string; scope: string; untrusted?: string }
+  | { stage: false; image?: string; reason: string; code: 'uncovered' | 'unreadable' | 'no-store' | 'digest-mismatch' };
+
+export interface SignatureContext {
+  policy: Policy;
+  sigstoreConfig: SigstoreConfig;
+  keyrings: readonly KeyringEntry[];
+}
+
+/** The requirements the guest applies to `ref`, and the scope they came from. */
+export function policyFor(policy: Policy, ref: DockerReference): { scope: string; requirements: PolicyRequirement[] } {
+  const scopes = policy.transports?.docker ?? {};
+  for (const candidate of scopeCandidates(ref)) {
+    const reqs = scopes[candidate];
+    if (reqs !== undefined) return { scope: candidate, requirements: reqs };
+  }
+  return { scope: 'default', requirements: policy.default };
+}
+
+/** The `file://` base the guest reads signatures of `ref` from, or why there is none. */
+export function sigstoreBaseFor(config: SigstoreConfig, ref: DockerReference): { base?: string; problem?: string; scope: string } {
+  const docker = config.docker ?? {};
+  let url: string | undefined;
+  let scope = 'default-docker';
+  for (const candidate of scopeCandidates(ref)) {
+    const entry = docker[candidate];
+    if (entry?.sigstore !== undefined) {
+      url = entry.sigstore;
+      scope = candidate;
+      break;
+    }
+  }
+  url ??= config['default-docker']?.sigstore;
+  if (url === undefined) return { problem: 'the sigstore-config has no entry for it and no default-docker', scope };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { problem: `sigstore ${JSON.stringify(url)} is not a URL`, scope };
+  }
+  if (parsed.protocol !== 'file:') return { problem: `its sigstore ${url} is not file:// (the guest reads only local stores)`, scope };
+  const base = decodeURIComponent(parsed.pathname).replace(/\/+$/, '');
+  return { base: base === '' ? '/' : base, scope };
+}
+
+/** Refuses repository paths and digests that would place a file anywhere but the lookaside dir. */
+export function assertSafeLocation(sig: StoredSignature): void {
+  const repo = sig.repositoryPath;
+  if (repo !== '' && (repo.startsWith('/') || repo.split('/').some((s) => s === '' || s === '.' || s === '..') || repo.includes('\0'))) {
+    throw new PathEscapeError(`${sig.source}: repository path ${JSON.stringify(repo)} has an absolute, empty, "." or ".." part; refusing to stage it`);
+  }
+  if (!isValidDigest(sig.digest)) throw new PathEscapeError(`${sig.source}: digest ${JSON.stringify(sig.digest)} is not a valid digest; refusing to stage it`);
+  if (sig.name.includes('/') || sig.name === '.' || sig.name === '..') throw new PathEscapeError(`${sig.source}: signature name ${JSON.stringify(sig.name)} is not a plain file name`);
+}
+
+export async function decideSignature(sig: StoredSignature, ctx: SignatureContext): Promise<SignatureDecision> {
+  assertSafeLocation(sig);
+  let dockerReference: string;
+  let manifestDigest: string;
+  let issuer: { keyId?: string; fingerprint?: string } = {};
+  try {
+    if (sig.bytes.length > MAX_SIGNATURE_SIZE) throw new Error('larger than 4 MiB');
+    const message = readSignedMessage(sig.bytes, MAX_SIGNATURE_SIZE);
+    if (!message.literal || message.signatures.length === 0) throw new Error('not a signed message');
+    const payload = parsePayload(message.literal, 'guest');
+    dockerReference = payload.dockerReference;
+    manifestDigest = payload.manifestDigest;
+    const packet = parseSignature(message.signatures[0] as Uint8Array);
+    issuer = { ...(packet.issuerKeyId ? { keyId: packet.issuerKeyId } : {}), ...(packet.issuerFingerprint ? { fingerprint: packet.issuerFingerprint } : {}) };
+  } catch (e) {
+    return { stage: false, code: 'unreadable', reason: `not a simple signature the guest can read: ${(e as Error).message}` };
+  }
+  let signed: DockerReference;
+  try {
+    signed = parseNormalizedNamed(dockerReference);
+  } catch {
+    return { stage: false, code: 'unreadable', reason: `its signed identity ${JSON.stringify(dockerReference)} is not a docker reference` };
+  }
+  const ref: DockerReference = { registry: signed.registry, repository: sig.repositoryPath || signed.repository, digest: sig.digest };
+  const image = `${ref.registry}/${ref.repository}@${ref.digest}`;
+  if (manifestDigest !== sig.digest) {
+    return { stage: false, code: 'digest-mismatch', image, reason: `it signs manifest ${manifestDigest}, but it is stored for ${sig.digest}` };
+  }
+  const { scope, requirements } = policyFor(ctx.policy, ref);
+  if (!requirements.some((r) => r.type === 'signedBy')) {
+    const types = requirements.map((r) => r.type).join(', ') || 'no requirements';
+    return { stage: false, code: 'uncovered', image, reason: `no signedBy rule covers it (policy ${scope === 'default' ? 'default' : `scope ${scope}`}: ${types})` };
+  }
+  const where = sigstoreBaseFor(ctx.sigstoreConfig, ref);
+  if (where.base === undefined) return { stage: false, code: 'no-store', image, reason: `the guest would not look for it: ${where.problem}` };
+  const [algo, hex] = sig.digest.split(':') as [string, string];
+  const guestDir = `${where.base === '/' ? '' : where.base}/${ref.repository}@${algo}=${hex}`;
+  const untrusted = await trustProblem(issuer, ctx.keyrings.filter((k) => k.scope === scope), scope);
+  return { stage: true, guestDir, image, scope, ...(untrusted ? { untrusted } : {}) };
+}
+
+async function trustProblem(issuer: { keyId?: string; fingerprint?: string }, keyrings: readonly KeyringEntry[], scope: string): Promise<string | undefined> {
+  const keyId = issuer.keyId ?? issuer.fingerprint?.slice(-16);
+  if (!keyId) return 'it names no issuer key';
+  let subkeyOf: string | undefined;
+  for (const k of keyrings) {
+    const index = await keyIndex(k.keyring);
+    for (const entry of index.byKeyId.get(keyId.toUpperCase()) ?? []) {
+      if (issuer.fingerprint && entry.fingerprint !== issuer.fingerprint.toUpperCase()) continue;
+      if (!entry.isSubkey) return undefined;
+      subkeyOf = entry.primaryFingerprint;
+    }
+  }
+  if (subkeyOf) return `it was made by subkey ${keyId} of ${subkeyOf}; the guest (image-rs) accepts signatures by primary keys only`;
+  return `it was made by key ${keyId}, which the policy for ${scope === 'default' ? 'default' : `scope ${scope}`} does not trust`;
+}

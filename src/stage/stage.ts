@@ -1,0 +1,86 @@
+/**
+ * `stage`: put a bundle's signatures, keyrings, registry CAs and /etc/hosts entries into a guest
+ * rootfs (directory, ext4 disk image, initrd) or into an overlay tarball. Plans first, read-only;
+ * refuses on warnings unless forced; then applies all or nothing (see rootfs/target.ts for how
+ * each kind of rootfs is kept intact when something fails).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { withSignalGuard } from '../rootfs/interrupt.js';
+import { openRootfsTarget, type TargetKind } from '../rootfs/target.js';
+import type { VerityResult } from '../rootfs/verity.js';
+import { readSignatureStore, type StoredSignature } from '../signature/store.js';
+import { planStage } from './plan.js';
+import type { StageInput, StagePlan } from './types.js';
+
+export interface StageOptions {
+  rootfs: string;
+  input: StageInput;
+  /** Signature stores to copy from (lookaside dirs, signatures.tar, dir: layouts). */
+  signatureStores: readonly string[];
+  dryRun?: boolean;
+  force?: boolean;
+  tar?: string;
+  noMount?: boolean;
+  reverity?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface StageResult {
+  rootfs: string;
+  kind: TargetKind;
+  method: string;
+  plan: StagePlan;
+  dryRun: boolean;
+  /** Whether the changes were made (false for dry runs, no-op runs and runs stopped by warnings). */
+  applied: boolean;
+  /** Warnings stopped the run (exit 1); nothing was changed. */
+  blocked: boolean;
+  verity?: VerityResult;
+  fsck?: string;
+  notes: string[];
+}
+
+export async function readSignatures(stores: readonly string[]): Promise<StoredSignature[]> {
+  const out: StoredSignature[] = [];
+  for (const s of stores) out.push(...(await readSignatureStore(s)));
+  return out;
+}
+
+export async function stageRootfs(options: StageOptions): Promise<StageResult> {
+  const signatures = await readSignatures(options.signatureStores);
+  return withSignalGuard(async (guard) => {
+    const target = await openRootfsTarget(options.rootfs, {
+      ...(options.noMount ? { noMount: true } : {}),
+      ...(options.reverity ? { reverity: true } : {}),
+      ...(options.tar !== undefined ? { tar: options.tar } : {}),
+      ...(options.dryRun ? { dryRun: true } : {}),
+    });
+    try {
+      const initrdOriginal = target.initrd ? { size: target.initrd.size, sha256: await fileSha256(options.rootfs) } : undefined;
+      const plan = await planStage(target.view, options.input, signatures, {
+        check: () => guard.check(),
+        ...(initrdOriginal ? { initrdOriginal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+      const notes: string[] = [];
+      if (target.verity && !options.reverity && options.tar === undefined && plan.changes.length > 0) {
+        notes.push('this is a dm-verity measured image: applying this plan needs --reverity (the hash tree is re-made, kernel_verity_params and the TEE measurement change)');
+      }
+      const result: StageResult = { rootfs: options.rootfs, kind: target.kind, method: target.method, plan, dryRun: Boolean(options.dryRun), applied: false, blocked: false, notes };
+      if (options.dryRun) return result;
+      if (plan.warnings.length > 0 && !options.force) return { ...result, blocked: true };
+      if (plan.changes.length === 0 && options.tar === undefined) return result;
+      const report = await target.apply(plan.changes, { guard, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+      return { ...result, applied: true, ...(report.verity ? { verity: report.verity } : {}), ...(report.fsck ? { fsck: report.fsck } : {}) };
+    } finally {
+      await target.close();
+    }
+  });
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
