@@ -59,6 +59,8 @@ export interface BuildResult {
   keys: BuiltKey[];
   kbsSecretResources?: string[];
   hostConfig?: Array<{ path: string; size: number }>;
+  /** Things the guest will trip over that are not errors (e.g. files under /run). */
+  warnings: string[];
   /** What was (or, with dryRun, would be) written. */
   outputs: Array<{ kind: 'repository' | 'tar' | 'k8s' | 'kbs-client-script' | 'host-config'; path: string }>;
   dryRun: boolean;
@@ -145,9 +147,22 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
     ),
     ...(kbsSecretResources ? { kbsSecretResources } : {}),
     ...(hostFiles ? { hostConfig: hostFiles.map((f) => ({ path: f.path, size: f.bytes.length })) } : {}),
+    warnings: guestWarnings(bundle),
     outputs,
     dryRun: options.dryRun === true,
   };
+}
+
+const RUN_REASON = 'the kata agent mounts a tmpfs on /run at boot, so files staged there are hidden at run time; use a path such as /etc/containers/...';
+
+function guestWarnings(bundle: Bundle): string[] {
+  const underRun = (p: string) => p === '/run' || p.startsWith('/run/');
+  const out = bundle.guestKeyFiles.filter((f) => underRun(f.guestPath)).map((f) => `keyPath ${f.guestPath} is under /run: ${RUN_REASON}`);
+  const stores = [bundle.sigstoreConfig['default-docker']?.sigstore, ...Object.values(bundle.sigstoreConfig.docker ?? {}).map((e) => e.sigstore)];
+  for (const url of new Set(stores)) {
+    if (url?.startsWith('file:///run/') || url === 'file:///run') out.push(`signature store ${url} is under /run: ${RUN_REASON}`);
+  }
+  return out;
 }
 
 function hasSecret(resources: readonly KbsResource[]): boolean {

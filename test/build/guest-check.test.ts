@@ -66,6 +66,7 @@ describe('the guest accepts what build writes', () => {
     const built = await runCli(['build', '-c', 'example/guest-key.yaml', '-o', 'guest-key', '--json'], { cwd: work });
     expect(built.code).toBe(0);
     expect((JSON.parse(built.stdout) as { guestKeyFiles: unknown }).guestKeyFiles).toEqual([{ guestPath: '/etc/containers/keys/example.gpg', size: 1367 }]);
+    expect(built.stderr).toBe('');
     const missing = await verify('guest-key');
     expect(missing.code).toBe(1);
     await fs.mkdir(path.join(rootfs, 'etc/containers/keys'), { recursive: true });
@@ -73,5 +74,20 @@ describe('the guest accepts what build writes', () => {
     const r = await verify('guest-key');
     expect(r.stdout).toContain('ALLOWED');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('build warnings', () => {
+  it('warns (exit 0) about a keyPath under /run, which the agent hides behind a tmpfs', async () => {
+    const text = (await fs.readFile(path.join(example, 'bundle.yaml'), 'utf8')).replace(
+      '- example-public-key.asc   # embedded as base64 keyData (no keyPath given)',
+      '- example-public-key.asc\n        keyPath: /run/image-security/simple_signing/pubkey.gpg',
+    );
+    await fs.writeFile(path.join(example, 'run-key.yaml'), text);
+    const r = await runCli(['build', '-c', 'example/run-key.yaml', '--dry-run'], { cwd: work });
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim()).toBe(
+      'warning: keyPath /run/image-security/simple_signing/pubkey.gpg is under /run: the kata agent mounts a tmpfs on /run at boot, so files staged there are hidden at run time; use a path such as /etc/containers/...',
+    );
   });
 });

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { buildRepository, type BuildResult } from '../../kbs/build.js';
 import { LAYOUTS, type Layout } from '../../kbs/layout.js';
-import { printJson, printLine, progressReporter, style } from '../output.js';
+import { printJson, printLine, progressReporter, style, warnLine } from '../output.js';
 
 interface BuildFlags {
   config: string;
@@ -53,6 +53,7 @@ export function register(program: Command): void {
       });
       if (flags.json) printJson(summaryJson(result));
       else printSummary(result);
+      for (const w of result.warnings) warnLine(`warning: ${w}`);
     });
 }
 
@@ -65,6 +66,7 @@ function summaryJson(r: BuildResult): unknown {
     resources: r.resources,
     keys: r.keys,
     outputs: r.outputs,
+    warnings: r.warnings,
     ...(r.kbsSecretResources ? { kbsSecretResources: r.kbsSecretResources } : {}),
     ...(r.hostConfig ? { hostConfig: r.hostConfig } : {}),
     guestKeyFiles: r.bundle.guestKeyFiles.map((f) => ({ guestPath: f.guestPath, size: f.bytes.length })),
