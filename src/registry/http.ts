@@ -50,7 +50,9 @@ function describeNetworkError(e: NodeJS.ErrnoException, registry: string, url: s
     }
     const hint = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
       ? 'the certificate does not name this host (check its subjectAltName)'
-      : "give the registry's CA certificate (the bundle's caFile or --ca-file)";
+      : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+        ? 'the certificate is outside its validity period (check it and the clock)'
+        : "give the registry's CA certificate (the bundle's caFile or --ca-file)";
     return new RegistryError('E_REGISTRY_TLS', registry,
       `TLS certificate of registry ${registry} not trusted: ${code || e.message}; ${hint}`, { cause: e });
   }

@@ -140,6 +140,11 @@ describe('fetchManifest against docker-registry (TLS + htpasswd)', () => {
     const ref = parseReference(`${name}/team/app:amd64`);
     const got = await fetchManifest(ref, { ...options, auths, addresses: { 'registry.test': '127.0.0.1' } });
     expect(got.digest).toBe(amd64.digest);
+    const wrongName = await rejection(fetchManifest(parseReference(`other.test:${port}/team/app:amd64`), { ...options, addresses: { 'other.test': '127.0.0.1' } }));
+    expect(wrongName.code).toBe('E_REGISTRY_TLS');
+    expect(wrongName.message).toBe(
+      `TLS certificate of registry other.test:${port} not trusted: ERR_TLS_CERT_ALTNAME_INVALID; the certificate does not name this host (check its subjectAltName)`,
+    );
     const e = await rejection(fetchManifest(parseReference(`registry.test:${port}/team/app:amd64`), { ...options, auths }));
     expect(e.code).toBe('E_REGISTRY_UNREACHABLE');
     expect(e.message).toMatch(/unknown host|host name lookup failed/);
