@@ -30,6 +30,7 @@ export function run(cmd: string, args: string[], options: { input?: Buffer | str
       if (code === 0) resolve(Buffer.concat(out));
       else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString()}`));
     });
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }
