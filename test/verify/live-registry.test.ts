@@ -1,0 +1,130 @@
+/**
+ * `verify --fetch` against a real docker-registry (TLS, htpasswd, loopback) holding images pushed
+ * and signed by skopeo (`copy --sign-by`), with the KBS repository and rootfs a CoCo guest would
+ * get: allowed when signed, and each kind of denial with its message.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
+import { buildOciImage } from '../helpers/oci-image.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { runCli } from '../helpers/run-cli.js';
+import { pushImage } from '../helpers/skopeo.js';
+import { tempDir, writeTree } from './fixtures.js';
+
+let registry: TestRegistry;
+let gnupg: GnupgHome;
+let work: string;
+let kbs: string;
+let badKbs: string;
+let rootfs: string;
+let signedDigest: string;
+
+const STORE = 'var/lib/containers/sigstore';
+
+beforeAll(async () => {
+  work = await tempDir('live');
+  registry = await startRegistry();
+  gnupg = await makeGnupgHome();
+  const alice = await gnupg.generateKey('Alice', 'alice@example.com');
+  const mallory = await gnupg.generateKey('Mallory', 'mallory@example.com');
+  const lookaside = path.join(work, 'lookaside');
+  const imageA = await buildOciImage(path.join(work, 'oci-a'), '1.0', { marker: 'a' });
+  const imageB = await buildOciImage(path.join(work, 'oci-b'), '1.0', { marker: 'b' });
+  const imageC = await buildOciImage(path.join(work, 'oci-c'), '1.0', { marker: 'c' });
+  const imageD = await buildOciImage(path.join(work, 'oci-d'), '1.0', { marker: 'd' });
+
+  signedDigest = (await pushImage({ ociRef: imageA, registry, dest: 'demo/app:1.0', signBy: alice, gnupg, lookasideStagingDir: lookaside })).digest;
+  // The same manifest under another tag: its signature names :1.0.
+  await pushImage({ ociRef: imageA, registry, dest: 'demo/app:other', lookasideStagingDir: lookaside });
+  await pushImage({ ociRef: imageB, registry, dest: 'demo/app:unsigned', lookasideStagingDir: lookaside });
+  await pushImage({ ociRef: imageC, registry, dest: 'demo/app:mallory', signBy: mallory, gnupg, lookasideStagingDir: lookaside });
+  // demo/tampered:1.0 is signed, then the tag is re-pushed with another manifest; the old signature is
+  // placed where the new digest's signatures are looked up (a store that serves it for any digest).
+  const tamperedSigned = (await pushImage({ ociRef: imageA, registry, dest: 'demo/tampered:1.0', signBy: alice, gnupg, lookasideStagingDir: lookaside })).digest;
+  const modified = (await pushImage({ ociRef: imageD, registry, dest: 'demo/tampered:1.0', lookasideStagingDir: lookaside })).digest;
+  const sigOf = (d: string) => path.join(lookaside, 'demo/tampered@' + d.replace(':', '='));
+  await fs.mkdir(sigOf(modified), { recursive: true });
+  await fs.copyFile(path.join(sigOf(tamperedSigned), 'signature-1'), path.join(sigOf(modified), 'signature-1'));
+
+  // The guest's rootfs: the lookaside tree staged under /var/lib/containers/sigstore.
+  rootfs = path.join(work, 'rootfs');
+  await fs.mkdir(path.join(rootfs, path.dirname(STORE)), { recursive: true });
+  await fs.cp(lookaside, path.join(rootfs, STORE), { recursive: true });
+
+  const policy = JSON.stringify({
+    default: [{ type: 'reject' }],
+    transports: { docker: { [`${registry.host}/demo`]: [{ type: 'signedBy', keyType: 'GPGKeys', keyData: (await gnupg.exportPublic(alice)).toString('base64') }] } },
+  });
+  const sigstore = `docker:\n  ${registry.host}:\n    sigstore: file:///${STORE}\n`;
+  const credential = (password: string) => JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${registry.username}:${password}`).toString('base64') } } });
+  kbs = path.join(work, 'kbs');
+  await writeTree(kbs, { 'default/security-policy/test': policy, 'default/sigstore-config/test': sigstore, 'default/credential/test': credential(registry.password) });
+  badKbs = path.join(work, 'kbs-bad');
+  await writeTree(badKbs, { 'default/security-policy/test': policy, 'default/sigstore-config/test': sigstore, 'default/credential/test': credential('wrong-password') });
+}, 240_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  await gnupg?.cleanup();
+  if (work) await fs.rm(work, { recursive: true, force: true });
+});
+
+const verify = (tag: string, repo = kbs, mode = 'both') =>
+  runCli(['verify', `${registry.host}/demo/app:${tag}`, '--kbs', repo, '--rootfs', rootfs, '--fetch', '--ca-file', registry.caFile, '--mode', mode, '--json']);
+
+interface Report { allowed: boolean; digest: string; decisions: Array<{ side: string; allowed: boolean; message: string; chain: string[] }> }
+const parse = (s: string) => JSON.parse(s) as Report;
+
+describe('verify --fetch against a live registry', () => {
+  it('allows the image skopeo signed, on both sides', async () => {
+    const r = await verify('1.0');
+    expect(r.code).toBe(0);
+    const report = parse(r.stdout);
+    expect(report.digest).toBe(signedDigest);
+    expect(report.decisions.map((d) => d.allowed)).toEqual([true, true]);
+  });
+
+  it('denies the unsigned image', async () => {
+    const r = await verify('unsigned');
+    expect(r.code).toBe(1);
+    const [guest, host] = parse(r.stdout).decisions;
+    expect(guest?.message).toBe('Image policy rejected: Denied by policy: rejected by `signedBy` rule');
+    expect(guest?.chain[1]).toMatch(/^Read Sigstore Dir failed: Os \{ code: 2, kind: NotFound/);
+    expect(host?.message).toBe('Source image rejected: A signature was required, but no signature exists');
+  });
+
+  it('denies a manifest that is not the one signed', async () => {
+    const r = await runCli(['verify', `${registry.host}/demo/tampered:1.0`, '--kbs', kbs, '--rootfs', rootfs, '--fetch', '--ca-file', registry.caFile, '--mode', 'both', '--json']);
+    expect(r.code).toBe(1);
+    const report = parse(r.stdout);
+    const [guest, host] = report.decisions;
+    expect(guest?.chain[1]).toBe(`The signatures do not satisfied! Reject reason: [SigPayload's manifest digest does not match, the input is ${report.digest}, but in SigPayload it is ${signedDigest}]`);
+    expect(host?.message).toBe(`Source image rejected: Signature for digest ${signedDigest} does not match`);
+  });
+
+  it('denies an image signed by another key', async () => {
+    const r = await verify('mallory');
+    expect(r.code).toBe(1);
+    const [guest, host] = parse(r.stdout).decisions;
+    expect(guest?.chain[1]).toBe('The signatures do not satisfied! Reject reason: [signature verify failed! There is no pubkey can verify the signature!]');
+    expect(host?.allowed).toBe(false);
+  });
+
+  it('denies another tag of the signed manifest (matchRepoDigestOrExact)', async () => {
+    const r = await verify('other');
+    expect(r.code).toBe(1);
+    const [guest, host] = parse(r.stdout).decisions;
+    expect(guest?.chain[1]).toBe('The signatures do not satisfied! Reject reason: [Match reference failed.]');
+    expect(host?.message).toBe(`Source image rejected: Signature for identity "${registry.host}/demo/app:1.0" is not accepted`);
+  });
+
+  it('denies with a clear authentication error when the credential is wrong', async () => {
+    const r = await runCli(['verify', `${registry.host}/demo/app:1.0`, '--kbs', badKbs, '--rootfs', rootfs, '--fetch', '--ca-file', registry.caFile]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^DENIED /);
+    expect(r.stdout).toMatch(/message: cannot pull the image manifest: .*(401|auth|credential)/i);
+    expect(r.stdout).not.toContain('wrong-password');
+  });
+});
