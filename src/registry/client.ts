@@ -71,8 +71,8 @@ export class RepositoryClient {
   }
 
   private transport(): TransportOptions {
-    const { caPems, insecure, timeoutMs, addresses } = this.options;
-    return { caPems, insecure, timeoutMs, addresses };
+    const { caPems, insecure, timeoutMs, addresses, allowCaLeaf } = this.options;
+    return { caPems, insecure, timeoutMs, addresses, allowCaLeaf };
   }
 
   private send(url: string, o: { accept?: string; maxBytes: number; what: string }): Promise<HttpResponse> {

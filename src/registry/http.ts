@@ -18,6 +18,11 @@ export interface TransportOptions {
   timeoutMs?: number;
   /** `host` (without port) → IP address to connect to, keeping the name for TLS. */
   addresses?: Record<string, string>;
+  /**
+   * Accept a server certificate that is itself a CA (basicConstraints CA:TRUE), as curl, skopeo and podman do.
+   * Off by default: the guest's rustls refuses it (CaUsedAsEndEntity), and this client answers as the guest.
+   */
+  allowCaLeaf?: boolean;
 }
 
 export interface HttpResponse {
@@ -128,6 +133,17 @@ export function httpGet(
       fail(new RegistryError('E_REGISTRY_TIMEOUT', o.registry, `registry ${o.registry} did not answer within ${timeoutMs} ms (${url})`));
     }, timeoutMs);
     req.on('error', (e: NodeJS.ErrnoException) => fail(describeNetworkError(e, o.registry, url)));
+    if (isHttps && !o.allowCaLeaf) {
+      req.on('socket', (socket) => {
+        socket.once('secureConnect', () => {
+          if ((socket as tls.TLSSocket).getPeerCertificate().ca) {
+            fail(new RegistryError('E_REGISTRY_TLS', o.registry,
+              `registry ${o.registry} presents a CA certificate (basicConstraints CA:TRUE) as its server certificate: the guest's rustls ` +
+                'refuses it (CaUsedAsEndEntity) although curl, skopeo and podman accept it; give the registry a CA:FALSE server certificate signed by that CA'));
+          }
+        });
+      });
+    }
     req.end();
   });
 }

@@ -58,3 +58,23 @@ export async function makeCertificates(dir: string, options: { commonName?: stri
     chainFile: path.join(dir, 'chain.crt'),
   };
 }
+
+/**
+ * What openEuler's guide does (`openssl req -x509 -newkey … -nodes`): one self-signed certificate that is both the
+ * CA and the server certificate (CA:TRUE). Browsers, curl and skopeo accept it when trusted; rustls does not.
+ */
+export async function makeSelfSignedCaLeaf(dir: string, options: { sans?: string[] } = {}): Promise<TestCertificates> {
+  await fs.mkdir(dir, { recursive: true });
+  const sans = options.sans ?? ['IP:127.0.0.1', 'DNS:localhost'];
+  await openssl(
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.crt',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', `subjectAltName=${sans.join(',')}`],
+    dir,
+  );
+  const file = (n: string) => path.join(dir, n);
+  await fs.copyFile(file('server.crt'), file('ca.crt'));
+  await fs.copyFile(file('server.key'), file('ca.key'));
+  await fs.copyFile(file('server.crt'), file('chain.crt'));
+  return { dir, caFile: file('ca.crt'), caKeyFile: file('ca.key'), certFile: file('server.crt'), keyFile: file('server.key'), chainFile: file('chain.crt') };
+}

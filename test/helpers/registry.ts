@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { makeCertificates } from './certs.js';
+import { makeCertificates, makeSelfSignedCaLeaf } from './certs.js';
 
 const run = promisify(execFile);
 
@@ -48,6 +48,8 @@ export interface StartRegistryOptions {
   tokenAuth?: boolean;
   /** Extra DNS names in the server certificate (besides localhost and 127.0.0.1), e.g. 'registry.test'. */
   dnsNames?: string[];
+  /** Serve one self-signed CA:TRUE certificate as openEuler's guide makes it (caFile is that certificate). */
+  selfSignedCaLeaf?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -180,9 +182,10 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   if (!first) throw new Error('startRegistry: users must not be empty');
   const [username, password] = first;
 
-  const certs = await makeCertificates(path.join(dir, 'tls'), {
-    sans: ['IP:127.0.0.1', 'DNS:localhost', ...(options.dnsNames ?? []).map((n) => `DNS:${n}`)],
-  });
+  const sans = ['IP:127.0.0.1', 'DNS:localhost', ...(options.dnsNames ?? []).map((n) => `DNS:${n}`)];
+  const certs = options.selfSignedCaLeaf
+    ? await makeSelfSignedCaLeaf(path.join(dir, 'tls'), { sans })
+    : await makeCertificates(path.join(dir, 'tls'), { sans });
   const certDir = path.join(dir, 'certs.d');
   await fs.mkdir(certDir);
   await fs.copyFile(certs.caFile, path.join(certDir, 'ca.crt'));

@@ -54,6 +54,21 @@ describe('bearer token flow and plain http', () => {
     expect((e as RegistryError).message).not.toContain(wrong);
   });
 
+  it('refuses a self-signed CA:TRUE server certificate as the guest\'s rustls does, unless allowed (skopeo accepts it)', async () => {
+    const guideStyle = await startRegistry({ selfSignedCaLeaf: true });
+    try {
+      const pushed = await pushImage({ ociRef, registry: guideStyle, dest: 'guide/app:1' });
+      const ref = parseReference(`${guideStyle.host}/guide/app:1`);
+      const options = { auths: JSON.parse(await fs.readFile(guideStyle.authFile, 'utf8')), caPems: [await fs.readFile(guideStyle.caFile, 'utf8')] };
+      const e = await fetchManifest(ref, options).catch((x: unknown) => x as RegistryError);
+      expect((e as RegistryError).code).toBe('E_REGISTRY_TLS');
+      expect((e as RegistryError).message).toContain(`registry ${guideStyle.host} presents a CA certificate (basicConstraints CA:TRUE) as its server certificate: the guest's rustls refuses it (CaUsedAsEndEntity)`);
+      expect((await fetchManifest(ref, { ...options, allowCaLeaf: true })).digest).toBe(pushed.digest);
+    } finally {
+      await guideStyle.stop();
+    }
+  });
+
   it('uses plain http only with insecure, and explains https sent to an http port', async () => {
     const pushed = await pushImage({ ociRef, registry: httpRegistry, dest: 'plain/app:1' });
     const ref = parseReference(`${httpRegistry.host}/plain/app:1`);
