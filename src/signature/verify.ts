@@ -168,6 +168,9 @@ class Check {
     if (!entry) return fail('E_SIG_BAD', 'signature error: openpgp: invalid signature: verification failure');
     if (!hashAccepted(sig.hashAlgo)) return fail('E_SIG_BAD', `signature error: hash algorithm ${sig.hashAlgo} is not accepted`);
     if (sig.unknownCritical !== undefined) return fail('E_SIG_BAD', `signature error: unknown critical signature subpacket ${sig.unknownCritical}`);
+    if (entry.packet.created.getTime() > sig.created.getTime()) {
+      return fail('E_SIG_BAD', `signature error: key ${entry.fingerprint} is newer than the signature`);
+    }
     const facts = this.facts(entry, sig, data);
     const label = entry.isSubkey ? `${entry.fingerprint} of ${entry.primaryFingerprint}` : entry.fingerprint;
     if (facts.keyRevoked || facts.subkeyRevoked) return fail('E_KEY_REVOKED', `Signature by key ${label} is not accepted: the key is revoked`);

@@ -20,6 +20,7 @@ const openpgpConfig = { ...openpgp.config, rejectMessageHashAlgorithms: new Set<
 let gnupg: GnupgHome;
 let ring: Keyring;
 const bases: Array<{ name: string; blob: Uint8Array; v3?: boolean }> = [];
+const extraFixtures: Array<{ name: string; blob: Uint8Array }> = [];
 
 async function fast(blob: Uint8Array): Promise<string> {
   try {
@@ -101,6 +102,10 @@ beforeAll(async () => {
   const gpgSigned = await gnupg.gpg(['--sign', '--local-user', fpr], payload);
   expect(gpgSigned.code).toBe(0);
   bases.push({ name: 'gpg --sign (compressed)', blob: gpgSigned.stdout });
+  // Made with a faked clock before the key existed: gpg and openpgp.js refuse it.
+  const early = await gnupg.gpg(['--ignore-time-conflict', '--faked-system-time', '20200101T000000', '--sign', '--local-user', fpr], payload);
+  expect(early.code).toBe(0);
+  extraFixtures.push({ name: 'signature older than its key', blob: early.stdout });
   const secret = await readSecretKey(await gnupg.exportSecret(fpr), undefined, {});
   bases.push({ name: 'kbs-bundler signImage', blob: await signImage({ key: secret, dockerReference: 'r/x:1', manifestDigest: DIGEST, creator: 'c' }) });
   bases.push({ name: 'containers-image image.signature', blob: readFileSync(path.join(CI_FIXTURES, 'image.signature')) });
@@ -129,6 +134,11 @@ describe('fast path = openpgp.js full path = gpg', () => {
       expect(f, name).toBe(g);
       expect(f, name).toBe(reference);
       expect(f, `${name} (openpgp.js full path, FromBlob applied)`).toBe(hostFromBlobAccepts(blob) ? reference : NOT_GOOD);
+    }
+    for (const extra of extraFixtures) {
+      const [f, o, g] = [await fast(extra.blob), await full(extra.blob), await gpg(extra.blob)];
+      expect([f, o], extra.name).toEqual([g, g]);
+      expect(f, extra.name).toBe(NOT_GOOD);
     }
     // The corpus holds both verdicts.
     expect(table.filter((l) => l.includes('fast=' + NOT_GOOD)).length).toBeGreaterThan(3);
