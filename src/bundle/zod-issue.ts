@@ -21,12 +21,16 @@ export function issueToInputError(file: string, issues: readonly z.core.$ZodIssu
   return new InputError('E_BUNDLE_SCHEMA', { file, field: fieldPath(path) || '(top level)' }, problem(issue));
 }
 
+/** zod's type names in YAML terms. */
+const YAML_WORDS: Record<string, string> = { object: 'a mapping', record: 'a mapping', array: 'a list', string: 'a string', boolean: 'true or false', number: 'a number', null: 'nothing (null)' };
+
 function problem(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type') {
     const m = /received (\w+)/.exec(issue.message);
     const received = m?.[1];
     if (received === 'undefined') return 'is required';
-    return `expected ${issue.expected}${received ? `, got ${received}` : ''}`;
+    const expected = YAML_WORDS[issue.expected] ?? issue.expected;
+    return `expected ${expected}${received ? `, got ${YAML_WORDS[received] ?? received}` : ''}`;
   }
   if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) {
     return `must be one of ${(issue.options as unknown[]).join(', ')}`;

@@ -65,6 +65,8 @@ const cases: Array<[string, () => string, RegExp | string, NodeJS.ProcessEnv?]> 
   ['malformed YAML', () => 'policy:\n  default: [\n    {type: reject\n', /^kbs-bundler: example\/case\.yaml: line \d+, column \d+: malformed YAML: /],
   ['an empty file', () => '# nothing yet\n', 'example/case.yaml: is empty; a bundle needs at least a policy: section'],
   ['an unknown field', () => variant((b) => (rule(b).keyz = ['x'])), `example/case.yaml: policy.scopes["${REG}"][0].keyz: unknown field`],
+  ['scopes written as a list', () => 'policy:\n  scopes: [registry.example.com]\n', 'example/case.yaml: policy.scopes: expected a mapping, got a list'],
+  ['a yes/no flag written as a string', () => variant((b) => (rule(b).allowExpired = 'yes')), `policy.scopes["${REG}"][0].allowExpired: expected true or false, got a string`],
   ['an unknown top-level field', () => variant((b) => (b.polcy = {})), 'example/case.yaml: polcy: unknown field'],
   ['an unknown rule type', () => variant((b) => (rule(b).type = 'signBy')), `policy.scopes["${REG}"][0].type: must be one of reject, insecureAcceptAnything, signedBy, sigstoreSigned`],
   ['a key file holding "aaa"', () => variant((b) => (rule(b).keys = ['aaa.asc'])), `policy.scopes["${REG}"][0].keys[0]: aaa.asc: not an OpenPGP key`],
