@@ -53,7 +53,8 @@ export interface Scenario {
   manifest?: Uint8Array;
   listDigest?: string;
   policy: unknown;
-  sigstore?: string;
+  /** Sigstore config YAML; null for none at all. */
+  sigstore?: string | null;
   /** Signature files by name, in the store directory of the image. */
   signatures?: Record<string, Uint8Array>;
   /** Store directory (default `/sigs/<repo>@sha256=<hex>`). */
@@ -82,7 +83,7 @@ export async function judgeBoth(s: Scenario): Promise<{ report: VerifyReport; gu
         image,
         manifest: { digest, ...(s.manifest ? { bytes: s.manifest } : {}), ...(s.listDigest ? { listDigest: s.listDigest } : {}) },
         policy: { bytes: policyBytes, source: 'policy.json' },
-        sigstoreConfig: { bytes: new TextEncoder().encode(s.sigstore ?? SIGSTORE_DEFAULT), source: 'sigstore-config' },
+        ...(s.sigstore === null ? {} : { sigstoreConfig: { bytes: new TextEncoder().encode(s.sigstore ?? SIGSTORE_DEFAULT), source: 'sigstore-config' } }),
         resources: { get: async () => undefined },
         rootfs,
         ...(s.http ? { http: s.http } : {}),
