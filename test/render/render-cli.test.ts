@@ -128,6 +128,9 @@ describe('kbs-bundler render', () => {
     expect(decodeInitdata(encoded.stdout.trim())).toBe(plain.stdout);
     expect((await runCli([...args, '--encode'])).stdout).toBe(encoded.stdout);
     expect(cdhOf(decodeInitdata(encoded.stdout.trim())).kbc).toEqual({ name: 'cc_kbc', url: 'http://10.0.0.5:8080' });
+    const json = await runCli([...args, '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ toml: plain.stdout, annotation: encoded.stdout.trim(), notes: [] });
   });
 
   it('render initdata uses the bundle\'s repository and tag, leaves out a credential that does not exist, dedupes CAs', async () => {
