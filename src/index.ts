@@ -13,3 +13,5 @@ export {
   type CosignSignatureImage as RegistryCosignSignatureImage,
 } from './registry/index.js';
 export * from './render/index.js';
+export * from './rootfs/index.js';
+export * from './stage/index.js';

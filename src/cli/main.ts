@@ -20,6 +20,8 @@ const COMMANDS: Record<string, [() => Promise<CommandModule>, string]> = {
   keygen: [() => import('./commands/keygen.js'), 'Generate an OpenPGP key pair for simple signing (RSA 3072 by default)'],
   sign: [() => import('./commands/sign.js'), 'Sign an image (simple signing, as skopeo copy --sign-by) into a lookaside signature store'],
   audit: [() => import('./commands/audit.js'), 'Verify every signature in a store and say whether the guest and the host accept each'],
+  stage: [() => import('./commands/stage.js'), 'Stage signatures, keyrings, registry CAs and /etc/hosts entries into a kata guest rootfs, disk image or initrd'],
+  unstage: [() => import('./commands/unstage.js'), 'Remove what stage put into a rootfs and restore the files it appended to'],
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,39 @@
+/** `kbs-bundler unstage`: remove what `stage` put into a rootfs and restore the files it appended to. */
+import type { Command } from 'commander';
+import { FindingsError } from '../../errors.js';
+import { unstageRootfs } from '../../stage/unstage.js';
+import { printJson, printLine, style } from '../output.js';
+import { printEntries, reportWarnings } from './stage.js';
+
+interface UnstageFlags {
+  rootfs: string;
+  dryRun?: boolean;
+  json?: boolean;
+  mount: boolean;
+  reverity?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('unstage')
+    .description('Remove exactly what `kbs-bundler stage` put into a rootfs and give appended files their original bytes back')
+    .requiredOption('--rootfs <path>', 'the directory, disk image or initrd that was staged into')
+    .option('--dry-run', 'print what would be removed or restored and change nothing')
+    .option('--json', 'machine-readable result')
+    .option('--no-mount', 'write disk images through debugfs even as root')
+    .option('--reverity', 'allow changing a dm-verity measured image and re-make its hash tree')
+    .action(async (flags: UnstageFlags) => {
+      const r = await unstageRootfs({ rootfs: flags.rootfs, dryRun: flags.dryRun, noMount: !flags.mount, reverity: flags.reverity });
+      if (flags.json) {
+        printJson({ rootfs: r.rootfs, kind: r.kind, method: r.method, dryRun: r.dryRun, applied: r.applied, counts: r.plan.counts, entries: r.plan.entries, warnings: r.plan.warnings, ...(r.verity ? { verity: r.verity } : {}) });
+      } else {
+        printLine(style.bold(`${r.dryRun ? 'Plan for' : r.applied ? 'Unstaged from' : 'Nothing to change in'} ${r.rootfs} (${r.kind}, ${r.method}):`));
+        printEntries(r.plan.entries, true);
+        const dirs = r.plan.entries.filter((e) => e.what === 'directory' && e.action === 'remove').length;
+        printLine(`${r.plan.counts.remove} to remove, ${r.plan.counts.restore} to restore, ${dirs} director${dirs === 1 ? 'y' : 'ies'} to remove${r.dryRun ? style.dim(' (dry run: nothing changed)') : ''}`);
+        if (r.verity) printLine(`kernel_verity_params = "${r.verity.kernelVerityParams}" (the TEE measurement changes: update the trustee reference values)`);
+      }
+      reportWarnings(r.plan.warnings, flags.json);
+      if (r.plan.warnings.length > 0) throw new FindingsError('E_UNSTAGE_WARNINGS', `${r.plan.warnings.length} staged file(s) changed since staging and were left in place`);
+    });
+}
