@@ -172,7 +172,8 @@ function hasSecret(resources: readonly KbsResource[]): boolean {
 async function writeHostFiles(dir: string, files: readonly HostFile[]): Promise<void> {
   for (const f of files) {
     const file = path.join(dir, f.path);
-    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    for (let d = path.dirname(file); d.length >= dir.length; d = path.dirname(d)) await fs.chmod(d, 0o755);
     await fs.writeFile(file, f.bytes, { mode: f.mode, flag: 'wx' });
     await fs.chmod(file, f.mode);
   }

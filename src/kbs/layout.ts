@@ -32,7 +32,12 @@ export function layoutDirs(resources: readonly KbsResource[], layout: Layout): s
 
 /** Writes the resources into `dir` (which exists and is empty) with their modes. */
 export async function writeTree(dir: string, resources: readonly KbsResource[], layout: Layout): Promise<void> {
-  for (const d of layoutDirs(resources, layout)) await fs.mkdir(path.join(dir, d), { mode: 0o755 });
+  // Explicit modes: the tree must not depend on the umask (the tarball does not).
+  await fs.chmod(dir, 0o755);
+  for (const d of layoutDirs(resources, layout)) {
+    await fs.mkdir(path.join(dir, d));
+    await fs.chmod(path.join(dir, d), 0o755);
+  }
   for (const r of resources) {
     const file = path.join(dir, layoutPath(r.id, layout));
     await fs.writeFile(file, r.bytes, { mode: r.mode, flag: 'wx' });

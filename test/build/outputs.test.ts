@@ -11,7 +11,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { authsFileSchema } from '../../src/kbs/auths-schema.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { sigstoreConfigSchema } from '../../src/sigstore/schema.js';
-import { TEMPLATES } from '../helpers/paths.js';
+import { CLI, TEMPLATES } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
 import { copyExample, treeFiles, treeSnapshot } from './tree.js';
 
@@ -180,6 +180,11 @@ describe('build on templates/example', () => {
     expect(after).toEqual(before.files);
     const leftovers = (await fs.readdir(work)).filter((n) => n.startsWith('.'));
     expect(leftovers).toEqual([]);
+  });
+
+  it('writes the same modes under a strict umask', async () => {
+    await run('sh', ['-c', `umask 077 && "${process.execPath}" "${CLI}" build -c example/bundle.yaml -o strict`], { cwd: work });
+    expect(await treeSnapshot(path.join(work, 'strict'))).toEqual(await treeSnapshot(path.join(work, 'nested')));
   });
 
   it('--dry-run writes nothing', async () => {
