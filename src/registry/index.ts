@@ -7,3 +7,4 @@ export { digestOf } from './digest.js';
 export * from './manifest.js';
 export * from './blob.js';
 export * from './cosign.js';
+export * from './ca-check.js';

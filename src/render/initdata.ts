@@ -6,6 +6,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Bundle } from '../bundle/types.js';
 import { InputError, type Location } from '../errors.js';
+import { caLeafProblem } from '../registry/ca-check.js';
 import { bundleUris } from './kbs-uris.js';
 import { renderTemplateFile } from './templates.js';
 
@@ -48,6 +49,10 @@ export async function renderInitdata(bundle: Pick<Bundle, 'repository' | 'tag' |
   }
   if (uris.credentialUri === undefined) {
     notes.push('no registry in the bundle has a username, so no credential resource exists: authenticated_registry_credentials_uri is left out');
+  }
+  for (const r of bundle.registries) {
+    const problem = r.caPem !== undefined ? caLeafProblem(r.caPem, r.registry) : undefined;
+    if (problem) notes.push(problem);
   }
   const toml = await renderTemplateFile('initdata.toml', {
     kbsUrl: o.kbsUrl ?? KBS_URL_PLACEHOLDER,
