@@ -182,6 +182,12 @@ async function writeHostFiles(dir: string, files: readonly HostFile[]): Promise<
 /** Output files must not sit inside an output directory that build replaces, nor be directories. */
 async function assertTargetsApart(files: Array<[string, string]>, dirs: Array<[string, string]>): Promise<void> {
   for (const [option, target] of [...files, ...dirs]) await assertParentUsable(option, target);
+  const seen = new Map<string, string>();
+  for (const [option, file] of files) {
+    const other = seen.get(path.resolve(file));
+    if (other !== undefined) throw new InputError('E_OUTPUT', { field: option }, `${file} is also the ${other} output`);
+    seen.set(path.resolve(file), option);
+  }
   for (const [option, file] of files) {
     const stat = await fs.stat(file).catch(() => undefined);
     if (stat?.isDirectory()) throw new InputError('E_OUTPUT', { field: option }, `${file} is a directory; give a file name`);

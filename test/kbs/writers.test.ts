@@ -83,6 +83,13 @@ describe('buildRepository', () => {
     expect(await treeSnapshot(out)).toEqual(before);
   });
 
+  it('refuses one file for two outputs', async () => {
+    const same = path.join(work, 'same.out');
+    await expect(buildRepository({ bundle: path.join(example, 'bundle.yaml'), tarFile: same, k8sFile: same }))
+      .rejects.toThrow(/same\.out is also the --tar output/);
+    await expect(fs.stat(same)).rejects.toThrow();
+  });
+
   it('refuses an output file inside the directory it replaces', async () => {
     const out = path.join(work, 'out2');
     await expect(buildRepository({ bundle: path.join(example, 'bundle.yaml'), outDir: out, tarFile: path.join(out, 'x.tar') }))
