@@ -39,6 +39,8 @@ export interface AuditedSignature {
   identity?: string;
   digest?: string;
   created?: string;
+  /** With a policy: the scopes whose signedBy rules trust the signer. */
+  trustedBy?: string[];
   guest: SideVerdict;
   host: SideVerdict;
 }
@@ -99,7 +101,7 @@ function side(result: VerifiedSignature | SignatureError, mode: 'host' | 'guest'
   return { ok: true, verified: result, payload };
 }
 
-export async function auditSignature(sig: StoredSignature, keyring: Keyring): Promise<AuditedSignature> {
+export async function auditSignature(sig: StoredSignature, keyring: Keyring, scopesByFingerprint?: Map<string, string[]>): Promise<AuditedSignature> {
   const verdicts = await judgeSignature(sig.bytes, keyring);
   const host = side(verdicts.host, 'host', sig.digest);
   const guest = side(verdicts.guest, 'guest', sig.digest);
@@ -123,6 +125,7 @@ export async function auditSignature(sig: StoredSignature, keyring: Keyring): Pr
       ...(facts.subkeyFingerprint ? { subkeyFingerprint: facts.subkeyFingerprint } : {}),
     };
     out.created = facts.signatureCreated;
+    if (scopesByFingerprint) out.trustedBy = scopesByFingerprint.get(facts.signerFingerprint) ?? [];
   }
   if (verified) {
     out.identity = verified.payload.dockerReference;
@@ -135,6 +138,7 @@ export async function auditSignatures(
   signatures: readonly StoredSignature[],
   keyring: Keyring,
   onProgress?: (done: number, total: number) => void,
+  scopesByFingerprint?: Map<string, string[]>,
 ): Promise<AuditReport> {
   const images = new Map<string, AuditedImage>();
   const counts: Partial<Record<AuditStatus, number>> = {};
@@ -146,7 +150,7 @@ export async function auditSignatures(
       image = { repositoryPath: sig.repositoryPath, digest: sig.digest, guestAccepts: false, hostAccepts: false, signatures: [] };
       images.set(key, image);
     }
-    const audited = await auditSignature(sig, keyring);
+    const audited = await auditSignature(sig, keyring, scopesByFingerprint);
     image.signatures.push(audited);
     image.guestAccepts ||= audited.guest.accepted;
     image.hostAccepts ||= audited.host.accepted;

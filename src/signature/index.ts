@@ -5,3 +5,4 @@ export * from './verify.js';
 export * from './store.js';
 export * from './sign.js';
 export * from './audit.js';
+export * from './policy-keys.js';

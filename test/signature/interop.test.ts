@@ -166,6 +166,19 @@ describe('skopeo standalone-sign → kbs-bundler', () => {
   });
 });
 
+describe('--dry-run', () => {
+  it('sign and keygen check their inputs and write nothing', async () => {
+    const store = path.join(tmp, 'dry-store');
+    const r = await signWithCli(['--key', secretBinaryPlain, '--reference', 'busybox', '--digest', DIGEST, '--store', store, '--dry-run', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ dryRun: true, identity: 'docker.io/library/busybox:latest' });
+    await expect(fs.access(store)).rejects.toThrow();
+    const k = await runCli(['keygen', '--name', 'Dry', '--out', path.join(tmp, 'dry-keys'), '--dry-run']);
+    expect(k.code).toBe(0);
+    await expect(fs.access(path.join(tmp, 'dry-keys'))).rejects.toThrow();
+  });
+});
+
 describe('kbs-bundler keygen', () => {
   it('writes an armored public key and a 0600 secret key that sign what skopeo verifies', async () => {
     const dir = path.join(tmp, 'keygen');
@@ -229,5 +242,51 @@ describe('audit', () => {
     expect(text.stdout).toContain('4 signatures in 1 images: 1 good, 1 unknown-key, 1 subkey, 1 invalid-payload');
     const good = await runCli(['audit', '--store', `dir:${path.join(CI_FIXTURES, 'dir-img-valid-2')}`, '--keys', keys[0]!]);
     expect(good.code).toBe(0);
+  });
+
+  it('reports progress on large stores', async () => {
+    const store = path.join(tmp, 'audit-many');
+    const blob = readFileSync(path.join(CI_FIXTURES, 'dir-img-valid/signature-1'));
+    for (let i = 0; i < 150; i++) {
+      const dir = path.join(store, `ns/app-${i}@sha256=${DIGEST.slice(7)}`);
+      await fs.mkdir(dir, { recursive: true });
+      await fs.writeFile(path.join(dir, 'signature-1'), blob);
+    }
+    const r = await runCli(['audit', '--store', store, '--keys', path.join(CI_FIXTURES, 'public-key.gpg')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('verifying: 150/150');
+    expect(r.stdout).toContain('150 signatures in 150 images: 150 good');
+  });
+
+  it('takes the trusted keys from a policy (keyData and keyPath) and says which scopes trust each signer', async () => {
+    const dir = path.join(tmp, 'audit-policy');
+    await fs.mkdir(dir, { recursive: true });
+    await fs.copyFile(path.join(CI_FIXTURES, 'public-key-with-subkey.gpg'), path.join(dir, 'subkey.gpg'));
+    const policy = {
+      default: [{ type: 'reject' }],
+      transports: {
+        docker: {
+          'docker.io/testing/manifest': [{ type: 'signedBy', keyType: 'GPGKeys', keyData: readFileSync(path.join(CI_FIXTURES, 'public-key.gpg')).toString('base64') }],
+          'quay.io/other': [
+            { type: 'signedBy', keyType: 'GPGKeys', keyPath: 'subkey.gpg' },
+            { type: 'signedBy', keyType: 'GPGKeys', keyPath: '/run/image-security/simple_signing/pubkey.gpg' },
+          ],
+        },
+      },
+    };
+    await fs.writeFile(path.join(dir, 'policy.json'), JSON.stringify(policy));
+    const r = await runCli(['audit', '--store', path.join(tmp, 'audit-store'), '--policy', path.join(dir, 'policy.json'), '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('transports.docker["quay.io/other"][1]: keyPath /run/image-security/simple_signing/pubkey.gpg is not readable here');
+    const report = JSON.parse(r.stdout) as { images: Array<{ signatures: Array<{ name: string; status: string; trustedBy?: string[] }> }> };
+    expect(report.images[0]!.signatures.map((s) => [s.name, s.status, s.trustedBy])).toEqual([
+      ['signature-1', 'good', ['docker:docker.io/testing/manifest']],
+      ['signature-2', 'unknown-key', undefined],
+      ['signature-3', 'subkey', ['docker:quay.io/other']],
+      ['signature-4', 'invalid-payload', ['docker:docker.io/testing/manifest']],
+    ]);
+    const bad = await runCli(['audit', '--store', path.join(tmp, 'audit-store')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('kbs-bundler: give --keys KEYRING... and/or --policy FILE\n');
   });
 });

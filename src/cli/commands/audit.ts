@@ -1,14 +1,15 @@
 /** `kbs-bundler audit`: verify every signature in a store and say, per file, whether the guest and the host accept it. */
 import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
-import { FileNotFoundError } from '../../errors.js';
+import { FileNotFoundError, InputError } from '../../errors.js';
 import { readPublicKeyring } from '../../keys/index.js';
-import { auditSignatures, mergeKeyrings, readSignatureStore, type AuditReport, type AuditedSignature } from '../../signature/index.js';
-import { printJson, printLine, progressReporter, style } from '../output.js';
+import { auditSignatures, mergeKeyrings, readPolicyKeys, readSignatureStore, type AuditReport, type AuditedSignature } from '../../signature/index.js';
+import { printJson, printLine, progressReporter, style, warnLine } from '../output.js';
 
 interface AuditFlags {
   store: string;
-  keys: string[];
+  keys?: string[];
+  policy?: string;
   json?: boolean;
 }
 
@@ -17,18 +18,26 @@ export function register(program: Command): void {
     .command('audit')
     .description('Verify every signature in a lookaside dir, signatures tarball or dir: layout, as the guest and the host would')
     .requiredOption('--store <dir|tar>', 'lookaside directory, signatures.tar(.gz), or dir: image layout')
-    .requiredOption('--keys <keyring...>', 'trusted public keyrings (armored or binary)')
+    .option('--keys <keyring...>', 'trusted public keyrings (armored or binary)')
+    .option('--policy <file>', "policy.json: also trust its signedBy keys (keyData, keyPath), and say which scopes trust each signer")
     .option('--json', 'machine-readable report')
     .action(async (flags: AuditFlags) => {
+      if (!flags.keys && !flags.policy) throw new InputError('E_USAGE', {}, 'give --keys KEYRING... and/or --policy FILE');
       const keyrings = [];
-      for (const file of flags.keys) {
+      for (const file of flags.keys ?? []) {
         const bytes = await fs.readFile(file).catch(() => {
           throw new FileNotFoundError(file, 'keyring');
         });
         keyrings.push(await readPublicKeyring(bytes, { file }));
       }
+      const policy = flags.policy ? await readPolicyKeys(flags.policy) : undefined;
+      if (policy) {
+        keyrings.push(...policy.keyrings);
+        for (const note of policy.notes) warnLine(note);
+      }
+      if (keyrings.length === 0) throw new InputError('E_NO_KEYS', { file: flags.policy }, 'no signedBy key readable on this machine');
       const signatures = await readSignatureStore(flags.store);
-      const report = await auditSignatures(signatures, mergeKeyrings(keyrings), progressReporter('verifying'));
+      const report = await auditSignatures(signatures, mergeKeyrings(keyrings), progressReporter('verifying'), policy?.scopesByFingerprint);
       if (flags.json) printJson(report);
       else printReport(report);
       if (report.good !== report.total || report.total === 0) process.exitCode = 1;
@@ -47,7 +56,8 @@ function printReport(report: AuditReport): void {
       const status = s.status === 'good' ? style.good(s.status) : style.bad(s.status);
       const signer = s.signer ? ` by ${s.signer.fingerprint}${s.signer.userId ? ` (${s.signer.userId})` : ''}${s.signer.bySubkey ? ` subkey ${s.signer.subkeyFingerprint}` : ''}` : '';
       const identity = s.identity ? ` identity ${s.identity}` : '';
-      printLine(`  ${s.name}: ${status}${signer}${identity}; guest ${side(s.guest)}, host ${side(s.host)}`);
+      const trusted = s.trustedBy === undefined ? '' : s.trustedBy.length > 0 ? ` trusted by ${s.trustedBy.join(', ')}` : ' trusted by no policy scope';
+      printLine(`  ${s.name}: ${status}${signer}${identity}${trusted}; guest ${side(s.guest)}, host ${side(s.host)}`);
       if (!s.guest.accepted) printLine(style.dim(`    guest: ${s.guest.reason}`));
       if (!s.host.accepted) printLine(style.dim(`    host: ${s.host.reason}`));
     }

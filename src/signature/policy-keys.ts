@@ -1,0 +1,65 @@
+/**
+ * `audit --policy`: the signedBy keys a policy.json trusts, and for which scopes. keyData is embedded;
+ * keyPath/keyPaths are read from this machine (relative paths against the policy file's directory);
+ * a path that does not exist here (a guest path such as /run/image-security/…) is noted and skipped.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { FileNotFoundError, InputError } from '../errors.js';
+import { readPublicKeyring, type Keyring } from '../keys/index.js';
+import { policySchema, type PolicyRequirement } from '../policy/schema.js';
+
+export interface PolicyKeys {
+  keyrings: Keyring[];
+  /** Primary fingerprint → scopes (`default` or `docker:<scope>`) whose signedBy rules trust it. */
+  scopesByFingerprint: Map<string, string[]>;
+  notes: string[];
+}
+
+export async function readPolicyKeys(policyFile: string): Promise<PolicyKeys> {
+  let text: string;
+  try {
+    text = await fs.readFile(policyFile, 'utf8');
+  } catch {
+    throw new FileNotFoundError(policyFile, 'policy');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InputError('E_POLICY', { file: policyFile }, `not JSON: ${(e as Error).message}`);
+  }
+  const parsed = policySchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError('E_POLICY', { file: policyFile, field: issue.path.join('.') }, issue.message);
+  }
+  const rules: Array<[string, PolicyRequirement[]]> = [['default', parsed.data.default]];
+  for (const [scope, reqs] of Object.entries(parsed.data.transports?.docker ?? {})) rules.push([`docker:${scope}`, reqs]);
+  const out: PolicyKeys = { keyrings: [], scopesByFingerprint: new Map(), notes: [] };
+  const base = path.dirname(policyFile);
+  for (const [scope, reqs] of rules) {
+    for (const [i, req] of reqs.entries()) {
+      if (req.type !== 'signedBy') continue;
+      const field = scope === 'default' ? `default[${i}]` : `transports.docker[${JSON.stringify(scope.slice(7))}][${i}]`;
+      const sources: Array<{ bytes: Uint8Array; where: string }> = [];
+      if (req.keyData !== undefined) sources.push({ bytes: Buffer.from(req.keyData, 'base64'), where: `${field}.keyData` });
+      for (const p of [...(req.keyPath !== undefined ? [req.keyPath] : []), ...(req.keyPaths ?? [])]) {
+        const file = path.resolve(base, p);
+        const bytes = await fs.readFile(file).catch(() => undefined);
+        if (bytes === undefined) out.notes.push(`${policyFile}: ${field}: keyPath ${p} is not readable here (a guest path?); its keys are not used`);
+        else sources.push({ bytes, where: file });
+      }
+      for (const source of sources) {
+        const keyring = await readPublicKeyring(source.bytes, { file: policyFile, field: source.where });
+        out.keyrings.push(keyring);
+        for (const d of keyring.descriptions) {
+          const list = out.scopesByFingerprint.get(d.fingerprint) ?? [];
+          if (!list.includes(scope)) list.push(scope);
+          out.scopesByFingerprint.set(d.fingerprint, list);
+        }
+      }
+    }
+  }
+  return out;
+}
