@@ -214,20 +214,50 @@ async function lintRequirement(
   if (id?.type === 'remapIdentity' && typeof id.prefix === 'string' && !id.prefix.includes('/')) {
     add({ code: 'L_REMAP_PREFIX', where, problem: `remapIdentity prefix ${JSON.stringify(id.prefix)}: image-rs replaces it as a plain string prefix (so it also matches ${id.prefix}-other/...), the host only at a / boundary`, fix: 'use a prefix that ends at a namespace, e.g. host/namespace' });
   }
-  // Signatures the guest would look for, for a scope that names a repository.
+  // Signatures the guest would look for under the store of an allowed scope.
   if (r.type === 'signedBy' && scopeKey !== undefined && inputs.rootfs && sigstore) {
-    const image = imageForScope(scopeKey);
-    const base = image ? signatureBase(sigstore, image, 'guest') : undefined;
-    if (image && base?.url.startsWith('file://')) {
-      const dir = decodeURIComponent(new URL(base.url).pathname);
-      const parent = posixPath.dirname(posixPath.join(dir, image.repository));
-      const leaf = posixPath.basename(image.repository);
-      const entries = (await inputs.rootfs.listDir(parent)) ?? [];
-      if (!entries.some((e) => e.name.startsWith(`${leaf}@sha256=`))) {
-        add({ code: 'L_NO_SIGNATURES', where, problem: `no signatures for ${image.registry}/${image.repository} under ${base.url} in the rootfs (${posixPath.join(dir, image.repository)}@sha256=… missing): every pull of it is denied`, fix: 'stage the signatures: kbs-bundler stage --rootfs … (or copy the lookaside tree there)' });
-      }
-    } else if (image && !base) {
-      add({ code: 'L_NO_STORE', where, problem: `no sigstore-config entry covers ${image.registry}/${image.repository} and there is no default-docker: image-rs fails with "The sigstore base url is none"`, fix: 'add a docker: entry (or default-docker) with sigstore: file:///…' });
-    }
+    await lintSignaturesPresent(scopeKey, where, sigstore, inputs.rootfs, add);
+  }
+}
+
+/** Directory names of signatures (`<name>@sha256=<hex>`) at most `depth` levels below `dir`. */
+async function hasSignatureDirs(files: GuestFiles, dir: string, prefix: string, depth: number): Promise<boolean> {
+  const entries = await files.listDir(dir);
+  for (const e of entries ?? []) {
+    if (e.type !== 'dir' && e.type !== 'symlink') continue;
+    if (e.name.includes('@sha256=') && e.name.startsWith(prefix)) return true;
+    if (depth > 0 && !e.name.includes('@') && (await hasSignatureDirs(files, posixPath.join(dir, e.name), '', depth - 1))) return true;
+  }
+  return false;
+}
+
+async function lintSignaturesPresent(scopeKey: string, where: string, sigstore: SigstoreConfig, rootfs: GuestFiles, add: (f: LintFinding) => void): Promise<void> {
+  if (scopeKey === '' || scopeKey.startsWith('*.') || scopeKeyProblem(scopeKey)) return;
+  // A repository scope is an image name; a host or namespace scope stands for any image below it.
+  const repoScope = imageForScope(scopeKey);
+  let probe: DockerReference;
+  try {
+    probe = repoScope ?? parseReference(`${scopeKey}/kbs-bundler-probe`);
+  } catch {
+    return;
+  }
+  const base = signatureBase(sigstore, probe, 'guest');
+  if (!base) {
+    add({ code: 'L_NO_STORE', where, problem: `no sigstore-config entry covers ${scopeKey} and there is no default-docker: image-rs fails with "The sigstore base url is none"`, fix: 'add a docker: entry (or default-docker) with sigstore: file:///…' });
+    return;
+  }
+  if (!base.url.startsWith('file://')) return;
+  const root = decodeURIComponent(new URL(base.url).pathname);
+  const repoPath = repoScope ? repoScope.repository : probe.repository.split('/').slice(0, -1).join('/');
+  const found = repoScope
+    ? await hasSignatureDirs(rootfs, posixPath.dirname(posixPath.join(root, repoPath)), `${posixPath.basename(repoPath)}@`, 0)
+    : await hasSignatureDirs(rootfs, posixPath.join(root, repoPath), '', 4);
+  if (!found) {
+    add({
+      code: 'L_NO_SIGNATURES',
+      where,
+      problem: `no signatures for ${scopeKey} under ${base.url} in the rootfs (no ${posixPath.join(root, repoPath || '.')}${repoScope ? '@sha256=…' : '/…@sha256=…'} directory): every pull it covers is denied`,
+      fix: 'stage the signatures: kbs-bundler stage --rootfs … (or copy the lookaside tree there)',
+    });
   }
 }
