@@ -1,0 +1,107 @@
+/**
+ * A failure or a signal part-way through leaves the rootfs as it was: the directory backend
+ * undoes its journal; on a loop-mounted image the same happens and the image is always
+ * unmounted; a debugfs-staged image is only replaced when everything worked.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stageRootfs } from '../../src/stage/stage.js';
+import { applyToDirectory } from '../../src/rootfs/directory-target.js';
+import { debugfsCatFile, e2fsckClean, makeBareExt4, makeGuestTree, tempDir } from '../rootfs/images.js';
+import { makeCaCert, makeInput, makeKey, makeStore, REGISTRY } from './fixtures.js';
+import { snapshot } from './snapshot.js';
+import type { StageInput } from '../../src/stage/types.js';
+
+let work: string;
+let store: string;
+let input: StageInput;
+
+beforeAll(async () => {
+  work = await tempDir('kbs-rollback-');
+  const key = await makeKey('signer');
+  store = path.join(work, 'store');
+  const images = Array.from({ length: 60 }, (_, i) => ({ reference: `${REGISTRY}/team/app${i}:v1`, repo: `team/app${i}` }));
+  await makeStore(store, key, images);
+  input = await makeInput(key, { caPem: await makeCaCert(path.join(work, 'ca'), 'Rollback CA'), address: '192.0.2.10', keyPath: '/etc/containers/keys/signer.gpg' });
+}, 60_000);
+
+afterAll(async () => {
+  await fs.rm(work, { recursive: true, force: true });
+});
+
+/** Sends `signal` to this process once apply has done `after` steps. */
+function signalAfter(after: number, signal: NodeJS.Signals): (done: number, total: number) => void {
+  let applying = false;
+  let sent = false;
+  return (done, total) => {
+    // planning reports done/total over 2 × signatures; apply restarts at 1
+    if (done === 1 && total !== 120) applying = true;
+    if (applying && !sent && done >= after) {
+      sent = true;
+      process.emit(signal, signal);
+    }
+  };
+}
+
+describe('failure part-way', () => {
+  it('SIGTERM during apply into a directory: every change undone, the rootfs is byte-identical', async () => {
+    const root = path.join(work, 'dir');
+    await makeGuestTree(root);
+    const before = await snapshot(root);
+    await expect(stageRootfs({ rootfs: root, input, signatureStores: [store], onProgress: signalAfter(70, 'SIGTERM') })).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
+    expect(await snapshot(root)).toEqual(before);
+    expect(process.listenerCount('SIGTERM')).toBe(0);
+  });
+
+  it('an I/O error mid-way (a name taken by a directory) rolls back the files already written', async () => {
+    const root = path.join(work, 'dir-err');
+    await makeGuestTree(root);
+    const before = await snapshot(root);
+    const data = Buffer.from('x');
+    await expect(
+      applyToDirectory(root, [
+        { op: 'write', path: ['etc', 'hosts'], data, mode: 0o644, replaces: true },
+        { op: 'mkdir', path: ['newdir'], mode: 0o755 },
+        { op: 'write', path: ['newdir', 'a'], data, mode: 0o644, replaces: false },
+        { op: 'write', path: ['etc', 'ssl'], data, mode: 0o644, replaces: true },
+      ]),
+    ).rejects.toBeTruthy();
+    expect(await snapshot(root)).toEqual(before);
+  });
+
+  it('SIGINT during apply into a loop-mounted image: files as before, unmounted, e2fsck clean', async () => {
+    const tree = path.join(work, 'tree');
+    await makeGuestTree(tree);
+    const img = path.join(work, 'img');
+    await makeBareExt4(tree, img);
+    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store], onProgress: signalAfter(70, 'SIGINT') })).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
+    const mounts = await fs.readFile('/proc/mounts', 'utf8');
+    expect(mounts).not.toContain('kbs-mnt-');
+    expect((await debugfsCatFile(img, 0, '/etc/hosts')).toString()).toBe('127.0.0.1 localhost\n');
+    expect((await debugfsCatFile(img, 0, '/etc/ssl/certs/ca-certificates.crt')).toString()).toBe('# host bundle\n');
+    const ls = (await import('node:child_process')).execFileSync('debugfs', ['-R', 'ls -p /var/lib', img], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    expect(ls).not.toMatch(/containers|kbs-bundler/);
+    expect((await e2fsckClean(img, 0)).code).toBe(0);
+  });
+
+  it('SIGINT while staging through debugfs: the image file is not touched at all', async () => {
+    const tree = path.join(work, 'tree2');
+    await makeGuestTree(tree);
+    const img = path.join(work, 'img2');
+    await makeBareExt4(tree, img);
+    const sha = async () => createHash('sha256').update(await fs.readFile(img)).digest('hex');
+    const before = await sha();
+    let sent = false;
+    const onProgress = (done: number, total: number) => {
+      if (!sent && done === total) {
+        sent = true;
+        process.emit('SIGINT', 'SIGINT');
+      }
+    };
+    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store], noMount: true, onProgress })).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
+    expect(await sha()).toBe(before);
+    expect((await fs.readdir(work)).filter((f) => f.includes('kbs-staging'))).toEqual([]);
+  });
+});
