@@ -140,22 +140,30 @@ export async function auditSignatures(
   onProgress?: (done: number, total: number) => void,
   scopesByFingerprint?: Map<string, string[]>,
 ): Promise<AuditReport> {
+  const audited: AuditedSignature[] = [];
+  for (const sig of signatures) {
+    audited.push(await auditSignature(sig, keyring, scopesByFingerprint));
+    onProgress?.(audited.length, signatures.length);
+  }
+  return assembleReport(signatures, audited);
+}
+
+/** Groups per-file results (in the order of `signatures`) into images and counts. */
+export function assembleReport(signatures: readonly StoredSignature[], audited: readonly AuditedSignature[]): AuditReport {
   const images = new Map<string, AuditedImage>();
   const counts: Partial<Record<AuditStatus, number>> = {};
-  let done = 0;
-  for (const sig of signatures) {
+  for (const [i, sig] of signatures.entries()) {
+    const result = audited[i]!;
     const key = `${sig.repositoryPath}\0${sig.digest}`;
     let image = images.get(key);
     if (!image) {
       image = { repositoryPath: sig.repositoryPath, digest: sig.digest, guestAccepts: false, hostAccepts: false, signatures: [] };
       images.set(key, image);
     }
-    const audited = await auditSignature(sig, keyring, scopesByFingerprint);
-    image.signatures.push(audited);
-    image.guestAccepts ||= audited.guest.accepted;
-    image.hostAccepts ||= audited.host.accepted;
-    counts[audited.status] = (counts[audited.status] ?? 0) + 1;
-    onProgress?.(++done, signatures.length);
+    image.signatures.push(result);
+    image.guestAccepts ||= result.guest.accepted;
+    image.hostAccepts ||= result.host.accepted;
+    counts[result.status] = (counts[result.status] ?? 0) + 1;
   }
   return { images: [...images.values()], total: signatures.length, good: counts.good ?? 0, counts };
 }

@@ -6,3 +6,4 @@ export * from './store.js';
 export * from './sign.js';
 export * from './audit.js';
 export * from './policy-keys.js';
+export * from './audit-parallel.js';

@@ -148,28 +148,35 @@ async function readDirLayout(dir: string): Promise<StoredSignature[]> {
 }
 
 async function readLookasideTree(base: string): Promise<StoredSignature[]> {
-  const out: StoredSignature[] = [];
+  // First find every signature file (directories listed concurrently), then read them through a
+  // bounded pool: stores hold thousands of tiny files, and one-at-a-time awaits cost more than the reads.
+  const found: Array<Omit<StoredSignature, 'bytes'>> = [];
   const walk = async (rel: string): Promise<void> => {
-    const abs = path.join(base, rel);
-    const entries = await fs.readdir(abs, { withFileTypes: true });
-    for (const entry of entries) {
-      const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      if (!entry.isDirectory()) continue;
-      const m = SIG_DIR.exec(childRel);
-      if (m) {
-        const digest = `${m[2]}:${m[3]}`;
+    const entries = await fs.readdir(path.join(base, rel), { withFileTypes: true });
+    await Promise.all(
+      entries.map(async (entry) => {
+        if (!entry.isDirectory()) return;
+        const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
+        const m = SIG_DIR.exec(childRel);
+        if (!m) return walk(childRel);
         for (const f of await fs.readdir(path.join(base, childRel), { withFileTypes: true })) {
           const file = path.join(base, childRel, f.name);
-          const isFile = f.isFile() || (f.isSymbolicLink() && (await fs.stat(file).then((s) => s.isFile(), () => false)));
-          if (!isFile || f.name.startsWith('.')) continue;
-          out.push({ repositoryPath: m[1]!, digest, name: f.name, bytes: await readCapped(file), source: file });
+          const isFile = f.isFile() || (f.isSymbolicLink() && (await fs.stat(file).then((st) => st.isFile(), () => false)));
+          if (isFile && !f.name.startsWith('.')) found.push({ repositoryPath: m[1]!, digest: `${m[2]}:${m[3]}`, name: f.name, source: file });
         }
-      } else {
-        await walk(childRel);
-      }
-    }
+      }),
+    );
   };
   await walk('');
+  const out: StoredSignature[] = new Array(found.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < found.length) {
+      const i = next++;
+      out[i] = { ...found[i]!, bytes: await readCapped(found[i]!.source) };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(32, found.length) }, worker));
   return out;
 }
 

@@ -3,13 +3,14 @@ import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { FileNotFoundError, InputError } from '../../errors.js';
 import { readPublicKeyring } from '../../keys/index.js';
-import { auditSignatures, mergeKeyrings, readPolicyKeys, readSignatureStore, type AuditReport, type AuditedSignature } from '../../signature/index.js';
+import { auditSignaturesOnAllCores, readPolicyKeys, readSignatureStore, type AuditReport, type AuditedSignature } from '../../signature/index.js';
 import { printJson, printLine, progressReporter, style, warnLine } from '../output.js';
 
 interface AuditFlags {
   store: string;
   keys?: string[];
   policy?: string;
+  jobs?: string;
   json?: boolean;
 }
 
@@ -20,6 +21,7 @@ export function register(program: Command): void {
     .requiredOption('--store <dir|tar>', 'lookaside directory, signatures.tar(.gz), or dir: image layout')
     .option('--keys <keyring...>', 'trusted public keyrings (armored or binary)')
     .option('--policy <file>', "policy.json: also trust its signedBy keys (keyData, keyPath), and say which scopes trust each signer")
+    .option('--jobs <n>', 'worker threads (default: one per core, for stores of 1000 signatures or more)')
     .option('--json', 'machine-readable report')
     .action(async (flags: AuditFlags) => {
       if (!flags.keys && !flags.policy) throw new InputError('E_USAGE', {}, 'give --keys KEYRING... and/or --policy FILE');
@@ -37,7 +39,13 @@ export function register(program: Command): void {
       }
       if (keyrings.length === 0) throw new InputError('E_NO_KEYS', { file: flags.policy }, 'no signedBy key readable on this machine');
       const signatures = await readSignatureStore(flags.store);
-      const report = await auditSignatures(signatures, mergeKeyrings(keyrings), progressReporter('verifying'), policy?.scopesByFingerprint);
+      const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
+      if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new InputError('E_USAGE', { field: '--jobs' }, 'must be a whole number ≥ 1');
+      const report = await auditSignaturesOnAllCores(signatures, keyrings, {
+        ...(jobs !== undefined ? { workers: jobs, minForWorkers: 0 } : {}),
+        onProgress: progressReporter('verifying'),
+        ...(policy ? { scopesByFingerprint: policy.scopesByFingerprint } : {}),
+      });
       if (flags.json) printJson(report);
       else printReport(report);
       if (report.good !== report.total || report.total === 0) process.exitCode = 1;
