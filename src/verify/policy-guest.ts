@@ -15,6 +15,7 @@ import {
   type PolicyRequirement,
 } from '../policy/schema.js';
 import type { PolicyReadResult } from './policy.js';
+import { JsonSyntaxError, parseJsonTree, type JsonNode } from '../signature/json-tree.js';
 
 export const GUEST_INVALID_POLICY = 'Invalid image policy file';
 
@@ -63,12 +64,49 @@ function nullsAsAbsent(value: unknown): unknown {
   return value;
 }
 
+/**
+ * serde refuses a repeated field of a struct (the policy, each requirement, its signedIdentity) but
+ * keeps the last entry of a map (transports, scopes). Returns the first repeated struct field.
+ */
+function duplicateInStruct(node: JsonNode): string | undefined {
+  if (node.kind !== 'object') return undefined;
+  const seen = new Set<string>();
+  for (const [key, value] of node.entries) {
+    if (seen.has(key)) return key;
+    seen.add(key);
+    const d = key === 'default' ? duplicateInList(value) : key === 'transports' ? duplicateInMap(value, 2) : key === 'signedIdentity' ? duplicateInStruct(value) : undefined;
+    if (d) return d;
+  }
+  return undefined;
+}
+
+function duplicateInList(node: JsonNode): string | undefined {
+  if (node.kind !== 'array') return undefined;
+  for (const item of node.items) {
+    const d = duplicateInStruct(item);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+function duplicateInMap(node: JsonNode, depth: number): string | undefined {
+  if (node.kind !== 'object') return undefined;
+  for (const [, value] of node.entries) {
+    const d = depth > 1 ? duplicateInMap(value, depth - 1) : duplicateInList(value);
+    if (d) return d;
+  }
+  return undefined;
+}
+
 export function parseGuestPolicy(bytes: Uint8Array): PolicyReadResult {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    const duplicate = duplicateInStruct(parseJsonTree(text));
+    if (duplicate) return { ok: false, reason: GUEST_INVALID_POLICY, detail: `duplicate field \`${duplicate}\`` };
+    json = JSON.parse(text);
   } catch (e) {
-    return { ok: false, reason: GUEST_INVALID_POLICY, detail: (e as Error).message };
+    return { ok: false, reason: GUEST_INVALID_POLICY, detail: e instanceof JsonSyntaxError ? e.serdeText : (e as Error).message };
   }
   const top = json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
   const parsed = guestPolicySchema.safeParse(nullsAsAbsent(json));

@@ -15,6 +15,7 @@ import {
 import { isValidRegistry, parseNormalizedNamed } from '../reference/index.js';
 import type { PolicyReadResult } from './policy.js';
 import { decodeBase64 } from './base64.js';
+import { parseJsonTree, type JsonNode } from '../signature/json-tree.js';
 
 class HostPolicyError extends Error {}
 
@@ -134,12 +135,27 @@ function parseRequirements(value: unknown): PolicyRequirement[] {
   return list.map(parseRequirement);
 }
 
+/** The paranoid parser refuses a repeated member anywhere (`Duplicate key "x"`); JSON.parse would keep the last. */
+function rejectDuplicateKeys(node: JsonNode): void {
+  if (node.kind === 'array') node.items.forEach(rejectDuplicateKeys);
+  if (node.kind !== 'object') return;
+  const seen = new Set<string>();
+  for (const [key, value] of node.entries) {
+    if (seen.has(key)) fail(`Duplicate key ${JSON.stringify(key)}`);
+    seen.add(key);
+    rejectDuplicateKeys(value);
+  }
+}
+
 export function parseHostPolicy(bytes: Uint8Array): PolicyReadResult {
   try {
     let json: unknown;
     try {
-      json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+      const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      rejectDuplicateKeys(parseJsonTree(text));
+      json = JSON.parse(text);
     } catch (e) {
+      if (e instanceof HostPolicyError) throw e;
       fail((e as Error).message);
     }
     const top = asObject(json);

@@ -104,3 +104,19 @@ describe('§4 policy parsing, guest vs host', () => {
     expect(host.message).toMatch(/^Source image rejected: /);
   });
 });
+
+describe('§4 policy parsing, host paranoia beyond the table', () => {
+  it('a repeated field: `Duplicate key "x"` on the host, serde\'s duplicate field in the guest', async () => {
+    const text = '{"default":[{"type":"reject"}],"default":[{"type":"insecureAcceptAnything"}],"transports":{}}';
+    const { guest, host } = await judgeBoth({ policy: text });
+    expect(host.message).toBe('invalid policy in "policy.json": Duplicate key "default"');
+    expect(guest.chain).toEqual(['Initialize signature validator failed: Invalid image policy file', 'duplicate field `default`']);
+  });
+
+  it('a repeated scope key: the guest keeps the last (a map), the host refuses it', async () => {
+    const text = '{"default":[{"type":"reject"}],"transports":{"docker":{"registry.example.com":[{"type":"reject"}],"registry.example.com":[{"type":"insecureAcceptAnything"}]}}}';
+    const { guest, host } = await judgeBoth({ policy: text });
+    expect(guest.allowed).toBe(true);
+    expect(host.message).toBe('invalid policy in "policy.json": Duplicate key "registry.example.com"');
+  });
+});
