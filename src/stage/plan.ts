@@ -87,8 +87,10 @@ export async function planStage(view: GuestView, input: StageInput, signatures: 
       const real = guestString(w.path);
       const mine = owned.get(real);
       if (w.op !== 'write' || !mine) continue;
-      // The first run that replaced a file knows the original; later runs keep it.
-      const original = files.get(real)?.original ?? mine.original;
+      // The first run that wrote a file knows what was there before (nothing, or an original);
+      // later runs keep that answer, so unstage always goes back to before the first run.
+      const earlier = files.get(real);
+      const original = earlier ? earlier.original : mine.original;
       files.set(real, { path: real, sha256: sha256(w.data), mode: modeString8(w.mode), ...(original ? { original } : {}) });
     }
     const blocks = new Map(record.blocks.map((b) => [`${b.block}:${b.path}`, b]));

@@ -118,3 +118,32 @@ describe('stage into a directory rootfs', () => {
     expect(await snapshot(root)).toEqual(before);
   });
 });
+
+describe('keyrings across runs', () => {
+  it('a keyring replaced on a later run is still removed by unstage (it did not exist before the first run)', async () => {
+    const root = await freshRootfs('key-runs');
+    const before = await snapshot(root);
+    const input = await makeInput(key, { keyPath: '/etc/containers/keys/signer.gpg' });
+    await stageRootfs({ rootfs: root, input, signatureStores: [] });
+    const other = await makeKey('second');
+    const input2 = { ...input, guestKeyFiles: [{ guestPath: '/etc/containers/keys/signer.gpg', bytes: other.publicBytes, sourceFile: 'k2' }] };
+    const r = await stageRootfs({ rootfs: root, input: input2, signatureStores: [] });
+    expect(r.plan.entries.find((e) => e.what === 'keyring')?.action).toBe('replace');
+    await unstageRootfs({ rootfs: root });
+    expect(await snapshot(root)).toEqual(before);
+  });
+
+  it('a keyring that replaced an existing guest file is restored by unstage', async () => {
+    const root = await freshRootfs('key-orig');
+    await fs.mkdir(path.join(root, 'etc/containers/keys'), { recursive: true });
+    await fs.writeFile(path.join(root, 'etc/containers/keys/signer.gpg'), 'old key', { mode: 0o600 });
+    await fs.chmod(path.join(root, 'etc/containers/keys/signer.gpg'), 0o600);
+    const before = await snapshot(root);
+    const input = await makeInput(key, { keyPath: '/etc/containers/keys/signer.gpg' });
+    const r = await stageRootfs({ rootfs: root, input, signatureStores: [] });
+    expect(r.plan.entries.find((e) => e.what === 'keyring')?.action).toBe('replace');
+    expect((await fs.stat(path.join(root, 'etc/containers/keys/signer.gpg'))).mode & 0o777).toBe(0o644);
+    await unstageRootfs({ rootfs: root });
+    expect(await snapshot(root)).toEqual(before);
+  });
+});

@@ -42,7 +42,7 @@ export function register(program: Command): void {
         tar: flags.tar,
         noMount: !flags.mount,
         reverity: flags.reverity,
-        onProgress: flags.json ? undefined : progressReporter('planning'),
+        onProgress: flags.json ? undefined : progressReporter('staging'),
       });
       if (flags.json) printJson(stageJson(result));
       else printStage(result);
