@@ -21,7 +21,7 @@ export async function generateSigningKey(opts: { name: string; email?: string; a
   const userIDs = [{ name: opts.name, ...(opts.email ? { email: opts.email } : {}) }];
   const typed =
     algorithm === 'ed25519'
-      ? ({ type: 'curve25519' } as const)
+      ? ({ type: 'ecc', curve: 'curve25519Legacy' } as const) // EdDSA as gpg 2.2 and image-rs read it
       : ({ type: 'rsa', rsaBits: algorithm === 'rsa4096' ? 4096 : 3072 } as const);
   const { privateKey, publicKey } = await openpgp.generateKey({
     ...typed,

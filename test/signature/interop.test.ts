@@ -298,3 +298,32 @@ describe('audit', () => {
     expect(bad.stderr).toBe('kbs-bundler: give --keys KEYRING... and/or --policy FILE\n');
   });
 });
+
+describe('non-RSA keys', () => {
+  it('an ed25519 key from keygen signs what gpg verifies, and kbs-bundler verifies it through openpgp.js', async () => {
+    const dir = path.join(tmp, 'ed25519');
+    const k = await runCli(['keygen', '--name', 'Ed Signer', '--algorithm', 'ed25519', '--out', dir, '--json']);
+    expect(k.code).toBe(0);
+    const keys = JSON.parse(k.stdout) as { fingerprint: string; publicKey: string; secretKey: string };
+    const store = path.join(tmp, 'store-ed');
+    const s = await signWithCli(['--key', keys.secretKey, '--reference', 'busybox', '--digest', DIGEST, '--store', store]);
+    expect(s.code).toBe(0);
+    const blob = readFileSync(onlySignature(store, 'library/busybox'));
+    const ring = await readPublicKeyring(readFileSync(keys.publicKey), {});
+    expect(ring.descriptions[0]!.algorithm).toBe('ed25519');
+    for (const mode of ['host', 'guest'] as const) expect((await verifySignature(blob, ring, mode)).signerFingerprint).toBe(keys.fingerprint);
+    const home = await makeGnupgHome();
+    try {
+      expect((await home.gpg(['--import', keys.publicKey])).code).toBe(0);
+      const v = await home.gpg(['--status-fd', '2', '--verify'], blob);
+      expect(v.stderr).toContain(`[GNUPG:] VALIDSIG ${keys.fingerprint}`);
+      // A flipped byte in the signature MPI is refused by both.
+      const bad = Buffer.from(blob);
+      bad[bad.length - 5] ^= 0x01;
+      await expect(verifySignature(bad, ring, 'host')).rejects.toMatchObject({ code: 'E_SIG_BAD' });
+      expect((await home.gpg(['--status-fd', '2', '--verify'], bad)).stderr).not.toContain('VALIDSIG');
+    } finally {
+      await home.cleanup();
+    }
+  });
+});
