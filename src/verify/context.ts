@@ -15,7 +15,5 @@ export interface EvalContext {
   digest: string;
   /** The sigstore config as this side read it; undefined when none (guest: not set). */
   sigstoreConfig: SigstoreConfig | undefined;
-  /** Why the sigstore config could not be read, when it could not (the guest fails the whole client). */
-  sigstoreConfigProblem?: string;
   now: Date;
 }

@@ -84,7 +84,7 @@ export function findDivergences(guest: SideDecision, host: SideDecision): Diverg
   const out: Divergence[] = [];
   const policy = fromPolicy(guest, host);
   if (policy) out.push(policy);
-  else if (guest.code === 'E_SIGSTORE_CONFIG_INVALID') {
+  else if (guest.code === 'E_SIGSTORE_CONFIG_INVALID' && host.code !== 'E_SIGSTORE_CONFIG_INVALID') {
     out.push({ rule: 'lookaside-only sigstore config', detail: `image-rs requires a sigstore: key in every entry (${guest.chain.join(': ')}); containers/image reads lookaside: too` });
   } else if (guest.code === 'EMPTY_LIST_ALLOWS') {
     out.push({ rule: 'empty requirement list', detail: 'image-rs allows an image whose requirement list is empty; containers/image refuses such a policy' });

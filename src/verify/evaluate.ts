@@ -60,14 +60,14 @@ export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: Si
   const policy = policyRead.policy;
 
   let sigstoreConfig;
-  let sigstoreConfigProblem: string | undefined;
   if (inputs.sigstoreConfig) {
     const read = parseSigstoreConfig(inputs.sigstoreConfig.bytes, side);
     if (read.ok) sigstoreConfig = read.config;
-    else if (side === 'guest') {
-      const text = `Initialize signature validator failed: ${read.reason}`;
+    else {
+      // Both read it before any image: the guest when its client is built, the host when it opens the registry.
+      const text = side === 'guest' ? `Initialize signature validator failed: ${read.reason}` : read.reason;
       return denied(side, image, text, [text, ...(read.detail ? [read.detail] : [])], 'E_SIGSTORE_CONFIG_INVALID');
-    } else sigstoreConfigProblem = read.reason;
+    }
   }
 
   const selected = selectRequirements(policy, origin);
@@ -80,7 +80,6 @@ export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: Si
 
   const ctx: EvalContext = {
     side, inputs, backend, origin, digest, sigstoreConfig, now: inputs.now ?? new Date(),
-    ...(sigstoreConfigProblem ? { sigstoreConfigProblem } : {}),
   };
   const outcomes: RequirementOutcome[] = [];
   for (const [index, req] of selected.requirements.entries()) {

@@ -53,7 +53,7 @@ async function guestSignedBy(req: SignedByRequirement, ctx: EvalContext): Promis
   const keys = await loadKeyring(ctx, keyBytes, keyWhere);
   const notes = keys.keyring ? describeKeyNotes(keys.keyring, ctx.now) : [];
 
-  if (!ctx.sigstoreConfig) return deny(ctx.sigstoreConfigProblem ?? 'Simple Signing Sigstore Config not set', { notes });
+  if (!ctx.sigstoreConfig) return deny('Simple Signing Sigstore Config not set', { notes });
   const base = signatureBase(ctx.sigstoreConfig, ctx.origin, 'guest');
   if (!base) return deny('The sigstore base url is none', { notes });
   const store = await readSignatureStore(base.url, signatureDirName(ctx.origin, ctx.digest), 'guest', ctx.inputs.rootfs);
@@ -106,7 +106,6 @@ async function guestJudge(blob: SignatureBlob, keys: { keyring?: Keyring; proble
 
 async function hostSignedBy(req: SignedByRequirement, ctx: EvalContext): Promise<Outcome> {
   const base = signatureBase(ctx.sigstoreConfig, ctx.origin, 'host');
-  if (ctx.sigstoreConfigProblem) return deny(ctx.sigstoreConfigProblem);
   if (!base) return deny('no signature storage configured');
   const store = await readSignatureStore(base.url, signatureDirName(ctx.origin, ctx.digest), 'host', ctx.inputs.rootfs, ctx.inputs.http);
   const notes: string[] = [];
@@ -142,7 +141,7 @@ async function hostKeys(req: SignedByRequirement, ctx: EvalContext): Promise<{ k
     for (const p of req.keyPaths ?? (req.keyPath !== undefined ? [req.keyPath] : [])) {
       const read = await readKeyPath(p, 'host', ctx.inputs.resources, ctx.inputs.rootfs, 'SignedBy');
       if (!read.ok) return { problem: read.reason };
-      if (read.note) note = read.note;
+      note = read.note ?? `containers/image reads keyPath ${p} on the host; the verifier read it from the guest rootfs`;
       chunks.push(read.bytes);
     }
   }

@@ -39,6 +39,7 @@ describe('kbs-bundler verify', () => {
   it('--mode both reports the divergence; --json carries the same', async () => {
     const r = await runCli(['verify', SIGNED, '--kbs', kbs, '--rootfs', rootfs, '--digest', SIGNED_DIGEST, '--mode', 'both']);
     expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(`ALLOWED ${SIGNED} (${SIGNED_DIGEST}): ALLOWED by image-rs (guest), DENIED by containers/image (host)`);
     expect(r.stdout).toContain('The guest and the host decide differently:');
     expect(r.stdout).toContain('  - expired key: ');
     const j = await runCli(['verify', SIGNED, '--kbs', kbs, '--rootfs', rootfs, '--digest', SIGNED_DIGEST, '--mode', 'both', '--json']);
@@ -83,6 +84,19 @@ describe('kbs-bundler verify', () => {
     expect(missing.stderr).toContain('KBS repository not found');
     const mode = await runCli(['verify', SIGNED, '--kbs', kbs, '--digest', SIGNED_DIGEST, '--mode', 'podman']);
     expect([mode.code, mode.stderr.trim()]).toEqual([2, 'kbs-bundler: --mode: must be one of image-rs, containers-image, both']);
+  });
+});
+
+describe('help', () => {
+  it('verify --help and lint --help list their options, exit 0', async () => {
+    const v = await runCli(['verify', '--help']);
+    expect(v.code).toBe(0);
+    for (const flag of ['--kbs', '--rootfs', '--manifest', '--digest', '--fetch', '--mode', '--kbs-repository', '--kbs-tag', '--policy', '--sigstore-config', '--platform', '--ca-file', '--insecure', '--json']) {
+      expect(v.stdout).toContain(flag);
+    }
+    const l = await runCli(['lint', '--help']);
+    expect(l.code).toBe(0);
+    expect(l.stdout).toContain('--config');
   });
 });
 

@@ -102,3 +102,12 @@ describe('§5 signature stores, guest vs host', () => {
     expect(host.message).toBe(`Source image rejected: Signature for digest ${DIGEST} does not match`);
   });
 });
+
+describe('§5 an unreadable sigstore config', () => {
+  it('fails every pull on both sides, before any rule', async () => {
+    const { guest, host, report } = await judgeBoth({ policy: { default: [{ type: 'insecureAcceptAnything' }], transports: {} }, sigstore: 'docker: [unclosed\n' });
+    expect(guest.message).toBe('Initialize signature validator failed: Invalid simple signing sigstore config');
+    expect(host.message).toMatch(/^Error parsing signature storage configuration: /);
+    expect(report.divergences).toEqual([]);
+  });
+});

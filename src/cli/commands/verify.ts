@@ -173,7 +173,8 @@ function printDecision(d: SideDecision): void {
 }
 
 function printReport(r: VerifyReport): void {
-  printLine(`${style.bold(r.allowed ? 'ALLOWED' : 'DENIED')} ${r.image}${r.digest ? ` (${r.digest})` : ''}`);
+  const verdicts = r.decisions.map((d) => `${d.allowed ? 'ALLOWED' : 'DENIED'} by ${SIDE_LABEL[d.side]}`).join(', ');
+  printLine(`${style.bold(r.allowed ? 'ALLOWED' : 'DENIED')} ${r.image}${r.digest ? ` (${r.digest})` : ''}${r.decisions.length > 1 ? `: ${verdicts}` : ''}`);
   for (const d of r.decisions) {
     printLine();
     printDecision(d);
