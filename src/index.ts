@@ -15,3 +15,4 @@ export {
 export * from './render/index.js';
 export * from './rootfs/index.js';
 export * from './stage/index.js';
+export * from './quickstart/index.js';

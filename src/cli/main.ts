@@ -22,6 +22,7 @@ const COMMANDS: Record<string, [() => Promise<CommandModule>, string]> = {
   audit: [() => import('./commands/audit.js'), 'Verify every signature in a store and say whether the guest and the host accept each'],
   stage: [() => import('./commands/stage.js'), 'Stage signatures, keyrings, registry CAs and /etc/hosts entries into a kata guest rootfs, disk image or initrd'],
   unstage: [() => import('./commands/unstage.js'), 'Remove what stage put into a rootfs and restore the files it appended to'],
+  quickstart: [() => import('./commands/quickstart.js'), 'Rehearse the whole flow offline on a sample image: key, signature, KBS repository, staged rootfs, guest check'],
 };
 
 async function main(argv: string[]): Promise<number> {
