@@ -87,6 +87,22 @@ describe('kbs-bundler verify', () => {
   });
 });
 
+describe('resource names', () => {
+  it('--kbs-repository/--kbs-tag pick other resources; a repository without the policy is bad input', async () => {
+    const other = path.join(work, 'kbs-other');
+    for (const type of ['security-policy', 'sigstore-config', 'gpg-public-key']) {
+      await writeTree(other, { [`acme/${type}/prod`]: await fs.readFile(path.join(kbs, 'default', type, 'test')) });
+    }
+    // The policy's keyPath still names kbs:///default/gpg-public-key/test: resolved in the same repository.
+    await writeTree(other, { 'default/gpg-public-key/test': await fs.readFile(path.join(kbs, 'default/gpg-public-key/test')) });
+    const ok = await runCli(['verify', SIGNED, '--kbs', other, '--kbs-repository', 'acme', '--kbs-tag', 'prod', '--rootfs', rootfs, '--digest', SIGNED_DIGEST]);
+    expect(ok.code).toBe(0);
+    const missing = await runCli(['verify', SIGNED, '--kbs', other, '--rootfs', rootfs, '--digest', SIGNED_DIGEST]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe(`kbs-bundler: ${other}: has no default/security-policy/test (and no --policy given): without a policy the guest checks no signature at all`);
+  });
+});
+
 describe('help', () => {
   it('verify --help and lint --help list their options, exit 0', async () => {
     const v = await runCli(['verify', '--help']);
