@@ -3,15 +3,22 @@ import type { SignatureBackend } from './backend.js';
 import { findDivergences } from './divergence.js';
 import { evaluateSide } from './evaluate.js';
 import type { VerifyInputs } from './inputs.js';
-import { SIDE_BY_MODE, type SideDecision, type VerifierMode, type VerifyReport } from './types.js';
+import { SIDE_BY_MODE, type Side, type SideDecision, type VerifierMode, type VerifyReport } from './types.js';
+
+/** Fail closed: whatever goes wrong while deciding is a denial that says what went wrong. */
+async function decide(inputs: VerifyInputs, side: Side, backend: SignatureBackend): Promise<SideDecision> {
+  try {
+    return await evaluateSide(inputs, side, backend);
+  } catch (e) {
+    const text = `verification failed: ${(e as Error).message}`;
+    return { side, allowed: false, image: inputs.image, outcomes: [], message: text, chain: [text], code: 'E_INTERNAL', notes: [] };
+  }
+}
 
 export async function verifyImage(inputs: VerifyInputs, mode: VerifierMode, backend: SignatureBackend): Promise<VerifyReport> {
+  const sides: Side[] = mode === 'both' ? ['guest', 'host'] : [SIDE_BY_MODE[mode]];
   const decisions: SideDecision[] = [];
-  if (mode === 'both') {
-    decisions.push(await evaluateSide(inputs, 'guest', backend), await evaluateSide(inputs, 'host', backend));
-  } else {
-    decisions.push(await evaluateSide(inputs, SIDE_BY_MODE[mode], backend));
-  }
+  for (const side of sides) decisions.push(await decide(inputs, side, backend));
   const [first, second] = decisions;
   const divergences = first && second ? findDivergences(first, second) : [];
   return {

@@ -72,3 +72,35 @@ describe('sigstore base lookup', () => {
     expect(host.message).toBe('Source image rejected: A signature was required, but no signature exists');
   });
 });
+
+describe('fail closed', () => {
+  it('an error inside the evaluation is a denial with the reason', async () => {
+    const { verifyImage } = await import('../../src/verify/index.js');
+    const report = await verifyImage(
+      {
+        image: 'registry.example.com/ns/app:1.0',
+        manifest: { digest: `sha256:${'1'.repeat(64)}` },
+        policy: { bytes: new TextEncoder().encode('{"default":[{"type":"insecureAcceptAnything"}],"transports":{}}'), source: 'policy.json' },
+        resources: { get: async () => undefined },
+        rootfs: { readFile: async () => { throw new Error('disk on fire'); }, listDir: async () => { throw new Error('disk on fire'); } },
+      },
+      'both',
+      { readKeyring: async () => { throw new Error('x'); }, verify: async () => { throw new Error('x'); }, parsePayload: () => { throw new Error('x'); }, manifestDigest: () => { throw new Error('x'); } },
+    );
+    // insecureAcceptAnything never touches the rootfs: allowed. A signedBy rule would read it and deny.
+    expect(report.allowed).toBe(true);
+    const denied = await verifyImage(
+      {
+        image: 'registry.example.com/ns/app:1.0',
+        manifest: { digest: `sha256:${'1'.repeat(64)}` },
+        policy: { bytes: new TextEncoder().encode(JSON.stringify(scoped([{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/k.gpg' }]))), source: 'policy.json' },
+        resources: { get: async () => undefined },
+        rootfs: { readFile: async () => { throw new Error('disk on fire'); }, listDir: async () => { throw new Error('disk on fire'); } },
+      },
+      'both',
+      { readKeyring: async () => { throw new Error('x'); }, verify: async () => { throw new Error('x'); }, parsePayload: () => { throw new Error('x'); }, manifestDigest: () => { throw new Error('x'); } },
+    );
+    expect(denied.allowed).toBe(false);
+    expect(denied.decisions.map((d) => [d.allowed, d.outcomes[0]?.reason])).toEqual([[false, 'internal error: disk on fire'], [false, 'internal error: disk on fire']]);
+  });
+});
