@@ -114,7 +114,8 @@ export async function auditSignature(sig: StoredSignature, keyring: Keyring, sco
     host: host.ok ? { accepted: true } : { accepted: false, reason: host.reason },
   };
   const verified = host.ok ? host : guest.ok ? guest : undefined;
-  const facts = verified?.verified ?? (verdicts.host instanceof SignatureError ? (verdicts.guest instanceof SignatureError ? undefined : verdicts.guest) : verdicts.host);
+  const known = (r: VerifiedSignature | SignatureError) => (r instanceof SignatureError ? r.verified : r);
+  const facts = verified?.verified ?? known(verdicts.host) ?? known(verdicts.guest);
   if (facts) {
     const description = keyring.descriptions.find((d) => d.fingerprint === facts.signerFingerprint);
     out.signer = {

@@ -22,8 +22,11 @@ export class SignatureError extends KbsBundlerError {
   readonly mode: VerifyMode;
   /** A rejected signature is a denial, not bad input. */
   override readonly exitCode = 1 as const;
-  constructor(code: SignatureErrorCode, mode: VerifyMode, reason: string) {
+  /** Set when the cryptography held but a rule refused the signature (expiry, revocation, subkey, key id). */
+  readonly verified?: import('./verify.js').VerifiedSignature;
+  constructor(code: SignatureErrorCode, mode: VerifyMode, reason: string, verified?: import('./verify.js').VerifiedSignature) {
     super(reason);
+    if (verified) this.verified = verified;
     this.name = 'SignatureError';
     this.code = code;
     this.mode = mode;

@@ -168,15 +168,16 @@ class Check {
     if (!entry) return fail('E_SIG_BAD', 'signature error: openpgp: invalid signature: verification failure');
     if (!hashAccepted(sig.hashAlgo)) return fail('E_SIG_BAD', `signature error: hash algorithm ${sig.hashAlgo} is not accepted`);
     if (sig.unknownCritical !== undefined) return fail('E_SIG_BAD', `signature error: unknown critical signature subpacket ${sig.unknownCritical}`);
-    if (entry.packet.created.getTime() > sig.created.getTime()) {
-      return fail('E_SIG_BAD', `signature error: key ${entry.fingerprint} is newer than the signature`);
-    }
     const facts = this.facts(entry, sig, data);
+    const refuse = (code: SignatureError['code'], reason: string) => new SignatureError(code, 'host', reason, facts);
+    if (entry.packet.created.getTime() > sig.created.getTime()) {
+      return refuse('E_SIG_BAD', `signature error: key ${entry.fingerprint} is newer than the signature`);
+    }
     const label = entry.isSubkey ? `${entry.fingerprint} of ${entry.primaryFingerprint}` : entry.fingerprint;
-    if (facts.keyRevoked || facts.subkeyRevoked) return fail('E_KEY_REVOKED', `Signature by key ${label} is not accepted: the key is revoked`);
-    if (facts.keyExpired !== null) return fail('E_KEY_EXPIRED', `Signature by key ${label} is not accepted: the key expired on ${facts.keyExpired}`);
-    if (facts.signatureExpired !== null) return fail('E_SIG_EXPIRED', `Signature expired on ${facts.signatureExpired}`);
-    if (!entry.signingUsable) return fail('E_SIG_BAD', `Signature by key ${label} is not accepted: the key is not valid for signing`);
+    if (facts.keyRevoked || facts.subkeyRevoked) return refuse('E_KEY_REVOKED', `Signature by key ${label} is not accepted: the key is revoked`);
+    if (facts.keyExpired !== null) return refuse('E_KEY_EXPIRED', `Signature by key ${label} is not accepted: the key expired on ${facts.keyExpired}`);
+    if (facts.signatureExpired !== null) return refuse('E_SIG_EXPIRED', `Signature expired on ${facts.signatureExpired}`);
+    if (!entry.signingUsable) return refuse('E_SIG_BAD', `Signature by key ${label} is not accepted: the key is not valid for signing`);
     return facts;
   }
 
@@ -201,13 +202,14 @@ class Check {
       if (!(await this.verifies(entry, sig, data))) continue;
       const trusted = entry.fingerprint.slice(-16);
       if (trusted !== msg.onePass.keyId) {
-        return fail('E_SIG_KEY_ID', `Key ID not matched. trusted key id is: ${rustHexList(trusted)}, but key id in signature info is: ${rustHexList(msg.onePass.keyId)}`);
+        const reason = `Key ID not matched. trusted key id is: ${rustHexList(trusted)}, but key id in signature info is: ${rustHexList(msg.onePass.keyId)}`;
+        return new SignatureError('E_SIG_KEY_ID', 'guest', reason, this.facts(entry, sig, data));
       }
       return this.facts(entry, sig, data);
     }
     const named = sig.issuerKeyId === undefined ? [] : (this.index.byKeyId.get(sig.issuerKeyId) ?? []);
     for (const entry of named.filter((e) => e.isSubkey)) {
-      if (await this.verifies(entry, sig, data)) return fail('E_SIG_SUBKEY', GUEST_NO_KEY);
+      if (await this.verifies(entry, sig, data)) return new SignatureError('E_SIG_SUBKEY', 'guest', GUEST_NO_KEY, this.facts(entry, sig, data));
     }
     return fail(named.length > 0 ? 'E_SIG_BAD' : 'E_SIG_UNKNOWN_KEY', GUEST_NO_KEY);
   }

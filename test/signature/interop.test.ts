@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPublicKeyring } from '../../src/keys/index.js';
 import { parsePayload, readSignatureStore, verifySignature } from '../../src/signature/index.js';
 import { makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
-import { CI_FIXTURES } from '../helpers/paths.js';
+import { CI_FIXTURES, IMAGE_RS_FIXTURES } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
 import { skopeo } from '../helpers/skopeo.js';
 
@@ -266,6 +266,33 @@ describe('audit', () => {
     });
   });
 
+  it('says where guest and host differ: an expired key (guest accepts), a revoked subkey, a modified manifest', async () => {
+    const tar = path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/signatures.tar');
+    const r = await runCli(['audit', '--store', tar, '--keys', path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/pubkey.gpg'), '--json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as { images: Array<{ digest: string; guestAccepts: boolean; hostAccepts: boolean; signatures: Array<{ status: string; identity?: string; guest: { accepted: boolean; reason?: string }; host: { accepted: boolean; reason?: string } }> }> };
+    const signed = report.images.find((i) => i.digest.startsWith('sha256:febcf61c'))!;
+    expect(signed).toMatchObject({ guestAccepts: true, hostAccepts: false });
+    expect(signed.signatures[0]).toMatchObject({ status: 'expired-key', identity: 'quay.io/kata-containers/confidential-containers:signed', guest: { accepted: true } });
+    expect(signed.signatures[0]!.host.reason).toContain('expired on 2022-09-23');
+    const other = report.images.find((i) => i.digest.startsWith('sha256:7250923b'))!;
+    expect(other.signatures[0]).toMatchObject({ status: 'unknown-key', guest: { accepted: false, reason: 'signature verify failed! There is no pubkey can verify the signature!' } });
+
+    const store = path.join(tmp, 'audit-revoked');
+    const dir = path.join(store, `testing/manifest@sha256=${DIGEST.slice(7)}`);
+    await fs.mkdir(dir, { recursive: true });
+    await fs.copyFile(path.join(CI_FIXTURES, 'subkey-revoked.signature'), path.join(dir, 'signature-1'));
+    const revoked = await runCli(['audit', '--store', store, '--keys', path.join(CI_FIXTURES, 'public-key-with-revoked-subkey.gpg')]);
+    expect(revoked.code).toBe(1);
+    expect(revoked.stdout).toContain('signature-1: revoked by 6D88C5A1993648A17B2BB0DC6B8499AF63388D63');
+    expect(revoked.stdout).toContain('guest rejects, host rejects');
+
+    const modified = await runCli(['audit', '--store', `dir:${path.join(CI_FIXTURES, 'dir-img-modified-manifest')}`, '--keys', path.join(CI_FIXTURES, 'public-key.gpg')]);
+    expect(modified.code).toBe(1);
+    expect(modified.stdout).toContain('signature-1: digest-mismatch');
+    expect(modified.stdout).toContain("guest: SigPayload's manifest digest does not match, the input is sha256:");
+  });
+
   it('takes the trusted keys from a policy (keyData and keyPath) and says which scopes trust each signer', async () => {
     const dir = path.join(tmp, 'audit-policy');
     await fs.mkdir(dir, { recursive: true });
@@ -319,7 +346,7 @@ describe('non-RSA keys', () => {
       expect(v.stderr).toContain(`[GNUPG:] VALIDSIG ${keys.fingerprint}`);
       // A flipped byte in the signature MPI is refused by both.
       const bad = Buffer.from(blob);
-      bad[bad.length - 5] ^= 0x01;
+      bad[bad.length - 5] = bad[bad.length - 5]! ^ 0x01;
       await expect(verifySignature(bad, ring, 'host')).rejects.toMatchObject({ code: 'E_SIG_BAD' });
       expect((await home.gpg(['--status-fd', '2', '--verify'], bad)).stderr).not.toContain('VALIDSIG');
     } finally {
