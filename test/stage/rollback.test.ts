@@ -14,6 +14,8 @@ import { makeCaCert, makeInput, makeKey, makeStore, REGISTRY } from './fixtures.
 import { snapshot } from './snapshot.js';
 import type { StageInput } from '../../src/stage/types.js';
 
+/** Enough changes for apply to report progress (every 256 changes) before it finishes. */
+const SIGNATURES = 400;
 let work: string;
 let store: string;
 let input: StageInput;
@@ -22,7 +24,7 @@ beforeAll(async () => {
   work = await tempDir('kbs-rollback-');
   const key = await makeKey('signer');
   store = path.join(work, 'store');
-  const images = Array.from({ length: 60 }, (_, i) => ({ reference: `${REGISTRY}/team/app${i}:v1`, repo: `team/app${i}` }));
+  const images = Array.from({ length: SIGNATURES }, (_, i) => ({ reference: `${REGISTRY}/team/app${i}:v1`, repo: `team/app${i}` }));
   await makeStore(store, key, images);
   input = await makeInput(key, { caPem: await makeCaCert(path.join(work, 'ca'), 'Rollback CA'), address: '192.0.2.10', keyPath: '/etc/containers/keys/signer.gpg' });
 }, 60_000);
@@ -31,18 +33,18 @@ afterAll(async () => {
   await fs.rm(work, { recursive: true, force: true });
 });
 
-/** Sends `signal` to this process once apply has done `after` steps. */
-function signalAfter(after: number, signal: NodeJS.Signals): (done: number, total: number) => void {
-  let applying = false;
+/** Sends `signal` to this process the first time apply (not planning) reports progress part-way. */
+function signalDuringApply(signal: NodeJS.Signals): ((done: number, total: number) => void) & { sentAt?: number } {
   let sent = false;
-  return (done, total) => {
-    // planning reports done/total over 2 × signatures; apply restarts at 1
-    if (done === 1 && total !== 120) applying = true;
-    if (applying && !sent && done >= after) {
+  const fn: ((done: number, total: number) => void) & { sentAt?: number } = (done, total) => {
+    // planning reports done/total over 2 × signatures; apply over the number of changes
+    if (!sent && total !== 2 * SIGNATURES && done > 0 && done < total) {
       sent = true;
+      fn.sentAt = done;
       process.emit(signal, signal);
     }
   };
+  return fn;
 }
 
 describe('failure part-way', () => {
@@ -50,7 +52,9 @@ describe('failure part-way', () => {
     const root = path.join(work, 'dir');
     await makeGuestTree(root);
     const before = await snapshot(root);
-    await expect(stageRootfs({ rootfs: root, input, signatureStores: [store], onProgress: signalAfter(70, 'SIGTERM') })).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
+    const onProgress = signalDuringApply('SIGTERM');
+    await expect(stageRootfs({ rootfs: root, input, signatureStores: [store], onProgress })).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
+    expect(onProgress.sentAt).toBeGreaterThan(0); // the signal came after changes had been made
     expect(await snapshot(root)).toEqual(before);
     expect(process.listenerCount('SIGTERM')).toBe(0);
   });
@@ -76,7 +80,9 @@ describe('failure part-way', () => {
     await makeGuestTree(tree);
     const img = path.join(work, 'img');
     await makeBareExt4(tree, img);
-    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store], onProgress: signalAfter(70, 'SIGINT') })).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
+    const onProgress = signalDuringApply('SIGINT');
+    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store], onProgress })).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
+    expect(onProgress.sentAt).toBeGreaterThan(0);
     const mounts = await fs.readFile('/proc/mounts', 'utf8');
     expect(mounts).not.toContain('kbs-mnt-');
     expect((await debugfsCatFile(img, 0, '/etc/hosts')).toString()).toBe('127.0.0.1 localhost\n');

@@ -60,6 +60,10 @@ describe.each([
   it('through a loop mount (root): read back with debugfs, e2fsck clean, re-run changes no byte, unstage restores the files', async () => {
     const img = path.join(work, `mount-${offset}.img`);
     await make(img);
+    const pristine = await sha(img);
+    const dry = await stageRootfs({ rootfs: img, input, signatureStores: [store], dryRun: true });
+    expect(dry.plan.counts).toMatchObject({ create: 3, append: 2 });
+    expect(await sha(img)).toBe(pristine); // a dry run mounts read-only (noload) or reads through debugfs: no byte changes
     const r = await stageRootfs({ rootfs: img, input, signatureStores: [store] });
     expect(r.method).toBe(`loop mount at offset ${offset}`);
     expect(r.applied).toBe(true);
