@@ -7,7 +7,7 @@ import * as posixPath from 'node:path/posix';
 import type { PolicyRequirement } from '../policy/schema.js';
 import { parseReference, type DockerReference } from '../reference/index.js';
 import type { Keyring } from '../keys/index.js';
-import type { SignatureBackend } from './backend.js';
+import { reasonOf, type SignatureBackend } from './backend.js';
 import { decodeBase64 } from './base64.js';
 import type { GuestFiles, ResourceSource } from './inputs.js';
 import { readResourceUri } from './key-source.js';
@@ -181,8 +181,8 @@ async function lintRequirement(
     if (read.bytes) keyBytes = read.bytes;
     else add({ code: 'L_KEY_MISSING', where, problem: `keyPath ${keyPath}: ${read.problem}`, fix: read.kbs ? 'add the key resource to the KBS repository' : 'stage the key file into the rootfs (kbs-bundler stage)' });
   }
+  let keyring: Keyring | undefined;
   if (r.type === 'signedBy' && keyBytes) {
-    let keyring: Keyring | undefined;
     try {
       keyring = await backend.readKeyring(keyBytes, { file: where });
     } catch (e) {
@@ -216,48 +216,75 @@ async function lintRequirement(
   }
   // Signatures the guest would look for under the store of an allowed scope.
   if (r.type === 'signedBy' && scopeKey !== undefined && inputs.rootfs && sigstore) {
-    await lintSignaturesPresent(scopeKey, where, sigstore, inputs.rootfs, add);
+    const dirs = await lintSignaturesPresent(scopeKey, where, sigstore, inputs.rootfs, add);
+    if (keyring) await lintStagedSignatures(dirs, keyring, where, inputs.rootfs, backend, now, add);
   }
 }
 
-/** Directory names of signatures (`<name>@sha256=<hex>`) at most `depth` levels below `dir`. */
-async function hasSignatureDirs(files: GuestFiles, dir: string, prefix: string, depth: number): Promise<boolean> {
-  const entries = await files.listDir(dir);
-  for (const e of entries ?? []) {
+const MAX_SIGNATURE_DIRS = 64;
+
+/** Signature directories (`<name>@sha256=<hex>`) at most `depth` levels below `dir`, up to a limit. */
+async function findSignatureDirs(files: GuestFiles, dir: string, prefix: string, depth: number, out: string[] = []): Promise<string[]> {
+  for (const e of (await files.listDir(dir)) ?? []) {
+    if (out.length >= MAX_SIGNATURE_DIRS) break;
     if (e.type !== 'dir' && e.type !== 'symlink') continue;
-    if (e.name.includes('@sha256=') && e.name.startsWith(prefix)) return true;
-    if (depth > 0 && !e.name.includes('@') && (await hasSignatureDirs(files, posixPath.join(dir, e.name), '', depth - 1))) return true;
+    const p = posixPath.join(dir, e.name);
+    if (e.name.includes('@sha256=') && e.name.startsWith(prefix)) out.push(p);
+    else if (depth > 0 && !e.name.includes('@')) await findSignatureDirs(files, p, '', depth - 1, out);
   }
-  return false;
+  return out;
 }
 
-async function lintSignaturesPresent(scopeKey: string, where: string, sigstore: SigstoreConfig, rootfs: GuestFiles, add: (f: LintFinding) => void): Promise<void> {
-  if (scopeKey === '' || scopeKey.startsWith('*.') || scopeKeyProblem(scopeKey)) return;
+async function lintSignaturesPresent(scopeKey: string, where: string, sigstore: SigstoreConfig, rootfs: GuestFiles, add: (f: LintFinding) => void): Promise<string[]> {
+  if (scopeKey === '' || scopeKey.startsWith('*.') || scopeKeyProblem(scopeKey)) return [];
   // A repository scope is an image name; a host or namespace scope stands for any image below it.
   const repoScope = imageForScope(scopeKey);
   let probe: DockerReference;
   try {
     probe = repoScope ?? parseReference(`${scopeKey}/kbs-bundler-probe`);
   } catch {
-    return;
+    return [];
   }
   const base = signatureBase(sigstore, probe, 'guest');
   if (!base) {
     add({ code: 'L_NO_STORE', where, problem: `no sigstore-config entry covers ${scopeKey} and there is no default-docker: image-rs fails with "The sigstore base url is none"`, fix: 'add a docker: entry (or default-docker) with sigstore: file:///…' });
-    return;
+    return [];
   }
-  if (!base.url.startsWith('file://')) return;
+  if (!base.url.startsWith('file://')) return [];
   const root = decodeURIComponent(new URL(base.url).pathname);
   const repoPath = repoScope ? repoScope.repository : probe.repository.split('/').slice(0, -1).join('/');
   const found = repoScope
-    ? await hasSignatureDirs(rootfs, posixPath.dirname(posixPath.join(root, repoPath)), `${posixPath.basename(repoPath)}@`, 0)
-    : await hasSignatureDirs(rootfs, posixPath.join(root, repoPath), '', 4);
-  if (!found) {
+    ? await findSignatureDirs(rootfs, posixPath.dirname(posixPath.join(root, repoPath)), `${posixPath.basename(repoPath)}@`, 0)
+    : await findSignatureDirs(rootfs, posixPath.join(root, repoPath), '', 4);
+  if (found.length === 0) {
     add({
       code: 'L_NO_SIGNATURES',
       where,
       problem: `no signatures for ${scopeKey} under ${base.url} in the rootfs (no ${posixPath.join(root, repoPath || '.')}${repoScope ? '@sha256=…' : '/…@sha256=…'} directory): every pull it covers is denied`,
       fix: 'stage the signatures: kbs-bundler stage --rootfs … (or copy the lookaside tree there)',
     });
+  }
+  return found;
+}
+
+/** Staged signatures that one side accepts and the other refuses (subkey-made, expired key or signature). */
+async function lintStagedSignatures(dirs: string[], keyring: Keyring, where: string, rootfs: GuestFiles, backend: SignatureBackend, now: Date, add: (f: LintFinding) => void): Promise<void> {
+  for (const dir of dirs) {
+    for (const e of (await rootfs.listDir(dir)) ?? []) {
+      if (e.type === 'dir') continue;
+      const file = posixPath.join(dir, e.name);
+      const blob = await rootfs.readFile(file);
+      if (!blob) continue;
+      const judge = async (side: 'guest' | 'host') => backend.verify(blob, keyring, side, now).then(() => undefined, (err: unknown) => reasonOf(err).reason);
+      const [guest, host] = [await judge('guest'), await judge('host')];
+      if ((guest === undefined) === (host === undefined)) continue;
+      const problem = guest === undefined
+        ? `signature ${file} verifies in the guest but the host refuses it: ${host}`
+        : `signature ${file} is refused by the guest (${guest}) but accepted by the host`;
+      const fix = guest === undefined
+        ? 'sign again with a key that has not expired (and re-stage), so that host-side checks agree'
+        : 'sign with the primary key (gpg --default-key <primary fingerprint>!), which is the only key image-rs tries';
+      add({ code: 'L_SIGNATURE_DIVERGES', where, problem, fix });
+    }
   }
 }

@@ -122,6 +122,8 @@ describe('kbs-bundler lint', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('L_KEY_EXPIRED kbs:///default/security-policy/test transports.docker["quay.io/kata-containers/confidential-containers"][0]');
     expect(r.stdout).toContain('fix:     extend it (gpg --quick-set-expire 67B24AACC459679E0283D7EE58F6ED07EEA6B429 2y)');
+    expect(r.stdout).toMatch(/L_SIGNATURE_DIVERGES .*\n  problem: signature \/etc\/containers\/quay_verification\/signatures\/kata-containers\/confidential-containers@sha256=febcf61c.*\/signature-1 verifies in the guest but the host refuses it: Signature by key 67B24AACC459679E0283D7EE58F6ED07EEA6B429 is not accepted/);
+    expect(r.stdout.startsWith('2 findings:')).toBe(true);
   });
 
   it('a clean repository gives no findings, exit 0', async () => {

@@ -87,6 +87,15 @@ describe('lint findings', () => {
     expect(codes(sub)).toEqual(['L_SIGNING_SUBKEY']);
   });
 
+  it('staged signatures that one side accepts and the other refuses (a subkey-made signature)', async () => {
+    const policy = scoped('docker.io/testing/manifest', [{ type: 'signedBy', keyType: 'GPGKeys', keyData: await KEY('public-key-with-subkey.gpg') }]);
+    const f = await lint(policy, STORE, {
+      [`var/lib/containers/sigstore/testing/manifest@sha256=${'2'.repeat(64)}/signature-1`]: await fs.readFile(path.join(CI_FIXTURES, 'subkey.signature')),
+    });
+    expect(codes(f)).toEqual(['L_SIGNING_SUBKEY', 'L_SIGNATURE_DIVERGES']);
+    expect(f[1]?.problem).toMatch(/^signature \/var\/lib\/containers\/sigstore\/testing\/manifest@sha256=2+\/signature-1 is refused by the guest \(.+\) but accepted by the host$/);
+  });
+
   it('identity values the guest compares literally', async () => {
     const f = await lint(scoped('registry.example.com', [{ type: 'signedBy', keyType: 'GPGKeys', keyData: await KEY(), signedIdentity: { type: 'exactReference', dockerReference: 'busybox:1.36' } }]), STORE);
     expect(codes(f)).toEqual(['L_IDENTITY_LITERAL']);
