@@ -3,9 +3,11 @@
  * each with its fix. Reads the same inputs as the verifier (policy, sigstore config, KBS resources,
  * optionally the rootfs) but judges configuration, not one image.
  */
+import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import * as posixPath from 'node:path/posix';
 import type { PolicyRequirement } from '../policy/schema.js';
-import { parseReference, type DockerReference } from '../reference/index.js';
+import { hostWithoutPort, parseReference, type DockerReference } from '../reference/index.js';
 import type { Keyring } from '../keys/index.js';
 import { reasonOf, type SignatureBackend } from './backend.js';
 import { decodeBase64 } from './base64.js';
@@ -29,6 +31,8 @@ export interface LintInputs {
   resources: ResourceSource;
   /** Without a rootfs, checks of guest files are skipped. */
   rootfs?: GuestFiles;
+  /** Registry CA certificates the bundle gives the guest (PEM), by registry `host[:port]`. */
+  registryCas?: Array<{ registry: string; pem: string; source: string }>;
   now?: Date;
 }
 
@@ -147,7 +151,34 @@ export async function lintConfiguration(inputs: LintInputs, backend: SignatureBa
   if (!inputs.sigstoreConfig && lists.some(([, , reqs]) => Array.isArray(reqs) && reqs.some((r) => (r as { type?: unknown }).type === 'signedBy'))) {
     add({ code: 'L_NO_SIGSTORE_CONFIG', where: policyName, problem: 'signedBy rules but no sigstore config: image-rs fails with "Simple Signing Sigstore Config not set"', fix: 'add the sigstore-config resource (sigstore: file:///… for the scopes) and set sigstore_config_uri in cdh.toml' });
   }
+  for (const ca of inputs.registryCas ?? []) lintRegistryCa(ca, add);
   return findings;
+}
+
+/**
+ * A self-signed CA:TRUE certificate that names the registry itself is what the registry serves as its
+ * own certificate (openEuler's guide makes one): curl and skopeo accept it once trusted, the guest's
+ * rustls refuses a CA certificate used as an end-entity certificate (CaUsedAsEndEntity).
+ */
+function lintRegistryCa(ca: { registry: string; pem: string; source: string }, add: (f: LintFinding) => void): void {
+  const host = hostWithoutPort(ca.registry);
+  for (const block of ca.pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(block);
+    } catch {
+      continue;
+    }
+    const namesRegistry = isIP(host) ? cert.checkIP(host) !== undefined : cert.checkHost(host) !== undefined;
+    if (cert.ca && cert.checkIssued(cert) && namesRegistry) {
+      add({
+        code: 'L_CA_AS_SERVER_CERT',
+        where: ca.source,
+        problem: `the CA certificate for ${ca.registry} is a self-signed CA:TRUE certificate that names ${host} itself: if the registry serves it as its own certificate, the guest's rustls refuses it (CaUsedAsEndEntity) while podman and skopeo accept it`,
+        fix: 'make a CA and a separate server certificate (CA:FALSE, subjectAltName of the registry) signed by it; serve the server certificate and give the guest the CA',
+      });
+    }
+  }
 }
 
 async function lintRequirement(

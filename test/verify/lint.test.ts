@@ -107,3 +107,22 @@ describe('lint findings', () => {
     expect(codes(f)).toEqual(['L_KEY_MISSING', 'L_NO_SIGSTORE_CONFIG']);
   });
 });
+
+describe('lint: registry CA certificates', () => {
+  it('flags a self-signed CA:TRUE certificate naming the registry (rustls CaUsedAsEndEntity), not a proper CA', async () => {
+    const { makeCertificates, makeSelfSignedCaLeaf } = await import('../helpers/certs.js');
+    const dir = await tempDir('certs');
+    dirs.push(dir);
+    const leaf = await makeSelfSignedCaLeaf(path.join(dir, 'leaf'), { sans: ['DNS:registry.example.com'] });
+    const proper = await makeCertificates(path.join(dir, 'proper'), { sans: ['DNS:registry.example.com'] });
+    const policy = new TextEncoder().encode(JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }], transports: {} }));
+    const run = async (caFile: string) => lintConfiguration(
+      { policy: { bytes: policy, source: 'policy.json' }, resources: { get: async () => undefined }, registryCas: [{ registry: 'registry.example.com:5000', pem: await fs.readFile(caFile, 'utf8'), source: caFile }] },
+      defaultSignatureBackend,
+    );
+    const bad = await run(leaf.caFile);
+    expect(codes(bad)).toEqual(['L_CA_AS_SERVER_CERT']);
+    expect(bad[0]?.problem).toContain('CaUsedAsEndEntity');
+    expect(await run(proper.caFile)).toEqual([]);
+  });
+});

@@ -39,12 +39,21 @@ export function register(program: Command): void {
     });
 }
 
-async function resourcesFrom(flags: LintFlags): Promise<{ resources: ResourceSource; label: string; repo: string; tag: string }> {
+interface LintSources {
+  resources: ResourceSource;
+  label: string;
+  repo: string;
+  tag: string;
+  registryCas?: Array<{ registry: string; pem: string; source: string }>;
+}
+
+async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
   if (flags.kbs && flags.config) throw new InputError('E_USAGE', {}, 'give --kbs REPO or -c bundle.yaml, not both');
   if (flags.config) {
     const bundle = await loadBundle(flags.config);
     const rendered = new Map((await renderResources(bundle)).map((r) => [resourcePath(r.id), r.bytes]));
-    return { resources: { get: async (p) => rendered.get(p) }, label: flags.config, repo: bundle.repository, tag: bundle.tag };
+    const registryCas = bundle.registries.flatMap((r) => (r.caPem ? [{ registry: r.registry, pem: r.caPem, source: r.caFile ?? flags.config ?? '' }] : []));
+    return { resources: { get: async (p) => rendered.get(p) }, label: flags.config, repo: bundle.repository, tag: bundle.tag, registryCas };
   }
   if (!flags.kbs) throw new InputError('E_USAGE', {}, 'give --kbs REPO or -c bundle.yaml');
   const repo = await openKbsRepository(flags.kbs);
@@ -52,7 +61,7 @@ async function resourcesFrom(flags: LintFlags): Promise<{ resources: ResourceSou
 }
 
 async function runLint(flags: LintFlags): Promise<LintFinding[]> {
-  const { resources, label, repo, tag } = await resourcesFrom(flags);
+  const { resources, label, repo, tag, registryCas } = await resourcesFrom(flags);
   const policyId = `${repo}/security-policy/${tag}`;
   const policy = await resources.get(policyId);
   if (!policy) throw new InputError('E_NO_POLICY', { file: label }, `has no ${policyId}: without a policy the guest checks no signature at all`);
@@ -66,6 +75,7 @@ async function runLint(flags: LintFlags): Promise<LintFinding[]> {
         ...(sigstore ? { sigstoreConfig: { bytes: sigstore, source: `kbs:///${sigstoreId}` } } : {}),
         resources,
         ...(rootfs ? { rootfs } : {}),
+        ...(registryCas ? { registryCas } : {}),
       },
       defaultSignatureBackend,
     );
