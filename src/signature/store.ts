@@ -53,12 +53,15 @@ export function lookasideDir(base: string, repositoryPath: string, digest: strin
 
 /**
  * Adds `blob` as the first free `signature-N` (N ≥ 1) and returns its path. Never overwrites: the data
- * is written aside, then hard-linked into place, which fails if the name exists.
+ * is written aside, then hard-linked into place, which fails if the name exists (O_EXCL semantics
+ * without ever exposing a half-written file).
  */
 export async function writeSignature(storeDir: string, repositoryPath: string, digest: string, blob: Uint8Array): Promise<{ path: string; index: number }> {
   const dir = lookasideDir(storeDir, repositoryPath, digest);
   await fs.mkdir(dir, { recursive: true, mode: 0o755 });
-  const tmp = path.join(dir, `.signature.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  // Written beside (not inside) the signature directory: the guest reads every file in it, so even a
+  // temporary left by a crash must not appear there.
+  const tmp = path.join(path.dirname(dir), `.${path.basename(dir)}.signature-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const handle = await fs.open(tmp, 'wx', 0o644);
   try {
     await handle.writeFile(blob);

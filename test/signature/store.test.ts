@@ -33,6 +33,7 @@ describe('writeSignature', () => {
     expect(readFileSync(path.join(dir, 'signature-4'), 'utf8')).toBe('new');
     expect((await fs.stat(path.join(dir, 'signature-4'))).mode & 0o777).toBe(0o644);
     expect((await fs.readdir(dir)).sort()).toEqual(['signature-1', 'signature-2', 'signature-3', 'signature-4']);
+    expect(await fs.readdir(path.dirname(dir))).toEqual([path.basename(dir)]);
   });
 
   it('starts at signature-1 in a new store and gives each concurrent writer its own N', async () => {
