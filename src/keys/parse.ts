@@ -10,9 +10,25 @@ export function looksArmored(bytes: Uint8Array): boolean {
 }
 
 /** Every armored block in the text, with its type (`PUBLIC KEY BLOCK`, `PRIVATE KEY BLOCK`, …). */
-export function armorBlocks(bytes: Uint8Array): Array<{ type: string; text: string }> {
-  const text = Buffer.from(bytes).toString('utf8');
-  return [...text.matchAll(ARMOR_BLOCK)].map((m) => ({ type: m[1] ?? '', text: m[0] }));
+export function armorBlocks(bytes: Uint8Array): Array<{ type: string; text: string; start: number; end: number }> {
+  // latin1 keeps one character per byte, so offsets are byte offsets (armor itself is ASCII).
+  const text = Buffer.from(bytes).toString('latin1');
+  return [...text.matchAll(ARMOR_BLOCK)].map((m) => ({ type: m[1] ?? '', text: m[0], start: m.index, end: m.index + m[0].length }));
+}
+
+/** Binary key packets before the first or after the last armored block (files joined with `cat`). */
+function binaryOutsideArmor(bytes: Uint8Array, blocks: Array<{ start: number; end: number }>): Uint8Array[] {
+  const parts = [bytes.subarray(0, blocks[0]!.start), bytes.subarray(blocks[blocks.length - 1]!.end)];
+  return parts.map((p) => trimAsciiSpace(p)).filter((p) => p.length > 0 && (p[0]! & 0x80) !== 0);
+}
+
+function trimAsciiSpace(b: Uint8Array): Uint8Array {
+  let i = 0;
+  let j = b.length;
+  const space = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+  while (i < j && space(b[i]!)) i++;
+  while (j > i && space(b[j - 1]!)) j--;
+  return b.subarray(i, j);
 }
 
 /**
@@ -35,6 +51,13 @@ export async function parseKeys(bytes: Uint8Array, location: Location): Promise<
         keys.push(...(await openpgp.readKeys({ armoredKeys: block.text })));
       } catch (e) {
         throw notOpenpgp(reason(e), e);
+      }
+    }
+    for (const binary of binaryOutsideArmor(bytes, blocks)) {
+      try {
+        keys.push(...(await openpgp.readKeys({ binaryKeys: binary })));
+      } catch (e) {
+        throw notOpenpgp(`binary data beside the armored blocks: ${reason(e)}`, e);
       }
     }
   } else {

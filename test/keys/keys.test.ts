@@ -54,6 +54,13 @@ describe('readPublicKeyring', () => {
     expect(ring.descriptions[1]!.subkeys[0]!.canSign).toBe(true);
   });
 
+  it('reads armored and binary keys joined with cat, in either order', async () => {
+    const a = await readPublicKeyring(Buffer.concat([ci('public-key.gpg'), ci('public-key-2.gpg')]), {});
+    expect(a.descriptions.map((d) => d.fingerprint)).toEqual([TEST_KEY, PASSPHRASE_KEY]);
+    const b = await readPublicKeyring(Buffer.concat([ci('public-key-2.gpg'), Buffer.from('\n'), ci('public-key-with-subkey.gpg')]), {});
+    expect(b.descriptions.map((d) => d.fingerprint).sort()).toEqual(['B9F4CDB9FD8C475BFA340AC38D54A947EE396F36', PASSPHRASE_KEY].sort());
+  });
+
   it('reports a revoked subkey', async () => {
     const ring = await readPublicKeyring(ci('public-key-with-revoked-subkey.gpg'), {});
     expect(ring.descriptions[0]!.revoked).toBe(false);
