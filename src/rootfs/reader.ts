@@ -1,15 +1,12 @@
 /**
  * Read-only access to a guest rootfs, whatever it is on disk: a directory, an ext4 disk image
- * (read through debugfs, never mounted), an initrd (cpio archives parsed here). Paths are guest
+ * (read through debugfs, never mounted), an erofs image (extracted), an initrd (cpio archives
+ * parsed here). Paths are guest
  * paths; symlinks resolve as the guest sees them and never leave the rootfs.
  */
-import { createReadStream, createWriteStream, lstatSync, promises as fs, readlinkSync } from 'node:fs';
-import * as os from 'node:os';
-import { pipeline } from 'node:stream/promises';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { lstatSync, promises as fs, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
-import { ToolError } from '../errors.js';
+import { extractErofs } from './erofs.js';
 import { detectRootfs, type RootfsLayout } from './detect.js';
 import { DebugfsView } from './debugfs-view.js';
 import { NotADirectoryError, resolveGuestPath, type GuestLookup, type GuestNode, type ResolvedPath } from './guest-path.js';
@@ -130,30 +127,9 @@ export function ext4Reader(file: string, offset: number): RootfsReader & GuestLo
   );
 }
 
-/**
- * erofs has no debugfs: the filesystem (copied out of its partition first when there is one) is
- * extracted with erofs-utils' `fsck.erofs --extract` into a private temporary directory, which
- * is read as a directory and removed on close.
- */
+/** erofs has no debugfs: the filesystem is extracted (see erofs.ts) and read as a directory. */
 async function erofsReader(file: string, offset: number, size: number): Promise<RootfsReader & GuestLookup> {
-  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'kbs-erofs-'));
-  try {
-    let image = file;
-    if (offset !== 0) {
-      image = path.join(tmp, 'fs.erofs');
-      await pipeline(createReadStream(file, { start: offset, end: offset + size - 1 }), createWriteStream(image));
-    }
-    const tree = path.join(tmp, 'tree');
-    try {
-      await promisify(execFile)('fsck.erofs', [`--extract=${tree}`, image], { maxBuffer: 64 * 1024 * 1024 });
-    } catch (e) {
-      throw new ToolError('E_EROFS', `fsck.erofs --extract ${file}: ${(e as { stderr?: string }).stderr ?? (e as Error).message}`, { cause: e });
-    }
-    if (image !== file) await fs.rm(image);
-    const inner = directoryReader(tree);
-    return { ...inner, kind: 'erofs-image', close: () => fs.rm(tmp, { recursive: true, force: true }) };
-  } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  const extracted = await extractErofs(file, offset, size);
+  const inner = directoryReader(extracted.tree);
+  return { ...inner, kind: 'erofs-image', close: () => extracted.remove() };
 }

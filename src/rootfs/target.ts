@@ -24,10 +24,11 @@ import { appendToInitrd, initrdView } from './initrd-target.js';
 import type { Interruption } from './interrupt.js';
 import { fsckClean, mountLoop, type LoopMount } from './mount.js';
 import { writeOverlayTar } from './tar-target.js';
+import { extractErofs, MKFS_EROFS_OPTIONS, rebuildErofsInto } from './erofs.js';
 import { isRoot, mustRun } from './tools.js';
 import { reformatVerity, type VerityResult } from './verity.js';
 
-export type TargetKind = 'directory' | 'ext4-image' | 'initrd';
+export type TargetKind = 'directory' | 'ext4-image' | 'erofs-image' | 'initrd';
 
 export interface TargetOptions {
   /** Write through debugfs even as root. */
@@ -36,6 +37,8 @@ export interface TargetOptions {
   reverity?: boolean;
   /** Write an overlay tarball here instead of changing the rootfs. */
   tar?: string;
+  /** Allow an erofs image: extract it, stage into the tree, make a new erofs from it. */
+  rebuild?: boolean;
   /** Only planning will happen: do not refuse what only applying would break. */
   dryRun?: boolean;
 }
@@ -67,7 +70,7 @@ export const VERITY_REFUSAL =
   'is a dm-verity measured image (partition 2 holds the hash tree): any change to partition 1 makes it fail to boot ("verity: metadata block 0 is corrupted") until the hash tree is re-made and kernel_verity_params updated, and the TEE launch measurement changes with it. Pass --reverity to re-make the hash tree and print the new kernel_verity_params, or deliver these files through the KBS instead';
 
 export const EROFS_REFUSAL =
-  'is an erofs image, which is read-only by design. Extract it (fsck.erofs --extract=DIR IMAGE), stage into DIR, and rebuild it (mkfs.erofs -zlz4hc -Enoinline_data NEW.img DIR)';
+  'is an erofs image, which is read-only by design: files cannot be added in place. Pass --rebuild to extract it, stage into the tree and make a new erofs filesystem from it (mkfs.erofs -zlz4hc -Enoinline_data, as kata builds it), or do that by hand (fsck.erofs --extract=DIR IMAGE; stage --rootfs DIR; mkfs.erofs NEW.img DIR)';
 
 export async function openRootfsTarget(rootfs: string, options: TargetOptions = {}): Promise<RootfsTarget> {
   const layout = await detectRootfs(rootfs);
@@ -114,9 +117,33 @@ export async function openRootfsTarget(rootfs: string, options: TargetOptions = 
     case 'disk-image':
       break;
   }
-  if (layout.fs === 'erofs') throw new InputError('E_ROOTFS_EROFS', { file: rootfs }, EROFS_REFUSAL);
   const verity = layout.verityHash ? { data: { index: 1, type: 0x83, offset: layout.offset, size: layout.size }, hash: layout.verityHash } : undefined;
-  if (verity && !options.reverity && !options.dryRun && tarOut === undefined) throw new InputError('E_ROOTFS_VERITY', { file: rootfs }, VERITY_REFUSAL);
+  const planningOnly = Boolean(options.dryRun) || tarOut !== undefined;
+  if (layout.fs === 'erofs' && !options.rebuild && !planningOnly) throw new InputError('E_ROOTFS_EROFS', { file: rootfs }, EROFS_REFUSAL);
+  if (verity && !options.reverity && !planningOnly) throw new InputError('E_ROOTFS_VERITY', { file: rootfs }, VERITY_REFUSAL);
+  if (layout.fs === 'erofs') {
+    const extracted = await extractErofs(layout.path, layout.offset, layout.size);
+    return withTar({
+      kind: 'erofs-image',
+      layout,
+      method: `erofs rebuilt from an extracted tree (mkfs.erofs ${MKFS_EROFS_OPTIONS.join(' ')})${layout.offset ? ` into partition 1 at offset ${layout.offset}` : ''}${verity ? ', dm-verity hash tree re-made' : ''}`,
+      view: directoryView(extracted.tree),
+      ...(verity ? { verity } : {}),
+      apply: async (changes, o = {}) => {
+        if (changes.length === 0) return {};
+        return onCopy(layout.path, async (copy) => {
+          await applyToDirectory(extracted.tree, changes, o);
+          o.guard?.check();
+          await rebuildErofsInto(copy, extracted.tree, { offset: layout.offset, size: layout.size, bare: layout.partitions.length === 0 });
+          const report: ApplyReport = {};
+          if (verity) report.verity = await reformatVerity(copy, verity.data, verity.hash);
+          o.guard?.check();
+          return report;
+        });
+      },
+      close: () => extracted.remove(),
+    });
+  }
   const fsLoc = { path: layout.path, offset: layout.offset, size: layout.size };
   const before = await fsckClean(fsLoc);
   if (!before.clean) {

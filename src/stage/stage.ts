@@ -23,6 +23,8 @@ export interface StageOptions {
   tar?: string;
   noMount?: boolean;
   reverity?: boolean;
+  /** Allow erofs images: extract, stage, make a new erofs. */
+  rebuild?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -53,6 +55,7 @@ export async function stageRootfs(options: StageOptions): Promise<StageResult> {
     const target = await openRootfsTarget(options.rootfs, {
       ...(options.noMount ? { noMount: true } : {}),
       ...(options.reverity ? { reverity: true } : {}),
+      ...(options.rebuild ? { rebuild: true } : {}),
       ...(options.tar !== undefined ? { tar: options.tar } : {}),
       ...(options.dryRun ? { dryRun: true } : {}),
     });
@@ -64,6 +67,9 @@ export async function stageRootfs(options: StageOptions): Promise<StageResult> {
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       const notes: string[] = [];
+      if (target.kind === 'erofs-image' && !options.rebuild && options.tar === undefined && plan.changes.length > 0) {
+        notes.push('this is an erofs image: applying this plan needs --rebuild (the filesystem is extracted and made anew)');
+      }
       if (target.verity && !options.reverity && options.tar === undefined && plan.changes.length > 0) {
         notes.push('this is a dm-verity measured image: applying this plan needs --reverity (the hash tree is re-made, kernel_verity_params and the TEE measurement change)');
       }

@@ -128,11 +128,12 @@ export async function planUnstage(view: GuestView, rootfs: string): Promise<Unst
   return { entries, changes, warnings, record, counts: countActions(entries) };
 }
 
-export async function unstageRootfs(options: { rootfs: string; dryRun?: boolean; noMount?: boolean; reverity?: boolean }): Promise<UnstageResult> {
+export async function unstageRootfs(options: { rootfs: string; dryRun?: boolean; noMount?: boolean; reverity?: boolean; rebuild?: boolean }): Promise<UnstageResult> {
   return withSignalGuard(async (guard) => {
     const target = await openRootfsTarget(options.rootfs, {
       ...(options.noMount ? { noMount: true } : {}),
       ...(options.reverity ? { reverity: true } : {}),
+      ...(options.rebuild ? { rebuild: true } : {}),
       ...(options.dryRun ? { dryRun: true } : {}),
     });
     try {

@@ -206,3 +206,51 @@ describe('--tar', () => {
     expect(sa).toEqual(sb);
   });
 });
+
+describe('an erofs image', () => {
+  const readBack = async (img: string, offset: number) => {
+    const out = await tempDir('kbs-erofs-check-');
+    let fsImage = img;
+    if (offset) {
+      fsImage = path.join(out, 'fs');
+      await run('dd', [`if=${img}`, `of=${fsImage}`, 'bs=1M', `skip=${offset / MIB}`, 'status=none']);
+    }
+    await run('fsck.erofs', [`--extract=${path.join(out, 't')}`, fsImage]);
+    return path.join(out, 't');
+  };
+
+  it('is refused without --rebuild (with the way out); with --rebuild it is extracted, staged and made anew', async () => {
+    const img = path.join(work, 'bare.erofs');
+    await run('mkfs.erofs', ['--quiet', '-zlz4hc', '-Enoinline_data', img, tree]);
+    const before = await sha(img);
+    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store] })).rejects.toMatchObject({ code: 'E_ROOTFS_EROFS', message: expect.stringContaining('--rebuild') });
+    expect(await sha(img)).toBe(before);
+    const r = await stageRootfs({ rootfs: img, input, signatureStores: [store], rebuild: true });
+    expect(r.kind).toBe('erofs-image');
+    expect(r.applied).toBe(true);
+    const t = await readBack(img, 0);
+    expect(await fs.readFile(path.join(t, sigGuestPath))).toEqual(sigBytes);
+    expect((await fs.stat(path.join(t, sigGuestPath))).mode & 0o7777).toBe(0o644);
+    expect(await fs.readFile(path.join(t, 'etc/hosts'), 'utf8')).toContain('192.0.2.10 registry.example.com');
+    expect(await fs.readlink(path.join(t, 'usr/lib/ssl/cert.pem'))).toBe('../../../etc/ssl/certs/ca-certificates.crt');
+    const again = await stageRootfs({ rootfs: img, input, signatureStores: [store], rebuild: true });
+    expect(again.plan.changes).toEqual([]);
+  });
+
+  it('in partition 1 of an MBR disk (kata SKIP_DAX_HEADER layout): the partition is rewritten, the table kept', async () => {
+    const img = path.join(work, 'mbr-erofs.img');
+    const fsFile = path.join(work, 'p1.erofs');
+    await run('mkfs.erofs', ['--quiet', '-zlz4hc', '-Enoinline_data', fsFile, tree]);
+    await fs.writeFile(img, '');
+    await fs.truncate(img, 9 * MIB);
+    await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', img], { input: `label: dos\nstart=2048, size=${8 * 2048}, type=83\n` });
+    await run('dd', [`if=${fsFile}`, `of=${img}`, 'bs=1M', 'seek=1', 'conv=notrunc', 'status=none']);
+    const mbr = (await fs.readFile(img)).subarray(0, 512);
+    const r = await stageRootfs({ rootfs: img, input, signatureStores: [store], rebuild: true });
+    expect(r.method).toContain('partition 1 at offset 1048576');
+    expect((await fs.readFile(img)).subarray(0, 512)).toEqual(mbr);
+    expect((await fs.stat(img)).size).toBe(9 * MIB);
+    const t = await readBack(img, MIB);
+    expect(await fs.readFile(path.join(t, sigGuestPath))).toEqual(sigBytes);
+  });
+});

@@ -15,6 +15,7 @@ interface StageFlags {
   tar?: string;
   mount: boolean;
   reverity?: boolean;
+  rebuild?: boolean;
   force?: boolean;
 }
 
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable result')
     .option('--tar <file>', 'write an overlay tarball of the staged files instead of changing the rootfs')
     .option('--no-mount', 'write disk images through debugfs even as root (the default without root)')
+    .option('--rebuild', 'allow an erofs image: extract it, stage into the tree and make a new erofs filesystem from it')
     .option('--reverity', 'allow staging into a dm-verity measured image and re-make its hash tree')
     .option('--force', 'stage despite warnings (exit 0)')
     .action(async (flags: StageFlags) => {
@@ -42,6 +44,7 @@ export function register(program: Command): void {
         tar: flags.tar,
         noMount: !flags.mount,
         reverity: flags.reverity,
+        rebuild: flags.rebuild,
         onProgress: flags.json ? undefined : progressReporter('staging'),
       });
       if (flags.json) printJson(stageJson(result));

@@ -11,6 +11,7 @@ interface UnstageFlags {
   json?: boolean;
   mount: boolean;
   reverity?: boolean;
+  rebuild?: boolean;
 }
 
 export function register(program: Command): void {
@@ -21,9 +22,10 @@ export function register(program: Command): void {
     .option('--dry-run', 'print what would be removed or restored and change nothing')
     .option('--json', 'machine-readable result')
     .option('--no-mount', 'write disk images through debugfs even as root')
+    .option('--rebuild', 'allow an erofs image: extract it, stage into the tree and make a new erofs filesystem from it')
     .option('--reverity', 'allow changing a dm-verity measured image and re-make its hash tree')
     .action(async (flags: UnstageFlags) => {
-      const r = await unstageRootfs({ rootfs: flags.rootfs, dryRun: flags.dryRun, noMount: !flags.mount, reverity: flags.reverity });
+      const r = await unstageRootfs({ rootfs: flags.rootfs, dryRun: flags.dryRun, noMount: !flags.mount, reverity: flags.reverity, rebuild: flags.rebuild });
       if (flags.json) {
         printJson({ rootfs: r.rootfs, kind: r.kind, method: r.method, dryRun: r.dryRun, applied: r.applied, counts: r.plan.counts, entries: r.plan.entries, warnings: r.plan.warnings, ...(r.verity ? { verity: r.verity } : {}) });
       } else {
