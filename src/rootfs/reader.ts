@@ -1,8 +1,8 @@
 /**
  * Read-only access to a guest rootfs, whatever it is on disk: a directory, an ext4 disk image
  * (read through debugfs, never mounted), an erofs image (extracted), an initrd (cpio archives
- * parsed here). Paths are guest
- * paths; symlinks resolve as the guest sees them and never leave the rootfs.
+ * parsed here). Paths are guest paths; symlinks resolve as the guest sees them and never leave
+ * the rootfs.
  */
 import { lstatSync, promises as fs, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
