@@ -10,4 +10,4 @@ export { evaluateSide } from './evaluate.js';
 export { findDivergences } from './divergence.js';
 export { verifyImage } from './verify.js';
 export { loadVerifyInputs, manifestFromFile, manifestFromDigest, type VerifySources } from './sources.js';
-export { lintConfiguration, type LintFinding, type LintInputs } from './lint.js';
+export { lintConfiguration, type LintFinding, type LintInputs } from './lint/index.js';
