@@ -70,7 +70,12 @@ export async function judgeBoth(s: Scenario): Promise<{ report: VerifyReport; gu
   try {
     const digest = s.digest ?? DIGEST;
     const image = s.image ?? IMAGE;
-    const repoPath = parseReference(image).repository;
+    let repoPath = 'unparsable';
+    try {
+      repoPath = parseReference(image).repository;
+    } catch {
+      // the verifier itself reports the bad reference
+    }
     const storeDir = s.storeDir ?? `sigs/${repoPath}@${digest.replace(':', '=')}`;
     const files: Record<string, string | Uint8Array> = { ...(s.files ?? {}) };
     for (const [name, bytes] of Object.entries(s.signatures ?? {})) files[`${storeDir}/${name}`] = bytes;

@@ -104,3 +104,17 @@ describe('fail closed', () => {
     expect(denied.decisions.map((d) => [d.allowed, d.outcomes[0]?.reason])).toEqual([[false, 'internal error: disk on fire'], [false, 'internal error: disk on fire']]);
   });
 });
+
+describe('§2 reference normalisation', () => {
+  it('an uppercase repository is refused by both before any rule', async () => {
+    const { guest, host } = await judgeBoth({ image: 'registry.example.com/NS/app:1.0', policy: { default: [{ type: 'insecureAcceptAnything' }], transports: {} } });
+    expect(guest.message).toBe('Failed to parse image reference: registry.example.com/NS/app:1.0');
+    expect(host.message).toContain('repository name must be lowercase');
+  });
+
+  it('short names expand to docker.io/library/…:latest on both sides', async () => {
+    const { guest, host } = await judgeBoth({ image: 'busybox', policy: { default: [{ type: 'reject' }], transports: { docker: { 'docker.io/library/busybox:latest': [{ type: 'insecureAcceptAnything' }] } } } });
+    expect([guest.scope, host.scope]).toEqual(['docker:"docker.io/library/busybox:latest"', 'docker:"docker.io/library/busybox:latest"']);
+    expect([guest.image, host.image]).toEqual(['docker.io/library/busybox:latest', 'docker://busybox:latest']);
+  });
+});

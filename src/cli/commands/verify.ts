@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .option('--manifest <file>', 'the platform manifest of the image')
     .option('--digest <sha256:hex>', 'the platform manifest digest')
     .option('--fetch', 'fetch the manifest (and cosign signatures) from the registry, with the KBS credential')
-    .option('--mode <mode>', `image-rs (guest), containers-image (host) or both`, 'image-rs')
+    .option('--mode <mode>', 'image-rs (the guest), containers-image (podman/CRI-O) or both (with a divergence report; the exit code follows the guest)', 'image-rs')
     .option('--kbs-repository <name>', 'KBS repository name of the resources', 'default')
     .option('--kbs-tag <tag>', 'KBS tag of the resources', 'test')
     .option('--policy <file>', 'use this policy.json instead of <repo>/security-policy/<tag>')
