@@ -200,6 +200,9 @@ class Check {
     const ordered = [...this.index.primaries].sort((a, b) => Number(b.keyId === sig.issuerKeyId) - Number(a.keyId === sig.issuerKeyId));
     for (const entry of ordered) {
       if (!(await this.verifies(entry, sig, data))) continue;
+      if (entry.fingerprint.length !== 40) {
+        return new SignatureError('E_SIG_KEY_ID', 'guest', 'Wrong GPG key ID length in pubkey ring', this.facts(entry, sig, data));
+      }
       const trusted = entry.fingerprint.slice(-16);
       if (trusted !== msg.onePass.keyId) {
         const reason = `Key ID not matched. trusted key id is: ${rustHexList(trusted)}, but key id in signature info is: ${rustHexList(msg.onePass.keyId)}`;

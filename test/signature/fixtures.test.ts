@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPublicKeyring, type Keyring } from '../../src/keys/index.js';
 import { parseNormalizedNamed } from '../../src/reference/index.js';
-import { judgeSignature, manifestDigest, parsePayload, SignatureError, verifySignature, type VerifiedSignature } from '../../src/signature/index.js';
+import * as openpgp from 'openpgp';
+import { judgeSignature, manifestDigest, parsePayload, SignatureError, signImage, verifySignature, type VerifiedSignature } from '../../src/signature/index.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES } from '../helpers/paths.js';
 
 const ci = (f: string) => readFileSync(path.join(CI_FIXTURES, f));
@@ -133,6 +134,24 @@ describe('guest mode on the same fixtures (image-rs rules)', () => {
   it('a message without a one-pass packet is refused with the guest text', async () => {
     const e = await verifySignature(ci('unsigned-literal.signature'), ring, 'guest').catch((x: unknown) => x as SignatureError);
     expect((e as SignatureError).reason).toBe('Signature format error: no OnePassSignature packet found');
+  });
+});
+
+describe('guest key-id check', () => {
+  it('refuses a signature whose one-pass key id is not the verifying key (the host, like gpg, ignores it)', async () => {
+    const { privateKey, publicKey } = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'k' }], format: 'object' });
+    const keyring = await readPublicKeyring(publicKey.write(), {});
+    const blob = Buffer.from(await signImage({ key: privateKey, dockerReference: 'a/b:1', manifestDigest: IMAGE_DIGEST }));
+    expect([blob[0], blob[1], blob[2]]).toEqual([0xc4, 0x0d, 0x03]); // new-format one-pass packet, v3
+    blob[13] = blob[13]! ^ 0x01; // last byte of the one-pass key id
+    const fpr = keyring.descriptions[0]!.fingerprint;
+    const trusted = fpr.slice(-16).match(/../g)!.map((b) => parseInt(b, 16).toString(16).toUpperCase());
+    const claimed = [...trusted.slice(0, 7), (parseInt(fpr.slice(-2), 16) ^ 1).toString(16).toUpperCase()];
+    const e = await verifySignature(blob, keyring, 'guest').catch((x: unknown) => x as SignatureError);
+    expect(e).toBeInstanceOf(SignatureError);
+    expect((e as SignatureError).code).toBe('E_SIG_KEY_ID');
+    expect((e as SignatureError).reason).toBe(`Key ID not matched. trusted key id is: [${trusted.join(', ')}], but key id in signature info is: [${claimed.join(', ')}]`);
+    expect((await verifySignature(blob, keyring, 'host')).signerFingerprint).toBe(fpr);
   });
 });
 
