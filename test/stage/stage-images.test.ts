@@ -102,6 +102,13 @@ describe.each([
     }
     const again = await stageRootfs({ rootfs: img, input, signatureStores: [store], noMount: true });
     expect(again.applied).toBe(false);
+    const un = await unstageRootfs({ rootfs: img, noMount: true });
+    expect(un.method).toBe(`debugfs (no mount) at offset ${offset}`);
+    expect(un.applied).toBe(true);
+    expect((await debugfsCatFile(img, offset, '/etc/hosts')).toString()).toBe('127.0.0.1 localhost\n');
+    expect((await run('debugfs', ['-R', 'ls -p /var/lib', `${img}?offset=${offset}`])).toString()).not.toMatch(/containers|kbs-bundler/);
+    expect((await run('debugfs', ['-R', 'ls -p /etc', `${img}?offset=${offset}`])).toString()).not.toMatch(/\/containers\//);
+    expect((await e2fsckClean(img, offset)).code).toBe(0);
   });
 });
 
