@@ -3,12 +3,13 @@
  * and signed by skopeo (`copy --sign-by`), with the KBS repository and rootfs a CoCo guest would
  * get: allowed when signed, and each kind of denial with its message.
  */
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
 import { buildOciImage } from '../helpers/oci-image.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { putBlob, putManifest, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { runCli } from '../helpers/run-cli.js';
 import { pushImage } from '../helpers/skopeo.js';
 import { tempDir, writeTree } from './fixtures.js';
@@ -126,5 +127,53 @@ describe('verify --fetch against a live registry', () => {
     expect(r.stdout).toMatch(/^DENIED /);
     expect(r.stdout).toMatch(/message: cannot pull the image manifest: .*(401|auth|credential)/i);
     expect(r.stdout).not.toContain('wrong-password');
+  });
+});
+
+/** A cosign signature image `<repo>:sha256-<hex>.sig` as cosign writes it: one layer per signed payload. */
+async function pushCosignSignature(repo: string, digest: string, key: ReturnType<typeof generateKeyPairSync>['privateKey']): Promise<void> {
+  const payload = new TextEncoder().encode(JSON.stringify({
+    critical: { identity: { 'docker-reference': `${registry.host}/${repo}` }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' },
+    optional: null,
+  }));
+  const payloadDigest = await putBlob(registry, repo, payload);
+  const config = new TextEncoder().encode('{}');
+  const configDigest = await putBlob(registry, repo, config);
+  const signature = cryptoSign('sha256', payload, key).toString('base64');
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: config.length, digest: configDigest },
+    layers: [{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', size: payload.length, digest: payloadDigest, annotations: { 'dev.cosignproject.cosign/signature': signature } }],
+  });
+  await putManifest(registry, repo, `${digest.replace(':', '-')}.sig`, new TextEncoder().encode(manifest), 'application/vnd.oci.image.manifest.v1+json');
+}
+
+describe('verify --fetch with sigstoreSigned (cosign signature image in the registry)', () => {
+  it('allows the image whose .sig verifies with the key, denies with another key; the host needs use-sigstore-attachments', async () => {
+    const trusted = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const imageE = await buildOciImage(path.join(work, 'oci-e'), '1.0', { marker: 'e' });
+    const { digest } = await pushImage({ ociRef: imageE, registry, dest: 'demo/cosigned:1.0' });
+    await pushCosignSignature('demo/cosigned', digest, trusted.privateKey);
+    const repoFor = async (name: string, key: typeof trusted) => {
+      const dir = path.join(work, name);
+      const pem = key.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      await writeTree(dir, {
+        'default/security-policy/test': JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [`${registry.host}/demo/cosigned`]: [{ type: 'sigstoreSigned', keyPath: 'kbs:///default/cosign-public-key/test' }] } } }),
+        'default/cosign-public-key/test': pem,
+        'default/credential/test': await fs.readFile(path.join(kbs, 'default/credential/test')),
+      });
+      return dir;
+    };
+    const image = `${registry.host}/demo/cosigned:1.0`;
+    const good = await runCli(['verify', image, '--kbs', await repoFor('kbs-cosign', trusted), '--fetch', '--ca-file', registry.caFile, '--mode', 'both', '--json']);
+    expect(good.code).toBe(0);
+    const [guest, host] = parse(good.stdout).decisions;
+    expect(guest?.allowed).toBe(true);
+    expect(host?.message).toBe('Source image rejected: A signature was required, but no signature exists');
+    const bad = await runCli(['verify', image, '--kbs', await repoFor('kbs-cosign-other', other), '--fetch', '--ca-file', registry.caFile]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('message: Image policy rejected: Denied by policy: rejected by `sigstoreSigned` rule');
   });
 });
