@@ -21,6 +21,7 @@ let gnupg: GnupgHome;
 let ring: Keyring;
 const bases: Array<{ name: string; blob: Uint8Array; v3?: boolean }> = [];
 const extraFixtures: Array<{ name: string; blob: Uint8Array }> = [];
+const extraGood: Array<{ name: string; blob: Uint8Array }> = [];
 
 async function fast(blob: Uint8Array): Promise<string> {
   try {
@@ -93,21 +94,41 @@ beforeAll(async () => {
     path.join(IMAGE_RS_FIXTURES, 'signature/pubring.gpg'),
   ];
   for (const f of keyFiles) expect((await gnupg.gpg(['--import', f])).code).toBe(0);
-  const ownPublic = await gnupg.exportPublic(fpr, true);
-  ring = await readPublicKeyring(Buffer.concat([...keyFiles.slice(0, 3).map((f) => readFileSync(f)), ownPublic]), {});
-  const rsRing = await readPublicKeyring(readFileSync(keyFiles[3]!), {});
-  ring = { bytes: ring.bytes, keys: [...ring.keys, ...rsRing.keys], descriptions: [...ring.descriptions, ...rsRing.descriptions] };
 
   const payload = Buffer.from(`{"critical":{"identity":{"docker-reference":"r/x:1"},"image":{"docker-manifest-digest":"${DIGEST}"},"type":"atomic container signature"},"optional":{}}`);
   const gpgSigned = await gnupg.gpg(['--sign', '--local-user', fpr], payload);
   expect(gpgSigned.code).toBe(0);
   bases.push({ name: 'gpg --sign (compressed)', blob: gpgSigned.stdout });
+  const secret = await readSecretKey(await gnupg.exportSecret(fpr), undefined, {});
+  // gpg's other ways of writing a signed message.
+  const variants: Array<[string, string[]]> = [
+    ['gpg --compress-algo zlib', ['--compress-algo', 'zlib']],
+    ['gpg --compress-algo none', ['--compress-algo', 'none']],
+    ['gpg --digest-algo SHA1', ['--digest-algo', 'SHA1']],
+    ['gpg --digest-algo SHA224', ['--digest-algo', 'SHA224']],
+    ['gpg --textmode (payload with newlines)', ['--textmode']],
+  ];
+  const textPayload = Buffer.concat([payload, Buffer.from('\nsecond line\r\nthird\n')]);
+  for (const [name, extra] of variants) {
+    const r = await gnupg.gpg([...extra, '--sign', '--local-user', fpr], extra.includes('--textmode') ? textPayload : payload);
+    expect(r.code, name).toBe(0);
+    extraGood.push({ name, blob: r.stdout });
+  }
+  // A signing subkey added by gpg: the host maps it to the primary.
+  const sub = await gnupg.gpg(['--pinentry-mode', 'loopback', '--passphrase', '', '--quick-add-key', fpr, 'rsa2048', 'sign', 'never']);
+  expect(sub.code).toBe(0);
+  const bySubkey = await gnupg.gpg(['--sign', '--local-user', fpr], payload);
+  expect(bySubkey.code).toBe(0);
+  extraGood.push({ name: 'gpg signing subkey', blob: bySubkey.stdout });
   // Made with a faked clock before the key existed: gpg and openpgp.js refuse it.
   const early = await gnupg.gpg(['--ignore-time-conflict', '--faked-system-time', '20200101T000000', '--sign', '--local-user', fpr], payload);
   expect(early.code).toBe(0);
   extraFixtures.push({ name: 'signature older than its key', blob: early.stdout });
-  const secret = await readSecretKey(await gnupg.exportSecret(fpr), undefined, {});
   bases.push({ name: 'kbs-bundler signImage', blob: await signImage({ key: secret, dockerReference: 'r/x:1', manifestDigest: DIGEST, creator: 'c' }) });
+  const ownPublic = await gnupg.exportPublic(fpr, true);
+  ring = await readPublicKeyring(Buffer.concat([...keyFiles.slice(0, 3).map((f) => readFileSync(f)), ownPublic]), {});
+  const rsRing = await readPublicKeyring(readFileSync(keyFiles[3]!), {});
+  ring = { bytes: ring.bytes, keys: [...ring.keys, ...rsRing.keys], descriptions: [...ring.descriptions, ...rsRing.descriptions] };
   bases.push({ name: 'containers-image image.signature', blob: readFileSync(path.join(CI_FIXTURES, 'image.signature')) });
   bases.push({ name: 'image-rs signature-1 (SHA-1)', blob: readFileSync(path.join(IMAGE_RS_FIXTURES, 'signature/signatures/signature-1')) });
   bases.push({ name: 'containers-image subkey.signature', blob: readFileSync(path.join(CI_FIXTURES, 'subkey.signature')) });
@@ -134,6 +155,12 @@ describe('fast path = openpgp.js full path = gpg', () => {
       expect(f, name).toBe(g);
       expect(f, name).toBe(reference);
       expect(f, `${name} (openpgp.js full path, FromBlob applied)`).toBe(hostFromBlobAccepts(blob) ? reference : NOT_GOOD);
+    }
+    for (const extra of extraGood) {
+      const [f, o, g] = [await fast(extra.blob), await full(extra.blob), await gpg(extra.blob)];
+      expect([f, o], extra.name).toEqual([g, g]);
+      expect(f, extra.name).not.toBe(NOT_GOOD);
+      if (extra.name === 'gpg signing subkey') expect((await verifySignature(extra.blob, ring, 'host')).bySubkey).toBe(true);
     }
     for (const extra of extraFixtures) {
       const [f, o, g] = [await fast(extra.blob), await full(extra.blob), await gpg(extra.blob)];
