@@ -30,6 +30,13 @@ describe('init', () => {
     expect(await fs.readFile(path.join(dir, 'bundle.yaml'), 'utf8')).toBe(template);
   });
 
+  it('--dry-run prints the starter and writes nothing', async () => {
+    const r = await runCli(['init', '-o', 'dry.yaml', '--dry-run'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(await fs.readFile(path.join(TEMPLATES, 'bundle.yaml'), 'utf8'));
+    await expect(fs.stat(path.join(dir, 'dry.yaml'))).rejects.toThrow();
+  });
+
   it('builds once the starter key and password exist', async () => {
     const sub = path.join(dir, 'starter');
     await fs.mkdir(path.join(sub, 'keys'), { recursive: true });
