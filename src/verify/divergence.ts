@@ -79,6 +79,14 @@ function fromSignatures(g: RequirementOutcome, h: RequirementOutcome): Divergenc
   return undefined;
 }
 
+function fromCosign(g: RequirementOutcome, h: RequirementOutcome, attachments: string | undefined): Divergence {
+  if (attachments) return { rule: 'cosign attachments', detail: attachments };
+  return {
+    rule: 'cosign payload checks',
+    detail: `image-rs: ${g.reason ?? 'allowed'}; containers/image: ${h.reason ?? 'allowed'} (the guest also accepts the manifest-list digest and checks the identity only when signedIdentity is set)`,
+  };
+}
+
 export function findDivergences(guest: SideDecision, host: SideDecision): Divergence[] {
   if (guest.allowed === host.allowed) return [];
   const out: Divergence[] = [];
@@ -95,11 +103,10 @@ export function findDivergences(guest: SideDecision, host: SideDecision): Diverg
       const g = guest.outcomes[i];
       const h = host.outcomes[i];
       if (!g || !h || g.allowed === h.allowed) continue;
-      const d = fromSignatures(g, h);
+      const attachments = h.notes.find((n) => n.includes('use-sigstore-attachments'));
+      const d = g.type === 'sigstoreSigned' ? fromCosign(g, h, attachments) : fromSignatures(g, h);
       if (d) out.push(d);
-      else if (g.type === 'sigstoreSigned' && h.notes.some((n) => n.includes('use-sigstore-attachments'))) {
-        out.push({ rule: 'cosign attachments', detail: h.notes.find((n) => n.includes('use-sigstore-attachments')) ?? '' });
-      } else {
+      else {
         out.push({ rule: `${g.type} rule`, detail: `image-rs: ${g.reason ?? 'allowed'}; containers/image: ${h.reason ?? 'allowed'}` });
       }
       break;

@@ -37,7 +37,7 @@ function fetcher(layers: ReturnType<typeof layer>[]): CosignFetcher {
   return async (image, digest) => ({ reference: `registry.example.com/ns/app:${digest.replace(':', '-')}.sig`, layers: image === IMAGE ? layers : [] });
 }
 
-async function judge(requirement: Record<string, unknown>, layers: ReturnType<typeof layer>[], sigstore = ''): Promise<SideDecision[]> {
+async function judgeReport(requirement: Record<string, unknown>, layers: ReturnType<typeof layer>[], sigstore = '') {
   const policy = { default: [{ type: 'reject' }], transports: { docker: { 'registry.example.com/ns/app': [{ type: 'sigstoreSigned', ...requirement }] } } };
   const report = await verifyImage(
     {
@@ -52,7 +52,11 @@ async function judge(requirement: Record<string, unknown>, layers: ReturnType<ty
     'both',
     defaultSignatureBackend,
   );
-  return report.decisions;
+  return report;
+}
+
+async function judge(requirement: Record<string, unknown>, layers: ReturnType<typeof layer>[], sigstore = ''): Promise<SideDecision[]> {
+  return (await judgeReport(requirement, layers, sigstore)).decisions;
 }
 
 /** The guest needs `sigstore:` in every entry; the host needs use-sigstore-attachments to read cosign signatures. */
@@ -60,18 +64,22 @@ const ATTACHMENTS = 'docker:\n  registry.example.com:\n    sigstore: file:///sig
 
 describe('sigstoreSigned (cosign, static key)', () => {
   it('ECDSA P-256 key from keyPath: allowed by the guest; the host reads cosign signatures only with use-sigstore-attachments', async () => {
-    const [guest, host] = await judge({ keyPath: '/keys/cosign.pub' }, [layer(ec)]);
+    const report = await judgeReport({ keyPath: '/keys/cosign.pub' }, [layer(ec)]);
+    const [guest, host] = report.decisions;
     expect(guest?.allowed).toBe(true);
     expect(host?.message).toBe('Source image rejected: A signature was required, but no signature exists');
+    expect(report.divergences.map((d) => d.rule)).toEqual(['cosign attachments']);
     const [, host2] = await judge({ keyPath: '/keys/cosign.pub', signedIdentity: { type: 'matchRepository' } }, [layer(ec)], ATTACHMENTS);
     expect(host2?.allowed).toBe(true);
   });
 
   it('keyData is the PEM itself for the guest (base64 of it for the host)', async () => {
-    const [guest] = await judge({ keyData: pem(ec) }, [layer(ec)]);
+    const [guest, host] = await judge({ keyData: pem(ec) }, [layer(ec)]);
     expect(guest?.allowed).toBe(true);
-    const [guestB64] = await judge({ keyData: Buffer.from(pem(ec)).toString('base64') }, [layer(ec)]);
+    expect(host?.message).toBe('invalid policy in "policy.json": illegal base64 data at input byte 0');
+    const [guestB64, hostB64] = await judge({ keyData: Buffer.from(pem(ec)).toString('base64'), signedIdentity: { type: 'matchRepository' } }, [layer(ec)], ATTACHMENTS);
     expect(guestB64?.chain[1]).toMatch(/^failed to build public key verifier: /);
+    expect(hostB64?.allowed).toBe(true);
   });
 
   it('RSA keys verify too; newlines in the signature annotation are stripped', async () => {
@@ -86,9 +94,11 @@ describe('sigstoreSigned (cosign, static key)', () => {
   });
 
   it('payload digest: the manifest digest or, for multi-arch, the manifest-list digest (guest); every layer must match', async () => {
-    const [guest, host] = await judge({ keyData: pem(ec), signedIdentity: { type: 'matchRepository' } }, [layer(ec, LIST_DIGEST)], ATTACHMENTS);
+    const listReport = await judgeReport({ keyPath: '/keys/cosign.pub', signedIdentity: { type: 'matchRepository' } }, [layer(ec, LIST_DIGEST)], ATTACHMENTS);
+    const [guest, host] = listReport.decisions;
     expect(guest?.allowed).toBe(true);
-    expect(host?.allowed).toBe(false);
+    expect(host?.message).toBe(`Source image rejected: Signature for digest ${LIST_DIGEST} does not match`);
+    expect(listReport.divergences.map((d) => d.rule)).toEqual(['cosign payload checks']);
     const [mixed] = await judge({ keyData: pem(ec) }, [layer(ec), layer(ec, `sha256:${'6'.repeat(64)}`)]);
     expect(mixed?.chain[1]).toBe('Manifest digest does not match signature.');
   });
