@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import * as openpgp from 'openpgp';
-import { buildPayload, readPublicKeyring, verifySignature } from '../dist/index.js';
+import { auditSignaturesOnAllCores, buildPayload, readPublicKeyring, verifySignature } from '../dist/index.js';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -66,6 +66,23 @@ async function main() {
     await r.signatures[0].verified;
   });
 
+  // audit over a store-sized batch: in-process vs one worker per core (both verdicts per signature).
+  const batch = Array.from({ length: 8000 }, (_, i) => ({
+    repositoryPath: `team/app-${i % COUNT}`,
+    digest: `sha256:${(i % COUNT).toString(16).padStart(64, '0')}`,
+    name: 'signature-1',
+    bytes: blobs[i % COUNT],
+    source: 'bench',
+  }));
+  const auditRate = async (workers) => {
+    const t0 = performance.now();
+    const report = await auditSignaturesOnAllCores(batch, [keyring], { workers, minForWorkers: 0 });
+    if (report.good !== batch.length) throw new Error(`audit: ${report.good}/${batch.length} good`);
+    return batch.length / ((performance.now() - t0) / 1000);
+  };
+  const audit1 = await auditRate(1);
+  const auditAll = await auditRate(os.availableParallelism());
+
   let gpgvMs = NaN;
   const home = mkdtempSync(path.join(os.tmpdir(), 'kbsb-bench-'));
   try {
@@ -93,6 +110,8 @@ async function main() {
   console.log(`openssl speed -seconds 2 rsa3072, verify        : ${fmt(rsa)} verify/s   (kbs-bundler at ${Number.isFinite(rsa) ? ((rate / rsa) * 100).toFixed(0) : 'n/a'}% of raw RSA)`);
   console.log(`openpgp.js readMessage + verify loop             : ${fmt(plain)} signatures/s   (kbs-bundler ${(rate / plain).toFixed(1)}x)`);
   console.log(`gpgv, one process per signature                  : ${Number.isFinite(gpgvMs) ? gpgvMs.toFixed(2) : 'n/a'} ms each (${fmt(1000 / gpgvMs)}/s)`);
+  console.log(`audit, 8,000 signatures, in-process          : ${fmt(audit1)} signatures/s (guest and host verdicts)`);
+  console.log(`audit, 8,000 signatures, ${os.availableParallelism()} worker threads       : ${fmt(auditAll)} signatures/s (${(auditAll / audit1).toFixed(2)}x)`);
   console.log(`target (issue #7): >= 5,000 signatures/s per core: ${rate >= 5000 ? 'met' : 'NOT met'}`);
 }
 
