@@ -90,8 +90,8 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   report({
     id: 'key',
     summary: key.generated ? 'Generated an RSA 3072 signing key (EXAMPLE ONLY: its secret key has no passphrase)' : 'Re-used the quickstart signing key from the earlier run',
-    paths: [key.publicFile, `${key.secretFile} (mode 0600, example only)`],
-    details: [`fingerprint ${key.fingerprint}`],
+    paths: [key.publicFile, key.secretFile],
+    details: [`fingerprint ${key.fingerprint}`, `${QUICKSTART_FILES.secretKey}: mode 0600, no passphrase, for this rehearsal only`],
   });
 
   const manifest = new Uint8Array(await fs.readFile(SAMPLE_MANIFEST));

@@ -152,6 +152,25 @@ describe('re-running and refusing', () => {
     expect(await fs.readFile(path.join(foreign, 'notes.txt'), 'utf8')).toBe('mine\n');
   });
 
+  it('--dry-run uses ./kbs-bundler-quickstart by default, lists what it would write and writes nothing; a foreign dir is refused in a dry run too', async () => {
+    const cwd = path.join(work, 'dry');
+    await fs.mkdir(cwd);
+    const r = await runCli(['quickstart', '--dry-run', '--json'], { cwd });
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout) as { dryRun: boolean; dir: string; target: string; writes: Array<{ path: string }> };
+    expect([plan.dryRun, plan.dir, plan.target]).toEqual([true, './kbs-bundler-quickstart', 'new']);
+    expect(plan.writes.map((w) => w.path)).toEqual(expect.arrayContaining(['kbs-bundler-quickstart/EXAMPLE-ONLY-secret-key.asc', 'kbs-bundler-quickstart/kbs', 'kbs-bundler-quickstart/rootfs']));
+    expect(await fs.readdir(cwd)).toEqual([]);
+    const again = await runCli(['quickstart', '--dry-run', '--json', '--dir', dir]);
+    const previous = JSON.parse(again.stdout) as { target: string; writes: Array<{ path: string }> };
+    expect(previous.target).toBe('previous');
+    expect(previous.writes.map((w) => w.path)).not.toContain(path.join(dir, 'EXAMPLE-ONLY-secret-key.asc'));
+    await fs.writeFile(path.join(cwd, 'notes.txt'), 'mine\n');
+    const refused = await runCli(['quickstart', '--dry-run', '--dir', cwd]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('is not empty and is not an earlier quickstart output');
+  });
+
   it('refuses a --dir that is a file (exit 2)', async () => {
     const file = path.join(work, 'a-file');
     await fs.writeFile(file, 'x');

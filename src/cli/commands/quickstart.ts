@@ -3,13 +3,14 @@
  * root. Exit 0 when the guest check allowed the signed manifest and denied the tampered one, 1 otherwise.
  */
 import type { Command } from 'commander';
-import { DEFAULT_QUICKSTART_DIR, runQuickstart, type QuickstartResult, type QuickstartStep } from '../../quickstart/index.js';
+import { DEFAULT_QUICKSTART_DIR, planQuickstart, runQuickstart, type QuickstartPlan, type QuickstartResult, type QuickstartStep } from '../../quickstart/index.js';
 import type { VerifyReport } from '../../verify/types.js';
 import { printJson, printLine, style } from '../output.js';
 
 interface QuickstartFlags {
   dir: string;
   force?: boolean;
+  dryRun?: boolean;
   json?: boolean;
 }
 
@@ -19,8 +20,15 @@ export function register(program: Command): void {
     .description('Rehearse the whole flow offline: key, signature, bundle.yaml, KBS repository, staged rootfs, guest check (allowed and denied)')
     .option('--dir <dir>', 'directory to write everything into (empty, missing, or an earlier quickstart output)', `./${DEFAULT_QUICKSTART_DIR}`)
     .option('--force', 'write into a non-empty directory that is not an earlier quickstart output')
+    .option('--dry-run', 'check the directory and list what would be written; write nothing')
     .option('--json', 'machine-readable result')
     .action(async (flags: QuickstartFlags) => {
+      if (flags.dryRun) {
+        const plan = await planQuickstart({ dir: flags.dir, force: Boolean(flags.force) });
+        if (flags.json) printJson({ dryRun: true, ...plan });
+        else printPlan(plan);
+        return;
+      }
       const result = await runQuickstart({
         dir: flags.dir,
         force: Boolean(flags.force),
@@ -30,6 +38,14 @@ export function register(program: Command): void {
       else printEnding(result);
       process.exitCode = result.storyHeld ? 0 : 1;
     });
+}
+
+function printPlan(p: QuickstartPlan): void {
+  const where = p.target === 'previous' ? 'the earlier quickstart output in' : p.target === 'forced' ? 'the non-empty directory (--force)' : 'the new directory';
+  printLine(style.bold(`Would write into ${where} ${p.dir}:`));
+  const width = Math.max(...p.writes.map((w) => w.path.length));
+  for (const w of p.writes) printLine(`  ${w.path.padEnd(width)}  ${style.dim(w.what)}`);
+  printLine(style.dim('(dry run: nothing written, no key generated)'));
 }
 
 let stepNumber = 0;
