@@ -81,9 +81,16 @@ function printSummary(r: BuildResult): void {
   }
   if (r.keys.length > 0) {
     printLine(style.bold('Keys trusted by signedBy rules:'));
+    const byKey = new Map<string, { key: BuildResult['keys'][number]; scopes: string[] }>();
     for (const k of r.keys) {
-      const expiry = k.expires ? `, expires ${k.expires}` : '';
-      printLine(`  ${k.scope}: ${k.fingerprint} ${k.userIds.join(', ')} (${k.algorithm}${expiry})`);
+      const entry = byKey.get(k.fingerprint) ?? { key: k, scopes: [] };
+      entry.scopes.push(k.scope);
+      byKey.set(k.fingerprint, entry);
+    }
+    for (const { key, scopes } of byKey.values()) {
+      const expiry = key.expires ? `, expires ${key.expires}` : '';
+      const shown = scopes.slice(0, 3).join(', ') + (scopes.length > 3 ? ` and ${scopes.length - 3} more` : '');
+      printLine(`  ${key.fingerprint} ${key.userIds.join(', ')} (${key.algorithm}${expiry}) for ${shown}`);
     }
   }
   if (r.bundle.guestKeyFiles.length > 0) {
