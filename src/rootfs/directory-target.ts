@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { PathEscapeError } from '../errors.js';
+import { isKbsBundlerError, PathEscapeError, ToolError } from '../errors.js';
 import { orderChanges, realPath, type Change, type GuestView } from './changes.js';
 import type { Interruption } from './interrupt.js';
 import { lookupHostSync } from './reader.js';
@@ -111,19 +111,24 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
     }
   };
 
+  let current: Change | undefined;
   try {
     for (let i = 0; i < ordered.length; i++) {
       if (i % BATCH === 0) {
+        current = undefined;
         await new Promise<void>((resolve) => setImmediate(resolve));
         options.guard?.check();
         if (i > 0) options.onProgress?.(i, ordered.length);
       }
-      one(ordered[i] as Change);
+      current = ordered[i] as Change;
+      one(current);
     }
     options.onProgress?.(ordered.length, ordered.length);
   } catch (e) {
     await rollback(journal);
-    throw e;
+    if (isKbsBundlerError(e)) throw e;
+    const what = current ? `${current.op} ${realPath(current.path)}` : 'staging';
+    throw new ToolError('E_ROOTFS_WRITE', `${what}: ${(e as Error).message}; every change made so far was undone`, { cause: e });
   }
 }
 

@@ -205,10 +205,21 @@ async function mustBeClean(loc: { path: string; offset: number }): Promise<strin
   return after.output.split('\n').pop() ?? '';
 }
 
-/** Works on a sparse copy beside `image` and renames it over the original only on success. */
+/**
+ * Works on a sparse copy beside `image` and renames it over the original only on success. When
+ * the image's directory is not writable (an unprivileged user owning only the file), the image is
+ * changed in place instead, with a sparse backup in the temporary directory that is copied back
+ * if anything fails.
+ */
 async function onCopy<T>(image: string, fn: (copy: string) => Promise<T>): Promise<T> {
   const copy = path.join(path.dirname(image), `.${path.basename(image)}.kbs-staging-${process.pid}`);
-  await mustRun('cp', ['--sparse=always', '--reflink=auto', '--preserve=mode,ownership', image, copy], 'copying the image');
+  const cp = (from: string, to: string) => mustRun('cp', ['--sparse=always', '--reflink=auto', '--preserve=mode,ownership', from, to], 'copying the image');
+  try {
+    await fs.access(path.dirname(image), fs.constants.W_OK);
+  } catch {
+    return inPlaceWithBackup(image, fn);
+  }
+  await cp(image, copy);
   try {
     const result = await fn(copy);
     await fs.rename(copy, image);
@@ -216,5 +227,22 @@ async function onCopy<T>(image: string, fn: (copy: string) => Promise<T>): Promi
   } catch (e) {
     await fs.rm(copy, { force: true });
     throw e;
+  }
+}
+
+async function inPlaceWithBackup<T>(image: string, fn: (target: string) => Promise<T>): Promise<T> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kbs-backup-'));
+  const backup = path.join(dir, 'image');
+  try {
+    await mustRun('cp', ['--sparse=always', '--reflink=auto', image, backup], 'backing up the image');
+    try {
+      return await fn(image);
+    } catch (e) {
+      // conv=notrunc keeps the file (and its owner); the backup has the image's exact length
+      await mustRun('dd', [`if=${backup}`, `of=${image}`, 'bs=1M', 'conv=notrunc', 'status=none'], 'restoring the image from its backup');
+      throw e;
+    }
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
   }
 }

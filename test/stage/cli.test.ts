@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/run-cli.js';
-import { makeGuestTree, tempDir } from '../rootfs/images.js';
+import { debugfsCatFile, debugfsStat, e2fsckClean, makeBareExt4, makeGuestTree, run, tempDir } from '../rootfs/images.js';
+import { CLI } from '../helpers/paths.js';
 import { makeCaCert, makeKey, makeStore, REGISTRY, type TestKey } from './fixtures.js';
 import { snapshot } from './snapshot.js';
 
@@ -117,6 +118,25 @@ describe('kbs-bundler stage / unstage (CLI)', () => {
     expect(forced.code).toBe(0);
     expect(forced.stderr).toContain('warning [W_RUN]');
     expect(await fs.readFile(path.join(root, 'run/image-security/simple_signing/pubkey.gpg'))).toEqual(Buffer.from(key.publicBytes));
+  });
+
+  it('without root a disk image is staged through debugfs (no mount), mode and owner set', async () => {
+    const tree = await rootfs('cli-nonroot-tree');
+    const img = path.join(work, 'nonroot.img');
+    await makeBareExt4(tree, img);
+    const cfg = await bundle('nonroot');
+    // everything the unprivileged run reads must be readable by it; the image writable by it
+    await fs.chmod(work, 0o755);
+    await run('chown', ['nobody', img]);
+    await run('chmod', ['-R', 'a+rX', work]);
+    const out = await run('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'stage', '-c', cfg, '--rootfs', img, '--json']);
+    const json = JSON.parse(out.toString());
+    expect(json).toMatchObject({ kind: 'ext4-image', method: 'debugfs (no mount) at offset 0', applied: true });
+    expect((await fs.stat(img)).uid).toBe(65534);
+    const sig = json.entries.find((e: { what: string }) => e.what === 'signature').realPath as string;
+    expect(await debugfsStat(img, 0, sig)).toEqual({ type: 'regular', mode: 0o644, uid: 0, gid: 0 });
+    expect((await debugfsCatFile(img, 0, '/etc/hosts')).toString()).toContain('192.0.2.10 registry.example.com');
+    expect((await e2fsckClean(img, 0)).code).toBe(0);
   });
 
   it('bad input: exit 2 with the file named', async () => {

@@ -111,3 +111,61 @@ describe('failure part-way', () => {
     expect((await fs.readdir(work)).filter((f) => f.includes('kbs-staging'))).toEqual([]);
   });
 });
+
+describe('a disk image that fills up while staging', () => {
+  const fullImage = async (name: string) => {
+    const tree = path.join(work, `${name}-tree`);
+    await makeGuestTree(tree);
+    // 400 signatures do not fit: 1 MiB, 1 KiB blocks, few inodes
+    const img = path.join(work, `${name}.img`);
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkfs.ext4', ['-q', '-F', '-b', '1024', '-N', '128', '-d', tree, img, '1M']);
+    return img;
+  };
+  const sha = async (f: string) => createHash('sha256').update(await fs.readFile(f)).digest('hex');
+
+  it('through debugfs: the error is reported and the image is byte-identical', async () => {
+    const img = await fullImage('full-debugfs');
+    const before = await sha(img);
+    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store], noMount: true })).rejects.toMatchObject({ code: 'E_DEBUGFS' });
+    expect(await sha(img)).toBe(before);
+  });
+
+  it('through a loop mount: ENOSPC rolls back, the image is unmounted and e2fsck clean', async () => {
+    const img = await fullImage('full-mount');
+    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store] })).rejects.toMatchObject({ code: 'E_ROOTFS_WRITE', message: expect.stringMatching(/ENOSPC.*every change made so far was undone/) });
+    expect(await fs.readFile('/proc/mounts', 'utf8')).not.toContain('kbs-mnt-');
+    const { execFileSync } = await import('node:child_process');
+    const ls = execFileSync('debugfs', ['-R', 'ls -p /var/lib', img], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    expect(ls).not.toMatch(/containers|kbs-bundler/);
+    expect((await debugfsCatFile(img, 0, '/etc/hosts')).toString()).toBe('127.0.0.1 localhost\n');
+    expect((await e2fsckClean(img, 0)).code).toBe(0);
+  });
+
+  it('through debugfs as an unprivileged user who owns only the image: restored from the backup', async () => {
+    const dir = path.join(work, 'ro-dir');
+    await fs.mkdir(dir, { mode: 0o755 });
+    const img = path.join(dir, 'full.img');
+    await fs.rename(await fullImage('full-nobody'), img);
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('chown', ['nobody', img]);
+    execFileSync('chmod', ['-R', 'a+rX', work]);
+    const before = await sha(img);
+    const { CLI } = await import('../helpers/paths.js');
+    const cfg = path.join(work, 'full.yaml');
+    await fs.writeFile(cfg, `policy:\n  default: [{type: reject}]\n  scopes:\n    "${REGISTRY}":\n      - type: signedBy\n        keys: [key.gpg]\n`);
+    await fs.writeFile(path.join(work, 'key.gpg'), (input.keyrings[0]!.keyring.bytes));
+    let code = 0;
+    let stderr = '';
+    try {
+      execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'stage', '-c', cfg, '--rootfs', img, '--signatures', store], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      code = (e as { status: number }).status;
+      stderr = String((e as { stderr: Buffer }).stderr);
+    }
+    expect(stderr).toContain('debugfs');
+    expect(code).toBe(2);
+    expect(await sha(img)).toBe(before);
+    expect((await fs.stat(img)).uid).toBe(65534);
+  });
+});
