@@ -69,8 +69,15 @@ export function parseJsonTree(text: string): JsonNode {
         continue;
       }
       if (c.charCodeAt(0) < 0x20) invalid('in string literal');
-      out += c;
-      i++;
+      // Copy the run of plain characters up to the next quote, backslash or control character at once.
+      let j = i + 1;
+      while (j < text.length) {
+        const code = text.charCodeAt(j);
+        if (code === 0x22 || code === 0x5c || code < 0x20) break;
+        j++;
+      }
+      out += text.slice(i, j);
+      i = j;
     }
   };
   const parseValue = (): JsonNode => {
