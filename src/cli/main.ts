@@ -56,6 +56,14 @@ async function version(): Promise<string> {
   return pkg.version;
 }
 
+// `kbs-bundler … | head` closes the pipe early: that is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
+    throw e;
+  });
+}
+
 main(process.argv).then((code) => {
   process.exitCode = code;
 });
