@@ -137,6 +137,41 @@ describe('guest mode on the same fixtures (image-rs rules)', () => {
   });
 });
 
+describe('blob format checks', () => {
+  it('refuses an armored signature (host first-byte check; the guest cannot parse it)', async () => {
+    const armored = Buffer.from(openpgp.armor(openpgp.enums.armor.message, ci('image.signature')));
+    const v = await judgeSignature(armored, ring);
+    expect((v.host as SignatureError).reason).toBe('unrecognized signature format, starting with binary 0x2d');
+    expect((v.guest as SignatureError).reason).toBe('Failed to parse OpenPGP packet');
+  });
+
+  it('accepts the \\x00simple-signing\\n framing on the host and refuses sigstore blobs', async () => {
+    const framed = Buffer.concat([Buffer.from('\x00simple-signing\n'), ci('image.signature')]);
+    expect((await verifySignature(framed, ring, 'host')).signerFingerprint).toBe(TEST_KEY);
+    const e = await verifySignature(Buffer.concat([Buffer.from('\x00sigstore-json\n'), Buffer.from('{}')]), ring, 'host').catch((x: unknown) => x as SignatureError);
+    expect((e as SignatureError).code).toBe('E_SIG_FORMAT');
+    const empty = await verifySignature(new Uint8Array(), ring, 'host').catch((x: unknown) => x as SignatureError);
+    expect((empty as SignatureError).reason).toBe('empty signature blob');
+  });
+
+  it('refuses blobs over 4 MiB in both modes', async () => {
+    const big = Buffer.concat([ci('image.signature'), Buffer.alloc(4 * 1024 * 1024)]);
+    const v = await judgeSignature(big, ring);
+    expect((v.host as SignatureError).code).toBe('E_SIG_TOO_LARGE');
+    expect((v.guest as SignatureError).code).toBe('E_SIG_TOO_LARGE');
+  });
+
+  it('refuses two signature packets on the host (gpgme: one signature expected)', async () => {
+    const { privateKey, publicKey } = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'a' }], format: 'object' });
+    const { privateKey: second, publicKey: secondPublic } = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'b' }], format: 'object' });
+    const message = await openpgp.createMessage({ binary: Buffer.from('{}') });
+    const blob = await openpgp.sign({ message, signingKeys: [privateKey, second], format: 'binary' });
+    const keyring = await readPublicKeyring(Buffer.concat([publicKey.write(), secondPublic.write()]), {});
+    const e = await verifySignature(blob, keyring, 'host').catch((x: unknown) => x as SignatureError);
+    expect((e as SignatureError).reason).toBe('Unexpected GPG signature count 2');
+  });
+});
+
 describe('guest key-id check', () => {
   it('refuses a signature whose one-pass key id is not the verifying key (the host, like gpg, ignores it)', async () => {
     const { privateKey, publicKey } = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'k' }], format: 'object' });
