@@ -147,3 +147,30 @@ describe('keyrings across runs', () => {
     expect(await snapshot(root)).toEqual(before);
   });
 });
+
+describe('signatures already in the guest', () => {
+  it('a blob already there under any name is skipped; a new one takes the first free signature-N', async () => {
+    const root = await freshRootfs('existing-sigs');
+    const dir = path.join(root, `var/lib/containers/sigstore/team/app@sha256=${digests[0]!.slice(7)}`);
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, 'signature-1'), 'someone else\'s signature');
+    const ours = await fs.readFile(path.join(store, `team/db@sha256=${digests[1]!.slice(7)}/signature-1`));
+    const dbDir = path.join(root, `var/lib/containers/sigstore/team/db@sha256=${digests[1]!.slice(7)}`);
+    await fs.mkdir(dbDir, { recursive: true });
+    await fs.writeFile(path.join(dbDir, 'copied-by-hand'), ours);
+    const input = await makeInput(key);
+    // the same store twice: identical blobs are staged once
+    const r = await stageRootfs({ rootfs: root, input, signatureStores: [store, store] });
+    const sigEntries = r.plan.entries.filter((e) => e.what === 'signature').map((e) => [e.realPath.split('/').slice(-2).join('/'), e.action]);
+    expect(sigEntries).toEqual([
+      [`app@sha256=${digests[0]!.slice(7)}/signature-2`, 'create'],
+      [`db@sha256=${digests[1]!.slice(7)}/copied-by-hand`, 'skip'],
+    ]);
+    expect(await fs.readFile(path.join(dir, 'signature-1'), 'utf8')).toBe("someone else's signature");
+    expect(await fs.readdir(dbDir)).toEqual(['copied-by-hand']);
+    // unstage removes only what stage wrote
+    await unstageRootfs({ rootfs: root });
+    expect(await fs.readdir(dir)).toEqual(['signature-1']);
+    expect(await fs.readdir(dbDir)).toEqual(['copied-by-hand']);
+  });
+});
