@@ -169,6 +169,29 @@ describe('5. verify --fetch, as the guest decides', () => {
     });
   }
 
+  it('a signature moved to the tampered digest is not staged, and the guest would reject it on the payload digest', async () => {
+    const misplaced = at('lookaside-misplaced', `demo/app@${tamperedDigest.replace(':', '=')}`);
+    await fs.mkdir(misplaced, { recursive: true });
+    await fs.copyFile(path.join(lookaside, `demo/app@${signedDigest.replace(':', '=')}/signature-1`), path.join(misplaced, 'signature-1'));
+    const plan = await cli(['stage', '-c', 'bundle.yaml', '--rootfs', initrd, '--signatures', 'lookaside-misplaced', '--dry-run', '--json']);
+    expect(plan.code).toBe(0);
+    const skipped = (JSON.parse(plan.stdout) as { skippedSignatures: Array<{ code: string; reason: string }> }).skippedSignatures;
+    expect(skipped.map((x) => [x.code, x.reason])).toEqual([['digest-mismatch', `it signs manifest ${signedDigest}, but it is stored for ${tamperedDigest}`]]);
+    // Put there by hand anyway (a directory rootfs), the guest reads it and refuses it.
+    const root = at('rootfs-misplaced');
+    await fs.mkdir(path.join(root, 'var/lib/containers'), { recursive: true });
+    await fs.cp(at('lookaside-misplaced'), path.join(root, 'var/lib/containers/sigstore'), { recursive: true });
+    // Under its own tag the signed identity (…/demo/app:1.0) does not match; served as :1.0, the digest does not.
+    const { r, report } = await verify(`${host}/demo/app:tampered`, 'kbs-nested', root);
+    expect(r.code).toBe(1);
+    expect(report.decisions[0]?.chain[1]).toBe('The signatures do not satisfied! Reject reason: [Match reference failed.]');
+    const asSigned = await cli(['verify', `${host}/demo/app:1.0`, '--kbs', 'kbs-nested', '--rootfs', root, '--digest', tamperedDigest, '--json']);
+    expect(asSigned.code).toBe(1);
+    expect((JSON.parse(asSigned.stdout) as Report).decisions[0]?.chain[1]).toBe(
+      `The signatures do not satisfied! Reject reason: [SigPayload's manifest digest does not match, the input is ${tamperedDigest}, but in SigPayload it is ${signedDigest}]`,
+    );
+  });
+
   it('the signed image is allowed from the tarball form of the repository too', async () => {
     const { r } = await verify(`${host}/demo/app:1.0`, 'kbs.tar', initrd);
     expect(r.code).toBe(0);
