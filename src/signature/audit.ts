@@ -169,11 +169,11 @@ export function assembleReport(signatures: readonly StoredSignature[], audited: 
   return { images: [...images.values()], total: signatures.length, good: counts.good ?? 0, counts };
 }
 
-/** One keyring from several files (keys in the order given). */
+/** One keyring from several files (keys in the order given); `bytes` is the binary form of all keys. */
 export function mergeKeyrings(keyrings: readonly Keyring[]): Keyring {
   if (keyrings.length === 1) return keyrings[0]!;
   return {
-    bytes: Buffer.concat(keyrings.map((k) => k.bytes)),
+    bytes: Buffer.concat(keyrings.flatMap((k) => k.keys.map((key) => key.write()))),
     keys: keyrings.flatMap((k) => k.keys),
     descriptions: keyrings.flatMap((k) => k.descriptions),
   };

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readPublicKeyring, type Keyring } from '../../src/keys/index.js';
 import { parseNormalizedNamed } from '../../src/reference/index.js';
 import * as openpgp from 'openpgp';
-import { judgeSignature, manifestDigest, parsePayload, SignatureError, signImage, verifySignature, type VerifiedSignature } from '../../src/signature/index.js';
+import { judgeSignature, manifestDigest, mergeKeyrings, parsePayload, SignatureError, signImage, verifySignature, type VerifiedSignature } from '../../src/signature/index.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES } from '../helpers/paths.js';
 
 const ci = (f: string) => readFileSync(path.join(CI_FIXTURES, f));
@@ -169,6 +169,15 @@ describe('blob format checks', () => {
     const keyring = await readPublicKeyring(Buffer.concat([publicKey.write(), secondPublic.write()]), {});
     const e = await verifySignature(blob, keyring, 'host').catch((x: unknown) => x as SignatureError);
     expect((e as SignatureError).reason).toBe('Unexpected GPG signature count 2');
+  });
+});
+
+describe('mergeKeyrings', () => {
+  it('joins an armored and a binary keyring into one whose bytes read back as a binary keyring', async () => {
+    const merged = mergeKeyrings([await readPublicKeyring(ci('public-key.gpg'), {}), await readPublicKeyring(ci('public-key-2.gpg'), {})]);
+    expect(merged.bytes[0]! & 0x80).toBe(0x80);
+    const again = await readPublicKeyring(merged.bytes, {});
+    expect(again.descriptions.map((d) => d.fingerprint)).toEqual([TEST_KEY, 'F2B501009F78B0B340221A12A3CD242DA6028093']);
   });
 });
 
