@@ -73,8 +73,10 @@ export function stageJson(r: StageResult): unknown {
   };
 }
 
+const ORDER: Record<PlanEntry['what'], number> = { initrd: 0, keyring: 1, 'ca-bundle': 2, hosts: 3, signature: 4, record: 5, directory: 6 };
+
 export function printEntries(entries: readonly PlanEntry[], all: boolean): void {
-  const shown = entries.filter((e) => e.what !== 'directory' && (all || e.action !== 'skip'));
+  const shown = entries.filter((e) => e.what !== 'directory' && (all || e.action !== 'skip')).sort((a, b) => ORDER[a.what] - ORDER[b.what]);
   const signatures = shown.filter((e) => e.what === 'signature');
   const limit = all ? Infinity : 20;
   let sigShown = 0;
@@ -82,18 +84,25 @@ export function printEntries(entries: readonly PlanEntry[], all: boolean): void 
     if (e.what === 'signature' && ++sigShown > limit) continue;
     const action = e.action === 'skip' ? style.dim(e.action.padEnd(8)) : style.good(e.action.padEnd(8));
     const where = e.realPath !== e.path ? `${e.path} → ${e.realPath}` : e.path;
-    printLine(`  ${action} ${where}  ${style.dim(`${e.what}${e.detail ? `: ${e.detail}` : ''}`)}`);
+    // a signature's source path is in --json; here it would only repeat the digest
+    const detail = e.detail && e.what !== 'signature' ? `: ${e.detail}` : '';
+    printLine(`  ${action} ${where}  ${style.dim(`${e.what}${detail}`)}`);
+    for (const link of e.via ?? []) printLine(`           ${style.dim(`via ${link}`)}`);
   }
   if (sigShown > limit) printLine(`  … and ${signatures.length - limit} more signature(s) (--dry-run or --json lists them all)`);
 }
 
 function printStage(r: StageResult): void {
   const head = r.dryRun ? 'Plan for' : r.blocked ? 'Not staged into' : r.applied ? 'Staged into' : 'Nothing to change in';
-  printLine(style.bold(`${head} ${r.rootfs} (${r.kind}, ${r.method}):`));
+  printLine(style.bold(`${head} ${r.rootfs} (${r.kind === r.method ? r.kind : `${r.kind}, ${r.method}`}):`));
   printEntries(r.plan.entries, r.dryRun);
   const c = r.plan.counts;
   const dirs = r.plan.entries.filter((e) => e.what === 'directory').length;
-  printLine(`${c.create} to create, ${c.append} to append to, ${c.replace} to replace, ${c.skip} unchanged${dirs ? `, ${dirs} new director${dirs === 1 ? 'y' : 'ies'}` : ''}${r.dryRun ? style.dim(' (dry run: nothing changed)') : ''}`);
+  const done = r.applied;
+  const dirText = dirs ? `, ${dirs} ${done ? 'directories created' : `new director${dirs === 1 ? 'y' : 'ies'}`}` : '';
+  printLine(
+    `${c.create} ${done ? 'created' : 'to create'}, ${c.append} ${done ? 'appended to' : 'to append to'}, ${c.replace} ${done ? 'replaced' : 'to replace'}, ${c.skip} unchanged${dirText}${r.dryRun ? style.dim(' (dry run: nothing changed)') : ''}`,
+  );
   if (r.plan.skippedSignatures.length > 0) {
     printLine(style.bold(`Not copied (${r.plan.skippedSignatures.length} signature(s)):`));
     for (const s of r.plan.skippedSignatures.slice(0, 20)) printLine(`  ${s.source}${s.image ? ` (${s.image})` : ''}: ${s.reason}`);

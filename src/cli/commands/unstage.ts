@@ -29,7 +29,7 @@ export function register(program: Command): void {
       if (flags.json) {
         printJson({ rootfs: r.rootfs, kind: r.kind, method: r.method, dryRun: r.dryRun, applied: r.applied, counts: r.plan.counts, entries: r.plan.entries, warnings: r.plan.warnings, ...(r.verity ? { verity: r.verity } : {}) });
       } else {
-        printLine(style.bold(`${r.dryRun ? 'Plan for' : r.applied ? 'Unstaged from' : 'Nothing to change in'} ${r.rootfs} (${r.kind}, ${r.method}):`));
+        printLine(style.bold(`${r.dryRun ? 'Plan for' : r.applied ? 'Unstaged from' : 'Nothing to change in'} ${r.rootfs} (${r.kind === r.method ? r.kind : `${r.kind}, ${r.method}`}):`));
         printEntries(r.plan.entries, true);
         const dirs = r.plan.entries.filter((e) => e.what === 'directory' && e.action === 'remove').length;
         printLine(`${r.plan.counts.remove} to remove, ${r.plan.counts.restore} to restore, ${dirs} director${dirs === 1 ? 'y' : 'ies'} to remove${r.dryRun ? style.dim(' (dry run: nothing changed)') : ''}`);
