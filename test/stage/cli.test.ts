@@ -67,7 +67,7 @@ describe('kbs-bundler stage / unstage (CLI)', () => {
     const dry = await runCli(['stage', '-c', cfg, '--rootfs', root, '--dry-run']);
     expect(dry.stderr).toBe('');
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toMatch(/^Plan for .* \(directory, directory\):/);
+    expect(dry.stdout).toMatch(/^Plan for .* \(directory\):\n  create   \/etc\/containers\/keys\/signer.gpg /);
     expect(dry.stdout).toMatch(/ create +\/var\/lib\/containers\/sigstore\/team\/app@sha256=[0-9a-f]{64}\/signature-1 /);
     expect(dry.stdout).toMatch(/ append +\/etc\/ssl\/certs\/ca-certificates\.crt +ca-bundle: 1 certificate/);
     expect(dry.stdout).toMatch(/ append +\/etc\/hosts /);
