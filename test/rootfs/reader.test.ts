@@ -45,6 +45,14 @@ describe('detectRootfs', () => {
     expect(layout).toMatchObject({ kind: 'disk-image', offset: MIB, verityHash: { index: 2, offset: 17 * MIB, size: MIB } });
   });
 
+  it('refuses a GPT disk (kata images use MBR) with a clear message', async () => {
+    const img = path.join(work, 'gpt.img');
+    await fs.writeFile(img, '');
+    await fs.truncate(img, 8 * MIB);
+    await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', img], { input: 'label: gpt\nstart=2048, size=8192\n' });
+    await expect(detectRootfs(img)).rejects.toMatchObject({ code: 'E_ROOTFS_GPT', message: expect.stringContaining('GPT is not supported') });
+  });
+
   it('recognises erofs and refuses unknown bytes with a clear message', async () => {
     const img = path.join(work, 'e.erofs');
     await run('mkfs.erofs', ['--quiet', img, tree]);
