@@ -50,7 +50,25 @@ function baseName(source: string): string {
   return source.slice(source.lastIndexOf('/') + 1);
 }
 
+/** A guest rule that failed before reading any signature, for a reason the host does not share. */
+function fromGuestRuleError(g: RequirementOutcome): Divergence | undefined {
+  const reason = g.reason ?? '';
+  if (g.allowed || g.signatures.length > 0) return undefined;
+  if (reason === 'Neither keyPath or keyData specified.') {
+    return { rule: 'keyPaths', detail: 'image-rs ignores keyPaths, so the rule has no key ("Neither keyPath or keyData specified."); containers/image reads every file of keyPaths' };
+  }
+  if (/^Invalid (symbol|padding|last symbol)/.test(reason)) {
+    return { rule: 'keyData base64', detail: `image-rs decodes keyData strictly (${reason}); Go's decoder skips line breaks` };
+  }
+  if (reason === 'Simple Signing Sigstore Config not set' || reason === 'The sigstore base url is none') {
+    return { rule: 'signature store location', detail: `image-rs: ${reason}; containers/image falls back to its built-in default store` };
+  }
+  return undefined;
+}
+
 function fromSignatures(g: RequirementOutcome, h: RequirementOutcome): Divergence | undefined {
+  const early = fromGuestRuleError(g);
+  if (early) return early;
   if (g.reason?.includes('HTTP support for signature stores is not implemented')) {
     return { rule: 'http signature store', detail: `image-rs reads only file:// stores (${g.reason}); containers/image reads ${h.signatureLocation ?? 'the http(s) store'}` };
   }

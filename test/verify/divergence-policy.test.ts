@@ -47,13 +47,14 @@ describe('§4 policy parsing, guest vs host', () => {
 
   it('keyPaths: silently ignored by the guest (Neither keyPath or keyData specified.), supported by the host', async () => {
     const sig = await sign(payloadText(IMAGE_FULL));
-    const { guest, host } = await judgeBoth({
+    const { guest, host, report } = await judgeBoth({
       policy: scoped([{ type: 'signedBy', keyType: 'GPGKeys', keyPaths: ['/keys/a.gpg'] }]),
       signatures: { 'signature-1': sig },
       files: { 'keys/a.gpg': Buffer.from(await publicKeyData(), 'base64') },
     });
     expect(guest.chain[1]).toBe('Neither keyPath or keyData specified.');
     expect(host.allowed).toBe(true);
+    expect(report.divergences.map((d) => d.rule)).toEqual(['keyPaths']);
   });
 
   it('neither keyPath nor keyData: guest text / host text', async () => {
@@ -76,6 +77,7 @@ describe('§4 policy parsing, guest vs host', () => {
     const wrapped = await judgeBoth({ policy: scoped([await signedByKeyData({ keyData: `${data.slice(0, 64)}\n${data.slice(64)}` })]), signatures: { 'signature-1': sig } });
     expect(wrapped.guest.chain[1]).toBe('Invalid symbol 10, offset 64.');
     expect(wrapped.host.allowed).toBe(true);
+    expect(wrapped.report.divergences.map((d) => d.rule)).toEqual(['keyData base64']);
     // The armored key plus trailing newlines, so that its base64 needs padding.
     const raw = Buffer.from(data, 'base64');
     const padded = [1, 2, 3].map((n) => Buffer.concat([raw, Buffer.from('\n'.repeat(n))]).toString('base64')).find((b) => b.endsWith('=')) ?? '';
