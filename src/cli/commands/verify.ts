@@ -62,7 +62,7 @@ export function register(program: Command): void {
     .option('--policy <file>', 'use this policy.json instead of <repo>/security-policy/<tag>')
     .option('--sigstore-config <file>', 'use this sigstore config instead of <repo>/sigstore-config/<tag>')
     .option('--platform <os/arch[/variant]>', 'platform chosen from an image index with --fetch', 'linux/amd64')
-    .option('--ca-file <file...>', 'extra CA certificates (PEM) to trust for the registry')
+    .option('--ca-file <file>', 'extra CA certificate (PEM) to trust for the registry; repeatable', (f: string, all: string[]) => [...all, f], [] as string[])
     .option('--insecure', 'talk plain http to the registry')
     .option('--json', 'machine-readable report')
     .action(async (image: string, flags: VerifyFlags) => {
