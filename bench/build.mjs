@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * Build (issue #7 targets 3, 4, 6): `kbs-bundler build` of a bundle with N images under N/10 signedBy
+ * scopes (so 10,000 images / 1,000 scopes at the top size), beside `tar -cf` of the written tree,
+ * at N = 100, 1,000, 10,000 (KBSB_BENCH_SIZES). Also `build --tar` (the tarball streamed to disk) and
+ * the CLI's peak RSS (/usr/bin/time -v) for both.
+ * Targets: ≤ 2× tar -cf; peak RSS ≤ 200 MiB and growing < 2× from 1,000 to 10,000.
+ *
+ * Run after `npm run build`: `node bench/build.mjs` (or `npm run bench -- build`).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { cli, dataset, dataDir, fmtMiB, fmtS, machine, median, SIZES, timed, writeBundle, writeStore } from './lib/dataset.mjs';
+
+const RUNS = Number(process.env.KBSB_BENCH_RUNS ?? 3);
+const sizes = SIZES;
+const { blobs, publicKeyFile } = await dataset(Math.max(...sizes));
+const work = mkdtempSync(path.join(dataDir(), 'build-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+const rows = [];
+for (const n of sizes) {
+  const base = path.join(work, `n${n}`);
+  const store = path.join(base, 'sigstore');
+  writeStore(store, blobs, n);
+  const bundle = writeBundle(base, { count: n, publicKeyFile, signatures: store });
+  const out = path.join(base, 'kbs');
+  const tarOut = path.join(base, 'kbs.tar');
+  const ref = path.join(base, 'ref.tar');
+  const b = [];
+  const t = [];
+  const tarRef = [];
+  for (let run = 0; run < RUNS; run++) {
+    b.push(cli(['build', '-c', bundle, '-o', out]));
+    const r = timed('tar', ['-cf', ref, '-C', out, '.']);
+    if (r.status !== 0) throw new Error(r.stderr);
+    tarRef.push(r.seconds);
+    t.push(cli(['build', '-c', bundle, '--tar', tarOut]));
+  }
+  const policyBytes = statSync(path.join(out, 'default', 'security-policy', 'test')).size;
+  execFileSync('tar', ['-tf', tarOut], { stdio: 'ignore' });
+  rows.push({
+    n,
+    scopes: Math.ceil(n / 10),
+    policyBytes,
+    build: median(b.map((x) => x.seconds)),
+    buildRss: Math.max(...b.map((x) => x.maxRssKiB)),
+    tar: median(tarRef),
+    buildTar: median(t.map((x) => x.seconds)),
+    buildTarRss: Math.max(...t.map((x) => x.maxRssKiB)),
+    tarBytes: statSync(tarOut).size,
+  });
+  rmSync(base, { recursive: true, force: true });
+}
+
+const node0 = median(Array.from({ length: 5 }, () => timed(process.execPath, ['-e', '0']).seconds));
+console.log(`machine: ${machine()}`);
+console.log(`build -c bundle.yaml -o DIR and --tar FILE, median of ${RUNS}; reference: tar -cf of the written tree, same run; node -e 0: ${fmtS(node0)}`);
+const ratio = (a, c) => `${(a / c).toFixed(2)}x`;
+for (const r of rows) {
+  console.log(
+    `N=${String(r.n).padStart(6)} (${r.scopes} scopes, policy ${(r.policyBytes / 1024).toFixed(0)} KiB)  build -o ${fmtS(r.build).padStart(8)}  tar -cf ${fmtS(r.tar).padStart(7)}  ratio ${ratio(r.build, r.tar)}  ` +
+      `(minus node start-up: ${ratio(Math.max(0, r.build - node0), r.tar)})  peak RSS ${fmtMiB(r.buildRss)};  build --tar ${fmtS(r.buildTar)} peak RSS ${fmtMiB(r.buildTarRss)} (${(r.tarBytes / 1024).toFixed(0)} KiB tarball)`,
+  );
+}
+const growth = (key) =>
+  rows
+    .slice(1)
+    .map((r, i) => `${rows[i].n}→${r.n}: ${ratio(r[key], rows[i][key])}`)
+    .join(', ');
+console.log(`growth (time): build ${growth('build')}; tar -cf ${growth('tar')}; build --tar ${growth('buildTar')}`);
+console.log(`growth (peak RSS): build ${growth('buildRss')}; build --tar ${growth('buildTarRss')}`);
+const last = rows[rows.length - 1];
+const k1 = rows.find((r) => r.n === 1000);
+const verdict = (ok) => (ok ? 'met' : 'NOT met');
+console.log(`target: build ≤ 2x tar -cf at N=${last.n}: ${verdict(last.build / last.tar <= 2)} (${ratio(last.build, last.tar)})`);
+const peak = Math.max(last.buildRss, last.buildTarRss);
+console.log(`target: peak RSS ≤ 200 MiB at N=${last.n}: ${verdict(peak <= 200 * 1024)} (${fmtMiB(peak)})`);
+if (k1 && k1 !== last) {
+  const g = Math.max(last.buildRss / k1.buildRss, last.buildTarRss / k1.buildTarRss);
+  console.log(`target: peak RSS grows < 2x from 1,000 to ${last.n}: ${verdict(g < 2)} (${g.toFixed(2)}x)`);
+}

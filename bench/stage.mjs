@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * Stage (issue #7 targets 2, 4, 6): `kbs-bundler stage` of N images (one signature each) from a
+ * lookaside store into
+ *  - a directory rootfs, beside `cp -a` of the same staged tree into a fresh directory;
+ *  - an ext4 disk image (mkfs.ext4, staged through stage's own loop mount; root only), beside
+ *    `mount -o loop` + `cp -a` of the same tree into a fresh image of the same size + `umount`;
+ * at N = 100, 1,000, 10,000 (KBSB_BENCH_SIZES), with the CLI's peak RSS (/usr/bin/time -v).
+ * Targets: ≤ 1.5× cp -a; peak RSS ≤ 200 MiB and growing < 2× from 1,000 to 10,000.
+ *
+ * Run after `npm run build`: `node bench/stage.mjs` (or `npm run bench -- stage`).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { cli, dataset, dataDir, fmtMiB, fmtS, machine, SIZES, timed, writeBundle, writeStore } from './lib/dataset.mjs';
+
+const isRoot = process.getuid?.() === 0;
+const sizes = SIZES;
+const { blobs, publicKeyFile } = await dataset(Math.max(...sizes));
+const work = mkdtempSync(path.join(dataDir(), 'stage-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+function skeleton(dir) {
+  for (const d of ['etc', 'usr/bin', 'var/lib']) mkdirSync(path.join(dir, d), { recursive: true });
+}
+
+/** An ext4 image big enough for N one-block signature files and their directories. */
+function makeImage(file, n, skel) {
+  const mib = 32 + Math.ceil((n * 2 * 4096 * 1.3) / (1 << 20));
+  execFileSync('mkfs.ext4', ['-q', '-F', '-N', String(n * 2 + 1024), '-d', skel, file, `${mib}M`], { stdio: 'ignore' });
+}
+
+const rows = [];
+for (const n of sizes) {
+  const base = path.join(work, `n${n}`);
+  const store = path.join(base, 'sigstore');
+  writeStore(store, blobs, n);
+  const bundle = writeBundle(base, { count: n, publicKeyFile, signatures: store });
+
+  // directory rootfs
+  const root = path.join(base, 'rootfs');
+  skeleton(root);
+  const st = cli(['stage', '-c', bundle, '--rootfs', root]);
+  const copy = path.join(base, 'rootfs-copy');
+  execFileSync('sync');
+  const cp = timed('cp', ['-a', root, copy]);
+  if (cp.status !== 0) throw new Error(cp.stderr);
+  const files = Number(spawnSync('sh', ['-c', `find '${root}/var/lib/containers/sigstore' -type f | wc -l`], { encoding: 'utf8' }).stdout.trim());
+  if (files !== n) throw new Error(`stage wrote ${files} signature files, expected ${n}`);
+  const row = { n, dir: st.seconds, dirRss: st.maxRssKiB, cp: cp.seconds, cpRss: cp.maxRssKiB };
+
+  if (isRoot) {
+    const skel = path.join(base, 'skel');
+    skeleton(skel);
+    const imgA = path.join(base, 'a.img');
+    const imgB = path.join(base, 'b.img');
+    makeImage(imgA, n, skel);
+    makeImage(imgB, n, skel);
+    execFileSync('sync');
+    const si = cli(['stage', '-c', bundle, '--rootfs', imgA]);
+    const mnt = path.join(base, 'mnt');
+    mkdirSync(mnt);
+    // The reference: mount, cp -a the staged tree's contents into the same kind of image, unmount.
+    const t0 = performance.now();
+    execFileSync('mount', ['-o', 'loop', imgB, mnt]);
+    const c = spawnSync('sh', ['-c', `cp -a '${root}'/. '${mnt}'/`]);
+    execFileSync('sync', ['-f', mnt]);
+    execFileSync('umount', [mnt]);
+    const ref = (performance.now() - t0) / 1000;
+    if (c.status !== 0) throw new Error(String(c.stderr));
+    Object.assign(row, { img: si.seconds, imgRss: si.maxRssKiB, imgCp: ref });
+    rmSync(imgA, { force: true });
+    rmSync(imgB, { force: true });
+  }
+  rows.push(row);
+  rmSync(base, { recursive: true, force: true });
+}
+
+console.log(`machine: ${machine()}`);
+console.log('stage of N images (one signature each); reference measured in the same run');
+const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+for (const r of rows) {
+  console.log(`N=${String(r.n).padStart(6)}  directory: stage ${fmtS(r.dir).padStart(8)}  cp -a ${fmtS(r.cp).padStart(8)}  ratio ${ratio(r.dir, r.cp)}  peak RSS ${fmtMiB(r.dirRss)}`);
+  if (r.img !== undefined) {
+    console.log(`          ext4 image: stage ${fmtS(r.img).padStart(8)}  mount+cp -a+umount ${fmtS(r.imgCp).padStart(8)}  ratio ${ratio(r.img, r.imgCp)}  peak RSS ${fmtMiB(r.imgRss)}`);
+  }
+}
+const growth = (key) =>
+  rows
+    .slice(1)
+    .map((r, i) => `${rows[i].n}→${r.n}: ${ratio(r[key], rows[i][key])}`)
+    .join(', ');
+console.log(`growth (time), directory: ${growth('dir')}; cp -a: ${growth('cp')}`);
+if (isRoot) console.log(`growth (time), ext4 image: ${growth('img')}; reference: ${growth('imgCp')}`);
+console.log(`growth (peak RSS), directory: ${growth('dirRss')}${isRoot ? `; ext4 image: ${growth('imgRss')}` : ''}`);
+const last = rows[rows.length - 1];
+const k1 = rows.find((r) => r.n === 1000);
+const verdict = (ok) => (ok ? 'met' : 'NOT met');
+console.log(`target: directory ≤ 1.5x cp -a at N=${last.n}: ${verdict(last.dir / last.cp <= 1.5)}`);
+if (isRoot) console.log(`target: ext4 image ≤ 1.5x cp -a into the mount at N=${last.n}: ${verdict(last.img / last.imgCp <= 1.5)}`);
+const peak = Math.max(last.dirRss, last.imgRss ?? 0);
+console.log(`target: peak RSS ≤ 200 MiB at N=${last.n}: ${verdict(peak <= 200 * 1024)} (${fmtMiB(peak)})`);
+if (k1 && k1 !== last) {
+  const g = Math.max(last.dirRss / k1.dirRss, isRoot ? last.imgRss / k1.imgRss : 0);
+  console.log(`target: peak RSS grows < 2x from 1,000 to ${last.n}: ${verdict(g < 2)} (${g.toFixed(2)}x)`);
+}
+if (!isRoot) console.log('(not root: the ext4 loop-mount figures were skipped)');
