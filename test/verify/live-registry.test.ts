@@ -11,7 +11,7 @@ import { makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
 import { buildOciImage } from '../helpers/oci-image.js';
 import { putBlob, putManifest, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { runCli } from '../helpers/run-cli.js';
-import { pushImage } from '../helpers/skopeo.js';
+import { inspectRaw, pushImage } from '../helpers/skopeo.js';
 import { tempDir, writeTree } from './fixtures.js';
 
 let registry: TestRegistry;
@@ -21,6 +21,8 @@ let kbs: string;
 let badKbs: string;
 let rootfs: string;
 let signedDigest: string;
+/** Fingerprint of the key the KBS policy trusts. */
+let alice: string;
 
 const STORE = 'var/lib/containers/sigstore';
 
@@ -28,7 +30,7 @@ beforeAll(async () => {
   work = await tempDir('live');
   registry = await startRegistry();
   gnupg = await makeGnupgHome();
-  const alice = await gnupg.generateKey('Alice', 'alice@example.com');
+  alice = await gnupg.generateKey('Alice', 'alice@example.com');
   const mallory = await gnupg.generateKey('Mallory', 'mallory@example.com');
   const lookaside = path.join(work, 'lookaside');
   const imageA = await buildOciImage(path.join(work, 'oci-a'), '1.0', { marker: 'a' });
@@ -175,5 +177,28 @@ describe('verify --fetch with sigstoreSigned (cosign signature image in the regi
     const bad = await runCli(['verify', image, '--kbs', await repoFor('kbs-cosign-other', other), '--fetch', '--ca-file', registry.caFile]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('message: Image policy rejected: Denied by policy: rejected by `sigstoreSigned` rule');
+  });
+});
+
+describe('verify --fetch with a multi-arch image (index)', () => {
+  it('checks the signature of the linux/amd64 platform manifest, not the index digest', async () => {
+    const lookaside = path.join(work, 'lookaside-multi');
+    const imageF = await buildOciImage(path.join(work, 'oci-f'), '1.0', { marker: 'f' });
+    // skopeo signs demo/multi:1.0 (the platform manifest), then the tag is replaced by an index holding it.
+    const platform = (await pushImage({ ociRef: imageF, registry, dest: 'demo/multi:1.0', signBy: alice, gnupg, lookasideStagingDir: lookaside })).digest;
+    const raw = await inspectRaw(registry, `demo/multi@${platform}`);
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', size: raw.bytes.length, digest: platform, platform: { architecture: 'amd64', os: 'linux' } }],
+    });
+    const indexDigest = await putManifest(registry, 'demo/multi', '1.0', new TextEncoder().encode(index), 'application/vnd.oci.image.index.v1+json');
+    const root = path.join(work, 'rootfs-multi');
+    await fs.mkdir(path.join(root, path.dirname(STORE)), { recursive: true });
+    await fs.cp(lookaside, path.join(root, STORE), { recursive: true });
+    const r = await runCli(['verify', `${registry.host}/demo/multi:1.0`, '--kbs', kbs, '--rootfs', root, '--fetch', '--ca-file', registry.caFile, '--platform', 'linux/amd64', '--mode', 'both', '--json']);
+    const report = JSON.parse(r.stdout) as Report & { listDigest?: string };
+    expect([r.code, report.digest, report.listDigest]).toEqual([0, platform, indexDigest]);
+    expect(report.decisions.map((d) => d.allowed)).toEqual([true, true]);
   });
 });
