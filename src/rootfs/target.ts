@@ -149,13 +149,23 @@ export async function openRootfsTarget(rootfs: string, options: TargetOptions = 
   if (!before.clean) {
     throw new InputError('E_ROOTFS_FSCK', { file: rootfs }, `the ext4 filesystem at offset ${layout.offset} is not clean (e2fsck -fn); repair it first with e2fsck -f '${layout.path}?offset=${layout.offset}'`);
   }
-  const useMount = isRoot() && !options.noMount;
+  let useMount = isRoot() && !options.noMount;
   let roMount: LoopMount | undefined;
-  const view: GuestView = useMount ? directoryView((roMount = await mountLoop(fsLoc, 'ro')).dir) : new DebugfsView(layout.path, layout.offset);
+  let fallback = '';
+  if (useMount) {
+    try {
+      roMount = await mountLoop(fsLoc, 'ro');
+    } catch (e) {
+      // Root without loop devices (a container, say): debugfs needs none.
+      useMount = false;
+      fallback = ` (loop mount failed: ${(e as Error).message.split('\n')[0]})`;
+    }
+  }
+  const view: GuestView = roMount ? directoryView(roMount.dir) : new DebugfsView(layout.path, layout.offset);
   const closeView = async () => {
     await roMount?.unmount();
   };
-  const method = `${useMount ? 'loop mount' : 'debugfs (no mount)'} at offset ${layout.offset}${verity ? ', dm-verity hash tree re-made' : ''}`;
+  const method = `${useMount ? 'loop mount' : 'debugfs (no mount)'} at offset ${layout.offset}${verity ? ', dm-verity hash tree re-made' : ''}${fallback}`;
 
   const apply = async (changes: readonly Change[], o: ApplyOptions = {}): Promise<ApplyReport> => {
     if (changes.length === 0) return {};
