@@ -70,7 +70,7 @@ export async function loadVerifyInputs(s: VerifySources): Promise<VerifyInputs> 
     const bytes = await resource('security-policy');
     if (!bytes) {
       throw new InputError('E_NO_POLICY', { file: s.repository?.source ?? '--kbs' },
-        `has no ${repoName}/security-policy/${tag} (and no --policy given): without a policy the guest checks no signature at all`);
+        `has no ${repoName}/security-policy/${tag} (and no --policy given): a guest told to fetch it fails every pull, a guest with no policy configured checks nothing`);
     }
     policy = { bytes, source: `kbs:///${repoName}/security-policy/${tag}` };
   }

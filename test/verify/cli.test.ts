@@ -99,7 +99,7 @@ describe('resource names', () => {
     expect(ok.code).toBe(0);
     const missing = await runCli(['verify', SIGNED, '--kbs', other, '--rootfs', rootfs, '--digest', SIGNED_DIGEST]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr.trim()).toBe(`kbs-bundler: ${other}: has no default/security-policy/test (and no --policy given): without a policy the guest checks no signature at all`);
+    expect(missing.stderr.trim()).toBe(`kbs-bundler: ${other}: has no default/security-policy/test (and no --policy given): a guest told to fetch it fails every pull, a guest with no policy configured checks nothing`);
   });
 });
 

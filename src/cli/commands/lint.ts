@@ -64,7 +64,7 @@ async function runLint(flags: LintFlags): Promise<LintFinding[]> {
   const { resources, label, repo, tag, registryCas } = await resourcesFrom(flags);
   const policyId = `${repo}/security-policy/${tag}`;
   const policy = await resources.get(policyId);
-  if (!policy) throw new InputError('E_NO_POLICY', { file: label }, `has no ${policyId}: without a policy the guest checks no signature at all`);
+  if (!policy) throw new InputError('E_NO_POLICY', { file: label }, `has no ${policyId}: a guest told to fetch it fails every pull, a guest with no policy configured checks nothing`);
   const sigstoreId = `${repo}/sigstore-config/${tag}`;
   const sigstore = await resources.get(sigstoreId);
   const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
