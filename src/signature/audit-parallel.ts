@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Keyring } from '../keys/index.js';
 import { assembleReport, auditSignatures, mergeKeyrings, type AuditedSignature, type AuditReport } from './audit.js';
+import { plainKeyIndex, type PlainKeyEntry } from './key-index.js';
 import type { StoredSignature } from './store.js';
 
 export interface ParallelAuditOptions {
@@ -22,6 +23,8 @@ export interface ParallelAuditOptions {
 
 export interface AuditWorkerData {
   keyrings: Uint8Array[];
+  /** Set when every key is RSA: the worker then needs no openpgp.js. */
+  plainIndex?: PlainKeyEntry[];
   scopes?: Array<[string, string[]]>;
 }
 export interface AuditWorkerRequest {
@@ -43,7 +46,12 @@ export async function auditSignaturesOnAllCores(signatures: readonly StoredSigna
   if (workers === 1 || signatures.length < (options.minForWorkers ?? 1000) || !existsSync(fileURLToPath(WORKER_URL))) {
     return auditSignatures(signatures, mergeKeyrings(keyrings), options.onProgress, options.scopesByFingerprint);
   }
-  const data: AuditWorkerData = { keyrings: keyrings.map((k) => k.bytes), ...(options.scopesByFingerprint ? { scopes: [...options.scopesByFingerprint] } : {}) };
+  const plainIndex = await plainKeyIndex(mergeKeyrings(keyrings));
+  const data: AuditWorkerData = {
+    keyrings: keyrings.map((k) => k.bytes),
+    ...(plainIndex ? { plainIndex } : {}),
+    ...(options.scopesByFingerprint ? { scopes: [...options.scopesByFingerprint] } : {}),
+  };
   const results: AuditedSignature[] = new Array(signatures.length);
   let next = 0;
   let done = 0;

@@ -1,12 +1,23 @@
-/** Worker thread of `auditSignaturesOnAllCores`: parses the keyrings once, then audits the chunks it is sent. */
+/**
+ * Worker thread of `auditSignaturesOnAllCores`. With an all-RSA keyring it receives the plain key index
+ * and never loads openpgp.js; otherwise it parses the keyrings once (loading openpgp.js). Then it audits
+ * the chunks it is sent.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
-import { readPublicKeyring } from '../keys/index.js';
+import type { Keyring } from '../keys/index.js';
 import { auditSignature, mergeKeyrings } from './audit.js';
 import type { AuditWorkerData, AuditWorkerReply, AuditWorkerRequest } from './audit-parallel.js';
+import { keyringFromPlainIndex } from './key-index.js';
 
 const data = workerData as AuditWorkerData;
 const scopes = data.scopes ? new Map(data.scopes) : undefined;
-const keyring = Promise.all(data.keyrings.map((bytes) => readPublicKeyring(bytes, {}))).then(mergeKeyrings);
+
+async function loadKeyring(): Promise<Keyring> {
+  if (data.plainIndex) return keyringFromPlainIndex(data.plainIndex);
+  const { readPublicKeyring } = await import('../keys/index.js');
+  return mergeKeyrings(await Promise.all(data.keyrings.map((bytes) => readPublicKeyring(bytes, {}))));
+}
+const keyring = loadKeyring();
 
 parentPort!.on('message', (request: AuditWorkerRequest) => {
   void (async () => {

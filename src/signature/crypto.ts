@@ -5,7 +5,7 @@
  * checked here too (RFC 4880 §5.2.2: the hash covers the data, then the signature type and creation time).
  */
 import { constants, createHash, publicDecrypt } from 'node:crypto';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import type { KeyEntry } from './key-index.js';
 import type { SignaturePacket } from './packets.js';
 
@@ -65,13 +65,17 @@ function rsaVerifies(rsa: NonNullable<KeyEntry['rsa']>, hash: { name: string; di
 }
 
 async function openpgpVerifies(entry: KeyEntry, sig: SignaturePacket, data: Uint8Array): Promise<boolean> {
+  // Loaded on demand: the RSA path (and audit workers with RSA keyrings) never needs openpgp.js.
+  if (!('getFingerprint' in entry.packet)) return false;
+  const keyPacket = entry.packet;
+  const openpgp = await import('openpgp');
   try {
     const packet = new openpgp.SignaturePacket();
     packet.read(sig.body);
     const literal = new openpgp.LiteralDataPacket();
     (literal as unknown as { setBytes(b: Uint8Array, f: openpgp.enums.literal): void }).setBytes(data, openpgp.enums.literal.binary);
     const config = { ...openpgp.config, rejectMessageHashAlgorithms: new Set<openpgp.enums.hash>() };
-    await packet.verify(entry.packet, sig.sigType as openpgp.enums.signature, literal, null as unknown as Date, false, config);
+    await packet.verify(keyPacket, sig.sigType as openpgp.enums.signature, literal, null as unknown as Date, false, config);
     return true;
   } catch {
     return false;

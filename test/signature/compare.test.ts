@@ -180,7 +180,10 @@ describe('fast path = openpgp.js full path = gpg', () => {
     for (const base of bases) {
       expect(await fast(base.blob), base.name).not.toBe(NOT_GOOD);
       for (const m of mutants(base.blob, 40)) {
-        const [f, g] = [await fast(m.bytes), await gpg(m.bytes)];
+        const f = await fast(m.bytes);
+        let g = await gpg(m.bytes);
+        // A gpg run that fails for reasons of its own (keyring lock under load) is asked once more.
+        if (g !== f) g = await gpg(m.bytes);
         const o = base.v3 ? g : await full(m.bytes);
         total++;
         if (f !== NOT_GOOD) good++;
