@@ -85,21 +85,8 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
   const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
   try {
     const fetchOptions = await registryOptions(flags, repository);
-    let manifest: ManifestInput;
-    let fetchProblem: string | undefined;
-    if (flags.manifest) manifest = await manifestFromFile(flags.manifest);
-    else if (flags.digest) manifest = manifestFromDigest(flags.digest);
-    else {
-      try {
-        manifest = await fetchPlatformManifest(image, fetchOptions);
-      } catch (e) {
-        // The guest could not pull either: a denial with the reason, not bad input.
-        if (!(e instanceof RegistryError)) throw e;
-        fetchProblem = e.message;
-        manifest = { digest: '' };
-      }
-    }
-    if (fetchProblem !== undefined) return fetchDenial(image, flags.mode as VerifierMode, fetchProblem);
+    const manifest = await manifestFor(image, flags, fetchOptions);
+    if ('pullProblem' in manifest) return fetchDenial(image, flags.mode as VerifierMode, manifest.pullProblem);
     const inputs = await loadVerifyInputs({
       image,
       ...(repository ? { repository } : {}),
@@ -115,6 +102,18 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
     return await verifyImage(inputs, flags.mode as VerifierMode, defaultSignatureBackend);
   } finally {
     await rootfs?.close();
+  }
+}
+
+/** The manifest from --manifest, --digest or the registry; a registry failure is what the guest would hit too. */
+async function manifestFor(image: string, flags: VerifyFlags, fetchOptions: FetchOptions): Promise<ManifestInput | { pullProblem: string }> {
+  if (flags.manifest) return manifestFromFile(flags.manifest);
+  if (flags.digest) return manifestFromDigest(flags.digest);
+  try {
+    return await fetchPlatformManifest(image, fetchOptions);
+  } catch (e) {
+    if (e instanceof RegistryError) return { pullProblem: e.message };
+    throw e;
   }
 }
 
