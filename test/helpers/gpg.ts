@@ -44,6 +44,7 @@ export async function makeGnupgHome(): Promise<GnupgHome> {
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('error', reject);
       child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr }));
+      child.stdin.on('error', () => undefined); // gpg may exit without reading stdin (EPIPE): its exit code tells
       child.stdin.end(input ?? '');
     });
 
