@@ -215,15 +215,19 @@ describe('kbs-bundler keygen', () => {
   }, 60_000);
 });
 
+/** A store with one image and four signatures: good, unknown key, subkey, invalid payload. */
+async function auditStore(): Promise<string> {
+  const store = path.join(tmp, 'audit-store');
+  const dir = path.join(store, `testing/manifest@sha256=${DIGEST.slice(7)}`);
+  await fs.mkdir(dir, { recursive: true });
+  const files = ['dir-img-valid/signature-1', 'unknown-key.signature', 'subkey.signature', 'invalid-blob.signature'];
+  for (const [i, f] of files.entries()) await fs.copyFile(path.join(CI_FIXTURES, f), path.join(dir, `signature-${i + 1}`));
+  return store;
+}
+
 describe('audit', () => {
   it('reports good, unknown-key and subkey signatures with guest and host acceptance, exit 1 when not all good', async () => {
-    const store = path.join(tmp, 'audit-store');
-    const dir = path.join(store, `testing/manifest@sha256=${DIGEST.slice(7)}`);
-    await fs.mkdir(dir, { recursive: true });
-    await fs.copyFile(path.join(CI_FIXTURES, 'dir-img-valid/signature-1'), path.join(dir, 'signature-1'));
-    await fs.copyFile(path.join(CI_FIXTURES, 'unknown-key.signature'), path.join(dir, 'signature-2'));
-    await fs.copyFile(path.join(CI_FIXTURES, 'subkey.signature'), path.join(dir, 'signature-3'));
-    await fs.copyFile(path.join(CI_FIXTURES, 'invalid-blob.signature'), path.join(dir, 'signature-4'));
+    const store = await auditStore();
     const keys = [path.join(CI_FIXTURES, 'public-key.gpg'), path.join(CI_FIXTURES, 'public-key-with-subkey.gpg')];
     const r = await runCli(['audit', '--store', store, '--keys', ...keys, '--json']);
     expect(r.code).toBe(1);
@@ -310,7 +314,7 @@ describe('audit', () => {
       },
     };
     await fs.writeFile(path.join(dir, 'policy.json'), JSON.stringify(policy));
-    const r = await runCli(['audit', '--store', path.join(tmp, 'audit-store'), '--policy', path.join(dir, 'policy.json'), '--json']);
+    const r = await runCli(['audit', '--store', await auditStore(), '--policy', path.join(dir, 'policy.json'), '--json']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('transports.docker["quay.io/other"][1]: keyPath /run/image-security/simple_signing/pubkey.gpg is not readable here');
     const report = JSON.parse(r.stdout) as { images: Array<{ signatures: Array<{ name: string; status: string; trustedBy?: string[] }> }> };
