@@ -1,10 +1,14 @@
 /** The verifier's OpenPGP backend: helper B's keys/ and signature/ modules. */
-import { readPublicKeyring } from '../keys/index.js';
-import { manifestDigest, parsePayload, verifySignature } from '../signature/index.js';
+import { readPlainPublicKeyring } from '../keys/fast-keyring.js';
+import { manifestDigest } from '../signature/digest.js';
+import { parsePayload } from '../signature/payload.js';
+import { verifySignature } from '../signature/verify.js';
 import type { SignatureBackend } from './backend.js';
 
 export const defaultSignatureBackend: SignatureBackend = {
-  readKeyring: (bytes, location) => readPublicKeyring(bytes, location),
+  // A plain binary RSA key is read without openpgp.js (which costs more to load than the rest of a
+  // cold-start verify); anything else goes through readPublicKeyring, loaded on demand.
+  readKeyring: async (bytes, location) => readPlainPublicKeyring(bytes) ?? (await import('../keys/keyring.js')).readPublicKeyring(bytes, location),
   verify: (blob, keyring, side, now) => verifySignature(blob, keyring, side, now ? { now } : {}),
   parsePayload: (bytes, side) => parsePayload(bytes, side),
   manifestDigest: (bytes) => manifestDigest(bytes),
