@@ -64,8 +64,13 @@ export async function dataset(count) {
     key = await generateSigningKey({ name: 'kbs-bundler bench', email: 'bench@example.com', date: KEY_DATE });
     writeFileSync(keyFile, JSON.stringify(key));
   }
-  const publicKeyFile = path.join(dir, 'signer.asc');
-  if (!existsSync(publicKeyFile)) writeFileSync(publicKeyFile, key.publicArmored);
+  // Binary, as `gpg --export` writes it (and as the openEuler guide puts it into keyData); armored too.
+  const publicKeyFile = path.join(dir, 'signer.gpg');
+  const armoredKeyFile = path.join(dir, 'signer.asc');
+  if (!existsSync(publicKeyFile)) {
+    writeFileSync(armoredKeyFile, key.publicArmored);
+    writeFileSync(publicKeyFile, dearmor(key.publicArmored));
+  }
   const blobsFile = path.join(dir, 'blobs.json');
   let blobs = existsSync(blobsFile) ? JSON.parse(readFileSync(blobsFile, 'utf8')) : [];
   let signSeconds;
@@ -79,7 +84,13 @@ export async function dataset(count) {
     writeFileSync(`${blobsFile}.tmp`, JSON.stringify(blobs));
     renameSync(`${blobsFile}.tmp`, blobsFile);
   }
-  return { dir, publicKeyFile, secretArmored: key.secretArmored, fingerprint: key.fingerprint, blobs: blobs.slice(0, count).map((b) => Buffer.from(b, 'base64')), signSeconds };
+  return { dir, publicKeyFile, armoredKeyFile, secretArmored: key.secretArmored, fingerprint: key.fingerprint, blobs: blobs.slice(0, count).map((b) => Buffer.from(b, 'base64')), signSeconds };
+}
+
+function dearmor(text) {
+  const lines = text.split(/\r?\n/);
+  const body = lines.slice(lines.findIndex((l) => l === '') + 1).filter((l) => l !== '' && !l.startsWith('-----') && !l.startsWith('='));
+  return Buffer.from(body.join(''), 'base64');
 }
 
 /** Writes the first `count` signatures as a lookaside store under `storeDir` (plain writes, no fsync). */
@@ -113,8 +124,19 @@ export function timed(cmd, args, options = {}) {
   const t0 = performance.now();
   const r = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 256 << 20, ...options });
   const seconds = (performance.now() - t0) / 1000;
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
-  return { seconds, maxRssKiB: rss ? Number(rss[1]) : NaN, status: r.status, stdout: r.stdout, stderr: r.stderr };
+  const field = (name) => {
+    const m = new RegExp(`${name}: ([\\d.]+)`).exec(r.stderr ?? '');
+    return m ? Number(m[1]) : NaN;
+  };
+  return {
+    seconds,
+    maxRssKiB: field('Maximum resident set size \\(kbytes\\)'),
+    userSeconds: field('User time \\(seconds\\)'),
+    systemSeconds: field('System time \\(seconds\\)'),
+    status: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+  };
 }
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
