@@ -8,7 +8,7 @@ import type { Change } from '../rootfs/changes.js';
 import { guestString } from '../rootfs/guest-path.js';
 import type { WritePlanner } from '../rootfs/planner.js';
 import type { StoredSignature } from '../signature/store.js';
-import { decideSignature, type SignatureContext } from './signatures.js';
+import { decideSignature, trustedKeys, type SignatureContext } from './signatures.js';
 import type { PlanEntry, SkippedSignature, StageWarning } from './types.js';
 
 export const FILE_MODE = 0o644;
@@ -31,9 +31,13 @@ export async function planSignatures(
   const untrusted = new Map<string, { count: number; example: string }>();
   const byDir = new Map<string, Map<string, StoredSignature>>();
   let decided = 0;
-  await pool(signatures, async (sig) => {
-    options.check?.();
-    const d = await decideSignature(sig, ctx);
+  const keys = await trustedKeys(ctx.keyrings);
+  for (const sig of signatures) {
+    if (decided % 256 === 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      options.check?.();
+    }
+    const d = decideSignature(sig, ctx, keys);
     if (!d.stage) skipped.push({ source: sig.source, ...(d.image ? { image: d.image } : {}), code: d.code, reason: d.reason });
     else {
       let blobs = byDir.get(d.guestDir);
@@ -45,8 +49,9 @@ export async function planSignatures(
         untrusted.set(d.untrusted, u);
       }
     }
-    options.onProgress?.(++decided, signatures.length * 2);
-  });
+    ++decided;
+    if (decided % 256 === 0 || decided === signatures.length) options.onProgress?.(decided, signatures.length * 2);
+  }
 
   const dirs = [...byDir.keys()].sort();
   await planner.view.prefetch?.(ancestorsOf(dirs));

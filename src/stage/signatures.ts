@@ -9,7 +9,7 @@ import { PathEscapeError } from '../errors.js';
 import type { KeyringEntry } from '../bundle/types.js';
 import type { Policy, PolicyRequirement } from '../policy/schema.js';
 import { isValidDigest, parseNormalizedNamed, scopeCandidates, type DockerReference } from '../reference/index.js';
-import { keyIndex } from '../signature/key-index.js';
+import { keyIndex, type KeyIndex } from '../signature/key-index.js';
 import { readSignedMessage } from '../signature/message.js';
 import { parseSignature } from '../signature/packets.js';
 import { parsePayload } from '../signature/payload.js';
@@ -73,7 +73,21 @@ export function assertSafeLocation(sig: StoredSignature): void {
   if (sig.name.includes('/') || sig.name === '.' || sig.name === '..') throw new PathEscapeError(`${sig.source}: signature name ${JSON.stringify(sig.name)} is not a plain file name`);
 }
 
-export async function decideSignature(sig: StoredSignature, ctx: SignatureContext): Promise<SignatureDecision> {
+/** The parsed keyrings of each policy scope (`default` for the default rules), built once per run. */
+export type TrustedKeys = ReadonlyMap<string, readonly KeyIndex[]>;
+
+export async function trustedKeys(keyrings: readonly KeyringEntry[]): Promise<TrustedKeys> {
+  const out = new Map<string, KeyIndex[]>();
+  for (const k of keyrings) {
+    const list = out.get(k.scope) ?? [];
+    list.push(await keyIndex(k.keyring));
+    out.set(k.scope, list);
+  }
+  return out;
+}
+
+/** Synchronous: thousands of signatures are decided in a loop without a promise each. */
+export function decideSignature(sig: StoredSignature, ctx: SignatureContext, keys: TrustedKeys): SignatureDecision {
   assertSafeLocation(sig);
   let dockerReference: string;
   let manifestDigest: string;
@@ -108,16 +122,15 @@ export async function decideSignature(sig: StoredSignature, ctx: SignatureContex
   if (where.base === undefined) return { stage: false, code: 'no-store', image, reason: `the guest would not look for it: ${where.problem}` };
   const [algo, hex] = sig.digest.split(':') as [string, string];
   const guestDir = `${where.base === '/' ? '' : where.base}/${ref.repository}@${algo}=${hex}`;
-  const untrusted = await trustProblem(issuer, ctx.keyrings.filter((k) => k.scope === scope), scope);
+  const untrusted = trustProblem(issuer, keys.get(scope) ?? [], scope);
   return { stage: true, guestDir, image, scope, ...(untrusted ? { untrusted } : {}) };
 }
 
-async function trustProblem(issuer: { keyId?: string; fingerprint?: string }, keyrings: readonly KeyringEntry[], scope: string): Promise<string | undefined> {
+function trustProblem(issuer: { keyId?: string; fingerprint?: string }, indexes: readonly KeyIndex[], scope: string): string | undefined {
   const keyId = issuer.keyId ?? issuer.fingerprint?.slice(-16);
   if (!keyId) return 'it names no issuer key';
   let subkeyOf: string | undefined;
-  for (const k of keyrings) {
-    const index = await keyIndex(k.keyring);
+  for (const index of indexes) {
     for (const entry of index.byKeyId.get(keyId.toUpperCase()) ?? []) {
       if (issuer.fingerprint && entry.fingerprint !== issuer.fingerprint.toUpperCase()) continue;
       if (!entry.isSubkey) return undefined;
