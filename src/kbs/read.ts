@@ -7,7 +7,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { extract } from 'tar-stream';
 import { FileNotFoundError, InputError } from '../errors.js';
 import { FLAT_SEPARATOR } from './layout.js';
 import { isValidSegment, resourcePath, type ResourceId } from './resource-id.js';
@@ -71,6 +70,7 @@ async function readDirectory(dir: string): Promise<KbsRepositoryReader> {
 async function readTarball(file: string, bytes: Buffer): Promise<KbsRepositoryReader> {
   const data = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
   const entries = new Map<string, Uint8Array>();
+  const { extract } = await import('tar-stream'); // only for tarballs: a cold-start verify of a tree does not load it
   const ex = extract();
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (header, stream, next) => {

@@ -10,7 +10,6 @@ import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import * as tar from 'tar-stream';
 import { FileNotFoundError, InputError } from '../errors.js';
 import { digestProblem } from '../reference/index.js';
 import { manifestDigest } from './digest.js';
@@ -193,6 +192,7 @@ async function readTarStore(file: string): Promise<StoredSignature[]> {
   }
   const gz = head[0] === 0x1f && head[1] === 0x8b;
   const out: StoredSignature[] = [];
+  const tar = await import('tar-stream'); // only for tarball stores: verify and stage of lookaside trees do not load it
   const extract = tar.extract();
   const consume = (async () => {
     for await (const entry of extract) {
