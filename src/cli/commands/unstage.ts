@@ -30,9 +30,12 @@ export function register(program: Command): void {
         printJson({ rootfs: r.rootfs, kind: r.kind, method: r.method, dryRun: r.dryRun, applied: r.applied, counts: r.plan.counts, entries: r.plan.entries, warnings: r.plan.warnings, ...(r.verity ? { verity: r.verity } : {}) });
       } else {
         printLine(style.bold(`${r.dryRun ? 'Plan for' : r.applied ? 'Unstaged from' : 'Nothing to change in'} ${r.rootfs} (${r.kind === r.method ? r.kind : `${r.kind}, ${r.method}`}):`));
-        printEntries(r.plan.entries, true);
+        printEntries(r.plan.entries, r.dryRun);
         const dirs = r.plan.entries.filter((e) => e.what === 'directory' && e.action === 'remove').length;
-        printLine(`${r.plan.counts.remove} to remove, ${r.plan.counts.restore} to restore, ${dirs} director${dirs === 1 ? 'y' : 'ies'} to remove${r.dryRun ? style.dim(' (dry run: nothing changed)') : ''}`);
+        const done = r.applied;
+        printLine(
+          `${r.plan.counts.remove} ${done ? 'removed' : 'to remove'}, ${r.plan.counts.restore} ${done ? 'restored' : 'to restore'}, ${dirs} director${dirs === 1 ? 'y' : 'ies'} ${done ? 'removed' : 'to remove'}${r.dryRun ? style.dim(' (dry run: nothing changed)') : ''}`,
+        );
         if (r.verity) printLine(`kernel_verity_params = "${r.verity.kernelVerityParams}" (the TEE measurement changes: update the trustee reference values)`);
       }
       reportWarnings(r.plan.warnings, flags.json);
