@@ -13,6 +13,7 @@ import { selectRequirements } from './scope.js';
 import { evaluateSignedBy } from './signed-by.js';
 import { evaluateSigstoreSigned } from './sigstore-signed.js';
 import { parseSigstoreConfig } from './sigstore-config.js';
+import { runtimeView } from './runtime-view.js';
 import type { RequirementOutcome, Side, SideDecision } from './types.js';
 
 export const GUEST_PREFIX = 'Image policy rejected: ';
@@ -27,6 +28,8 @@ function denied(side: Side, image: string, message: string, chain: string[], cod
 }
 
 export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: SignatureBackend): Promise<SideDecision> {
+  // The guest reads its rootfs with the agent's tmpfs mounted over /run; the host reads files as they are.
+  if (side === 'guest') inputs = { ...inputs, rootfs: runtimeView(inputs.rootfs) };
   let origin: DockerReference;
   try {
     origin = parseReference(inputs.image);
