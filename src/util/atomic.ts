@@ -10,8 +10,13 @@ function sideName(target: string, tag: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${tag}-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
+export interface AtomicWriteOptions {
+  /** false: never replace an existing file (the write fails with EEXIST, as `open(O_EXCL)` would). Default true. */
+  overwrite?: boolean;
+}
+
 /** Writes `data` to `file` atomically with `mode` (default 0644). Creates parent directories. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644, options: AtomicWriteOptions = {}): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = sideName(file, 'tmp');
   try {
@@ -23,7 +28,13 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     } finally {
       await handle.close();
     }
-    await fs.rename(tmp, file);
+    if (options.overwrite === false) {
+      // link(2) fails if the name exists, so the complete file appears at once or not at all.
+      await fs.link(tmp, file);
+      await fs.rm(tmp, { force: true });
+    } else {
+      await fs.rename(tmp, file);
+    }
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw e;

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { generateSigningKey, KEY_ALGORITHMS, readPassphrase, type KeyAlgorithm } from '../../keys/index.js';
 import { printJson, printLine, warnLine } from '../output.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 
 interface KeygenFlags {
   name: string;
@@ -63,22 +64,10 @@ export function register(program: Command): void {
 
 /** Written aside with its final mode, then renamed; without --force an existing file is never replaced. */
 async function writeNew(file: string, data: string, mode: number, force: boolean): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const handle = await fs.open(tmp, 'wx', mode);
   try {
-    await handle.writeFile(data);
-    await handle.chmod(mode);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    if (force) await fs.rename(tmp, file);
-    else await fs.link(tmp, file);
+    await writeFileAtomic(file, data, mode, { overwrite: force });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError('E_EXISTS', { file }, 'already exists (use --force to replace it)');
     throw e;
-  } finally {
-    await fs.rm(tmp, { force: true });
   }
 }
