@@ -3,25 +3,13 @@
  * http(s) signature stores, through helper D's registry client, with the credentials the guest would
  * use (the KBS credential resource) and the CA files given.
  */
-import { authsFileSchema, type AuthsFile } from '../kbs/auths-schema.js';
-import { InputError } from '../errors.js';
 import { parseReference } from '../reference/index.js';
 import { fetchCosignSignatureImage, fetchManifest, RegistryError, type FetchOptions } from '../registry/index.js';
 import { httpGet } from '../registry/http.js';
 import { MAX_SIGNATURE_BODY } from './signature-store.js';
 import type { CosignFetcher, HttpGetter, ManifestInput } from './inputs.js';
 
-export function parseAuths(bytes: Uint8Array, source: string): AuthsFile {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new InputError('E_AUTHS', { file: source }, 'is not JSON (Invalid registry auth file)');
-  }
-  const parsed = authsFileSchema.safeParse(doc);
-  if (!parsed.success) throw new InputError('E_AUTHS', { file: source }, 'needs {"auths": {"<registry>": {"auth": base64("user:pass")}}} (Invalid registry auth file)');
-  return parsed.data;
-}
+export { parseAuths } from './auths.js';
 
 export async function fetchPlatformManifest(image: string, options: FetchOptions): Promise<ManifestInput> {
   const m = await fetchManifest(parseReference(image), options);

@@ -20,8 +20,9 @@ import {
   type VerifierMode,
   type VerifyReport,
 } from '../../verify/index.js';
-import { cosignFetcher, fetchPlatformManifest, httpStoreGetter, parseAuths } from '../../verify/registry-access.js';
-import { RegistryError, type FetchOptions } from '../../registry/index.js';
+import { parseAuths } from '../../verify/auths.js';
+import type { HttpGetter } from '../../verify/inputs.js';
+import type { FetchOptions } from '../../registry/index.js';
 import { printJson, printLine, style } from '../output.js';
 
 interface VerifyFlags {
@@ -45,6 +46,13 @@ const MODES: readonly VerifierMode[] = ['image-rs', 'containers-image', 'both'];
 
 /** A rootfs with nothing in it, for `--policy`-only checks without `--rootfs`. */
 const EMPTY_ROOTFS: GuestFiles = { readFile: async () => undefined, listDir: async () => undefined };
+
+/** The network side (registry client, http/https/tls), loaded only when a verify goes to the network. */
+const registryAccess = () => import('../../verify/registry-access.js');
+
+function lazyHttpStoreGetter(options: FetchOptions): HttpGetter {
+  return { get: async (url) => (await registryAccess()).httpStoreGetter(options).get(url) };
+}
 
 export function register(program: Command): void {
   program
@@ -96,8 +104,8 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
       ...(flags.sigstoreConfig ? { sigstoreConfigFile: flags.sigstoreConfig } : {}),
       rootfs: rootfs ?? EMPTY_ROOTFS,
       manifest,
-      http: httpStoreGetter(fetchOptions),
-      ...(flags.fetch ? { cosign: cosignFetcher(fetchOptions) } : {}),
+      http: lazyHttpStoreGetter(fetchOptions),
+      ...(flags.fetch ? { cosign: (await registryAccess()).cosignFetcher(fetchOptions) } : {}),
     });
     return await verifyImage(inputs, flags.mode as VerifierMode, defaultSignatureBackend);
   } finally {
@@ -109,6 +117,8 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
 async function manifestFor(image: string, flags: VerifyFlags, fetchOptions: FetchOptions): Promise<ManifestInput | { pullProblem: string }> {
   if (flags.manifest) return manifestFromFile(flags.manifest);
   if (flags.digest) return manifestFromDigest(flags.digest);
+  const { fetchPlatformManifest } = await registryAccess();
+  const { RegistryError } = await import('../../registry/errors.js');
   try {
     return await fetchPlatformManifest(image, fetchOptions);
   } catch (e) {
