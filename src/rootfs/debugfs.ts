@@ -22,46 +22,39 @@ export function dq(arg: string): string {
   return `"${arg}"`;
 }
 
-export function runDebugfs(spec: string, commands: readonly string[], options: { write?: boolean } = {}): Promise<DebugfsResult> {
+/** One debugfs process: its exit code, raw stdout and the stderr lines other than the version banner. */
+function spawnDebugfs(args: readonly string[], stdin?: string): Promise<{ code: number | null; stdout: Buffer; errors: string[] }> {
   return new Promise((resolve, reject) => {
-    const args = [...(options.write ? ['-w'] : []), '-f', '-', spec];
-    const child = spawn('debugfs', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('debugfs', args, { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.on('error', (e) => reject(new ToolError('E_TOOL_MISSING', `debugfs could not be run (install e2fsprogs): ${e.message}`, { cause: e })));
-    child.on('close', (code) => {
-      const stderr = Buffer.concat(err).toString('utf8');
-      const errors = stderr.split('\n').filter((l) => l.trim() !== '' && !/^debugfs \d/.test(l));
-      if (code !== 0) {
-        reject(new ToolError('E_DEBUGFS', `debugfs ${args.join(' ')} exited with ${code}: ${errors.join('; ')}`));
-        return;
-      }
-      const stdout = Buffer.concat(out).toString('utf8');
-      const sections = stdout.split(/^debugfs: .*$/m).slice(1).map((s) => s.replace(/^\n/, ''));
-      resolve({ sections, errors });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(commands.map((c) => `${c}\n`).join(''));
-  });
-}
-
-/** Raw bytes of one file (`cat`), or undefined when debugfs prints an error instead. */
-export function debugfsCat(spec: string, path: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('debugfs', ['-R', `cat ${dq(path)}`, spec], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
     child.on('error', (e) => reject(new ToolError('E_TOOL_MISSING', `debugfs could not be run (install e2fsprogs): ${e.message}`, { cause: e })));
     child.on('close', (code) => {
       const errors = Buffer.concat(err).toString('utf8').split('\n').filter((l) => l.trim() !== '' && !/^debugfs \d/.test(l));
-      if (code !== 0 || errors.length > 0) reject(new ToolError('E_DEBUGFS', `debugfs cat ${path}: ${errors.join('; ') || `exit ${code}`}`));
-      else resolve(Buffer.concat(out));
+      resolve({ code, stdout: Buffer.concat(out), errors });
     });
+    if (stdin !== undefined && child.stdin) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(stdin);
+    }
   });
+}
+
+export async function runDebugfs(spec: string, commands: readonly string[], options: { write?: boolean } = {}): Promise<DebugfsResult> {
+  const args = [...(options.write ? ['-w'] : []), '-f', '-', spec];
+  const { code, stdout, errors } = await spawnDebugfs(args, commands.map((c) => `${c}\n`).join(''));
+  if (code !== 0) throw new ToolError('E_DEBUGFS', `debugfs ${args.join(' ')} exited with ${code}: ${errors.join('; ')}`);
+  const sections = stdout.toString('utf8').split(/^debugfs: .*$/m).slice(1).map((sec) => sec.replace(/^\n/, ''));
+  return { sections, errors };
+}
+
+/** Raw bytes of one file (`cat`); a ToolError when debugfs prints an error instead. */
+export async function debugfsCat(spec: string, path: string): Promise<Buffer> {
+  const { code, stdout, errors } = await spawnDebugfs(['-R', `cat ${dq(path)}`, spec]);
+  if (code !== 0 || errors.length > 0) throw new ToolError('E_DEBUGFS', `debugfs cat ${path}: ${errors.join('; ') || `exit ${code}`}`);
+  return stdout;
 }
 
 export interface DebugfsEntry extends GuestNode {
