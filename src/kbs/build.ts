@@ -16,7 +16,7 @@ import { kbsClientScript, SCRIPT_MODE } from './kbs-client-script.js';
 import { assertReplaceable, assertReplaceableRepository, layoutPath, writeTree, type Layout } from './layout.js';
 import { renderResources, SECRET_MODE, type KbsResource } from './render.js';
 import { resourcePath } from './resource-id.js';
-import { fixedMtime, tarballBytes } from './tarball.js';
+import { fixedMtime, tarballStream } from './tarball.js';
 
 export interface BuildOptions {
   /** A bundle.yaml path, or a bundle already loaded with loadBundle. */
@@ -86,10 +86,10 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
   }
   if (options.tarFile !== undefined) {
     const file = options.tarFile;
-    const bytes = await tarballBytes(resources, layout, fixedMtime(env));
+    const mtime = fixedMtime(env);
     fileTargets.push(['--tar', file]);
     outputs.push({ kind: 'tar', path: file });
-    writes.push(() => writeFileAtomic(file, bytes, hasSecret(resources) ? SECRET_MODE : 0o644));
+    writes.push(() => writeFileAtomic(file, tarballStream(resources, layout, mtime), hasSecret(resources) ? SECRET_MODE : 0o644));
   }
   let kbsSecretResources: string[] | undefined;
   if (options.k8sFile !== undefined) {

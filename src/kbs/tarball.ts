@@ -12,16 +12,12 @@ export function fixedMtime(env: NodeJS.ProcessEnv = process.env): Date {
   return Number.isInteger(epoch) && epoch >= 0 ? new Date(epoch * 1000) : new Date(0);
 }
 
-export async function tarballBytes(resources: readonly KbsResource[], layout: Layout, mtime: Date): Promise<Buffer> {
+/**
+ * The tarball as a stream of chunks: entries reference the resources' bytes (no copies) and the
+ * archive is never assembled in memory; `build --tar` writes it straight to the file.
+ */
+export function tarballStream(resources: readonly KbsResource[], layout: Layout, mtime: Date): AsyncIterable<Uint8Array> {
   const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    p.on('end', resolve);
-    p.on('error', reject);
-  });
   const owner = { uid: 0, gid: 0, uname: 'root', gname: 'root', mtime };
   const entries: Array<{ name: string; dir: boolean; mode: number; bytes?: Uint8Array }> = [
     ...layoutDirs(resources, layout).map((d) => ({ name: `${d}/`, dir: true, mode: 0o755 })),
@@ -29,9 +25,14 @@ export async function tarballBytes(resources: readonly KbsResource[], layout: La
   ].sort((a, b) => compare(a.name, b.name));
   for (const e of entries) {
     if (e.dir) p.entry({ ...owner, name: e.name, type: 'directory', mode: e.mode });
-    else p.entry({ ...owner, name: e.name, type: 'file', mode: e.mode, size: e.bytes!.length }, Buffer.from(e.bytes!));
+    else p.entry({ ...owner, name: e.name, type: 'file', mode: e.mode, size: e.bytes!.length }, Buffer.from(e.bytes!.buffer, e.bytes!.byteOffset, e.bytes!.byteLength));
   }
   p.finalize();
-  await done;
+  return p as unknown as AsyncIterable<Uint8Array>;
+}
+
+export async function tarballBytes(resources: readonly KbsResource[], layout: Layout, mtime: Date): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of tarballStream(resources, layout, mtime)) chunks.push(c);
   return Buffer.concat(chunks);
 }

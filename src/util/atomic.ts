@@ -15,14 +15,14 @@ export interface AtomicWriteOptions {
   overwrite?: boolean;
 }
 
-/** Writes `data` to `file` atomically with `mode` (default 0644). Creates parent directories. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644, options: AtomicWriteOptions = {}): Promise<void> {
+/** Writes `data` (bytes, text, or chunks streamed as they come) to `file` atomically with `mode` (default 0644). Creates parent directories. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array | AsyncIterable<Uint8Array>, mode = 0o644, options: AtomicWriteOptions = {}): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = sideName(file, 'tmp');
   try {
     const handle = await fs.open(tmp, 'wx', mode);
     try {
-      await handle.writeFile(data);
+      await fs.writeFile(handle, data); // fs.writeFile takes async iterables too (FileHandle.writeFile's types do not)
       await handle.chmod(mode);
       await handle.sync();
     } finally {
