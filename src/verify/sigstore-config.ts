@@ -4,11 +4,15 @@
  * in every entry; first matching scope key wins even without a URL. Host (`docker/registries_d.go`):
  * `lookaside`, with `sigstore` as its alias; a section with no read URL falls through to the next.
  */
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { scopeCandidates, type DockerReference } from '../reference/index.js';
 import { DEFAULT_SIGSTORE_BASE, registryEntrySchema, sigstoreConfigSchema, type SigstoreConfig } from '../sigstore/schema.js';
 import type { Side } from './types.js';
+import { parsePlainSigstoreYaml } from './plain-yaml.js';
+
+/** The yaml package, loaded on first need (the plain form build writes is read without it). */
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 export const GUEST_INVALID_SIGSTORE_CONFIG = 'Invalid simple signing sigstore config';
 
@@ -23,7 +27,8 @@ export type SigstoreConfigResult = { ok: true; config: SigstoreConfig } | { ok: 
 export function parseSigstoreConfig(bytes: Uint8Array, side: Side): SigstoreConfigResult {
   let doc: unknown;
   try {
-    doc = parseYaml(new TextDecoder().decode(bytes)) ?? {};
+    const text = new TextDecoder().decode(bytes);
+    doc = parsePlainSigstoreYaml(text) ?? parseYaml(text) ?? {};
   } catch (e) {
     return side === 'guest'
       ? { ok: false, reason: GUEST_INVALID_SIGSTORE_CONFIG, detail: (e as Error).message }
