@@ -19,12 +19,22 @@ import { lookupHostSync } from './reader.js';
 
 const BATCH = 256;
 
-/** The process umask, read once (umask() without an argument is deprecated). */
-const UMASK = (() => {
-  const m = process.umask(0o022);
-  process.umask(m);
-  return m;
-})();
+/**
+ * The process umask, read on first use (umask() without an argument is deprecated). Worker
+ * threads may not set it: there every mode is applied with chmod, as if all bits were masked.
+ */
+let umask: number | undefined;
+function processUmask(): number {
+  if (umask === undefined) {
+    try {
+      umask = process.umask(0o022);
+      process.umask(umask);
+    } catch {
+      umask = 0o777;
+    }
+  }
+  return umask;
+}
 
 export function directoryView(root: string): GuestView {
   const host = (p: readonly string[]) => path.join(root, ...p);
@@ -72,7 +82,7 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
         assertRealDir(c.path.slice(0, -1));
         fsSync.mkdirSync(target, { mode: c.mode });
         journal.push({ kind: 'created-dir', dir: target });
-        if ((c.mode & UMASK) !== 0 || c.mode > 0o777) fsSync.chmodSync(target, c.mode);
+        if ((c.mode & processUmask()) !== 0 || c.mode > 0o777) fsSync.chmodSync(target, c.mode);
         checkedDirs.add(c.path.join('/'));
         break;
       case 'write': {
@@ -86,7 +96,7 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
         const tmp = path.join(path.dirname(target), `.${path.basename(target)}.kbs-${tag}`);
         try {
           fsSync.writeFileSync(tmp, c.data, { flag: 'wx', mode: c.mode });
-          if ((c.mode & UMASK) !== 0 || c.mode > 0o777) fsSync.chmodSync(tmp, c.mode);
+          if ((c.mode & processUmask()) !== 0 || c.mode > 0o777) fsSync.chmodSync(tmp, c.mode);
           fsSync.renameSync(tmp, target);
         } catch (e) {
           fsSync.rmSync(tmp, { force: true });
