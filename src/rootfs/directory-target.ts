@@ -2,7 +2,9 @@
  * A rootfs that is a directory on the host (a mounted image or an unpacked tree). Every change
  * is journaled before the next one is made and the journal is undone, newest first, when anything
  * fails or a signal arrives, so the tree ends as it was. Files are written aside and renamed into
- * place; directories are created with mkdir (which fails rather than follows an existing link).
+ * place, except new files in a directory this run created, which are created in place with O_EXCL
+ * (nothing to replace there; the journal removes them on rollback); directories are created with
+ * mkdir (which fails rather than follows an existing link).
  *
  * The work is thousands of tiny syscalls, so they are made synchronously, in slices of BATCH
  * with a return to the event loop between slices (signals are noticed there, progress is
@@ -62,6 +64,8 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
   const journal: Undo[] = [];
   const host = (p: readonly string[]) => path.join(root, ...p);
   const checkedDirs = new Set<string>();
+  /** Directories this run made (mkdir fails on anything already there): new files go straight in. */
+  const createdDirs = new Set<string>();
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
 
   /** Every component of a parent must be a real directory at the time of writing. */
@@ -84,6 +88,7 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
         journal.push({ kind: 'created-dir', dir: target });
         if ((c.mode & processUmask()) !== 0 || c.mode > 0o777) fsSync.chmodSync(target, c.mode);
         checkedDirs.add(c.path.join('/'));
+        createdDirs.add(c.path.join('/'));
         break;
       case 'write': {
         assertRealDir(c.path.slice(0, -1));
@@ -92,6 +97,19 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
           const st = fsSync.lstatSync(target);
           if (!st.isFile()) throw new PathEscapeError(`${realPath(c.path)} is no longer a regular file; refusing to replace it`);
           before = { original: fsSync.readFileSync(target), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+        }
+        if (!c.replaces && createdDirs.has(c.path.slice(0, -1).join('/'))) {
+          // A new file in a directory this run created: nothing there to protect, so it is created
+          // in place (O_EXCL), and removed again by the journal or here if writing it fails.
+          try {
+            fsSync.writeFileSync(target, c.data, { flag: 'wx', mode: c.mode });
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') fsSync.rmSync(target, { force: true });
+            throw e;
+          }
+          journal.push({ kind: 'created-file', file: target });
+          if ((c.mode & processUmask()) !== 0 || c.mode > 0o777) fsSync.chmodSync(target, c.mode);
+          break;
         }
         const tmp = path.join(path.dirname(target), `.${path.basename(target)}.kbs-${tag}`);
         try {

@@ -50,15 +50,26 @@ export async function readSignatures(stores: readonly string[]): Promise<StoredS
 }
 
 export async function stageRootfs(options: StageOptions): Promise<StageResult> {
-  const signatures = await readSignatures(options.signatureStores);
   return withSignalGuard(async (guard) => {
-    const target = await openRootfsTarget(options.rootfs, {
+    // Opening a disk image runs e2fsck and mounts it (child processes): that overlaps with reading
+    // the stores. A store error still wins over a rootfs error, as when they ran one after the other.
+    const opening = openRootfsTarget(options.rootfs, {
       ...(options.noMount ? { noMount: true } : {}),
       ...(options.reverity ? { reverity: true } : {}),
       ...(options.rebuild ? { rebuild: true } : {}),
       ...(options.tar !== undefined ? { tar: options.tar } : {}),
       ...(options.dryRun ? { dryRun: true } : {}),
     });
+    opening.catch(() => undefined); // handled below; never an unhandled rejection meanwhile
+    let signatures: StoredSignature[];
+    try {
+      signatures = await readSignatures(options.signatureStores);
+    } catch (e) {
+      const opened = await opening.catch(() => undefined);
+      await opened?.close();
+      throw e;
+    }
+    const target = await opening;
     try {
       const initrdOriginal = target.initrd ? { size: target.initrd.size, sha256: await fileSha256(options.rootfs) } : undefined;
       const plan = await planStage(target.view, options.input, signatures, {
