@@ -153,9 +153,18 @@ async function readDirLayout(dir: string): Promise<StoredSignature[]> {
 /** Between slices of this many synchronous calls, readLookasideTree returns to the event loop (signals, timers). */
 const SLICE = 256;
 
+/** One read into this covers any real signature (a few hundred bytes to a few KiB) without an fstat. */
+const scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
 function readCappedSync(file: string): Uint8Array {
   const fd = fsSync.openSync(file, 'r');
   try {
+    const n = fsSync.readSync(fd, scratch, 0, scratch.length, 0);
+    if (n < scratch.length) {
+      const bytes = Buffer.allocUnsafeSlow(n); // its own memory, not a pool slice: audit sends these to workers
+      scratch.copy(bytes, 0, 0, n);
+      return bytes;
+    }
     const want = Math.min(fsSync.fstatSync(fd).size, MAX_SIGNATURE_SIZE + 1);
     const buf = Buffer.alloc(want);
     return buf.subarray(0, want === 0 ? 0 : fsSync.readSync(fd, buf, 0, want, 0));

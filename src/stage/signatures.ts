@@ -8,7 +8,7 @@
 import { PathEscapeError } from '../errors.js';
 import type { KeyringEntry } from '../bundle/types.js';
 import type { Policy, PolicyRequirement } from '../policy/schema.js';
-import { isValidDigest, parseNormalizedNamed, scopeCandidates, type DockerReference } from '../reference/index.js';
+import { isValidDigest, parseNormalizedNamed, referenceName, referenceString, scopeCandidates, type DockerReference } from '../reference/index.js';
 import { keyIndex, type KeyIndex } from '../signature/key-index.js';
 import { readSignedMessage } from '../signature/message.js';
 import { parseSignature } from '../signature/packets.js';
@@ -63,6 +63,31 @@ export function sigstoreBaseFor(config: SigstoreConfig, ref: DockerReference): {
   return { base: base === '' ? '/' : base, scope };
 }
 
+interface Placement {
+  policy: { scope: string; requirements: PolicyRequirement[] };
+  where: { base?: string; problem?: string; scope: string };
+}
+
+/** Per run: the policy and sigstore lookups of each repository (thousands of images share few). */
+const placements = new WeakMap<SignatureContext, Map<string, Placement>>();
+
+/**
+ * policyFor and sigstoreBaseFor of `ref`, remembered by repository. A scope naming this very
+ * image (`repo@digest`) is the only one that differs between images of a repository: those
+ * images are looked up on their own.
+ */
+function placementOf(ctx: SignatureContext, ref: DockerReference): Placement {
+  const lookup = (): Placement => ({ policy: policyFor(ctx.policy, ref), where: sigstoreBaseFor(ctx.sigstoreConfig, ref) });
+  const identity = referenceString(ref);
+  if (Object.hasOwn(ctx.policy.transports?.docker ?? {}, identity) || Object.hasOwn(ctx.sigstoreConfig.docker ?? {}, identity)) return lookup();
+  let cache = placements.get(ctx);
+  if (!cache) placements.set(ctx, (cache = new Map()));
+  const name = referenceName(ref);
+  let p = cache.get(name);
+  if (!p) cache.set(name, (p = lookup()));
+  return p;
+}
+
 /** Refuses repository paths and digests that would place a file anywhere but the lookaside dir. */
 export function assertSafeLocation(sig: StoredSignature): void {
   const repo = sig.repositoryPath;
@@ -113,12 +138,12 @@ export function decideSignature(sig: StoredSignature, ctx: SignatureContext, key
   if (manifestDigest !== sig.digest) {
     return { stage: false, code: 'digest-mismatch', image, reason: `it signs manifest ${manifestDigest}, but it is stored for ${sig.digest}` };
   }
-  const { scope, requirements } = policyFor(ctx.policy, ref);
+  const { scope, requirements } = placementOf(ctx, ref).policy;
   if (!requirements.some((r) => r.type === 'signedBy')) {
     const types = requirements.map((r) => r.type).join(', ') || 'no requirements';
     return { stage: false, code: 'uncovered', image, reason: `no signedBy rule covers it (policy ${scope === 'default' ? 'default' : `scope ${scope}`}: ${types})` };
   }
-  const where = sigstoreBaseFor(ctx.sigstoreConfig, ref);
+  const where = placementOf(ctx, ref).where;
   if (where.base === undefined) return { stage: false, code: 'no-store', image, reason: `the guest would not look for it: ${where.problem}` };
   const [algo, hex] = sig.digest.split(':') as [string, string];
   const guestDir = `${where.base === '/' ? '' : where.base}/${ref.repository}@${algo}=${hex}`;
