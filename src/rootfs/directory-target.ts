@@ -70,6 +70,7 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
 
   /** Every component of a parent must be a real directory at the time of writing. */
   const assertRealDir = (p: readonly string[]) => {
+    if (checkedDirs.has(p.join('/'))) return; // its ancestors were checked before it was added
     for (let i = 1; i <= p.length; i++) {
       const key = p.slice(0, i).join('/');
       if (checkedDirs.has(key)) continue;

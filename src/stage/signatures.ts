@@ -68,23 +68,27 @@ interface Placement {
   where: { base?: string; problem?: string; scope: string };
 }
 
-/** Per run: the policy and sigstore lookups of each repository (thousands of images share few). */
+/** Per run: the policy and sigstore lookups, remembered by parent namespace. */
 const placements = new WeakMap<SignatureContext, Map<string, Placement>>();
 
 /**
- * policyFor and sigstoreBaseFor of `ref`, remembered by repository. A scope naming this very
- * image (`repo@digest`) is the only one that differs between images of a repository: those
- * images are looked up on their own.
+ * policyFor and sigstoreBaseFor of `ref`. Unless a scope names this image (`repo@digest`) or
+ * its repository, the answer depends only on the candidates after the repository — its parent
+ * namespaces and the registry's wildcards — so it is remembered by the parent namespace:
+ * thousands of images share a few.
  */
 function placementOf(ctx: SignatureContext, ref: DockerReference): Placement {
   const lookup = (): Placement => ({ policy: policyFor(ctx.policy, ref), where: sigstoreBaseFor(ctx.sigstoreConfig, ref) });
+  const scopes = ctx.policy.transports?.docker ?? {};
+  const docker = ctx.sigstoreConfig.docker ?? {};
   const identity = referenceString(ref);
-  if (Object.hasOwn(ctx.policy.transports?.docker ?? {}, identity) || Object.hasOwn(ctx.sigstoreConfig.docker ?? {}, identity)) return lookup();
+  const name = referenceName(ref);
+  if (Object.hasOwn(scopes, identity) || Object.hasOwn(docker, identity) || Object.hasOwn(scopes, name) || Object.hasOwn(docker, name)) return lookup();
   let cache = placements.get(ctx);
   if (!cache) placements.set(ctx, (cache = new Map()));
-  const name = referenceName(ref);
-  let p = cache.get(name);
-  if (!p) cache.set(name, (p = lookup()));
+  const parent = name.slice(0, name.lastIndexOf('/'));
+  let p = cache.get(parent);
+  if (!p) cache.set(parent, (p = lookup()));
   return p;
 }
 
