@@ -34,7 +34,7 @@ export async function mountLoop(image: FsLocation, mode: 'ro' | 'rw'): Promise<L
     dir,
     async unmount() {
       if (!mounted) return;
-      if (mode === 'rw') await runTool('sync', ['-f', dir]);
+      // No `sync -f` first: umount itself writes back everything before it returns.
       for (let attempt = 0; ; attempt++) {
         const r = await runTool('umount', [dir]);
         if (r.code === 0) break;
