@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { cli, dataset, dataDir, fmtMiB, fmtS, machine, median, SIZES, timed, writeBundle, writeStore } from './lib/dataset.mjs';
+import { cli, dataset, dataDir, fmtMiB, fmtS, machine, median, prepareSize, SIZES, timed } from './lib/dataset.mjs';
 
 const RUNS = Number(process.env.KBSB_BENCH_RUNS ?? 3);
 const sizes = SIZES;
@@ -21,10 +21,7 @@ process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 const rows = [];
 for (const n of sizes) {
-  const base = path.join(work, `n${n}`);
-  const store = path.join(base, 'sigstore');
-  writeStore(store, blobs, n);
-  const bundle = writeBundle(base, { count: n, publicKeyFile, signatures: store });
+  const { base, bundle } = prepareSize(work, n, { blobs, publicKeyFile });
   const out = path.join(base, 'kbs');
   const tarOut = path.join(base, 'kbs.tar');
   const ref = path.join(base, 'ref.tar');

@@ -13,7 +13,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { cli, dataset, dataDir, fmtMiB, fmtS, machine, SIZES, timed, writeBundle, writeStore } from './lib/dataset.mjs';
+import { cli, dataset, dataDir, fmtMiB, fmtS, machine, prepareSize, SIZES, timed } from './lib/dataset.mjs';
 
 const isRoot = process.getuid?.() === 0;
 const sizes = SIZES;
@@ -33,10 +33,7 @@ function makeImage(file, n, skel) {
 
 const rows = [];
 for (const n of sizes) {
-  const base = path.join(work, `n${n}`);
-  const store = path.join(base, 'sigstore');
-  writeStore(store, blobs, n);
-  const bundle = writeBundle(base, { count: n, publicKeyFile, signatures: store });
+  const { base, bundle } = prepareSize(work, n, { blobs, publicKeyFile });
 
   // directory rootfs
   const root = path.join(base, 'rootfs');

@@ -119,6 +119,15 @@ export function writeBundle(dir, { count, publicKeyFile, signatures }) {
   return file;
 }
 
+/** The inputs for one size: `<work>/n<count>/` with a store of `count` signatures and its bundle.yaml. */
+export function prepareSize(work, count, { blobs, publicKeyFile }) {
+  const base = path.join(work, `n${count}`);
+  const store = path.join(base, 'sigstore');
+  writeStore(store, blobs, count);
+  const bundle = writeBundle(base, { count, publicKeyFile, signatures: store });
+  return { base, store, bundle };
+}
+
 /** Runs `cmd args` under /usr/bin/time -v: { seconds, maxRssKiB, status, stdout, stderr }. */
 export function timed(cmd, args, options = {}) {
   const t0 = performance.now();
