@@ -6,7 +6,7 @@
  */
 import { InputError, PathEscapeError } from '../errors.js';
 import { realPath, type Change, type GuestView } from './changes.js';
-import { assertPlainGuestPath, guestString, NotADirectoryError, resolveGuestPath, type GuestLookup, type GuestNode } from './guest-path.js';
+import { assertPlainGuestPath, guestString, NotADirectoryError, resolveGuestPath, type GuestLookup, type GuestNode, type ResolvedPath } from './guest-path.js';
 
 export const DIR_MODE = 0o755;
 
@@ -40,15 +40,21 @@ export class WritePlanner implements GuestLookup {
     return p;
   }
 
-  /** Resolves a guest path to write (symlinks followed, also in the last component). */
-  async target(guestPath: string): Promise<PlannedTarget> {
-    assertPlainGuestPath(guestPath);
+  /** Resolves for writing: symlinks followed, escapes refused, missing directories planned. */
+  private async resolveForWrite(guestPath: string): Promise<ResolvedPath> {
     const r = await resolveGuestPath(this, guestPath, {
       followLast: true,
       aboveRoot: 'refuse',
       onMissingDir: async (parent, name) => this.planDir([...parent, name]),
     });
     if (!r) throw new InputError('E_ROOTFS_PATH', { file: guestPath }, 'cannot be resolved in the rootfs');
+    return r;
+  }
+
+  /** Resolves a guest path to write (symlinks followed, also in the last component). */
+  async target(guestPath: string): Promise<PlannedTarget> {
+    assertPlainGuestPath(guestPath);
+    const r = await this.resolveForWrite(guestPath);
     if (r.components.length === 0) throw new PathEscapeError(`${guestPath}: resolves to the rootfs root itself`);
     if (r.node && r.node.type !== 'file') {
       throw new InputError('E_ROOTFS_PATH', { file: guestPath }, `${realPath(r.components)} is a ${r.node.type === 'dir' ? 'directory' : r.node.type} in the rootfs, not a file`);
@@ -76,12 +82,7 @@ export class WritePlanner implements GuestLookup {
   /** Resolves a directory path, planning the missing directories. */
   async directory(guestPath: string): Promise<string[]> {
     assertPlainGuestPath(guestPath);
-    const r = await resolveGuestPath(this, guestPath, {
-      followLast: true,
-      aboveRoot: 'refuse',
-      onMissingDir: async (parent, name) => this.planDir([...parent, name]),
-    });
-    if (!r) throw new InputError('E_ROOTFS_PATH', { file: guestPath }, 'cannot be resolved in the rootfs');
+    const r = await this.resolveForWrite(guestPath);
     if (!r.node) await this.planDir(r.components);
     else if (r.node.type !== 'dir') throw new InputError('E_ROOTFS_PATH', { file: guestPath }, `${realPath(r.components)} is not a directory in the rootfs`);
     return r.components;
