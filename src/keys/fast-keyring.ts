@@ -3,7 +3,8 @@
  * more than the whole rest of a verify). It takes only the plain, common case and answers
  * `undefined` for anything else, so that callers fall back to readPublicKeyring (openpgp.js):
  *
- *  - one binary (gpg --export) v4 RSA primary key of ≥ 2048 bits, user IDs and subkeys;
+ *  - one binary (gpg --export) v4 RSA primary key of ≥ 2048 bits, user IDs and subkeys, or the same
+ *    armored as gpg --export --armor writes it (one block with a valid checksum: see armor.ts);
  *  - every signature a v4 self-signature by that key (certifications on user IDs, bindings on
  *    subkeys) over SHA-2, cryptographically valid (checked here with node:crypto), created in the past,
  *    without a signature expiration, and with no critical subpacket we do not know;
@@ -15,6 +16,7 @@
  * compares them on every fixture key).
  */
 import { constants, createHash, createPublicKey, publicDecrypt } from 'node:crypto';
+import { dearmorPublicKey } from './armor.js';
 import { keyringFromPlainIndex, type PlainKeyEntry } from '../signature/key-index.js';
 import { parseSignature, readPackets, type SignaturePacket } from '../signature/packets.js';
 import type { KeyDescription, SubkeyDescription } from './describe.js';
@@ -54,15 +56,18 @@ interface SelfSig {
 /** The keyring when `bytes` is the plain case described above, else undefined (use readPublicKeyring). */
 export function readPlainPublicKeyring(bytes: Uint8Array, now: Date = new Date()): Keyring | undefined {
   try {
-    return read(bytes, now);
+    if (bytes.length === 0) return undefined;
+    const binary = (bytes[0]! & 0x80) !== 0 ? bytes : dearmorPublicKey(bytes);
+    return binary ? read(binary, bytes, now) : undefined;
   } catch {
     return undefined;
   }
 }
 
-function read(bytes: Uint8Array, now: Date): Keyring | undefined {
-  if (bytes.length === 0 || (bytes[0]! & 0x80) === 0) return undefined; // armored or not OpenPGP
-  const packets = readPackets(bytes);
+/** `packetBytes` are the binary packets; `bytes` what was given (the keyring's bytes: armored or not). */
+function read(packetBytes: Uint8Array, bytes: Uint8Array, now: Date): Keyring | undefined {
+  if (packetBytes.length === 0 || (packetBytes[0]! & 0x80) === 0) return undefined; // not OpenPGP
+  const packets = readPackets(packetBytes);
   if (packets[0]?.tag !== TAG_PUBLIC_KEY) return undefined;
   const primary = keyMaterial(packets[0].body);
   if (!primary.rsa || bitLength(primary.rsa.n) < 2048) return undefined;

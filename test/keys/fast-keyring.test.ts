@@ -96,9 +96,12 @@ describe('readPlainPublicKeyring', () => {
     }
   });
 
-  it('declines what it does not handle: armored text, ed25519, a broken self-signature, a keyring of two keys', async () => {
+  it('declines what it does not handle: armor with a bad checksum, ed25519, a broken self-signature, a keyring of two keys', async () => {
     const generated = await generateSigningKey({ name: 'fast', email: 'fast@example.com' });
-    expect(readPlainPublicKeyring(new TextEncoder().encode(generated.publicArmored))).toBeUndefined();
+    expect(readPlainPublicKeyring(new TextEncoder().encode(generated.publicArmored))).toBeDefined(); // see armor.test.ts
+    const badCrc = generated.publicArmored.replace(/\n=(.)/, (_m, c: string) => `\n=${c === 'A' ? 'B' : 'A'}`);
+    expect(badCrc).not.toBe(generated.publicArmored);
+    expect(readPlainPublicKeyring(new TextEncoder().encode(badCrc))).toBeUndefined();
     const ed = await generateSigningKey({ name: 'ed', email: 'ed@example.com', algorithm: 'ed25519' });
     expect(readPlainPublicKeyring((await openpgp.readKey({ armoredKey: ed.publicArmored })).write())).toBeUndefined();
     const binary = Buffer.from((await openpgp.readKey({ armoredKey: generated.publicArmored })).write());
