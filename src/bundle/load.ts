@@ -1,7 +1,6 @@
 /** loadBundle: bundle.yaml → a validated Bundle, or one InputError line (`file: field: problem`). */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { parseDocument } from 'yaml';
 import { InputError } from '../errors.js';
 import { assertSegment, resourcePath } from '../kbs/resource-id.js';
 import type { Policy, PolicyRequirement } from '../policy/schema.js';
@@ -11,6 +10,7 @@ import { loadRule, type LoadedRule } from './rules.js';
 import { bundleSchema, type BundleFile, type BundleRule } from './schema.js';
 import { scopeProblem } from './scope.js';
 import { buildSigstoreConfig } from './stores.js';
+import { parseYamlValue } from './yaml-value.js';
 import { issueToInputError } from './zod-issue.js';
 import type { Bundle, GuestKeyFile, KeyResource } from './types.js';
 
@@ -81,21 +81,21 @@ async function parseBundleFile(file: string): Promise<BundleFile> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError('E_FILE_NOT_FOUND', { file }, code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? 'error'})`);
   }
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  const error = doc.errors[0];
-  if (error !== undefined) {
+  const parsed = parseYamlValue(text);
+  if (!parsed.ok) {
+    const error = parsed.error;
     const pos = error.linePos?.[0];
     const where = pos ? `line ${pos.line}, column ${pos.col}` : undefined;
     const problem = `malformed YAML: ${(error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`;
     throw new InputError('E_YAML', { file, ...(where ? { field: where } : {}) }, problem);
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  const value = parsed.value;
   if (value === null || value === undefined) throw new InputError('E_BUNDLE_SCHEMA', { file }, 'is empty; a bundle needs at least a policy: section');
-  const parsed = bundleSchema.safeParse(value);
-  if (!parsed.success) {
-    throw issueToInputError(file, parsed.error.issues);
+  const checked = bundleSchema.safeParse(value);
+  if (!checked.success) {
+    throw issueToInputError(file, checked.error.issues);
   }
-  return parsed.data;
+  return checked.data;
 }
 
 function uniqueKeyResources(ctx: BundleContext, list: KeyResource[], own: { repository: string; tag: string }): KeyResource[] {

@@ -63,6 +63,9 @@ async function failingBuild(bundleText: string, env: NodeJS.ProcessEnv = {}) {
 
 const cases: Array<[string, () => string, RegExp | string, NodeJS.ProcessEnv?]> = [
   ['malformed YAML', () => 'policy:\n  default: [\n    {type: reject\n', /^kbs-bundler: example\/case\.yaml: line \d+, column \d+: malformed YAML: /],
+  ['a duplicate scope (the same key quoted and plain)', () => 'policy:\n  default:\n    - type: reject\n  scopes:\n    "quay.io/a":\n      - type: reject\n    quay.io/a:\n      - type: insecureAcceptAnything\n',
+    'example/case.yaml: line 7, column 5: malformed YAML: Map keys must be unique'],
+  ['a duplicate key in a flow mapping', () => 'policy: {default: [{type: reject, type: reject}]}\n', 'example/case.yaml: line 1, column 35: malformed YAML: Map keys must be unique'],
   ['an empty file', () => '# nothing yet\n', 'example/case.yaml: is empty; a bundle needs at least a policy: section'],
   ['an unknown field', () => variant((b) => (rule(b).keyz = ['x'])), `example/case.yaml: policy.scopes["${REG}"][0].keyz: unknown field`],
   ['scopes written as a list', () => 'policy:\n  scopes: [registry.example.com]\n', 'example/case.yaml: policy.scopes: expected a mapping, got a list'],

@@ -1,0 +1,227 @@
+/**
+ * bundle.yaml text → its value, as `parseDocument(text, { uniqueKeys: true }).toJS()` gives it, or
+ * the first error that call would report. Two ways, both with the yaml package:
+ *
+ *  - the common form (block mappings and sequences of one-line plain or quoted scalars, comments,
+ *    no anchors, aliases, tags, flow collections, block scalars, explicit keys, tabs, CR or BOM) is
+ *    read from yaml's CST (`Parser`): `plainCstValue` turns it into the value itself, with yaml's
+ *    scalar resolution (`CST.resolveAsScalar`, the core schema's tags). A Document and its nodes
+ *    are never built, and duplicate keys are found with one Set per mapping (yaml's `uniqueKeys`
+ *    compares each key with all earlier ones: quadratic in a 1,000-scope map). Anything outside
+ *    that form, or anything the composer would report (duplicates, bad indentation, …), answers
+ *    undefined;
+ *  - everything else is composed by `parseDocument` with `uniqueKeys: false` and checked for
+ *    duplicate keys in one pass; only when that finds an error is the text parsed again with
+ *    `uniqueKeys: true`, so that the error reported is exactly yaml's first one.
+ *
+ * test/bundle/yaml-value.test.ts compares both with the plain `parseDocument` call on the bundle
+ * fixtures and on thousands of mutated documents.
+ */
+import { CST, Document, isScalar, Parser, parseDocument, visit, type YAMLError } from 'yaml';
+
+export type YamlValue = { ok: true; value: unknown } | { ok: false; error: YAMLError };
+
+const PARSE_OPTIONS = { prettyErrors: true } as const;
+export const MAX_ALIAS_COUNT = 100;
+
+export function parseYamlValue(text: string): YamlValue {
+  const fast = plainCstValue(text);
+  if (fast !== undefined) return { ok: true, value: fast.value };
+  return fullValue(text);
+}
+
+/** The parseDocument path: uniqueKeys off, one linear duplicate scan, re-parse only for an error. */
+export function fullValue(text: string): YamlValue {
+  const doc = parseDocument(text, { ...PARSE_OPTIONS, uniqueKeys: false });
+  if (doc.errors.length > 0 || hasDuplicateKey(doc)) {
+    const strict = parseDocument(text, { ...PARSE_OPTIONS, uniqueKeys: true });
+    const error = strict.errors[0];
+    if (error !== undefined) return { ok: false, error };
+  }
+  return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+}
+
+/**
+ * True when some mapping may repeat a key as yaml's `uniqueKeys: true` sees it (the same node, or
+ * scalars with `===` values). May answer true where yaml would not (NaN keys): the caller then
+ * asks yaml itself.
+ */
+function hasDuplicateKey(doc: Document.Parsed): boolean {
+  let found = false;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (seen.has(key)) {
+          found = true;
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+// ---- the CST path -------------------------------------------------------------------------
+
+class Decline extends Error {}
+
+type Token = CST.Token;
+type SourceToken = CST.SourceToken;
+type Item = CST.CollectionItem;
+
+let schemaTags: { tags: readonly ScalarTag[]; options: object } | undefined;
+interface ScalarTag {
+  default?: boolean | 'key';
+  collection?: string;
+  tag: string;
+  test?: RegExp;
+  resolve: (value: string, onError: (msg: string) => void, options: object) => unknown;
+}
+
+/** The core schema's scalar tags and options, as parseDocument's Document has them. */
+function coreSchema(): { tags: readonly ScalarTag[]; options: object } {
+  if (!schemaTags) {
+    const doc = new Document();
+    schemaTags = { tags: doc.schema.tags as unknown as ScalarTag[], options: doc.options };
+  }
+  return schemaTags;
+}
+
+const NULL_TAG = 'tag:yaml.org,2002:null';
+const BOOL_TAG = 'tag:yaml.org,2002:bool';
+
+/** `{ value }` for the common form (see above), else undefined. */
+export function plainCstValue(text: string): { value: unknown } | undefined {
+  if (/[\t\r\uFEFF]/.test(text)) return undefined;
+  try {
+    let doc: CST.Document | undefined;
+    for (const token of new Parser().parse(text)) {
+      if (token.type === 'document') {
+        if (doc) return undefined;
+        doc = token;
+      } else if (token.type !== 'space' && token.type !== 'newline' && token.type !== 'comment') {
+        return undefined;
+      }
+    }
+    if (!doc || doc.value?.type !== 'block-map') return undefined;
+    const start = props(doc.start, 'doc-start', true);
+    if (start.found && !start.hasNewline) return undefined;
+    for (const t of doc.end ?? []) if (t.type !== 'space' && t.type !== 'newline' && t.type !== 'comment') return undefined;
+    return { value: node(doc.value) };
+  } catch (e) {
+    if (e instanceof Decline) return undefined;
+    throw e;
+  }
+}
+
+function decline(): never {
+  throw new Decline();
+}
+
+/**
+ * The checks resolveProps makes, for tokens that may only be white space, comments and at most one
+ * `indicator`: comments separated by white space, the indicator at most once.
+ */
+function props(tokens: readonly SourceToken[], indicator: string, startOnNewline: boolean): { found: SourceToken | undefined; hasNewline: boolean } {
+  let hasSpace = startOnNewline;
+  let hasNewline = false;
+  let found: SourceToken | undefined;
+  for (const t of tokens) {
+    switch (t.type) {
+      case 'space':
+        hasSpace = true;
+        break;
+      case 'newline':
+        hasSpace = true;
+        hasNewline = true;
+        break;
+      case 'comment':
+        if (!hasSpace) decline();
+        break;
+      default:
+        if (t.type !== indicator || found) decline();
+        found = t;
+        hasSpace = false;
+    }
+  }
+  return { found, hasNewline };
+}
+
+function node(token: Token): unknown {
+  switch (token.type) {
+    case 'block-map':
+      return blockMap(token);
+    case 'block-seq':
+      return blockSeq(token);
+    case 'scalar':
+    case 'single-quoted-scalar':
+    case 'double-quoted-scalar':
+      return scalar(token, false);
+    default:
+      return decline();
+  }
+}
+
+/** An item that holds nothing but white space and comments (yaml keeps it as a collection comment). */
+function isBlankItem(item: Item, last: boolean): boolean {
+  if (item.key !== undefined || item.sep !== undefined || item.value !== undefined) return false;
+  if (!last) decline();
+  props(item.start, '', true);
+  return true;
+}
+
+function blockMap(map: CST.BlockMap): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const seen = new Set<string>();
+  for (const [i, item] of map.items.entries()) {
+    if (isBlankItem(item, i === map.items.length - 1)) continue;
+    props(item.start, '', true);
+    const { key, sep, value } = item;
+    if (!key || !sep) decline();
+    if (key.type !== 'scalar' && key.type !== 'single-quoted-scalar' && key.type !== 'double-quoted-scalar') decline();
+    if (key.indent !== map.indent) decline();
+    if (key.end !== undefined && key.end.length > 0) decline();
+    const k = scalar(key, true);
+    if (typeof k !== 'string' || seen.has(k) || k === '__proto__' || k === '<<') decline();
+    seen.add(k);
+    // `key : value` puts the space before the indicator into sep.
+    const afterSpace = sep[0]?.type === 'space' ? 1 : 0;
+    const ind = sep[afterSpace];
+    if (ind?.type !== 'map-value-ind' || ind.offset - key.offset > 1000) decline();
+    const after = props(sep.slice(afterSpace + 1), '', false);
+    if ((value?.type === 'block-map' || value?.type === 'block-seq') && !after.hasNewline) decline();
+    out[k] = value === undefined ? null : node(value);
+  }
+  return out;
+}
+
+function blockSeq(seq: CST.BlockSequence): unknown[] {
+  const out: unknown[] = [];
+  for (const [i, item] of seq.items.entries()) {
+    if (isBlankItem(item, i === seq.items.length - 1)) continue;
+    if (item.key !== undefined || item.sep !== undefined) decline();
+    if (!props(item.start, 'seq-item-ind', true).found) decline();
+    out.push(item.value === undefined ? null : node(item.value));
+  }
+  return out;
+}
+
+/** A one-line flow scalar as the composer resolves it (plain ones through the core schema's tags). */
+function scalar(token: CST.FlowScalar, atKey: boolean): unknown {
+  if (token.source.includes('\n')) decline();
+  const resolved = CST.resolveAsScalar(token, true, () => decline());
+  if (!resolved) return decline();
+  if (token.type !== 'scalar') return resolved.value;
+  const { tags, options } = coreSchema();
+  const tag = tags.find((t) => (t.default === true || (atKey && t.default === 'key')) && t.test?.test(resolved.value));
+  if (!tag) return resolved.value;
+  // Keys must be strings (see blockMap); values may be null or booleans; numbers and the rest go
+  // the full way.
+  if (atKey || (tag.tag !== NULL_TAG && tag.tag !== BOOL_TAG)) decline();
+  const value = tag.resolve(resolved.value, () => decline(), options);
+  return isScalar(value) ? value.value : value;
+}
