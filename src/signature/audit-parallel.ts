@@ -1,92 +1,315 @@
 /**
- * `audit` on every core: signatures are verified in worker threads, each holding its own parsed copy of
- * the keyrings (parsed once per worker), in chunks so that progress stays live. Results come back in
- * store order. Small stores are not worth the worker start-up and stay in-process.
+ * `audit` on every core. The calling thread judges signatures itself and shares the work with one worker
+ * thread per further core. Workers can be started before the store is read (`startAuditThreads`), so that
+ * they load while the main thread reads; each holds its own copy of the keyrings (a plain key index for
+ * RSA keys: no openpgp.js). Work goes out in chunks (largest first, shrinking towards the end so that all
+ * threads finish together) as one transferred buffer each, and comes back as flat findings
+ * (audit-wire.ts); the main thread puts them in store order and builds the report exactly as the
+ * in-process audit does (`auditedSignature`, `assembleReport`).
+ *
+ * A worker is given chunks only once its keyring is ready, so a slow start never holds the audit up.
+ * Near the end, an idle main thread also judges chunks a worker has not answered yet (whichever answer
+ * comes first is kept: results do not depend on the thread). If a worker fails or an error is thrown,
+ * the workers are stopped and every signature still without a finding is judged in-process, in store
+ * order, so that the same error surfaces as an in-process audit would give.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Keyring } from '../keys/index.js';
-import { assembleReport, auditSignatures, mergeKeyrings, type AuditedSignature, type AuditReport } from './audit.js';
+import { assembleReport, auditedSignature, auditFinding, auditSignatures, mergeKeyrings, type AuditFinding, type AuditReport } from './audit.js';
+import { decodeFindings, packChunk, type FlatFindings, type PackedChunk } from './audit-wire.js';
 import { plainKeyIndex, type PlainKeyEntry } from './key-index.js';
 import type { StoredSignature } from './store.js';
 
-export interface ParallelAuditOptions {
+export interface AuditThreadsOptions {
+  /** Threads judging signatures, the calling one included; default: one per core. 1 = in-process. */
+  threads?: number;
+}
+
+export interface ParallelAuditOptions extends AuditThreadsOptions {
   onProgress?: (done: number, total: number) => void;
   scopesByFingerprint?: Map<string, string[]>;
-  /** Worker threads; default: one per core. 1 = in-process. */
-  workers?: number;
-  /** Below this many signatures, verify in-process (workers cost ~100 ms each to start). Default 1000. */
+  /**
+   * Below this many signatures, judge in-process. `auditSignaturesOnAllCores` starts its workers only
+   * then; their start (≈ 100 ms before a worker judges anything) does not pay off below ≈ 2,000
+   * signatures. Workers started ahead with `startAuditThreads` are used from 0 signatures by default.
+   */
   minForWorkers?: number;
+  /**
+   * The calling thread only hands out work and collects the answers (it still judges what a failed
+   * worker leaves). Default false: it judges its share too.
+   */
+  workersOnly?: boolean;
+  /** Filled in: threads used (1 = in-process) and how many signatures worker threads judged. */
+  stats?: ParallelAuditStats;
+}
+
+export interface ParallelAuditStats {
+  threads: number;
+  inWorkers: number;
 }
 
 export interface AuditWorkerData {
   keyrings: Uint8Array[];
   /** Set when every key is RSA: the worker then needs no openpgp.js. */
   plainIndex?: PlainKeyEntry[];
-  scopes?: Array<[string, string[]]>;
 }
 export interface AuditWorkerRequest {
   id: number;
-  signatures: StoredSignature[];
+  chunk: PackedChunk;
 }
-export interface AuditWorkerReply {
-  id: number;
-  results?: AuditedSignature[];
-  error?: string;
+export type AuditWorkerReply = { ready: true } | { failed: true; id?: number } | { id: number; findings: FlatFindings };
+
+/** Measured on a 2-core machine (bench/audit.mjs): below this, a worker started on demand costs more than it saves. */
+export const MIN_SIGNATURES_FOR_WORKERS = 2000;
+const MIN_CHUNK = 32;
+const MAX_CHUNK = 512;
+/** Chunks sent to a worker ahead of its answers, so that it never waits for the main thread. */
+const IN_FLIGHT = 2;
+/** The main thread returns to the event loop (worker answers, progress) after this many signatures. */
+const SLICE = 32;
+
+/**
+ * The compiled worker beside this module; when this module has been bundled into another file, the
+ * package's own dist/signature/audit-worker.js. None when running from TypeScript sources.
+ */
+function workerEntry(): URL | undefined {
+  const here = import.meta.url;
+  if (!here.startsWith('file:') || here.endsWith('.ts')) return undefined;
+  // Written out in full so that scripts/bundle-cli.mjs rewrites it for the bundle's directory.
+  const sibling = new URL('./audit-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(sibling))) return sibling;
+  for (let dir = path.dirname(fileURLToPath(here)); ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'kbs-bundler') {
+        const file = path.join(dir, 'dist', 'signature', 'audit-worker.js');
+        return existsSync(file) ? pathToFileURL(file) : undefined;
+      }
+    } catch {
+      // no package.json here
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
 }
 
-const CHUNK = 64;
-const WORKER_URL = new URL('./audit-worker.js', import.meta.url);
+interface Chunk {
+  from: number;
+  to: number;
+  done: boolean;
+  /** The main thread is judging it too (a worker had not answered). */
+  shadowed: boolean;
+}
 
+interface PoolWorker {
+  worker: Worker;
+  ready: boolean;
+  dead: boolean;
+  inFlight: Chunk[];
+}
+
+/** Worker threads started ahead of an audit; `audit` once, then they are gone. */
+export class AuditThreads {
+  private readonly pool: PoolWorker[] = [];
+  private closed = false;
+  private onEvent: (() => void) | undefined;
+  private onReply: ((w: PoolWorker, reply: AuditWorkerReply) => void) | undefined;
+
+  constructor(
+    /** All keyrings as one (mergeKeyrings), as the in-process audit uses them. */
+    private readonly keyring: Keyring,
+    workers: number,
+    data: AuditWorkerData,
+    entry: URL | undefined,
+  ) {
+    if (!entry) return;
+    for (let i = 0; i < workers; i++) {
+      const w: PoolWorker = { worker: new Worker(entry, { workerData: data }), ready: false, dead: false, inFlight: [] };
+      w.worker.unref(); // loading while the store is read must not keep the process alive if reading fails
+      w.worker.on('message', (reply: AuditWorkerReply) => {
+        if ('ready' in reply) w.ready = true;
+        else if ('failed' in reply && reply.id === undefined) this.fail(w);
+        else this.onReply?.(w, reply);
+        this.onEvent?.();
+      });
+      const died = () => {
+        this.fail(w);
+        this.onEvent?.();
+      };
+      w.worker.on('error', died);
+      w.worker.on('messageerror', died);
+      w.worker.on('exit', died);
+      this.pool.push(w);
+    }
+  }
+
+  /** Threads an audit would use now: the calling one and the workers still alive. */
+  get threads(): number {
+    return 1 + this.pool.filter((w) => !w.dead).length;
+  }
+
+  private fail(w: PoolWorker): void {
+    if (w.dead) return;
+    w.dead = true;
+    void w.worker.terminate().catch(() => undefined);
+  }
+
+  /** Stops the workers (not waiting for them to exit). */
+  close(): void {
+    this.closed = true;
+    this.onEvent = undefined;
+    this.onReply = undefined;
+    for (const w of this.pool) {
+      w.worker.removeAllListeners();
+      w.worker.on('error', () => undefined);
+      this.fail(w);
+    }
+  }
+
+  /** Judges `signatures` on the calling thread and the workers, then closes them. */
+  async audit(signatures: readonly StoredSignature[], options: Omit<ParallelAuditOptions, 'threads'> = {}): Promise<AuditReport> {
+    const keyring = this.keyring;
+    const n = signatures.length;
+    const stats = options.stats ?? { threads: 1, inWorkers: 0 };
+    if (this.closed || this.threads === 1 || n < (options.minForWorkers ?? 0)) {
+      this.close();
+      Object.assign(stats, { threads: 1, inWorkers: 0 });
+      return auditSignatures(signatures, keyring, options.onProgress, options.scopesByFingerprint);
+    }
+    Object.assign(stats, { threads: this.threads, inWorkers: 0 });
+    const findings: Array<AuditFinding | undefined> = new Array(n);
+    let done = 0;
+    const complete = (c: Chunk, list: readonly AuditFinding[]): boolean => {
+      if (c.done) return false;
+      c.done = true;
+      for (let i = 0; i < list.length; i++) findings[c.from + i] = list[i];
+      done += list.length;
+      options.onProgress?.(done, n);
+      return true;
+    };
+
+    let next = 0;
+    const threads = this.threads;
+    const take = (): Chunk | undefined => {
+      if (next >= n) return undefined;
+      const size = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil((n - next) / (4 * threads))));
+      const c: Chunk = { from: next, to: Math.min(n, next + size), done: false, shadowed: false };
+      next = c.to;
+      return c;
+    };
+    const returned: Chunk[] = [];
+    const feed = (w: PoolWorker) => {
+      while (w.ready && !w.dead && w.inFlight.length < IN_FLIGHT) {
+        const c = take();
+        if (!c) return;
+        w.inFlight.push(c);
+        const chunk = packChunk(signatures, c.from, c.to);
+        w.worker.postMessage({ id: c.from, chunk } satisfies AuditWorkerRequest, [chunk.bytes, chunk.ends.buffer]);
+      }
+    };
+    const reclaim = (w: PoolWorker) => {
+      for (const c of w.inFlight.splice(0)) if (!c.done) returned.push(c);
+    };
+    this.onReply = (w, reply) => {
+      const at = 'id' in reply ? w.inFlight.findIndex((c) => c.from === reply.id) : -1;
+      const c = w.inFlight[at];
+      let list: AuditFinding[] | undefined;
+      try {
+        list = c && 'findings' in reply ? decodeFindings(reply.findings) : undefined;
+      } catch {
+        list = undefined;
+      }
+      if (!c || !list || list.length !== c.to - c.from) {
+        this.fail(w); // an answer that does not fit what was asked: the worker's chunks are judged here instead
+        return;
+      }
+      w.inFlight.splice(at, 1);
+      if (complete(c, list)) stats.inWorkers += list.length;
+      feed(w);
+    };
+    let wake: (() => void) | undefined;
+    this.onEvent = () => {
+      for (const w of this.pool) {
+        if (w.dead) reclaim(w);
+        else feed(w);
+      }
+      wake?.();
+    };
+    for (const w of this.pool) w.worker.ref();
+
+    const judge = async (c: Chunk): Promise<void> => {
+      const list: AuditFinding[] = [];
+      for (let i = c.from; i < c.to; i++) {
+        const sig = signatures[i]!;
+        list.push(await auditFinding(sig.bytes, sig.digest, keyring));
+        if ((i - c.from) % SLICE === SLICE - 1) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (c.done) return; // a worker answered first
+        }
+      }
+      complete(c, list);
+    };
+    const shadow = (): Chunk | undefined => {
+      for (const w of this.pool) {
+        for (let i = w.inFlight.length - 1; i >= 0; i--) {
+          const c = w.inFlight[i]!;
+          if (!c.done && !c.shadowed) {
+            c.shadowed = true;
+            return c;
+          }
+        }
+      }
+      return undefined;
+    };
+    try {
+      this.onEvent();
+      while (done < n) {
+        const mainJudges = !options.workersOnly || this.threads === 1;
+        const c = returned.shift() ?? (mainJudges ? (take() ?? shadow()) : undefined);
+        if (c) {
+          if (!c.done) await judge(c);
+          continue;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } catch {
+      // Judged again below, in store order, without workers: an error surfaces as in-process.
+    } finally {
+      this.close();
+    }
+    for (let i = 0; i < n; i++) {
+      if (findings[i] !== undefined) continue;
+      const sig = signatures[i]!;
+      findings[i] = await auditFinding(sig.bytes, sig.digest, keyring);
+      options.onProgress?.(++done, n);
+    }
+    const audited = new Array(n);
+    for (let i = 0; i < n; i++) audited[i] = auditedSignature(signatures[i]!, findings[i]!, keyring, options.scopesByFingerprint);
+    return assembleReport(signatures, audited);
+  }
+}
+
+/** Starts the worker threads for an audit (one per core but the calling thread's, or `threads - 1`). */
+export async function startAuditThreads(keyrings: readonly Keyring[], options: AuditThreadsOptions = {}): Promise<AuditThreads> {
+  const threads = Math.max(1, options.threads ?? availableParallelism());
+  const keyring = mergeKeyrings(keyrings);
+  const entry = threads > 1 ? workerEntry() : undefined;
+  if (!entry) return new AuditThreads(keyring, 0, { keyrings: [] }, undefined);
+  const plainIndex = await plainKeyIndex(keyring);
+  const data: AuditWorkerData = { keyrings: keyrings.map((k) => k.bytes), ...(plainIndex ? { plainIndex } : {}) };
+  return new AuditThreads(keyring, threads - 1, data, entry);
+}
+
+/** Audits `signatures` on every core (see the module comment); small stores in-process. */
 export async function auditSignaturesOnAllCores(signatures: readonly StoredSignature[], keyrings: readonly Keyring[], options: ParallelAuditOptions = {}): Promise<AuditReport> {
-  const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.ceil(signatures.length / CHUNK)));
-  // The worker is compiled JavaScript; when running from TypeScript sources it does not exist.
-  if (workers === 1 || signatures.length < (options.minForWorkers ?? 1000) || !existsSync(fileURLToPath(WORKER_URL))) {
+  if ((options.threads ?? availableParallelism()) <= 1 || signatures.length < (options.minForWorkers ?? MIN_SIGNATURES_FOR_WORKERS)) {
+    if (options.stats) Object.assign(options.stats, { threads: 1, inWorkers: 0 });
     return auditSignatures(signatures, mergeKeyrings(keyrings), options.onProgress, options.scopesByFingerprint);
   }
-  const plainIndex = await plainKeyIndex(mergeKeyrings(keyrings));
-  const data: AuditWorkerData = {
-    keyrings: keyrings.map((k) => k.bytes),
-    ...(plainIndex ? { plainIndex } : {}),
-    ...(options.scopesByFingerprint ? { scopes: [...options.scopesByFingerprint] } : {}),
-  };
-  const results: AuditedSignature[] = new Array(signatures.length);
-  let next = 0;
-  let done = 0;
-  const pool = Array.from({ length: workers }, () => new Worker(WORKER_URL, { workerData: data }));
-  try {
-    await Promise.all(
-      pool.map(
-        (worker) =>
-          new Promise<void>((resolve, reject) => {
-            const send = () => {
-              if (next >= signatures.length) {
-                resolve();
-                return;
-              }
-              const id = next;
-              next += CHUNK;
-              worker.postMessage({ id, signatures: signatures.slice(id, id + CHUNK) } satisfies AuditWorkerRequest);
-            };
-            worker.on('message', (reply: AuditWorkerReply) => {
-              if (reply.error !== undefined || !reply.results) {
-                reject(new Error(`audit worker: ${reply.error ?? 'no results'}`));
-                return;
-              }
-              reply.results.forEach((r, i) => (results[reply.id + i] = r));
-              done += reply.results.length;
-              options.onProgress?.(done, signatures.length);
-              send();
-            });
-            worker.on('error', reject);
-            send();
-          }),
-      ),
-    );
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
-  }
-  return assembleReport(signatures, results);
+  const pool = await startAuditThreads(keyrings, options);
+  return pool.audit(signatures, { ...options, minForWorkers: 0 });
 }

@@ -1,33 +1,40 @@
 /**
- * Worker thread of `auditSignaturesOnAllCores`. With an all-RSA keyring it receives the plain key index
- * and never loads openpgp.js; otherwise it parses the keyrings once (loading openpgp.js). Then it audits
- * the chunks it is sent.
+ * Worker thread of `audit` (see audit-parallel.ts). With an all-RSA keyring it receives the plain key
+ * index and never loads openpgp.js; otherwise it parses the keyrings once (loading openpgp.js). It says
+ * `ready` once its keyring is built, then judges the packed chunks it is sent and answers each with the
+ * flat findings (audit-wire.ts), or `failed` (the main thread then judges that chunk itself).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Keyring } from '../keys/index.js';
-import { auditSignature, mergeKeyrings } from './audit.js';
+import { auditFinding, mergeKeyrings, type AuditFinding } from './audit.js';
 import type { AuditWorkerData, AuditWorkerReply, AuditWorkerRequest } from './audit-parallel.js';
+import { chunkBlob, encodeFindings } from './audit-wire.js';
 import { keyringFromPlainIndex } from './key-index.js';
 
 const data = workerData as AuditWorkerData;
-const scopes = data.scopes ? new Map(data.scopes) : undefined;
+const port = parentPort!;
 
 async function loadKeyring(): Promise<Keyring> {
   if (data.plainIndex) return keyringFromPlainIndex(data.plainIndex);
   const { readPublicKeyring } = await import('../keys/index.js');
   return mergeKeyrings(await Promise.all(data.keyrings.map((bytes) => readPublicKeyring(bytes, {}))));
 }
-const keyring = loadKeyring();
 
-parentPort!.on('message', (request: AuditWorkerRequest) => {
-  void (async () => {
-    try {
-      const ring = await keyring;
-      const results = [];
-      for (const sig of request.signatures) results.push(await auditSignature(sig, ring, scopes));
-      parentPort!.postMessage({ id: request.id, results } satisfies AuditWorkerReply);
-    } catch (e) {
-      parentPort!.postMessage({ id: request.id, error: e instanceof Error ? e.message : String(e) } satisfies AuditWorkerReply);
-    }
-  })();
-});
+loadKeyring().then(
+  (keyring) => {
+    port.on('message', (request: AuditWorkerRequest) => {
+      void (async () => {
+        try {
+          const findings: AuditFinding[] = new Array(request.chunk.digests.length);
+          for (let i = 0; i < findings.length; i++) findings[i] = await auditFinding(chunkBlob(request.chunk, i), request.chunk.digests[i]!, keyring);
+          port.postMessage({ id: request.id, findings: encodeFindings(findings) } satisfies AuditWorkerReply);
+        } catch {
+          // The main thread judges this chunk again itself and throws the error as an in-process audit would.
+          port.postMessage({ id: request.id, failed: true } satisfies AuditWorkerReply);
+        }
+      })();
+    });
+    port.postMessage({ ready: true } satisfies AuditWorkerReply);
+  },
+  () => port.postMessage({ failed: true } satisfies AuditWorkerReply),
+);

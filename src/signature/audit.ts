@@ -101,38 +101,79 @@ function side(result: VerifiedSignature | SignatureError, mode: 'host' | 'guest'
   return { ok: true, verified: result, payload };
 }
 
-export async function auditSignature(sig: StoredSignature, keyring: Keyring, scopesByFingerprint?: Map<string, string[]>): Promise<AuditedSignature> {
-  const verdicts = await judgeSignature(sig.bytes, keyring);
-  const host = side(verdicts.host, 'host', sig.digest);
-  const guest = side(verdicts.guest, 'guest', sig.digest);
-  const status: AuditStatus = !host.ok ? host.code : !guest.ok ? guest.code : 'good';
-  const out: AuditedSignature = {
-    source: sig.source,
-    name: sig.name,
-    status,
-    guest: guest.ok ? { accepted: true } : { accepted: false, reason: guest.reason },
-    host: host.ok ? { accepted: true } : { accepted: false, reason: host.reason },
-  };
+/**
+ * What one signature's audit found, without the file's name and place and without the policy scopes:
+ * all a worker thread has to send back (see audit-wire.ts). Reasons are present exactly when a side rejects.
+ */
+export interface AuditFinding {
+  status: AuditStatus;
+  guestReason?: string;
+  hostReason?: string;
+  signer?: { fingerprint: string; keyId: string; bySubkey: boolean; subkeyFingerprint?: string };
+  created?: string;
+  identity?: string;
+  digest?: string;
+}
+
+/** Judges one blob for the image whose manifest digest is `expectedDigest`, as both sides would. */
+export async function auditFinding(bytes: Uint8Array, expectedDigest: string, keyring: Keyring): Promise<AuditFinding> {
+  const verdicts = await judgeSignature(bytes, keyring);
+  const host = side(verdicts.host, 'host', expectedDigest);
+  const guest = side(verdicts.guest, 'guest', expectedDigest);
+  const finding: AuditFinding = { status: !host.ok ? host.code : !guest.ok ? guest.code : 'good' };
+  if (!guest.ok) finding.guestReason = guest.reason;
+  if (!host.ok) finding.hostReason = host.reason;
   const verified = host.ok ? host : guest.ok ? guest : undefined;
   const known = (r: VerifiedSignature | SignatureError) => (r instanceof SignatureError ? r.verified : r);
   const facts = verified?.verified ?? known(verdicts.host) ?? known(verdicts.guest);
   if (facts) {
-    const description = keyring.descriptions.find((d) => d.fingerprint === facts.signerFingerprint);
-    out.signer = {
-      fingerprint: facts.signerFingerprint,
-      keyId: facts.keyId,
-      bySubkey: facts.bySubkey,
-      ...(description?.userIds[0] ? { userId: description.userIds[0] } : {}),
-      ...(facts.subkeyFingerprint ? { subkeyFingerprint: facts.subkeyFingerprint } : {}),
-    };
-    out.created = facts.signatureCreated;
-    if (scopesByFingerprint) out.trustedBy = scopesByFingerprint.get(facts.signerFingerprint) ?? [];
+    finding.signer = { fingerprint: facts.signerFingerprint, keyId: facts.keyId, bySubkey: facts.bySubkey };
+    if (facts.subkeyFingerprint) finding.signer.subkeyFingerprint = facts.subkeyFingerprint;
+    finding.created = facts.signatureCreated;
   }
   if (verified) {
-    out.identity = verified.payload.dockerReference;
-    out.digest = verified.payload.manifestDigest;
+    finding.identity = verified.payload.dockerReference;
+    finding.digest = verified.payload.manifestDigest;
+  }
+  return finding;
+}
+
+/** The report entry for one file: its finding with the file's name and place, the signer's user id and the trusting scopes. */
+export function auditedSignature(
+  sig: Pick<StoredSignature, 'source' | 'name'>,
+  finding: AuditFinding,
+  keyring: Pick<Keyring, 'descriptions'>,
+  scopesByFingerprint?: Map<string, string[]>,
+): AuditedSignature {
+  const out: AuditedSignature = {
+    source: sig.source,
+    name: sig.name,
+    status: finding.status,
+    guest: finding.guestReason === undefined ? { accepted: true } : { accepted: false, reason: finding.guestReason },
+    host: finding.hostReason === undefined ? { accepted: true } : { accepted: false, reason: finding.hostReason },
+  };
+  const signer = finding.signer;
+  if (signer) {
+    const description = keyring.descriptions.find((d) => d.fingerprint === signer.fingerprint);
+    out.signer = {
+      fingerprint: signer.fingerprint,
+      keyId: signer.keyId,
+      bySubkey: signer.bySubkey,
+      ...(description?.userIds[0] ? { userId: description.userIds[0] } : {}),
+      ...(signer.subkeyFingerprint ? { subkeyFingerprint: signer.subkeyFingerprint } : {}),
+    };
+    out.created = finding.created;
+    if (scopesByFingerprint) out.trustedBy = scopesByFingerprint.get(signer.fingerprint) ?? [];
+  }
+  if (finding.identity !== undefined) {
+    out.identity = finding.identity;
+    out.digest = finding.digest;
   }
   return out;
+}
+
+export async function auditSignature(sig: StoredSignature, keyring: Keyring, scopesByFingerprint?: Map<string, string[]>): Promise<AuditedSignature> {
+  return auditedSignature(sig, await auditFinding(sig.bytes, sig.digest, keyring), keyring, scopesByFingerprint);
 }
 
 export async function auditSignatures(

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { FileNotFoundError, InputError } from '../../errors.js';
 import { readPublicKeyring } from '../../keys/index.js';
-import { auditSignaturesOnAllCores, readPolicyKeys, readSignatureStore, type AuditReport, type AuditedSignature } from '../../signature/index.js';
+import { readPolicyKeys, startAuditThreads, readSignatureStore, type AuditReport, type AuditedSignature } from '../../signature/index.js';
 import { printJson, printLine, progressReporter, style, warnLine } from '../output.js';
 
 interface AuditFlags {
@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .requiredOption('--store <dir|tar>', 'lookaside directory, signatures.tar(.gz), or dir: image layout')
     .option('--keys <keyring...>', 'trusted public keyrings (armored or binary)')
     .option('--policy <file>', "policy.json: also trust its signedBy keys (keyData, keyPath), and say which scopes trust each signer")
-    .option('--jobs <n>', 'worker threads (default: one per core, for stores of 1000 signatures or more)')
+    .option('--jobs <n>', 'threads verifying signatures (default: one per core; 1 = no worker threads)')
     .option('--json', 'machine-readable report')
     .action(async (flags: AuditFlags) => {
       if (!flags.keys && !flags.policy) throw new InputError('E_USAGE', {}, 'give --keys KEYRING... and/or --policy FILE');
@@ -38,14 +38,26 @@ export function register(program: Command): void {
         for (const note of policy.notes) warnLine(note);
       }
       if (keyrings.length === 0) throw new InputError('E_NO_KEYS', { file: flags.policy }, 'no signedBy key readable on this machine');
-      const signatures = await readSignatureStore(flags.store);
       const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
-      if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new InputError('E_USAGE', { field: '--jobs' }, 'must be a whole number ≥ 1');
-      const report = await auditSignaturesOnAllCores(signatures, keyrings, {
-        ...(jobs !== undefined ? { workers: jobs, minForWorkers: 0 } : {}),
+      const badJobs = jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1);
+      // The workers load while this thread reads the store; they get work only once ready, so a small
+      // store is done here before they are and costs them nothing but their start.
+      const threads = await startAuditThreads(keyrings, { threads: jobs === undefined ? undefined : badJobs ? 1 : jobs });
+      let signatures;
+      try {
+        signatures = await readSignatureStore(flags.store);
+        if (badJobs) throw new InputError('E_USAGE', { field: '--jobs' }, 'must be a whole number ≥ 1');
+      } catch (e) {
+        threads.close();
+        throw e;
+      }
+      const stats = { threads: 1, inWorkers: 0 };
+      const report = await threads.audit(signatures, {
         onProgress: progressReporter('verifying'),
         ...(policy ? { scopesByFingerprint: policy.scopesByFingerprint } : {}),
+        stats,
       });
+      if (process.env.KBS_BUNDLER_DEBUG) process.stderr.write(`audit: ${signatures.length} signatures on ${stats.threads} threads, ${stats.inWorkers} of them in worker threads\n`);
       if (flags.json) printJson(report);
       else printReport(report);
       if (report.good !== report.total || report.total === 0) process.exitCode = 1;
