@@ -148,7 +148,8 @@ export function timed(cmd, args, options = {}) {
   };
 }
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+/** The CLI exactly as package.json `bin` names it (the bundle `npm run build` writes). */
+export const CLI = fileURLToPath(new URL(`../../${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).bin['kbs-bundler']}`, import.meta.url));
 
 /** Runs the CLI under /usr/bin/time -v and fails loudly on a non-zero exit. */
 export function cli(args, options = {}) {
