@@ -5,10 +5,14 @@
  * several files are de-armored and concatenated into one binary keyring, which every OpenPGP
  * implementation reads as a sequence of keys (mixing armored text and binary would not be).
  * sigstoreSigned: a cosign public key PEM, checked with node:crypto.
+ *
+ * A key as gpg writes it (one RSA key, self-signed: see keys/fast-keyring.ts) is read without
+ * openpgp.js, whose module alone costs ≈ 0.1 s of every build and stage; anything else, and the
+ * usability check of a key that has an expiry date or a revocation, loads the openpgp.js path.
  */
 import { createPublicKey } from 'node:crypto';
-import * as openpgp from 'openpgp';
-import { assertKeyringUsable, looksArmored, readPublicKeyring } from '../keys/index.js';
+import { readPlainPublicKeyring } from '../keys/fast-keyring.js';
+import type { Keyring } from '../keys/keyring.js';
 import { atField, fail, readBundleFile, type BundleContext } from './files.js';
 import type { SignedByRule } from './schema.js';
 import type { KeyringEntry } from './types.js';
@@ -33,12 +37,16 @@ export async function loadSignedByKeys(ctx: BundleContext, scope: string, rule: 
     try {
       let parsed = ctx.keyrings.get(abs);
       if (!parsed) {
-        parsed = readPublicKeyring(bytes, {});
+        parsed = readKeyring(bytes);
         parsed.catch(() => undefined);
         ctx.keyrings.set(abs, parsed);
       }
       const keyring = await parsed;
-      assertKeyringUsable(keyring, {}, { allowExpired: rule.allowExpired, allowRevoked: rule.allowRevoked });
+      // A key without expiry or revocation always passes; only the others need the check itself.
+      if (keyring.descriptions.some((d) => d.revoked || d.expires !== null)) {
+        const { assertKeyringUsable } = await import('../keys/keyring.js');
+        assertKeyringUsable(keyring, {}, { allowExpired: rule.allowExpired, allowRevoked: rule.allowRevoked });
+      }
       entries.push({ scope, keyring, sourceFile: abs });
     } catch (e) {
       throw atField(ctx, keyField, relative, e, HINTS);
@@ -49,9 +57,15 @@ export async function loadSignedByKeys(ctx: BundleContext, scope: string, rule: 
   return { bytes, entries, sourceFiles: entries.map((e) => e.sourceFile) };
 }
 
+async function readKeyring(bytes: Uint8Array): Promise<Keyring> {
+  return readPlainPublicKeyring(bytes) ?? (await import('../keys/keyring.js')).readPublicKeyring(bytes, {});
+}
+
 /** The binary packets of a key file: armored blocks decoded, binary kept as is. */
 async function binaryKeyring(bytes: Uint8Array): Promise<Uint8Array> {
+  const { looksArmored } = await import('../keys/parse.js');
   if (!looksArmored(bytes)) return bytes;
+  const openpgp = await import('openpgp');
   const text = Buffer.from(bytes).toString('utf8');
   const blocks = text.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? [];
   const out: Uint8Array[] = [];

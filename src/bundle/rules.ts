@@ -33,7 +33,7 @@ export async function loadRule(ctx: BundleContext, scope: string, rule: BundleRu
       const identity = rule.signedIdentity && checkIdentity(ctx, rule.signedIdentity, `${field}.signedIdentity`);
       const delivery = keyDelivery(ctx, rule.keyPath, `${field}.keyPath`);
       const keys = await loadSignedByKeys(ctx, scope, rule, field);
-      const keyData = Buffer.from(keys.bytes).toString('base64');
+      const keyData = base64(keys.bytes);
       const idPart = identity ? { signedIdentity: identity } : {};
       const host: PolicyRequirement = { type: 'signedBy', keyType: 'GPGKeys', keyData, ...idPart };
       const keyPart = delivery.kind === 'embedded' ? { keyData } : { keyPath: delivery.kind === 'kbs' ? delivery.uri : delivery.keyPath };
@@ -70,6 +70,17 @@ export async function loadRule(ctx: BundleContext, scope: string, rule: BundleRu
       };
     }
   }
+}
+
+/** keyData of a key file: one encoding per file, however many scopes name it. */
+const keyDataOf = new WeakMap<Uint8Array, string>();
+function base64(bytes: Uint8Array): string {
+  let text = keyDataOf.get(bytes);
+  if (text === undefined) {
+    text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+    keyDataOf.set(bytes, text);
+  }
+  return text;
 }
 
 function keyDelivery(ctx: BundleContext, keyPath: string | undefined, field: string): KeyDelivery {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadBundle } from '../../src/bundle/load.js';
+import { readPublicKeyring } from '../../src/keys/keyring.js';
 import { bundleSchema } from '../../src/bundle/schema.js';
 import { renderResources } from '../../src/kbs/render.js';
 import { resourcePath } from '../../src/kbs/resource-id.js';
@@ -122,6 +123,19 @@ describe('loadBundle', () => {
     expect(b.hostPolicy.transports!.docker!['q.io/app']).toEqual([{ type: 'sigstoreSigned', keyData: Buffer.from(pem).toString('base64'), signedIdentity: { type: 'matchRepository' } }]);
     const viaKbs = await load('policy:\n  scopes:\n    q.io/app: [{type: sigstoreSigned, key: cosign.pub, keyPath: "kbs:///default/cosign-public-key/test"}]\n');
     expect(viaKbs.keyResources.map((k) => [resourcePath(k.id), Buffer.from(k.bytes).toString()])).toEqual([['default/cosign-public-key/test', pem]]);
+  });
+
+  it('describes every key as openpgp.js does, reading plain gpg keys without it', async () => {
+    const files = ['example.asc', 'ci.gpg', 'expired.asc'];
+    const b = await load(`policy:\n  scopes:\n${files.map((f, i) => `    r${i}.io: [{type: signedBy, keys: [${f}], allowExpired: true}]\n`).join('')}`);
+    expect(b.keyrings.map((k) => path.basename(k.sourceFile))).toEqual(files);
+    for (const k of b.keyrings) {
+      const viaOpenpgp = await readPublicKeyring(await fs.readFile(k.sourceFile), {});
+      expect(k.keyring.descriptions).toEqual(viaOpenpgp.descriptions);
+      expect(Buffer.from(k.keyring.bytes).equals(await fs.readFile(k.sourceFile))).toBe(true);
+    }
+    // The common key (gpg --export, binary or armored) took the openpgp.js-free reader.
+    expect(b.keyrings.filter((k) => k.keyring.keys.length === 0).map((k) => path.basename(k.sourceFile))).toContain('ci.gpg');
   });
 
   it('trusts an expired key only with allowExpired', async () => {
