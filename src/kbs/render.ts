@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { passwordSecret } from '../bundle/registries.js';
 import type { Bundle } from '../bundle/types.js';
 import type { AuthsFile } from './auths-schema.js';
+import { prettyJsonBytes } from './pretty-json.js';
 import { resourcePath, type ResourceId } from './resource-id.js';
 
 export interface KbsResource {
@@ -30,8 +31,9 @@ export async function renderResources(bundle: Bundle, options: { env?: NodeJS.Pr
   return out.sort((a, b) => compare(resourcePath(a.id), resourcePath(b.id)));
 }
 
+/** Pretty JSON and a newline, UTF-8: the bytes of `JSON.stringify(value, null, 2) + '\n'`. */
 export function jsonBytes(value: unknown): Uint8Array {
-  return Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
+  return prettyJsonBytes(value);
 }
 
 function sigstoreYaml(bundle: Bundle): string {

@@ -2,7 +2,6 @@
  * The repository tree as a deterministic tarball: sorted entries, fixed mtime (SOURCE_DATE_EPOCH
  * or the epoch), modes kept, owner root (uid/gid 0). Same resources → same bytes.
  */
-import { pack } from 'tar-stream';
 import type { KbsResource } from './render.js';
 import { layoutDirs, layoutPath, type Layout } from './layout.js';
 import { compare } from './render.js';
@@ -14,9 +13,11 @@ export function fixedMtime(env: NodeJS.ProcessEnv = process.env): Date {
 
 /**
  * The tarball as a stream of chunks: entries reference the resources' bytes (no copies) and the
- * archive is never assembled in memory; `build --tar` writes it straight to the file.
+ * archive is never assembled in memory; `build --tar` writes it straight to the file. tar-stream
+ * is loaded here, on first use, not by every build.
  */
-export function tarballStream(resources: readonly KbsResource[], layout: Layout, mtime: Date): AsyncIterable<Uint8Array> {
+export async function* tarballStream(resources: readonly KbsResource[], layout: Layout, mtime: Date): AsyncIterable<Uint8Array> {
+  const { pack } = await import('tar-stream');
   const p = pack();
   const owner = { uid: 0, gid: 0, uname: 'root', gname: 'root', mtime };
   const entries: Array<{ name: string; dir: boolean; mode: number; bytes?: Uint8Array }> = [
@@ -28,7 +29,7 @@ export function tarballStream(resources: readonly KbsResource[], layout: Layout,
     else p.entry({ ...owner, name: e.name, type: 'file', mode: e.mode, size: e.bytes!.length }, Buffer.from(e.bytes!.buffer, e.bytes!.byteOffset, e.bytes!.byteLength));
   }
   p.finalize();
-  return p as unknown as AsyncIterable<Uint8Array>;
+  yield* p as unknown as AsyncIterable<Uint8Array>;
 }
 
 export async function tarballBytes(resources: readonly KbsResource[], layout: Layout, mtime: Date): Promise<Buffer> {
