@@ -1,5 +1,8 @@
 /** Plain descriptions of OpenPGP keys (fingerprints, user ids, expiry, revocation) for reports and checks. */
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+
+/** openpgp.enums.keyFlags.signData (RFC 4880 §5.2.3.21): a value, so that this module does not load openpgp.js. */
+const SIGN_DATA = 0x02;
 
 export interface SubkeyDescription {
   fingerprint: string;
@@ -62,7 +65,7 @@ function subkeyCanSign(subkey: openpgp.Subkey): boolean {
   const sigs = [...subkey.bindingSignatures].sort((a, b) => (b.created?.getTime() ?? 0) - (a.created?.getTime() ?? 0));
   const flags = sigs[0]?.keyFlags?.[0];
   if (flags === undefined) return false;
-  return (flags & openpgp.enums.keyFlags.signData) !== 0;
+  return (flags & SIGN_DATA) !== 0;
 }
 
 export async function describeKey(key: AnyKey): Promise<KeyDescription> {

@@ -1,5 +1,9 @@
-/** Reads OpenPGP key material in either encoding, splitting concatenated armored blocks. */
-import * as openpgp from 'openpgp';
+/**
+ * Reads OpenPGP key material in either encoding, splitting concatenated armored blocks. openpgp.js
+ * is loaded on the first parse, not with this module (looksArmored, armorBlocks and keyring.ts's
+ * checks do not need it).
+ */
+import type * as openpgp from 'openpgp';
 import { InputError, type Location } from '../errors.js';
 
 const ARMOR_BLOCK = /-----BEGIN PGP ([A-Z ]+)-----[\s\S]*?-----END PGP \1-----/g;
@@ -39,6 +43,7 @@ export async function parseKeys(bytes: Uint8Array, location: Location): Promise<
   const notOpenpgp = (why: string, cause?: unknown) =>
     new InputError('E_NOT_OPENPGP', location, `not an OpenPGP key (armored or binary): ${why}`, { cause });
   if (bytes.length === 0) throw notOpenpgp('the file is empty');
+  const pgp = await import('openpgp');
   const keys: Array<openpgp.PublicKey | openpgp.PrivateKey> = [];
   if (looksArmored(bytes)) {
     const blocks = armorBlocks(bytes);
@@ -48,14 +53,14 @@ export async function parseKeys(bytes: Uint8Array, location: Location): Promise<
         throw notOpenpgp(`armored block is a "PGP ${block.type}", not a key`);
       }
       try {
-        keys.push(...(await openpgp.readKeys({ armoredKeys: block.text })));
+        keys.push(...(await pgp.readKeys({ armoredKeys: block.text })));
       } catch (e) {
         throw notOpenpgp(reason(e), e);
       }
     }
     for (const binary of binaryOutsideArmor(bytes, blocks)) {
       try {
-        keys.push(...(await openpgp.readKeys({ binaryKeys: binary })));
+        keys.push(...(await pgp.readKeys({ binaryKeys: binary })));
       } catch (e) {
         throw notOpenpgp(`binary data beside the armored blocks: ${reason(e)}`, e);
       }
@@ -65,7 +70,7 @@ export async function parseKeys(bytes: Uint8Array, location: Location): Promise<
     const first = bytes[0] ?? 0;
     if ((first & 0x80) === 0) throw notOpenpgp('neither armored text nor an OpenPGP packet');
     try {
-      keys.push(...(await openpgp.readKeys({ binaryKeys: bytes })));
+      keys.push(...(await pgp.readKeys({ binaryKeys: bytes })));
     } catch (e) {
       throw notOpenpgp(reason(e), e);
     }
