@@ -13,7 +13,7 @@
  * the workers are stopped and every signature still without a finding is judged in-process, in store
  * order, so that the same error surfaces as an in-process audit would give.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -302,6 +302,22 @@ export async function startAuditThreads(keyrings: readonly Keyring[], options: A
   const plainIndex = await plainKeyIndex(keyring);
   const data: AuditWorkerData = { keyrings: keyrings.map((k) => k.bytes), ...(plainIndex ? { plainIndex } : {}) };
   return new AuditThreads(keyring, threads - 1, data, entry);
+}
+
+/**
+ * Whether a store is small enough to be sure that worker threads would not pay off before reading it:
+ * a `dir:` layout (one image's signatures) or a tarball under 1 MiB (a few hundred signatures).
+ * Anything it cannot tell (lookaside trees, unreadable paths) is not small.
+ */
+export function isSmallStore(store: string): boolean {
+  const p = store.startsWith('dir:') ? store.slice(4) : store;
+  try {
+    const st = statSync(p);
+    if (st.isFile()) return st.size < 1 << 20;
+    return store.startsWith('dir:') || existsSync(path.join(p, 'manifest.json'));
+  } catch {
+    return false;
+  }
 }
 
 /** Audits `signatures` on every core (see the module comment); small stores in-process. */

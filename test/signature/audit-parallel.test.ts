@@ -159,6 +159,19 @@ describe('auditSignaturesOnAllCores (compiled library, worker threads)', () => {
   });
 });
 
+describe('isSmallStore', () => {
+  it('is true for a dir: layout and a small tarball, false for a lookaside tree and what it cannot read', async () => {
+    expect(dist.isSmallStore(`dir:${path.join(CI_FIXTURES, 'dir-img-valid')}`)).toBe(true);
+    expect(dist.isSmallStore(path.join(CI_FIXTURES, 'dir-img-valid'))).toBe(true);
+    expect(dist.isSmallStore(path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/signatures.tar'))).toBe(true);
+    const big = path.join(tmp, 'big.tar');
+    await fs.writeFile(big, Buffer.alloc(1 << 20));
+    expect(dist.isSmallStore(big)).toBe(false);
+    expect(dist.isSmallStore(tmp)).toBe(false);
+    expect(dist.isSmallStore(path.join(tmp, 'missing'))).toBe(false);
+  });
+});
+
 describe('kbs-bundler audit: --jobs 1 and every core print the same', () => {
   it('same --json and text report, same exit code, on a store on disk with a policy (the bundled CLI finds its worker)', async () => {
     const dir = path.join(tmp, 'cli-store');

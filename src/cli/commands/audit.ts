@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { FileNotFoundError, InputError } from '../../errors.js';
 import { readPublicKeyring } from '../../keys/index.js';
-import { readPolicyKeys, startAuditThreads, readSignatureStore, type AuditReport, type AuditedSignature } from '../../signature/index.js';
+import { isSmallStore, readPolicyKeys, startAuditThreads, readSignatureStore, type AuditReport, type AuditedSignature } from '../../signature/index.js';
 import { printJson, printLine, progressReporter, style, warnLine } from '../output.js';
 
 interface AuditFlags {
@@ -41,8 +41,10 @@ export function register(program: Command): void {
       const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
       const badJobs = jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1);
       // The workers load while this thread reads the store; they get work only once ready, so a small
-      // store is done here before they are and costs them nothing but their start.
-      const threads = await startAuditThreads(keyrings, { threads: jobs === undefined ? undefined : badJobs ? 1 : jobs });
+      // store is done here before they are and costs them nothing but their start (none for a store
+      // known to be small).
+      const defaultThreads = isSmallStore(flags.store) ? 1 : undefined;
+      const threads = await startAuditThreads(keyrings, { threads: jobs === undefined ? defaultThreads : badJobs ? 1 : jobs });
       let signatures;
       try {
         signatures = await readSignatureStore(flags.store);
