@@ -22,19 +22,45 @@ export interface PlannedTarget {
   via: string[];
 }
 
+/** One node and one settled promise for every planned directory (thousands of them). */
+const PLANNED_DIR: GuestNode = Object.freeze({ type: 'dir', mode: DIR_MODE, uid: 0, gid: 0 });
+const PLANNED_DIR_P = Promise.resolve(PLANNED_DIR);
+const NOTHING_P = Promise.resolve(undefined);
+
+export interface PlannerOptions {
+  /**
+   * directory(): resolve a path's parent once and reuse it for its siblings (default). Off: every
+   * path is resolved component by component (the reference the fast path is tested against).
+   */
+  reuseParents?: boolean;
+}
+
 export class WritePlanner implements GuestLookup {
   private readonly nodes = new Map<string, Promise<GuestNode | undefined>>();
   private readonly virtualDirs = new Set<string>();
-  private readonly mkdirs: Change[] = [];
+  private readonly mkdirs: Array<Change & { op: 'mkdir' }> = [];
+  /** directory(): guest parent path → its real components and their key, once resolved to a directory. */
+  private readonly parents = new Map<string, { components: readonly string[]; key: string }>();
+  private readonly reuseParents: boolean;
 
-  constructor(readonly view: GuestView) {}
+  constructor(
+    readonly view: GuestView,
+    options: PlannerOptions = {},
+  ) {
+    this.reuseParents = options.reuseParents ?? true;
+  }
 
   lookup(parent: readonly string[], name: string): Promise<GuestNode | undefined> {
-    const parentKey = parent.join('/');
+    return this.lookupIn(parent, parent.join('/'), name);
+  }
+
+  private lookupIn(parent: readonly string[], parentKey: string, name: string): Promise<GuestNode | undefined> {
+    // Nothing exists under a planned directory until this run makes it (and then it is planned too).
+    if (this.virtualDirs.has(parentKey)) return this.nodes.get(parentKey === '' ? name : `${parentKey}/${name}`) ?? NOTHING_P;
     const key = parentKey === '' ? name : `${parentKey}/${name}`;
     let p = this.nodes.get(key);
     if (!p) {
-      p = this.virtualDirs.has(parentKey) ? Promise.resolve(undefined) : this.view.lookup(parent, name);
+      p = this.view.lookup(parent, name);
       this.nodes.set(key, p);
     }
     return p;
@@ -82,10 +108,51 @@ export class WritePlanner implements GuestLookup {
   /** Resolves a directory path, planning the missing directories. */
   async directory(guestPath: string): Promise<string[]> {
     assertPlainGuestPath(guestPath);
+    if (this.reuseParents) {
+      const fast = await this.directoryUnderKnownParent(guestPath);
+      if (fast) return fast;
+    }
     const r = await this.resolveForWrite(guestPath);
     if (!r.node) await this.planDir(r.components);
     else if (r.node.type !== 'dir') throw new InputError('E_ROOTFS_PATH', { file: guestPath }, `${realPath(r.components)} is not a directory in the rootfs`);
     return r.components;
+  }
+
+  /**
+   * directory() for thousands of siblings (`…/sigstore/team/app-N@sha256=…`): a guest path is
+   * resolved left to right, so resolving `parent/name` is resolving `parent`, then looking `name`
+   * up in the directory it ended at. The parent is resolved once (with the same refusals and the
+   * same planned directories), then each name is one lookup. Whenever the answer is anything but
+   * the plain cases — the parent is not a directory or could not be resolved, `name` is a symlink
+   * or not a directory — this returns undefined and the caller resolves the whole path as before,
+   * so every error and every `..` or symlink case goes through exactly the same code.
+   */
+  private async directoryUnderKnownParent(guestPath: string): Promise<string[] | undefined> {
+    const slash = guestPath.lastIndexOf('/');
+    const parentGuest = guestPath.slice(0, slash);
+    const name = guestPath.slice(slash + 1);
+    let parent = this.parents.get(parentGuest);
+    if (!parent) {
+      if (parentGuest === '') parent = { components: [], key: '' };
+      else {
+        let r: ResolvedPath;
+        try {
+          r = await this.resolveForWrite(parentGuest);
+        } catch {
+          return undefined; // the whole path gets the error, named by the whole path
+        }
+        if (r.node?.type !== 'dir' || r.components.length === 0) return undefined;
+        parent = { components: r.components, key: r.components.join('/') };
+      }
+      this.parents.set(parentGuest, parent);
+    }
+    const node = await this.lookupIn(parent.components, parent.key, name);
+    if (node === undefined) {
+      const components = [...parent.components, name];
+      await this.planDir(components);
+      return components;
+    }
+    return node.type === 'dir' ? [...parent.components, name] : undefined;
   }
 
   /** Bytes at a real path, or undefined for a planned (virtual) or missing file. */
@@ -109,12 +176,17 @@ export class WritePlanner implements GuestLookup {
     return [...this.mkdirs];
   }
 
+  /** The real guest path of each planned directory, in planning order. */
+  plannedDirPaths(): string[] {
+    return this.mkdirs.map((d) => `/${d.path.join('/')}`);
+  }
+
   private async planDir(path: string[]): Promise<GuestNode> {
     const key = path.join('/');
     if (!this.virtualDirs.has(key)) {
       this.virtualDirs.add(key);
       this.mkdirs.push({ op: 'mkdir', path, mode: DIR_MODE });
-      this.nodes.set(key, Promise.resolve({ type: 'dir', mode: DIR_MODE, uid: 0, gid: 0 }));
+      this.nodes.set(key, PLANNED_DIR_P);
     }
     return { type: 'dir', mode: DIR_MODE, uid: 0, gid: 0 };
   }

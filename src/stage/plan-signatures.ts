@@ -3,6 +3,7 @@
  * guest directory, and give each new blob the first free `signature-N` there (a blob already in
  * the directory, under any name, is skipped), as `podman image sign` appends.
  */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import type { Change } from '../rootfs/changes.js';
 import { guestString } from '../rootfs/guest-path.js';
@@ -17,6 +18,9 @@ const PARALLEL = 16;
 export interface SignaturePlan {
   entries: PlanEntry[];
   writes: Change[];
+  /** For writes[i]: its real guest path and the sha256 of its bytes (the record needs both). */
+  realPaths: string[];
+  hashes: string[];
   skipped: SkippedSignature[];
   warnings: StageWarning[];
 }
@@ -29,20 +33,23 @@ export async function planSignatures(
 ): Promise<SignaturePlan> {
   const skipped: SkippedSignature[] = [];
   const untrusted = new Map<string, { count: number; example: string }>();
-  const byDir = new Map<string, Map<string, StoredSignature>>();
+  /** Guest directory → the store indexes of the signatures that go there (one, nearly always). */
+  const byDir = new Map<string, number | number[]>();
   let decided = 0;
   const keys = await trustedKeys(ctx.keyrings);
-  for (const sig of signatures) {
+  for (let i = 0; i < signatures.length; i++) {
     if (decided % 256 === 0) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       options.check?.();
     }
+    const sig = signatures[i] as StoredSignature;
     const d = decideSignature(sig, ctx, keys);
     if (!d.stage) skipped.push({ source: sig.source, ...(d.image ? { image: d.image } : {}), code: d.code, reason: d.reason });
     else {
-      let blobs = byDir.get(d.guestDir);
-      if (!blobs) byDir.set(d.guestDir, (blobs = new Map()));
-      blobs.set(sha(sig.bytes), sig);
+      const had = byDir.get(d.guestDir);
+      if (had === undefined) byDir.set(d.guestDir, i);
+      else if (typeof had === 'number') byDir.set(d.guestDir, [had, i]);
+      else had.push(i);
       if (d.untrusted) {
         const u = untrusted.get(d.untrusted) ?? { count: 0, example: d.image };
         u.count++;
@@ -57,31 +64,40 @@ export async function planSignatures(
   await planner.view.prefetch?.(ancestorsOf(dirs));
   const entries: PlanEntry[] = [];
   const writes: Change[] = [];
+  const realPaths: string[] = [];
+  const hashes: string[] = [];
   let placed = 0;
   await pool(dirs, async (guestDir) => {
     options.check?.();
     const dir = await planner.directory(guestDir);
-    const blobs = byDir.get(guestDir) as Map<string, StoredSignature>;
+    const blobs = uniqueBlobs(signatures, byDir.get(guestDir) as number | number[]);
+    // A directory this run creates is empty: nothing to list, nothing to compare with.
     const names = new Set(await planner.list(dir));
     const present = new Map<string, string>();
     for (const name of names) {
       const bytes = await planner.read([...dir, name]);
       if (bytes) present.set(sha(bytes), name);
     }
+    const realDir = dir.length === 0 ? '' : guestString(dir); // guestString([]) is '/'
     let next = 1;
-    for (const [hash, sig] of [...blobs.entries()].sort((a, b) => compareNames(a[1].name, b[1].name))) {
+    for (const [hash, sig] of blobs) {
       const existing = present.get(hash);
       if (existing !== undefined) {
-        entries.push({ path: `${guestDir}/${existing}`, realPath: guestString([...dir, existing]), what: 'signature', action: 'skip', detail: `already there (${sig.source})` });
+        entries.push({ path: `${guestDir}/${existing}`, realPath: `${realDir}/${existing}`, what: 'signature', action: 'skip', detail: `already there (${sig.source})` });
         continue;
       }
       while (names.has(`signature-${next}`)) next++;
       const name = `signature-${next}`;
       names.add(name);
+      const path = `${guestDir}/${name}`;
+      // the same string when nothing in the rootfs redirects the directory (the usual case)
+      const real = realDir === guestDir ? path : `${realDir}/${name}`;
       writes.push({ op: 'write', path: [...dir, name], data: sig.bytes, mode: FILE_MODE, replaces: false });
-      entries.push({ path: `${guestDir}/${name}`, realPath: guestString([...dir, name]), what: 'signature', action: 'create', detail: sig.source });
+      realPaths.push(real);
+      hashes.push(hash);
+      entries.push({ path, realPath: real, what: 'signature', action: 'create', detail: sig.source });
     }
-    placed += blobs.size;
+    placed += typeof byDir.get(guestDir) === 'number' ? 1 : (byDir.get(guestDir) as number[]).length;
     options.onProgress?.(signatures.length + placed, signatures.length * 2);
   });
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -92,12 +108,32 @@ export async function planSignatures(
     fix: 'sign with a key the policy lists for that scope (or add the key to the signedBy rule in bundle.yaml)',
     count: u.count,
   }));
-  return { entries, writes, skipped, warnings };
+  return { entries, writes, realPaths, hashes, skipped, warnings };
 }
 
-function sha(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/**
+ * The distinct blobs of one guest directory with their sha256, ordered by file name: of equal
+ * blobs the one read last is kept, in the place the first one took (as a Map keyed by hash keeps
+ * it), then a stable sort by name.
+ */
+function uniqueBlobs(signatures: readonly StoredSignature[], at: number | number[]): Array<[string, StoredSignature]> {
+  if (typeof at === 'number') {
+    const sig = signatures[at] as StoredSignature;
+    return [[sha(sig.bytes), sig]];
+  }
+  const blobs = new Map<string, StoredSignature>();
+  for (const i of at) {
+    const sig = signatures[i] as StoredSignature;
+    blobs.set(sha(sig.bytes), sig);
+  }
+  return [...blobs.entries()].sort((a, b) => compareNames(a[1].name, b[1].name));
 }
+
+/** sha256 hex: the one-shot crypto.hash where this Node has it (20.12+), else a Hash object. */
+export function sha(bytes: Uint8Array): string {
+  return oneShot ? oneShot('sha256', bytes, 'hex') : createHash('sha256').update(bytes).digest('hex');
+}
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'hex') => string }).hash;
 
 /** signature-2 before signature-10. */
 function compareNames(a: string, b: string): number {

@@ -42,7 +42,8 @@ export async function planStage(view: GuestView, input: StageInput, signatures: 
 
   /** Whole files this run writes, with what they replace (restored by unstage). */
   const owned = new Map<string, { original?: { base64: string; mode: string } }>();
-  for (const w of sigs.writes) owned.set(guestString(w.path), {});
+  const nothingReplaced = {};
+  for (const real of sigs.realPaths) owned.set(real, nothingReplaced);
   for (const key of [...input.guestKeyFiles].sort((a, b) => (a.guestPath < b.guestPath ? -1 : 1))) {
     options.check?.();
     const t = await planner.target(key.guestPath);
@@ -82,16 +83,20 @@ export async function planStage(view: GuestView, input: StageInput, signatures: 
   const changes: Change[] = [];
   if (writes.length > 0) {
     const recordTarget = await planner.target(RECORD_PATH);
+    const plannedDirPaths = planner.plannedDirPaths(); // after the record's directory
     const files = new Map(record.files.map((f) => [f.path, f]));
-    for (const w of writes) {
-      const real = guestString(w.path);
+    // writes begins with the signature writes, whose real paths and hashes planning already has
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i] as Change;
+      const real = i < sigs.realPaths.length ? (sigs.realPaths[i] as string) : guestString(w.path);
       const mine = owned.get(real);
       if (w.op !== 'write' || !mine) continue;
       // The first run that wrote a file knows what was there before (nothing, or an original);
       // later runs keep that answer, so unstage always goes back to before the first run.
       const earlier = files.get(real);
       const original = earlier ? earlier.original : mine.original;
-      files.set(real, { path: real, sha256: sha256(w.data), mode: modeString8(w.mode), ...(original ? { original } : {}) });
+      const hash = i < sigs.hashes.length ? (sigs.hashes[i] as string) : sha256(w.data);
+      files.set(real, { path: real, sha256: hash, mode: modeString8(w.mode), ...(original ? { original } : {}) });
     }
     const blocks = new Map(record.blocks.map((b) => [`${b.block}:${b.path}`, b]));
     for (const b of [...ca.blocks, ...hosts.blocks]) {
@@ -103,17 +108,18 @@ export async function planStage(view: GuestView, input: StageInput, signatures: 
       version: 1,
       files: [...files.values()],
       blocks: [...blocks.values()],
-      directories: [...record.directories, ...planner.plannedDirs().map((d) => guestString(d.path))],
+      directories: [...record.directories, ...plannedDirPaths],
       ...(record.initrd ? { initrd: record.initrd } : options.initrdOriginal ? { initrd: { originalSize: options.initrdOriginal.size, originalSha256: options.initrdOriginal.sha256 } } : {}),
     };
     const bytes = serializeRecord(next);
-    changes.push(...planner.plannedDirs(), ...writes);
+    for (const d of planner.plannedDirs()) changes.push(d);
+    for (const w of writes) changes.push(w);
     if (!previous.bytes || !previous.bytes.equals(bytes)) {
       changes.push({ op: 'write', path: recordTarget.path, data: bytes, mode: FILE_MODE, replaces: previous.exists });
       entries.push({ path: RECORD_PATH, realPath: guestString(recordTarget.path), what: 'record', action: previous.exists ? 'replace' : 'create' });
     }
     Object.assign(record, next);
   }
-  for (const d of planner.plannedDirs()) entries.push({ path: guestString(d.path), realPath: guestString(d.path), what: 'directory', action: 'create' });
+  for (const d of planner.plannedDirPaths()) entries.push({ path: d, realPath: d, what: 'directory', action: 'create' });
   return { entries, changes, warnings, skippedSignatures: sigs.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)), record, counts: countActions(entries) };
 }
