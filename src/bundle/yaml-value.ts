@@ -108,10 +108,10 @@ export function plainCstValue(text: string): { value: unknown } | undefined {
       }
     }
     if (!doc || doc.value?.type !== 'block-map') return undefined;
-    const start = props(doc.start, 'doc-start', true);
-    if (start.found && !start.hasNewline) return undefined;
+    const start = props(doc.start, 0, 'doc-start', true);
+    if (start & FOUND && !(start & NEWLINE)) return undefined;
     for (const t of doc.end ?? []) if (t.type !== 'space' && t.type !== 'newline' && t.type !== 'comment') return undefined;
-    return { value: node(doc.value) };
+    return { value: new CstReader().node(doc.value) };
   } catch (e) {
     if (e instanceof Decline) return undefined;
     throw e;
@@ -122,96 +122,119 @@ function decline(): never {
   throw new Decline();
 }
 
+const FOUND = 1;
+const NEWLINE = 2;
+
 /**
- * The checks resolveProps makes, for tokens that may only be white space, comments and at most one
- * `indicator`: comments separated by white space, the indicator at most once.
+ * The checks resolveProps makes, for tokens (from index `from`) that may only be white space,
+ * comments and at most one `indicator`: comments separated by white space, the indicator at most
+ * once. Answers FOUND (the indicator is there) | NEWLINE (a line break is).
  */
-function props(tokens: readonly SourceToken[], indicator: string, startOnNewline: boolean): { found: SourceToken | undefined; hasNewline: boolean } {
+function props(tokens: readonly SourceToken[], from: number, indicator: string, startOnNewline: boolean): number {
   let hasSpace = startOnNewline;
-  let hasNewline = false;
-  let found: SourceToken | undefined;
-  for (const t of tokens) {
-    switch (t.type) {
-      case 'space':
-        hasSpace = true;
-        break;
-      case 'newline':
-        hasSpace = true;
-        hasNewline = true;
-        break;
-      case 'comment':
-        if (!hasSpace) decline();
-        break;
-      default:
-        if (t.type !== indicator || found) decline();
-        found = t;
-        hasSpace = false;
+  let flags = 0;
+  for (let i = from; i < tokens.length; i++) {
+    const type = tokens[i]!.type;
+    if (type === 'space') hasSpace = true;
+    else if (type === 'newline') {
+      hasSpace = true;
+      flags |= NEWLINE;
+    } else if (type === 'comment') {
+      if (!hasSpace) decline();
+    } else {
+      if (type !== indicator || flags & FOUND) decline();
+      flags |= FOUND;
+      hasSpace = false;
     }
   }
-  return { found, hasNewline };
-}
-
-function node(token: Token): unknown {
-  switch (token.type) {
-    case 'block-map':
-      return blockMap(token);
-    case 'block-seq':
-      return blockSeq(token);
-    case 'scalar':
-    case 'single-quoted-scalar':
-    case 'double-quoted-scalar':
-      return scalar(token, false);
-    default:
-      return decline();
-  }
+  return flags;
 }
 
 /** An item that holds nothing but white space and comments (yaml keeps it as a collection comment). */
 function isBlankItem(item: Item, last: boolean): boolean {
   if (item.key !== undefined || item.sep !== undefined || item.value !== undefined) return false;
   if (!last) decline();
-  props(item.start, '', true);
+  props(item.start, 0, '', true);
   return true;
 }
 
-function blockMap(map: CST.BlockMap): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const seen = new Set<string>();
-  for (const [i, item] of map.items.entries()) {
-    if (isBlankItem(item, i === map.items.length - 1)) continue;
-    props(item.start, '', true);
-    const { key, sep, value } = item;
-    if (!key || !sep) decline();
-    if (key.type !== 'scalar' && key.type !== 'single-quoted-scalar' && key.type !== 'double-quoted-scalar') decline();
-    if (key.indent !== map.indent) decline();
-    if (key.end !== undefined && key.end.length > 0) decline();
-    const k = scalar(key, true);
-    if (typeof k !== 'string' || seen.has(k) || k === '__proto__' || k === '<<') decline();
-    seen.add(k);
-    // `key : value` puts the space before the indicator into sep.
-    const afterSpace = sep[0]?.type === 'space' ? 1 : 0;
-    const ind = sep[afterSpace];
-    if (ind?.type !== 'map-value-ind' || ind.offset - key.offset > 1000) decline();
-    const after = props(sep.slice(afterSpace + 1), '', false);
-    if ((value?.type === 'block-map' || value?.type === 'block-seq') && !after.hasNewline) decline();
-    out[k] = value === undefined ? null : node(value);
-  }
-  return out;
+/** End tokens without a comment: the scalar's value then depends on its type and source alone. */
+function plainEnd(end: readonly SourceToken[] | undefined): boolean {
+  if (end) for (const t of end) if (t.type !== 'space' && t.type !== 'newline') return false;
+  return true;
 }
 
-function blockSeq(seq: CST.BlockSequence): unknown[] {
-  const out: unknown[] = [];
-  for (const [i, item] of seq.items.entries()) {
-    if (isBlankItem(item, i === seq.items.length - 1)) continue;
-    if (item.key !== undefined || item.sep !== undefined) decline();
-    if (!props(item.start, 'seq-item-ind', true).found) decline();
-    out.push(item.value === undefined ? null : node(item.value));
+class CstReader {
+  /** Resolved scalars by key/value, type and source: a bundle repeats `type`, `signedBy`, key paths… */
+  private readonly scalars = new Map<string, unknown>();
+
+  node(token: Token): unknown {
+    switch (token.type) {
+      case 'block-map':
+        return this.blockMap(token);
+      case 'block-seq':
+        return this.blockSeq(token);
+      case 'scalar':
+      case 'single-quoted-scalar':
+      case 'double-quoted-scalar':
+        return this.scalar(token, false);
+      default:
+        return decline();
+    }
   }
-  return out;
+
+  private blockMap(map: CST.BlockMap): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const seen = new Set<string>();
+    const items = map.items;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (isBlankItem(item, i === items.length - 1)) continue;
+      props(item.start, 0, '', true);
+      const { key, sep, value } = item;
+      if (!key || !sep) decline();
+      if (key.type !== 'scalar' && key.type !== 'single-quoted-scalar' && key.type !== 'double-quoted-scalar') decline();
+      if (key.indent !== map.indent) decline();
+      if (key.end !== undefined && key.end.length > 0) decline();
+      const k = this.scalar(key, true);
+      if (typeof k !== 'string' || seen.has(k) || k === '__proto__' || k === '<<') decline();
+      seen.add(k);
+      // `key : value` puts the space before the indicator into sep.
+      const at = sep[0]?.type === 'space' ? 1 : 0;
+      const ind = sep[at];
+      if (ind?.type !== 'map-value-ind' || ind.offset - key.offset > 1000) decline();
+      const after = props(sep, at + 1, '', false);
+      if ((value?.type === 'block-map' || value?.type === 'block-seq') && !(after & NEWLINE)) decline();
+      out[k] = value === undefined ? null : this.node(value);
+    }
+    return out;
+  }
+
+  private blockSeq(seq: CST.BlockSequence): unknown[] {
+    const out: unknown[] = [];
+    const items = seq.items;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (isBlankItem(item, i === items.length - 1)) continue;
+      if (item.key !== undefined || item.sep !== undefined) decline();
+      if (!(props(item.start, 0, 'seq-item-ind', true) & FOUND)) decline();
+      out.push(item.value === undefined ? null : this.node(item.value));
+    }
+    return out;
+  }
+
+  private scalar(token: CST.FlowScalar, atKey: boolean): unknown {
+    if (!plainEnd(token.end)) return resolveScalar(token, atKey);
+    const id = `${atKey ? 'k' : 'v'}${token.type}\0${token.source}`;
+    if (this.scalars.has(id)) return this.scalars.get(id);
+    const value = resolveScalar(token, atKey);
+    this.scalars.set(id, value);
+    return value;
+  }
 }
 
 /** A one-line flow scalar as the composer resolves it (plain ones through the core schema's tags). */
-function scalar(token: CST.FlowScalar, atKey: boolean): unknown {
+function resolveScalar(token: CST.FlowScalar, atKey: boolean): unknown {
   if (token.source.includes('\n')) decline();
   const resolved = CST.resolveAsScalar(token, true, () => decline());
   if (!resolved) return decline();
