@@ -182,12 +182,21 @@ export class AuditThreads {
     Object.assign(stats, { threads: this.threads, inWorkers: 0 });
     const findings: Array<AuditFinding | undefined> = new Array(n);
     let done = 0;
+    let wake: (() => void) | undefined;
+    // A progress callback that throws inside a worker's message handler must not become an uncaught
+    // exception: it is rethrown by the main loop (and then again by the in-process fallback).
+    let progressFailed: { error: unknown } | undefined;
     const complete = (c: Chunk, list: readonly AuditFinding[]): boolean => {
       if (c.done) return false;
       c.done = true;
       for (let i = 0; i < list.length; i++) findings[c.from + i] = list[i];
       done += list.length;
-      options.onProgress?.(done, n);
+      try {
+        options.onProgress?.(done, n);
+      } catch (error) {
+        progressFailed ??= { error };
+        wake?.();
+      }
       return true;
     };
 
@@ -230,7 +239,6 @@ export class AuditThreads {
       if (complete(c, list)) stats.inWorkers += list.length;
       feed(w);
     };
-    let wake: (() => void) | undefined;
     this.onEvent = () => {
       for (const w of this.pool) {
         if (w.dead) reclaim(w);
@@ -267,6 +275,7 @@ export class AuditThreads {
     try {
       this.onEvent();
       while (done < n) {
+        if (progressFailed) throw progressFailed.error;
         const mainJudges = !options.workersOnly || this.threads === 1;
         const c = returned.shift() ?? (mainJudges ? (take() ?? shadow()) : undefined);
         if (c) {
@@ -281,6 +290,7 @@ export class AuditThreads {
     } finally {
       this.close();
     }
+    if (progressFailed) throw progressFailed.error;
     for (let i = 0; i < n; i++) {
       if (findings[i] !== undefined) continue;
       const sig = signatures[i]!;

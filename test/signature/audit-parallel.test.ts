@@ -148,6 +148,15 @@ describe('auditSignaturesOnAllCores (compiled library, worker threads)', () => {
     expect(stats.inWorkers).toBe(0);
   });
 
+  it('a progress callback that throws rejects the audit, in-process and on worker threads alike', async () => {
+    const sigs = store(300, 9);
+    const onProgress = () => {
+      throw new Error('stop');
+    };
+    await expect(dist.auditSignaturesOnAllCores(sigs, rsaKeyrings, { threads: 1, onProgress })).rejects.toThrow('stop');
+    await expect(dist.auditSignaturesOnAllCores(sigs, rsaKeyrings, { threads: 2, workersOnly: true, minForWorkers: 0, onProgress })).rejects.toThrow('stop');
+  });
+
   it('small stores and threads: 1 stay in-process', async () => {
     const sigs = store(50, 5);
     const stats = { threads: 0, inWorkers: 0 };
