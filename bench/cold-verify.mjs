@@ -11,7 +11,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { cli, dataset, dataDir, fmtMiB, fmtS, machine, manifestOf, median, REGISTRY, repositoryOf, timed, writeBundle, writeStore } from './lib/dataset.mjs';
+import { CLI, cli, dataset, dataDir, fmtMiB, fmtS, machine, manifestOf, median, REGISTRY, repositoryOf, timed, writeBundle, writeStore } from './lib/dataset.mjs';
 
 const RUNS = Number(process.env.KBSB_BENCH_RUNS ?? 11);
 const { blobs, publicKeyFile, armoredKeyFile } = await dataset(1);
@@ -54,6 +54,7 @@ const cpu = (r) => r.userSeconds + r.systemSeconds;
 const n = median(node0.map((r) => r.seconds));
 const nCpu = median(node0.map(cpu));
 console.log(`machine: ${machine()}`);
+console.log(`CLI: ${CLI} (package.json bin)`);
 console.log(`kbs-bundler verify IMAGE --kbs DIR --rootfs DIR --manifest FILE (guest decision: allowed); median of ${RUNS}, interleaved with node -e 0`);
 console.log(`node -e 0: wall ${fmtS(n)} (min ${fmtS(Math.min(...node0.map((r) => r.seconds)))}), CPU ${fmtS(nCpu)}, peak RSS ${fmtMiB(median(node0.map((r) => r.maxRssKiB)))}`);
 for (const r of results) {
