@@ -14,7 +14,7 @@ import { hostConfigFiles, isHostConfigPath, type HostFile } from './host-config.
 import { DEFAULT_K8S_NAMESPACE, k8sManifests } from './k8s.js';
 import { kbsClientScript, SCRIPT_MODE } from './kbs-client-script.js';
 import { assertReplaceable, assertReplaceableRepository, layoutPath, writeTree, type Layout } from './layout.js';
-import { renderResources, SECRET_MODE, type KbsResource } from './render.js';
+import { renderResources, resourceChunks, resourceSize, SECRET_MODE, type KbsResource } from './render.js';
 import { resourcePath } from './resource-id.js';
 import { fixedMtime, tarballStream } from './tarball.js';
 
@@ -131,9 +131,9 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
     resources: resources.map((r) => ({
       resource: resourcePath(r.id),
       path: layoutPath(r.id, layout),
-      size: r.bytes.length,
+      size: resourceSize(r),
       mode: r.mode.toString(8).padStart(4, '0'),
-      sha256: createHash('sha256').update(r.bytes).digest('hex'),
+      sha256: sha256(resourceChunks(r)),
     })),
     keys: bundle.keyrings.flatMap((k) =>
       k.keyring.descriptions.map((d) => ({
@@ -151,6 +151,12 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
     outputs,
     dryRun: options.dryRun === true,
   };
+}
+
+function sha256(chunks: readonly Uint8Array[]): string {
+  const hash = createHash('sha256');
+  for (const c of chunks) hash.update(c);
+  return hash.digest('hex');
 }
 
 const RUN_REASON = 'the kata agent mounts a tmpfs on /run at boot, so files staged there are hidden at run time; use a path such as /etc/containers/...';

@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../errors.js';
-import type { KbsResource } from './render.js';
+import { resourceChunks, resourceSize, type KbsResource } from './render.js';
 import { isValidSegment, type ResourceId } from './resource-id.js';
 
 export type Layout = 'nested' | 'flat';
@@ -40,7 +40,14 @@ export async function writeTree(dir: string, resources: readonly KbsResource[], 
   }
   for (const r of resources) {
     const file = path.join(dir, layoutPath(r.id, layout));
-    await fs.writeFile(file, r.bytes, { mode: r.mode, flag: 'wx' });
+    const chunks = resourceChunks(r) as Uint8Array[];
+    const handle = await fs.open(file, 'wx', r.mode);
+    try {
+      const { bytesWritten } = await handle.writev(chunks);
+      if (bytesWritten < resourceSize(r)) await handle.writeFile(Buffer.concat(chunks).subarray(bytesWritten));
+    } finally {
+      await handle.close();
+    }
     await fs.chmod(file, r.mode);
   }
 }

@@ -17,11 +17,20 @@ const MAX_DEPTH = 64;
 class NotPlain extends Error {}
 
 export function prettyJsonBytes(value: unknown): Buffer {
+  const chunks = prettyJsonChunks(value);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/**
+ * The same bytes as a list of chunks, in order; a long string repeated is the same Buffer each time,
+ * so a caller that writes the chunks (writev) never holds the whole document in memory.
+ */
+export function prettyJsonChunks(value: unknown): Buffer[] {
   try {
     return new PrettyJson().document(value);
   } catch (e) {
     if (!(e instanceof NotPlain)) throw e;
-    return Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
+    return [Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8')];
   }
 }
 
@@ -30,11 +39,11 @@ class PrettyJson {
   private pending = '';
   private readonly encoded = new Map<string, Buffer>();
 
-  document(value: unknown): Buffer {
+  document(value: unknown): Buffer[] {
     if (!this.value(value, '', 0)) throw new NotPlain(); // JSON.stringify(undefined) is not a document
     this.pending += '\n';
     this.flush();
-    return Buffer.concat(this.chunks);
+    return this.chunks;
   }
 
   private flush(): void {

@@ -1,7 +1,12 @@
 /** prettyJsonBytes writes exactly the bytes of JSON.stringify(value, null, 2) + '\n', or throws what it throws. */
 import { describe, expect, it } from 'vitest';
-import { jsonBytes } from '../../src/kbs/render.js';
-import { prettyJsonBytes } from '../../src/kbs/pretty-json.js';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Bundle } from '../../src/bundle/types.js';
+import { writeTree } from '../../src/kbs/layout.js';
+import { jsonBytes, renderResources, resourceChunks, resourceSize } from '../../src/kbs/render.js';
+import { prettyJsonBytes, prettyJsonChunks } from '../../src/kbs/pretty-json.js';
 
 function reference(value: unknown): Buffer {
   return Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
@@ -90,8 +95,33 @@ describe('prettyJsonBytes', () => {
     expect(() => prettyJsonBytes(cyclic)).toThrow(TypeError);
   });
 
-  it('is what jsonBytes writes (the policy, the credential)', () => {
-    const value = policy(1000);
-    expect(Buffer.compare(Buffer.from(jsonBytes(value)), reference(value))).toBe(0);
+  it('is what jsonBytes writes (the policy, the credential), in one piece or as chunks', () => {
+    for (const value of [policy(1000), ...VALUES.slice(0, 30)]) {
+      expect(Buffer.compare(Buffer.from(jsonBytes(value)), reference(value))).toBe(0);
+      expect(Buffer.compare(Buffer.concat(prettyJsonChunks(value)), reference(value))).toBe(0);
+    }
+    // The repeated keyData is one Buffer, not 1,000 copies.
+    const chunks = prettyJsonChunks(policy(1000));
+    expect(new Set(chunks.filter((c) => c.length > 2000)).size).toBe(1);
+  });
+});
+
+describe('the chunked policy resource', () => {
+  it('reads, sizes and writes the same bytes as the policy JSON', async () => {
+    const bundle = { repository: 'default', tag: 'test', policy: policy(300), sigstoreConfig: {}, registries: [], keyResources: [] } as unknown as Bundle;
+    const resources = await renderResources(bundle, { env: {} });
+    const policyResource = resources.find((r) => r.id.type === 'security-policy')!;
+    expect(resourceChunks(policyResource).length).toBeGreaterThan(300);
+    expect(resourceSize(policyResource)).toBe(reference(bundle.policy).length);
+    expect(Buffer.compare(Buffer.from(policyResource.bytes), reference(bundle.policy))).toBe(0);
+    expect(Object.keys(policyResource)).toEqual(['id', 'bytes', 'mode']);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kbsb-chunks-'));
+    try {
+      await writeTree(dir, resources, 'nested');
+      expect(Buffer.compare(await fs.readFile(path.join(dir, 'default/security-policy/test')), reference(bundle.policy))).toBe(0);
+      expect((await fs.stat(path.join(dir, 'default/security-policy/test'))).mode & 0o777).toBe(0o644);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
