@@ -22,17 +22,20 @@ async function loadKeyring(): Promise<Keyring> {
 
 loadKeyring().then(
   (keyring) => {
+    const judge = async (request: AuditWorkerRequest) => {
+      try {
+        const findings: AuditFinding[] = new Array(request.chunk.digests.length);
+        for (let i = 0; i < findings.length; i++) findings[i] = await auditFinding(chunkBlob(request.chunk, i), request.chunk.digests[i]!, keyring);
+        port.postMessage({ id: request.id, findings: encodeFindings(findings) } satisfies AuditWorkerReply);
+      } catch {
+        // The main thread judges this chunk again itself and throws the error as an in-process audit would.
+        port.postMessage({ id: request.id, failed: true } satisfies AuditWorkerReply);
+      }
+    };
+    // One chunk after the other (not interleaved at each await), so that each is answered as early as possible.
+    let queue = Promise.resolve();
     port.on('message', (request: AuditWorkerRequest) => {
-      void (async () => {
-        try {
-          const findings: AuditFinding[] = new Array(request.chunk.digests.length);
-          for (let i = 0; i < findings.length; i++) findings[i] = await auditFinding(chunkBlob(request.chunk, i), request.chunk.digests[i]!, keyring);
-          port.postMessage({ id: request.id, findings: encodeFindings(findings) } satisfies AuditWorkerReply);
-        } catch {
-          // The main thread judges this chunk again itself and throws the error as an in-process audit would.
-          port.postMessage({ id: request.id, failed: true } satisfies AuditWorkerReply);
-        }
-      })();
+      queue = queue.then(() => judge(request));
     });
     port.postMessage({ ready: true } satisfies AuditWorkerReply);
   },
