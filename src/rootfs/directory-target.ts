@@ -58,52 +58,97 @@ export interface ApplyOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** O_WRONLY | O_CREAT | O_EXCL | O_TRUNC: what writeFileSync's 'wx' opens with. */
+const CREATE_EXCL = fsSync.constants.O_WRONLY | fsSync.constants.O_CREAT | fsSync.constants.O_EXCL | fsSync.constants.O_TRUNC;
+
+/** Writes all of `data` to a new file (O_EXCL): open, write, close, as writeFileSync does without its option parsing. */
+function createFileSync(file: string, data: Uint8Array, mode: number): void {
+  const fd = fsSync.openSync(file, CREATE_EXCL, mode);
+  try {
+    for (let at = 0; at < data.byteLength; ) at += fsSync.writeSync(fd, data, at, data.byteLength - at);
+  } finally {
+    fsSync.closeSync(fd);
+  }
+}
+
+/** A real component as resolution yields them: never empty, `.`, `..` or containing `/`. */
+function assertPlain(p: readonly string[], name: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new PathEscapeError(`${realPath(p)}: ${JSON.stringify(name)} is not a plain file name; refusing to write it`);
+  }
+}
+
 /** Applies `changes` under `root`, all or nothing. */
 export async function applyToDirectory(root: string, changes: readonly Change[], options: ApplyOptions = {}): Promise<void> {
   const ordered = orderChanges(changes);
   const journal: Undo[] = [];
-  const host = (p: readonly string[]) => path.join(root, ...p);
+  // Host paths are the root and the real components joined with '/': the components are checked
+  // to be plain names (below), so this is what path.join would give, without normalizing each one.
+  const base = path.join(root);
+  const prefix = base.endsWith('/') ? base : `${base}/`;
+  const host = (p: readonly string[]) => {
+    for (const name of p) assertPlain(p, name);
+    return p.length === 0 ? base : prefix + p.join('/');
+  };
+  /**
+   * Directories whose every component was a real directory when checked, by relative path. A
+   * directory this run created is added when mkdir succeeds: mkdir fails on anything already
+   * there (it never follows a link) and its parent was checked first, so nothing in it can
+   * lead out of the rootfs; its files need no lstat of their own. Only a directory that was
+   * already there is checked, once per run, component by component.
+   */
   const checkedDirs = new Set<string>();
   /** Directories this run made (mkdir fails on anything already there): new files go straight in. */
   const createdDirs = new Set<string>();
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
 
   /** Every component of a parent must be a real directory at the time of writing. */
-  const assertRealDir = (p: readonly string[]) => {
-    if (checkedDirs.has(p.join('/'))) return; // its ancestors were checked before it was added
+  const assertRealDir = (p: readonly string[], key: string) => {
+    if (checkedDirs.has(key)) return; // its ancestors were checked before it was added
     for (let i = 1; i <= p.length; i++) {
-      const key = p.slice(0, i).join('/');
-      if (checkedDirs.has(key)) continue;
-      const st = fsSync.lstatSync(host(p.slice(0, i)));
+      const k = p.slice(0, i).join('/');
+      if (checkedDirs.has(k)) continue;
+      assertPlain(p, p[i - 1] as string);
+      const st = fsSync.lstatSync(prefix + k);
       if (!st.isDirectory()) throw new PathEscapeError(`${realPath(p.slice(0, i))} changed into a ${st.isSymbolicLink() ? 'symbolic link' : 'non-directory'} while staging; refusing to write through it`);
-      checkedDirs.add(key);
+      checkedDirs.add(k);
     }
   };
 
   const one = (c: Change) => {
-    const target = host(c.path);
     switch (c.op) {
-      case 'mkdir':
-        assertRealDir(c.path.slice(0, -1));
+      case 'mkdir': {
+        const name = c.path[c.path.length - 1] as string;
+        assertPlain(c.path, name);
+        const rel = c.path.join('/');
+        const parentKey = rel.slice(0, Math.max(0, rel.length - name.length - 1));
+        assertRealDir(c.path.slice(0, -1), parentKey);
+        const target = prefix + rel;
         fsSync.mkdirSync(target, { mode: c.mode });
         journal.push({ kind: 'created-dir', dir: target });
         if ((c.mode & processUmask()) !== 0 || c.mode > 0o777) fsSync.chmodSync(target, c.mode);
-        checkedDirs.add(c.path.join('/'));
-        createdDirs.add(c.path.join('/'));
+        checkedDirs.add(rel);
+        createdDirs.add(rel);
         break;
+      }
       case 'write': {
-        assertRealDir(c.path.slice(0, -1));
+        const name = c.path[c.path.length - 1] as string;
+        assertPlain(c.path, name);
+        const rel = c.path.join('/');
+        const parentKey = rel.slice(0, Math.max(0, rel.length - name.length - 1));
+        assertRealDir(c.path.slice(0, -1), parentKey);
+        const target = prefix + rel;
         let before: { original: Buffer; mode: number; uid: number; gid: number } | undefined;
         if (c.replaces) {
           const st = fsSync.lstatSync(target);
           if (!st.isFile()) throw new PathEscapeError(`${realPath(c.path)} is no longer a regular file; refusing to replace it`);
           before = { original: fsSync.readFileSync(target), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
         }
-        if (!c.replaces && createdDirs.has(c.path.slice(0, -1).join('/'))) {
+        if (!c.replaces && createdDirs.has(parentKey)) {
           // A new file in a directory this run created: nothing there to protect, so it is created
           // in place (O_EXCL), and removed again by the journal or here if writing it fails.
           try {
-            fsSync.writeFileSync(target, c.data, { flag: 'wx', mode: c.mode });
+            createFileSync(target, c.data, c.mode);
           } catch (e) {
             if ((e as NodeJS.ErrnoException).code !== 'EEXIST') fsSync.rmSync(target, { force: true });
             throw e;
@@ -114,7 +159,7 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
         }
         const tmp = path.join(path.dirname(target), `.${path.basename(target)}.kbs-${tag}`);
         try {
-          fsSync.writeFileSync(tmp, c.data, { flag: 'wx', mode: c.mode });
+          createFileSync(tmp, c.data, c.mode);
           if ((c.mode & processUmask()) !== 0 || c.mode > 0o777) fsSync.chmodSync(tmp, c.mode);
           fsSync.renameSync(tmp, target);
         } catch (e) {
@@ -125,6 +170,7 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
         break;
       }
       case 'remove': {
+        const target = host(c.path);
         const st = fsSync.lstatSync(target);
         if (!st.isFile()) throw new PathEscapeError(`${realPath(c.path)} is not a regular file; refusing to remove it`);
         journal.push({ kind: 'replaced', file: target, original: fsSync.readFileSync(target), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
@@ -132,6 +178,7 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
         break;
       }
       case 'rmdir': {
+        const target = host(c.path);
         const st = fsSync.lstatSync(target);
         fsSync.rmdirSync(target);
         journal.push({ kind: 'removed-dir', dir: target, mode: st.mode & 0o7777 });

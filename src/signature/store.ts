@@ -153,23 +153,39 @@ async function readDirLayout(dir: string): Promise<StoredSignature[]> {
 /** Between slices of this many synchronous calls, readLookasideTree returns to the event loop (signals, timers). */
 const SLICE = 256;
 
-/** One read into this covers any real signature (a few hundred bytes to a few KiB) without an fstat. */
-const scratch = Buffer.allocUnsafeSlow(64 * 1024);
+/**
+ * Signatures are read straight into shared slabs of this size, each one a view of its slab (no
+ * allocation, copy or backing store per file): one read covers any real signature (a few hundred
+ * bytes to a few KiB) without an fstat while at least READ_WINDOW bytes are left in the slab.
+ */
+const SLAB = 1 << 20;
+const READ_WINDOW = 64 * 1024;
 
-function readCappedSync(file: string): Uint8Array {
-  const fd = fsSync.openSync(file, 'r');
-  try {
-    const n = fsSync.readSync(fd, scratch, 0, scratch.length, 0);
-    if (n < scratch.length) {
-      const bytes = Buffer.allocUnsafeSlow(n); // its own memory, not a pool slice: audit sends these to workers
-      scratch.copy(bytes, 0, 0, n);
-      return bytes;
+class SlabReader {
+  private slab = Buffer.allocUnsafeSlow(SLAB);
+  private used = 0;
+
+  read(file: string): Uint8Array {
+    if (this.slab.length - this.used < READ_WINDOW) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB);
+      this.used = 0;
     }
-    const want = Math.min(fsSync.fstatSync(fd).size, MAX_SIGNATURE_SIZE + 1);
-    const buf = Buffer.alloc(want);
-    return buf.subarray(0, want === 0 ? 0 : fsSync.readSync(fd, buf, 0, want, 0));
-  } finally {
-    fsSync.closeSync(fd);
+    const fd = fsSync.openSync(file, 'r');
+    try {
+      const room = this.slab.length - this.used;
+      const n = fsSync.readSync(fd, this.slab, this.used, room, 0);
+      if (n < room) {
+        const bytes = this.slab.subarray(this.used, this.used + n);
+        this.used += (n + 7) & ~7;
+        return bytes;
+      }
+      // READ_WINDOW bytes or more: a buffer of its own, capped
+      const want = Math.min(fsSync.fstatSync(fd).size, MAX_SIGNATURE_SIZE + 1);
+      const buf = Buffer.alloc(want);
+      return buf.subarray(0, want === 0 ? 0 : fsSync.readSync(fd, buf, 0, want, 0));
+    } finally {
+      fsSync.closeSync(fd);
+    }
   }
 }
 
@@ -188,7 +204,8 @@ async function readLookasideTree(base: string): Promise<StoredSignature[]> {
   const breathe = async () => {
     if (++calls % SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   };
-  const found: Array<Omit<StoredSignature, 'bytes'>> = [];
+  const reader = new SlabReader();
+  const out: StoredSignature[] = [];
   const pending = [''];
   while (pending.length > 0) {
     const rel = pending.pop() as string;
@@ -202,18 +219,20 @@ async function readLookasideTree(base: string): Promise<StoredSignature[]> {
         pending.push(childRel);
         continue;
       }
-      for (const f of fsSync.readdirSync(path.join(base, childRel), { withFileTypes: true })) {
-        const file = path.join(base, childRel, f.name);
+      const dir = path.join(base, childRel);
+      const repositoryPath = m[1] as string;
+      const digest = `${m[2]}:${m[3]}`;
+      for (const f of fsSync.readdirSync(dir, { withFileTypes: true })) {
+        // readdir names are plain (never `.`, `..` or containing `/`): the same as path.join(dir, name)
+        const file = `${dir}/${f.name}`;
         const isFile = f.isFile() || (f.isSymbolicLink() && isFileSync(file));
-        if (isFile && !f.name.startsWith('.')) found.push({ repositoryPath: m[1]!, digest: `${m[2]}:${m[3]}`, name: f.name, source: file });
+        if (isFile && !f.name.startsWith('.')) {
+          out.push({ repositoryPath, digest, name: f.name, bytes: reader.read(file), source: file });
+          await breathe();
+        }
       }
       await breathe();
     }
-  }
-  const out: StoredSignature[] = new Array(found.length);
-  for (let i = 0; i < found.length; i++) {
-    out[i] = { ...found[i]!, bytes: readCappedSync(found[i]!.source) };
-    await breathe();
   }
   return out;
 }
