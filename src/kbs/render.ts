@@ -41,7 +41,15 @@ export function resourceSize(r: KbsResource): number {
 function chunkedResource(id: ResourceId, chunks: readonly Uint8Array[], mode: number): KbsResource {
   let bytes: Uint8Array | undefined;
   const r = { id } as KbsResource;
-  Object.defineProperty(r, 'bytes', { enumerable: true, get: () => (bytes ??= chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)) });
+  Object.defineProperty(r, 'bytes', {
+    enumerable: true,
+    get: () => (bytes ??= chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)),
+    // Still a plain, writable field for callers: new bytes replace the chunks.
+    set: (value: Uint8Array) => {
+      bytes = value;
+      chunksOf.delete(r);
+    },
+  });
   r.mode = mode;
   chunksOf.set(r, chunks);
   return r;

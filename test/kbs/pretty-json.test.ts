@@ -115,6 +115,8 @@ describe('the chunked policy resource', () => {
     expect(resourceSize(policyResource)).toBe(reference(bundle.policy).length);
     expect(Buffer.compare(Buffer.from(policyResource.bytes), reference(bundle.policy))).toBe(0);
     expect(Object.keys(policyResource)).toEqual(['id', 'bytes', 'mode']);
+    const replaced = { ...policyResource };
+    expect(Buffer.compare(Buffer.from(replaced.bytes), reference(bundle.policy))).toBe(0);
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kbsb-chunks-'));
     try {
       await writeTree(dir, resources, 'nested');
@@ -123,5 +125,9 @@ describe('the chunked policy resource', () => {
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
+    // A caller may still set bytes: they replace the chunks everywhere.
+    policyResource.bytes = Buffer.from('{}\n');
+    expect(resourceChunks(policyResource).map((c) => Buffer.from(c).toString())).toEqual(['{}\n']);
+    expect(resourceSize(policyResource)).toBe(3);
   });
 });
