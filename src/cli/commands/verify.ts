@@ -7,19 +7,11 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { openKbsRepository, type KbsRepositoryReader } from '../../kbs/read.js';
 import { openRootfsReader, type RootfsReader } from '../../rootfs/reader.js';
-import {
-  defaultSignatureBackend,
-  loadVerifyInputs,
-  manifestFromDigest,
-  manifestFromFile,
-  verifyImage,
-  SIDE_LABEL,
-  type GuestFiles,
-  type ManifestInput,
-  type SideDecision,
-  type VerifierMode,
-  type VerifyReport,
-} from '../../verify/index.js';
+import { defaultSignatureBackend } from '../../verify/default-backend.js';
+import { loadVerifyInputs, manifestFromDigest, manifestFromFile } from '../../verify/sources.js';
+import { verifyImage } from '../../verify/verify.js';
+import { SIDE_LABEL, type SideDecision, type VerifierMode, type VerifyReport } from '../../verify/types.js';
+import type { GuestFiles, ManifestInput } from '../../verify/inputs.js';
 import { parseAuths } from '../../verify/auths.js';
 import type { HttpGetter } from '../../verify/inputs.js';
 import type { FetchOptions } from '../../registry/index.js';
