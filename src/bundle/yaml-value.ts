@@ -10,14 +10,15 @@
  *    compares each key with all earlier ones: quadratic in a 1,000-scope map). Anything outside
  *    that form, or anything the composer would report (duplicates, bad indentation, …), answers
  *    undefined;
- *  - everything else is composed by `parseDocument` with `uniqueKeys: false` and checked for
- *    duplicate keys in one pass; only when that finds an error is the text parsed again with
- *    `uniqueKeys: true`, so that the error reported is exactly yaml's first one.
+ *  - everything else is composed from the same CST by yaml's Composer, as parseDocument does, with
+ *    `uniqueKeys: false`, and checked for duplicate keys in one pass; only when that finds an error
+ *    is the text parsed again by parseDocument with `uniqueKeys: true`, so that the error reported is
+ *    exactly yaml's first one.
  *
  * test/bundle/yaml-value.test.ts compares both with the plain `parseDocument` call on the bundle
  * fixtures and on thousands of mutated documents.
  */
-import { CST, Document, isScalar, Parser, parseDocument, visit, type YAMLError } from 'yaml';
+import { Composer, CST, Document, isScalar, Parser, parseDocument, visit, type YAMLError } from 'yaml';
 
 export type YamlValue = { ok: true; value: unknown } | { ok: false; error: YAMLError };
 
@@ -25,15 +26,26 @@ const PARSE_OPTIONS = { prettyErrors: true } as const;
 export const MAX_ALIAS_COUNT = 100;
 
 export function parseYamlValue(text: string): YamlValue {
-  const fast = plainCstValue(text);
+  const tokens = /[\t\r\uFEFF]/.test(text) ? undefined : [...new Parser().parse(text)];
+  const fast = tokens && cstValue(tokens);
   if (fast !== undefined) return { ok: true, value: fast.value };
-  return fullValue(text);
+  return composedValue(text, tokens ?? [...new Parser().parse(text)]);
 }
 
-/** The parseDocument path: uniqueKeys off, one linear duplicate scan, re-parse only for an error. */
+/** The Document path alone (what parseYamlValue falls back to), for tests. */
 export function fullValue(text: string): YamlValue {
-  const doc = parseDocument(text, { ...PARSE_OPTIONS, uniqueKeys: false });
-  if (doc.errors.length > 0 || hasDuplicateKey(doc)) {
+  return composedValue(text, [...new Parser().parse(text)]);
+}
+
+/**
+ * The CST composed into a Document as parseDocument does (same Composer, same options), but with
+ * uniqueKeys off and one linear duplicate scan; the text is parsed again with parseDocument and
+ * uniqueKeys on only when there is an error to report, so that it is exactly yaml's first one.
+ */
+function composedValue(text: string, tokens: readonly CST.Token[]): YamlValue {
+  const docs = [...new Composer({ ...PARSE_OPTIONS, uniqueKeys: false }).compose(tokens, true, text.length)];
+  const doc = docs[0]!;
+  if (docs.length !== 1 || doc.errors.length > 0 || hasDuplicateKey(doc)) {
     const strict = parseDocument(text, { ...PARSE_OPTIONS, uniqueKeys: true });
     const error = strict.errors[0];
     if (error !== undefined) return { ok: false, error };
@@ -97,9 +109,13 @@ const BOOL_TAG = 'tag:yaml.org,2002:bool';
 /** `{ value }` for the common form (see above), else undefined. */
 export function plainCstValue(text: string): { value: unknown } | undefined {
   if (/[\t\r\uFEFF]/.test(text)) return undefined;
+  return cstValue([...new Parser().parse(text)]);
+}
+
+function cstValue(tokens: readonly CST.Token[]): { value: unknown } | undefined {
   try {
     let doc: CST.Document | undefined;
-    for (const token of new Parser().parse(text)) {
+    for (const token of tokens) {
       if (token.type === 'document') {
         if (doc) return undefined;
         doc = token;
