@@ -14,7 +14,7 @@
  * order, so that the same error surfaces as an in-process audit would give.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -25,7 +25,7 @@ import { plainKeyIndex, type PlainKeyEntry } from './key-index.js';
 import type { StoredSignature } from './store.js';
 
 export interface AuditThreadsOptions {
-  /** Threads judging signatures, the calling one included; default: one per core. 1 = in-process. */
+  /** Threads judging signatures, the calling one included; default: defaultAuditThreads(). 1 = in-process. */
   threads?: number;
 }
 
@@ -63,7 +63,11 @@ export interface AuditWorkerRequest {
 }
 export type AuditWorkerReply = { ready: true } | { failed: true; id?: number } | { id: number; findings: FlatFindings };
 
-/** Measured on a 2-core machine (bench/audit.mjs): below this, a worker started on demand costs more than it saves. */
+/**
+ * A worker started on demand judges nothing for its first ≈ 100 ms (thread start, modules, keyring:
+ * ≈ 100 ms of CPU, measured on a 2-core machine), in which the calling thread judges ≈ 1,400 signatures
+ * at ≈ 70 µs each; below ≈ 2,000 the worker costs more CPU than it saves time (bench/audit.mjs sweeps N).
+ */
 export const MIN_SIGNATURES_FOR_WORKERS = 2000;
 const MIN_CHUNK = 32;
 const MAX_CHUNK = 512;
@@ -303,9 +307,20 @@ export class AuditThreads {
   }
 }
 
-/** Starts the worker threads for an audit (one per core but the calling thread's, or `threads - 1`). */
+/**
+ * Threads for an audit when none are asked for: the calling one plus one per idle core, idle as the
+ * 1-minute load average tells (as `make -l` holds jobs back). On cores busy with other work a worker's
+ * start and warm-up (≈ 0.3 s of CPU with its compiler threads) cost more than its share saves:
+ * measured on 2 busy cores (load average ≈ 7), 2 threads took 1.2x the wall time of one.
+ */
+export function defaultAuditThreads(load = loadavg()[0] ?? 0, cores = availableParallelism()): number {
+  const busy = Math.round(load);
+  return Math.max(1, Math.min(cores, cores - busy + 1));
+}
+
+/** Starts the worker threads for an audit (`threads - 1` of them; default: defaultAuditThreads()). */
 export async function startAuditThreads(keyrings: readonly Keyring[], options: AuditThreadsOptions = {}): Promise<AuditThreads> {
-  const threads = Math.max(1, options.threads ?? availableParallelism());
+  const threads = Math.max(1, options.threads ?? defaultAuditThreads());
   const keyring = mergeKeyrings(keyrings);
   const entry = threads > 1 ? workerEntry() : undefined;
   if (!entry) return new AuditThreads(keyring, 0, { keyrings: [] }, undefined);
@@ -330,9 +345,9 @@ export function isSmallStore(store: string): boolean {
   }
 }
 
-/** Audits `signatures` on every core (see the module comment); small stores in-process. */
+/** Audits `signatures` on every idle core (see the module comment and defaultAuditThreads); small stores in-process. */
 export async function auditSignaturesOnAllCores(signatures: readonly StoredSignature[], keyrings: readonly Keyring[], options: ParallelAuditOptions = {}): Promise<AuditReport> {
-  if ((options.threads ?? availableParallelism()) <= 1 || signatures.length < (options.minForWorkers ?? MIN_SIGNATURES_FOR_WORKERS)) {
+  if ((options.threads ?? defaultAuditThreads()) <= 1 || signatures.length < (options.minForWorkers ?? MIN_SIGNATURES_FOR_WORKERS)) {
     if (options.stats) Object.assign(options.stats, { threads: 1, inWorkers: 0 });
     return auditSignatures(signatures, mergeKeyrings(keyrings), options.onProgress, options.scopesByFingerprint);
   }

@@ -168,6 +168,18 @@ describe('auditSignaturesOnAllCores (compiled library, worker threads)', () => {
   });
 });
 
+describe('defaultAuditThreads', () => {
+  it('is one thread per idle core plus the calling one, at least 1 and at most the cores', () => {
+    expect(dist.defaultAuditThreads(0, 2)).toBe(2);
+    expect(dist.defaultAuditThreads(0.4, 2)).toBe(2);
+    expect(dist.defaultAuditThreads(1.2, 2)).toBe(2);
+    expect(dist.defaultAuditThreads(1.6, 2)).toBe(1);
+    expect(dist.defaultAuditThreads(7, 2)).toBe(1);
+    expect(dist.defaultAuditThreads(3, 8)).toBe(6);
+    expect(dist.defaultAuditThreads(0, 1)).toBe(1);
+  });
+});
+
 describe('isSmallStore', () => {
   it('is true for a dir: layout and a small tarball, false for a lookaside tree and what it cannot read', async () => {
     expect(dist.isSmallStore(`dir:${path.join(CI_FIXTURES, 'dir-img-valid')}`)).toBe(true);
