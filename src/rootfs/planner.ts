@@ -40,7 +40,7 @@ export class WritePlanner implements GuestLookup {
   private readonly virtualDirs = new Set<string>();
   private readonly mkdirs: Array<Change & { op: 'mkdir' }> = [];
   /** directory(): guest parent path → its real components and their key, once resolved to a directory. */
-  private readonly parents = new Map<string, { components: readonly string[]; key: string }>();
+  private readonly parents = new Map<string, Promise<{ components: readonly string[]; key: string } | undefined>>();
   private readonly reuseParents: boolean;
 
   constructor(
@@ -131,21 +131,14 @@ export class WritePlanner implements GuestLookup {
     const slash = guestPath.lastIndexOf('/');
     const parentGuest = guestPath.slice(0, slash);
     const name = guestPath.slice(slash + 1);
-    let parent = this.parents.get(parentGuest);
-    if (!parent) {
-      if (parentGuest === '') parent = { components: [], key: '' };
-      else {
-        let r: ResolvedPath;
-        try {
-          r = await this.resolveForWrite(parentGuest);
-        } catch {
-          return undefined; // the whole path gets the error, named by the whole path
-        }
-        if (r.node?.type !== 'dir' || r.components.length === 0) return undefined;
-        parent = { components: r.components, key: r.components.join('/') };
-      }
-      this.parents.set(parentGuest, parent);
+    let pending = this.parents.get(parentGuest);
+    if (!pending) {
+      // one resolution per parent, shared by siblings planned at the same time
+      pending = parentGuest === '' ? Promise.resolve({ components: [], key: '' }) : this.resolveParent(parentGuest);
+      this.parents.set(parentGuest, pending);
     }
+    const parent = await pending;
+    if (!parent) return undefined;
     const node = await this.lookupIn(parent.components, parent.key, name);
     if (node === undefined) {
       const components = [...parent.components, name];
@@ -153,6 +146,24 @@ export class WritePlanner implements GuestLookup {
       return components;
     }
     return node.type === 'dir' ? [...parent.components, name] : undefined;
+  }
+
+  /**
+   * The parent as the whole path's resolution passes it: a missing last component is planned,
+   * as the whole path's resolution plans a missing intermediate directory. Undefined (resolve the
+   * whole path instead) on an error, a non-directory or the root itself.
+   */
+  private async resolveParent(parentGuest: string): Promise<{ components: readonly string[]; key: string } | undefined> {
+    let r: ResolvedPath;
+    try {
+      r = await this.resolveForWrite(parentGuest);
+    } catch {
+      return undefined; // the whole path gets the error, named by the whole path
+    }
+    if (r.components.length === 0) return undefined;
+    if (r.node === undefined) await this.planDir(r.components);
+    else if (r.node.type !== 'dir') return undefined;
+    return { components: r.components, key: r.components.join('/') };
   }
 
   /** Bytes at a real path, or undefined for a planned (virtual) or missing file. */

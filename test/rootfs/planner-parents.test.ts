@@ -102,6 +102,14 @@ describe('WritePlanner.directory(): parents reused for siblings', () => {
     expect(full.planned.length).toBeGreaterThan(8);
   });
 
+  it('siblings planned at the same time (as stage plans 16 directories at once): the same answers', async () => {
+    const settle = async (planner: WritePlanner) => {
+      const results = await Promise.all(PATHS.map((p) => planner.directory(p).then((c) => c.join('/'), (e: Error) => e.message)));
+      return { results, planned: planner.plannedDirs().map((d) => d.path.join('/')).sort() };
+    };
+    expect(await settle(new WritePlanner(directoryView(root)))).toEqual(await settle(new WritePlanner(directoryView(root), { reuseParents: false })));
+  });
+
   it('each sibling in any order: the same answers as the full resolution', async () => {
     for (const order of [PATHS.slice().reverse(), PATHS.slice(7).concat(PATHS.slice(0, 7))]) {
       const a = new WritePlanner(directoryView(root));
