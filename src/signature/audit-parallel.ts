@@ -71,6 +71,7 @@ export type AuditWorkerReply = { ready: true } | { failed: true; id?: number } |
 export const MIN_SIGNATURES_FOR_WORKERS = 2000;
 const MIN_CHUNK = 32;
 const MAX_CHUNK = 512;
+const MAX_CHUNK_BYTES = 8 << 20;
 /** Chunks sent to a worker ahead of its answers, so that it never waits for the main thread. */
 const IN_FLIGHT = 2;
 /** The main thread returns to the event loop (worker answers, progress) after this many signatures. */
@@ -209,7 +210,13 @@ export class AuditThreads {
     const take = (): Chunk | undefined => {
       if (next >= n) return undefined;
       const size = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil((n - next) / (4 * threads))));
-      const c: Chunk = { from: next, to: Math.min(n, next + size), done: false, shadowed: false };
+      // Also bounded in bytes: a store may hold files of up to MAX_SIGNATURE_SIZE each.
+      let to = next + 1;
+      for (let bytes = signatures[next]!.bytes.byteLength; to < Math.min(n, next + size); to++) {
+        bytes += signatures[to]!.bytes.byteLength;
+        if (bytes > MAX_CHUNK_BYTES) break;
+      }
+      const c: Chunk = { from: next, to, done: false, shadowed: false };
       next = c.to;
       return c;
     };
