@@ -41,6 +41,8 @@ export class WritePlanner implements GuestLookup {
   private readonly mkdirs: Array<Change & { op: 'mkdir' }> = [];
   /** directory(): guest parent path → its real components and their key, once resolved to a directory. */
   private readonly parents = new Map<string, Promise<{ components: readonly string[]; key: string } | undefined>>();
+  /** The same, once settled: what plannedDirectorySync() can use without waiting. */
+  private readonly settledParents = new Map<string, { components: readonly string[]; key: string }>();
   private readonly reuseParents: boolean;
 
   constructor(
@@ -119,6 +121,23 @@ export class WritePlanner implements GuestLookup {
   }
 
   /**
+   * directory() without a promise, for the case that is nearly every signature directory of a
+   * first stage: the parent was resolved by an earlier directory() call to a directory this run
+   * plans, so nothing can exist under it yet and `name` is planned (or was already). Undefined in
+   * every other case: then call directory().
+   */
+  plannedDirectorySync(guestPath: string): string[] | undefined {
+    if (!this.reuseParents) return undefined;
+    assertPlainGuestPath(guestPath);
+    const slash = guestPath.lastIndexOf('/');
+    const parent = this.settledParents.get(guestPath.slice(0, slash));
+    if (!parent || !this.virtualDirs.has(parent.key)) return undefined;
+    const components = [...parent.components, guestPath.slice(slash + 1)];
+    this.planDirSync(components);
+    return components;
+  }
+
+  /**
    * directory() for thousands of siblings (`…/sigstore/team/app-N@sha256=…`): a guest path is
    * resolved left to right, so resolving `parent/name` is resolving `parent`, then looking `name`
    * up in the directory it ended at. The parent is resolved once (with the same refusals and the
@@ -139,6 +158,7 @@ export class WritePlanner implements GuestLookup {
     }
     const parent = await pending;
     if (!parent) return undefined;
+    this.settledParents.set(parentGuest, parent);
     const node = await this.lookupIn(parent.components, parent.key, name);
     if (node === undefined) {
       const components = [...parent.components, name];
@@ -193,13 +213,17 @@ export class WritePlanner implements GuestLookup {
   }
 
   private async planDir(path: string[]): Promise<GuestNode> {
+    this.planDirSync(path);
+    return { type: 'dir', mode: DIR_MODE, uid: 0, gid: 0 };
+  }
+
+  private planDirSync(path: string[]): void {
     const key = path.join('/');
     if (!this.virtualDirs.has(key)) {
       this.virtualDirs.add(key);
       this.mkdirs.push({ op: 'mkdir', path, mode: DIR_MODE });
       this.nodes.set(key, PLANNED_DIR_P);
     }
-    return { type: 'dir', mode: DIR_MODE, uid: 0, gid: 0 };
   }
 }
 

@@ -206,10 +206,15 @@ async function readLookasideTree(base: string): Promise<StoredSignature[]> {
   };
   const reader = new SlabReader();
   const out: StoredSignature[] = [];
+  // Below the base every name comes from readdir (never empty, `.`, `..` or containing `/`), so
+  // path.join(base, rel) is the normalized base and rel joined with '/', without normalizing
+  // every path again.
+  const normBase = path.join(base);
+  const prefix = normBase === '.' ? '' : normBase.endsWith('/') ? normBase : `${normBase}/`;
   const pending = [''];
   while (pending.length > 0) {
     const rel = pending.pop() as string;
-    const entries = fsSync.readdirSync(path.join(base, rel), { withFileTypes: true });
+    const entries = fsSync.readdirSync(rel === '' ? normBase : prefix + rel, { withFileTypes: true });
     await breathe();
     for (const entry of entries) {
       if (!entry.isDirectory()) continue;
@@ -219,7 +224,7 @@ async function readLookasideTree(base: string): Promise<StoredSignature[]> {
         pending.push(childRel);
         continue;
       }
-      const dir = path.join(base, childRel);
+      const dir = prefix + childRel;
       const repositoryPath = m[1] as string;
       const digest = `${m[2]}:${m[3]}`;
       for (const f of fsSync.readdirSync(dir, { withFileTypes: true })) {

@@ -67,20 +67,11 @@ export async function planSignatures(
   const realPaths: string[] = [];
   const hashes: string[] = [];
   let placed = 0;
-  await pool(dirs, async (guestDir) => {
-    options.check?.();
-    const dir = await planner.directory(guestDir);
-    const blobs = uniqueBlobs(signatures, byDir.get(guestDir) as number | number[]);
-    // A directory this run creates is empty: nothing to list, nothing to compare with.
-    const names = new Set(await planner.list(dir));
-    const present = new Map<string, string>();
-    for (const name of names) {
-      const bytes = await planner.read([...dir, name]);
-      if (bytes) present.set(sha(bytes), name);
-    }
+  const place = (guestDir: string, dir: readonly string[], names: Set<string>, present: ReadonlyMap<string, string>) => {
+    const at = byDir.get(guestDir) as number | number[];
     const realDir = dir.length === 0 ? '' : guestString(dir); // guestString([]) is '/'
     let next = 1;
-    for (const [hash, sig] of blobs) {
+    for (const [hash, sig] of uniqueBlobs(signatures, at)) {
       const existing = present.get(hash);
       if (existing !== undefined) {
         entries.push({ path: `${guestDir}/${existing}`, realPath: `${realDir}/${existing}`, what: 'signature', action: 'skip', detail: `already there (${sig.source})` });
@@ -97,8 +88,25 @@ export async function planSignatures(
       hashes.push(hash);
       entries.push({ path, realPath: real, what: 'signature', action: 'create', detail: sig.source });
     }
-    placed += typeof byDir.get(guestDir) === 'number' ? 1 : (byDir.get(guestDir) as number[]).length;
+    placed += typeof at === 'number' ? 1 : at.length;
     options.onProgress?.(signatures.length + placed, signatures.length * 2);
+  };
+  const nothing = new Map<string, string>();
+  await pool(dirs, (guestDir) => {
+    options.check?.();
+    // A directory this run creates is empty: nothing to list, nothing to compare with, no promise.
+    const planned = planner.plannedDirectorySync(guestDir);
+    if (planned) return place(guestDir, planned, new Set(), nothing);
+    return (async () => {
+      const dir = await planner.directory(guestDir);
+      const names = new Set(await planner.list(dir));
+      const present = new Map<string, string>();
+      for (const name of names) {
+        const bytes = await planner.read([...dir, name]);
+        if (bytes) present.set(sha(bytes), name);
+      }
+      place(guestDir, dir, names, present);
+    })();
   });
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
@@ -150,14 +158,16 @@ export function ancestorsOf(guestDirs: readonly string[]): string[] {
   return [...out];
 }
 
-export async function pool<T>(items: readonly T[], fn: (item: T) => Promise<void>, parallel = PARALLEL): Promise<void> {
+/** Runs `fn` over `items`, `parallel` at a time; an item done without a promise costs no await. */
+export async function pool<T>(items: readonly T[], fn: (item: T) => Promise<void> | void, parallel = PARALLEL): Promise<void> {
   let next = 0;
   let failure: unknown;
   const worker = async () => {
     while (failure === undefined && next < items.length) {
       const item = items[next++] as T;
       try {
-        await fn(item);
+        const pending = fn(item);
+        if (pending) await pending;
       } catch (e) {
         failure ??= e;
       }

@@ -110,6 +110,27 @@ describe('WritePlanner.directory(): parents reused for siblings', () => {
     expect(await settle(new WritePlanner(directoryView(root)))).toEqual(await settle(new WritePlanner(directoryView(root), { reuseParents: false })));
   });
 
+  it('plannedDirectorySync() first (as stage does), directory() when it declines: the same answers', async () => {
+    const a = new WritePlanner(directoryView(root));
+    const b = new WritePlanner(directoryView(root), { reuseParents: false });
+    let synced = 0;
+    for (const p of [...PATHS, ...PATHS]) {
+      let x: unknown;
+      try {
+        const sync = a.plannedDirectorySync(p);
+        if (sync) synced++;
+        x = sync ?? (await a.directory(p));
+      } catch (e) {
+        x = (e as Error).message;
+      }
+      const y = await b.directory(p).catch((e: Error) => e.message);
+      expect(x).toEqual(y);
+    }
+    expect(a.plannedDirs()).toEqual(b.plannedDirs());
+    expect(synced).toBeGreaterThan(4); // the fast path was taken
+    expect(b.plannedDirectorySync(PATHS[1]!)).toBeUndefined(); // never without reuseParents
+  });
+
   it('each sibling in any order: the same answers as the full resolution', async () => {
     for (const order of [PATHS.slice().reverse(), PATHS.slice(7).concat(PATHS.slice(0, 7))]) {
       const a = new WritePlanner(directoryView(root));

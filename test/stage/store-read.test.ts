@@ -55,4 +55,13 @@ describe('reading a lookaside store into slabs', () => {
     for (const s of read) if (s.bytes.byteLength > 0) s.bytes[0] = (s.bytes[0]! + 1) & 0xff;
     read.forEach((s, i) => expect(Buffer.from(s.bytes).subarray(1).equals(copies[i]!.subarray(1))).toBe(true));
   });
+
+  it('sources are path.join(base, directory, name) however the base is spelled', async () => {
+    const rel = path.relative(process.cwd(), store);
+    for (const base of [store, `${store}/`, `${store}//`, `${store}/./`, `${path.dirname(store)}/../${path.basename(path.dirname(store))}/store`, rel, `./${rel}/`]) {
+      const read = await readSignatureStore(base);
+      expect(read).toHaveLength(SIZES.length + 400 + 1);
+      for (const sig of read) expect(sig.source).toBe(path.join(base, `${sig.repositoryPath}@sha256=${HEX}`, sig.name));
+    }
+  });
 });
