@@ -19,19 +19,19 @@ export interface PackedChunk {
 export function packChunk(signatures: readonly StoredSignature[], from: number, to: number): PackedChunk {
   let total = 0;
   for (let i = from; i < to; i++) total += signatures[i]!.bytes.byteLength;
-  const bytes = new ArrayBuffer(total);
-  const view = new Uint8Array(bytes);
+  // Not pooled and not zero-filled: its ArrayBuffer is exactly these bytes, and it is transferred.
+  const packed = Buffer.allocUnsafeSlow(total);
   const ends = new Uint32Array(to - from);
   const digests: string[] = new Array(to - from);
   let at = 0;
   for (let i = from; i < to; i++) {
     const sig = signatures[i]!;
-    view.set(sig.bytes, at);
+    packed.set(sig.bytes, at);
     at += sig.bytes.byteLength;
     ends[i - from] = at;
     digests[i - from] = sig.digest;
   }
-  return { bytes, ends, digests };
+  return { bytes: packed.buffer as ArrayBuffer, ends, digests };
 }
 
 /** Blob i of a packed chunk, as a Buffer view (no copy), the type the store reader gives. */
