@@ -315,14 +315,17 @@ export class AuditThreads {
 }
 
 /**
- * Threads for an audit when none are asked for: the calling one plus one per idle core, idle as the
- * 1-minute load average tells (as `make -l` holds jobs back). On cores busy with other work a worker's
- * start and warm-up (≈ 0.3 s of CPU with its compiler threads) cost more than its share saves:
- * measured on 2 busy cores (load average ≈ 7), 2 threads took 1.2x the wall time of one.
+ * Threads for an audit when none are asked for, from the cores the 1-minute load average leaves idle
+ * (as `make -l` holds jobs back). Each thread that judges signatures keeps ≈ 1.35 cores busy: itself
+ * and V8's background threads (garbage collector, optimizing compiler) — measured in-process on 2 cores:
+ * main thread 0.84 s, background threads 0.30 s for 10,000 signatures. So the idle cores are divided by
+ * that: 2 idle cores give 1 thread (in-process: there, at load average ≈ 3, a second thread brought
+ * 1.14x for 10,000 signatures in memory and 0.82x for the whole CLI, as the worker's start, warm-up and
+ * own background threads cost ≈ 0.4 s CPU, bench/audit.mjs), 4 give 3, 8 give 6.
  */
 export function defaultAuditThreads(load = loadavg()[0] ?? 0, cores = availableParallelism()): number {
-  const busy = Math.round(load);
-  return Math.max(1, Math.min(cores, cores - busy + 1));
+  const idle = Math.max(0, cores - Math.round(load));
+  return Math.max(1, Math.min(cores, Math.round(idle / 1.35)));
 }
 
 /** Starts the worker threads for an audit (`threads - 1` of them; default: defaultAuditThreads()). */
