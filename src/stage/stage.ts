@@ -77,6 +77,8 @@ export async function stageRootfs(options: StageOptions): Promise<StageResult> {
         ...(initrdOriginal ? { initrdOriginal } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
+      // The plan holds what it needs (the bytes, the sources): the store's list can go before writing.
+      signatures = [];
       const notes: string[] = [];
       if (target.kind === 'erofs-image' && !options.rebuild && options.tar === undefined && plan.changes.length > 0) {
         notes.push('this is an erofs image: applying this plan needs --rebuild (the filesystem is extracted and made anew)');
