@@ -9,6 +9,8 @@
  * Targets: ≤ 1.5× cp -a; peak RSS ≤ 200 MiB and growing < 2× from 1,000 to 10,000.
  *
  * Run after `npm run build`: `node bench/stage.mjs` (or `npm run bench -- stage`).
+ * KBSB_BENCH_PHASES=1 adds, per size, where the time of a directory stage goes (module load,
+ * bundle.yaml, store read, planning, writes: wall, CPU, GC) from one in-process run.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +33,44 @@ function makeImage(file, n, skel) {
   execFileSync('mkfs.ext4', ['-q', '-F', '-N', String(n * 2 + 1024), '-d', skel, file, `${mib}M`], { stdio: 'ignore' });
 }
 
+/**
+ * Where the time of a stage into a directory goes, in one process: the same library calls the CLI
+ * makes (module load, bundle.yaml, store read, planning, writes), each with wall time, CPU time
+ * (user/system), GC time (perf_hooks 'gc' entries) and the heap after it; then the peak RSS.
+ */
+const PHASES = `
+import { mkdirSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
+const [dist, bundleFile, root] = process.argv.slice(1);
+let gc = 0;
+new PerformanceObserver((l) => { for (const e of l.getEntries()) gc += e.duration; }).observe({ entryTypes: ['gc'] });
+const out = [];
+let t = performance.now(), c = process.cpuUsage(), g = 0;
+const mark = (name) => {
+  const now = performance.now(), cpu = process.cpuUsage(c);
+  out.push(name + ' ' + (now - t).toFixed(0) + ' ms (CPU ' + (cpu.user / 1000).toFixed(0) + ' user + ' + (cpu.system / 1000).toFixed(0) + ' sys, GC ' + (gc - g).toFixed(0) + ' ms, heap ' + (process.memoryUsage().heapUsed / 2 ** 20).toFixed(0) + ' MiB)');
+  t = performance.now(); c = process.cpuUsage(); g = gc;
+};
+const { loadBundle } = await import(dist + '/bundle/index.js');
+const { readSignatures } = await import(dist + '/stage/stage.js');
+const { planStage } = await import(dist + '/stage/plan.js');
+const { openRootfsTarget } = await import(dist + '/rootfs/target.js');
+mark('modules');
+const bundle = await loadBundle(bundleFile);
+mark('bundle.yaml');
+for (const d of ['etc', 'usr/bin', 'var/lib']) mkdirSync(root + '/' + d, { recursive: true });
+const target = await openRootfsTarget(root, {});
+const signatures = await readSignatures(bundle.signatureSources);
+mark('store read');
+const plan = await planStage(target.view, bundle, signatures, {});
+mark('planning');
+await target.apply(plan.changes, {});
+mark('writes');
+console.log(out.join('; ') + '; peak RSS ' + (process.resourceUsage().maxRSS / 1024).toFixed(1) + ' MiB');
+`;
+const DIST = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'dist');
+const phaseRows = [];
+
 const rows = [];
 for (const n of sizes) {
   const { base, bundle } = prepareSize(work, n, { blobs, publicKeyFile });
@@ -45,7 +85,12 @@ for (const n of sizes) {
   if (cp.status !== 0) throw new Error(cp.stderr);
   const files = Number(spawnSync('sh', ['-c', `find '${root}/var/lib/containers/sigstore' -type f | wc -l`], { encoding: 'utf8' }).stdout.trim());
   if (files !== n) throw new Error(`stage wrote ${files} signature files, expected ${n}`);
-  const row = { n, dir: st.seconds, dirRss: st.maxRssKiB, cp: cp.seconds, cpRss: cp.maxRssKiB };
+  const row = { n, dir: st.seconds, dirRss: st.maxRssKiB, cp: cp.seconds, cpRss: cp.maxRssKiB, cpu: st.userSeconds + st.systemSeconds, cpCpu: cp.userSeconds + cp.systemSeconds };
+  if (process.env.KBSB_BENCH_PHASES) {
+    const ph = spawnSync(process.execPath, ['--input-type=module', '-e', PHASES, DIST, bundle, path.join(base, 'rootfs-phases')], { encoding: 'utf8' });
+    if (ph.status !== 0) throw new Error(ph.stderr);
+    phaseRows.push(`N=${n}: ${ph.stdout.trim()}`);
+  }
 
   if (isRoot) {
     const skel = path.join(base, 'skel');
@@ -78,7 +123,7 @@ console.log(`machine: ${machine()}`);
 console.log('stage of N images (one signature each); reference measured in the same run');
 const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 for (const r of rows) {
-  console.log(`N=${String(r.n).padStart(6)}  directory: stage ${fmtS(r.dir).padStart(8)}  cp -a ${fmtS(r.cp).padStart(8)}  ratio ${ratio(r.dir, r.cp)}  peak RSS ${fmtMiB(r.dirRss)}`);
+  console.log(`N=${String(r.n).padStart(6)}  directory: stage ${fmtS(r.dir).padStart(8)}  cp -a ${fmtS(r.cp).padStart(8)}  ratio ${ratio(r.dir, r.cp)}  peak RSS ${fmtMiB(r.dirRss)}  (CPU user+sys: stage ${fmtS(r.cpu)}, cp -a ${fmtS(r.cpCpu)})`);
   if (r.img !== undefined) {
     console.log(`          ext4 image: stage ${fmtS(r.img).padStart(8)}  mount+cp -a+umount ${fmtS(r.imgCp).padStart(8)}  ratio ${ratio(r.img, r.imgCp)}  peak RSS ${fmtMiB(r.imgRss)}`);
   }
@@ -91,6 +136,7 @@ const growth = (key) =>
 console.log(`growth (time), directory: ${growth('dir')}; cp -a: ${growth('cp')}`);
 if (isRoot) console.log(`growth (time), ext4 image: ${growth('img')}; reference: ${growth('imgCp')}`);
 console.log(`growth (peak RSS), directory: ${growth('dirRss')}${isRoot ? `; ext4 image: ${growth('imgRss')}` : ''}`);
+if (phaseRows.length > 0) console.log(`phases of a stage into a directory, in one process (KBSB_BENCH_PHASES):\n  ${phaseRows.join('\n  ')}`);
 const last = rows[rows.length - 1];
 const k1 = rows.find((r) => r.n === 1000);
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
