@@ -92,4 +92,4 @@ const wAll = med(cliRuns.all, (x) => x.seconds);
 console.log(`CLI kbs-bundler audit --store STORE --keys KEY --json, ${fmt(N)} images (lookaside store), median of ${RUNS} (alternated), outputs identical:`);
 console.log(`  --jobs 1 (in-process)        : wall ${fmtS(w1)}, CPU ${fmtS(med(cliRuns.one, cpu))}`);
 console.log(`  --jobs ${cores} (every core)         : wall ${fmtS(wAll)}, CPU ${fmtS(med(cliRuns.all, cpu))}; ${(w1 / wAll).toFixed(2)}x faster (wall)`);
-console.log(`  (without --jobs, audit uses ${defaultAuditThreads()} thread(s) at this load average: one per idle core)`);
+console.log(`  (without --jobs, audit uses ${defaultAuditThreads()} thread(s) here: idle cores by the load average / 1.35, see defaultAuditThreads)`);
