@@ -10,6 +10,15 @@ import { assertPlainGuestPath, guestString, NotADirectoryError, resolveGuestPath
 
 export const DIR_MODE = 0o755;
 
+function isPlainGuestPath(guestPath: string): boolean {
+  try {
+    assertPlainGuestPath(guestPath);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export type FileAction = 'create' | 'replace' | 'skip';
 
 export interface PlannedTarget {
@@ -150,15 +159,8 @@ export class WritePlanner implements GuestLookup {
     const slash = guestPath.lastIndexOf('/');
     const parentGuest = guestPath.slice(0, slash);
     const name = guestPath.slice(slash + 1);
-    let pending = this.parents.get(parentGuest);
-    if (!pending) {
-      // one resolution per parent, shared by siblings planned at the same time
-      pending = parentGuest === '' ? Promise.resolve({ components: [], key: '' }) : this.resolveParent(parentGuest);
-      this.parents.set(parentGuest, pending);
-    }
-    const parent = await pending;
+    const parent = await this.parentDir(parentGuest);
     if (!parent) return undefined;
-    this.settledParents.set(parentGuest, parent);
     const node = await this.lookupIn(parent.components, parent.key, name);
     if (node === undefined) {
       const components = [...parent.components, name];
@@ -166,6 +168,33 @@ export class WritePlanner implements GuestLookup {
       return components;
     }
     return node.type === 'dir' ? [...parent.components, name] : undefined;
+  }
+
+  /**
+   * Resolves the parent of each of these directory paths ahead (as directory() would on the first
+   * sibling), so that plannedDirectorySync() can answer for the siblings that follow.
+   */
+  async prepareParents(guestPaths: readonly string[]): Promise<void> {
+    if (!this.reuseParents) return;
+    let last: string | undefined;
+    for (const guestPath of guestPaths) {
+      if (!isPlainGuestPath(guestPath)) continue; // directory() refuses it in its turn, with its error
+      const parentGuest = guestPath.slice(0, guestPath.lastIndexOf('/'));
+      if (parentGuest !== last) await this.parentDir(parentGuest);
+      last = parentGuest;
+    }
+  }
+
+  /** One resolution per parent, shared by siblings planned at the same time. */
+  private async parentDir(parentGuest: string): Promise<{ components: readonly string[]; key: string } | undefined> {
+    let pending = this.parents.get(parentGuest);
+    if (!pending) {
+      pending = parentGuest === '' ? Promise.resolve({ components: [], key: '' }) : this.resolveParent(parentGuest);
+      this.parents.set(parentGuest, pending);
+    }
+    const parent = await pending;
+    if (parent) this.settledParents.set(parentGuest, parent);
+    return parent;
   }
 
   /**

@@ -92,6 +92,8 @@ export async function planSignatures(
     options.onProgress?.(signatures.length + placed, signatures.length * 2);
   };
   const nothing = new Map<string, string>();
+  // Parents first, so that siblings planned in new directories need no promise each.
+  await planner.prepareParents(dirs);
   await pool(dirs, (guestDir) => {
     options.check?.();
     // A directory this run creates is empty: nothing to list, nothing to compare with, no promise.

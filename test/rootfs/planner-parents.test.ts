@@ -131,6 +131,22 @@ describe('WritePlanner.directory(): parents reused for siblings', () => {
     expect(b.plannedDirectorySync(PATHS[1]!)).toBeUndefined(); // never without reuseParents
   });
 
+  it('parents prepared ahead (as stage does), then plannedDirectorySync() or directory(): the same answers and directories', async () => {
+    const a = new WritePlanner(directoryView(root));
+    const b = new WritePlanner(directoryView(root), { reuseParents: false });
+    const paths = [...PATHS, '/var/lib/../escape/x@sha256=23', 'relative/x'].sort();
+    await a.prepareParents(paths);
+    const answer = async (planner: WritePlanner, p: string) => {
+      try {
+        return planner.plannedDirectorySync(p) ?? (await planner.directory(p));
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    for (const p of paths) expect(await answer(a, p)).toEqual(await answer(b, p));
+    expect(a.plannedDirs().map((d) => d.path.join('/')).sort()).toEqual(b.plannedDirs().map((d) => d.path.join('/')).sort());
+  });
+
   it('each sibling in any order: the same answers as the full resolution', async () => {
     for (const order of [PATHS.slice().reverse(), PATHS.slice(7).concat(PATHS.slice(0, 7))]) {
       const a = new WritePlanner(directoryView(root));
