@@ -63,32 +63,40 @@ export function sigstoreBaseFor(config: SigstoreConfig, ref: DockerReference): {
   return { base: base === '' ? '/' : base, scope };
 }
 
-interface Placement {
+export interface Placement {
   policy: { scope: string; requirements: PolicyRequirement[] };
   where: { base?: string; problem?: string; scope: string };
 }
 
 /** Per run: the policy and sigstore lookups, remembered by parent namespace. */
-const placements = new WeakMap<SignatureContext, Map<string, Placement>>();
+const placements = new WeakMap<SignatureContext, { cache: Map<string, Placement>; parentsOfKeys: ReadonlySet<string> | undefined }>();
 
 /**
  * policyFor and sigstoreBaseFor of `ref`. Unless a scope names this image (`repo@digest`) or
  * its repository, the answer depends only on the candidates after the repository — its parent
  * namespaces and the registry's wildcards — so it is remembered by the parent namespace:
- * thousands of images share a few.
+ * thousands of images share a few. Whether a scope can name the image or its repository is
+ * itself answered by the parent: a key equal to the repository's name has the same parent, and
+ * a key equal to `name@digest` has an `@` (when no key has one, none can).
  */
-function placementOf(ctx: SignatureContext, ref: DockerReference): Placement {
+export function placementOf(ctx: SignatureContext, ref: DockerReference): Placement {
   const lookup = (): Placement => ({ policy: policyFor(ctx.policy, ref), where: sigstoreBaseFor(ctx.sigstoreConfig, ref) });
   const scopes = ctx.policy.transports?.docker ?? {};
   const docker = ctx.sigstoreConfig.docker ?? {};
-  const identity = referenceString(ref);
+  let run = placements.get(ctx);
+  if (!run) {
+    const keys = [...Object.keys(scopes), ...Object.keys(docker)];
+    const parentsOfKeys = keys.some((k) => k.includes('@')) ? undefined : new Set(keys.map((k) => k.slice(0, k.lastIndexOf('/'))));
+    placements.set(ctx, (run = { cache: new Map(), parentsOfKeys }));
+  }
   const name = referenceName(ref);
-  if (Object.hasOwn(scopes, identity) || Object.hasOwn(docker, identity) || Object.hasOwn(scopes, name) || Object.hasOwn(docker, name)) return lookup();
-  let cache = placements.get(ctx);
-  if (!cache) placements.set(ctx, (cache = new Map()));
   const parent = name.slice(0, name.lastIndexOf('/'));
-  let p = cache.get(parent);
-  if (!p) cache.set(parent, (p = lookup()));
+  if (run.parentsOfKeys === undefined || run.parentsOfKeys.has(parent)) {
+    const identity = referenceString(ref);
+    if (Object.hasOwn(scopes, identity) || Object.hasOwn(docker, identity) || Object.hasOwn(scopes, name) || Object.hasOwn(docker, name)) return lookup();
+  }
+  let p = run.cache.get(parent);
+  if (!p) run.cache.set(parent, (p = lookup()));
   return p;
 }
 
