@@ -3,29 +3,21 @@
  * bundle must behave exactly as the unbundled CLI: same output, same exit codes, same error lines,
  * and the files it finds beside the package (templates, package.json) found from the bundle's place.
  */
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPublicKeyring } from '../../src/keys/index.js';
 import { verifySignature } from '../../src/signature/index.js';
 import { CLI, REPO_ROOT, TEMPLATES } from '../helpers/paths.js';
+import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { IMAGE_RS_RESOURCES, OTHER_SIGNED_DIGEST, SIGNED_DIGEST, kbsTreeFromOfflineJson, rootfsWithImageRsSignatures, tempDir } from '../verify/fixtures.js';
 
 const UNBUNDLED = path.join(REPO_ROOT, 'dist/cli/main.js');
 const EXAMPLE = path.join(TEMPLATES, 'example');
 const COMMANDS = ['init', 'build', 'render', 'verify', 'lint', 'keygen', 'sign', 'audit', 'stage', 'unstage', 'quickstart'];
 
-function run(entry: string, args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entry, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function run(entry: string, args: string[], cwd?: string): Promise<CliResult> {
+  return runCli(args, { entry, cwd });
 }
 
 /** Runs both and expects the same result; returns it. */

@@ -1,17 +1,13 @@
 /** Runs the real skopeo (1.9.3) for tests, and pushes umoci-built images to a TestRegistry, signed or not. */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { GnupgHome } from './gpg.js';
 import type { TestRegistry } from './registry.js';
+import { runProcess, type ProcessResult } from './run-process.js';
 
-export interface SkopeoResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type SkopeoResult = ProcessResult;
 
 export interface SkopeoOptions {
   env?: NodeJS.ProcessEnv;
@@ -47,15 +43,7 @@ export async function skopeo(args: string[], options: SkopeoOptions = {}): Promi
   }
   const argv = [...global, ...(sub ? [sub] : []), ...perCommand, ...rest];
   try {
-    return await new Promise<SkopeoResult>((resolve, reject) => {
-      const child = spawn('skopeo', argv, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+    return await runProcess('skopeo', argv, { env: options.env });
   } finally {
     if (emptyDir) await fs.rm(emptyDir, { recursive: true, force: true });
   }

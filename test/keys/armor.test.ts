@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc24, dearmorPublicKey } from '../../src/keys/armor.js';
 import { readPlainPublicKeyring } from '../../src/keys/fast-keyring.js';
 import { generateSigningKey, readPublicKeyring, type Keyring } from '../../src/keys/index.js';
-import { keyIndex } from '../../src/signature/key-index.js';
 import { defaultSignatureBackend } from '../../src/verify/default-backend.js';
 import { makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
 import { FIXTURES } from '../helpers/paths.js';
+import { keyIndexFacts } from '../helpers/key-facts.js';
 
 function armoredKeyFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -24,27 +24,11 @@ function armoredKeyFiles(dir: string): string[] {
   });
 }
 
-async function indexFacts(keyring: Keyring) {
-  const index = await keyIndex(keyring);
-  return [...index.byKeyId.values()].flat().map((e) => ({
-    keyId: e.keyId,
-    fingerprint: e.fingerprint,
-    primaryFingerprint: e.primaryFingerprint,
-    isSubkey: e.isSubkey,
-    revoked: e.revoked,
-    expires: e.expires,
-    signingUsable: e.signingUsable,
-    algorithm: e.packet.algorithm,
-    created: e.packet.created.getTime(),
-    rsa: e.rsa ? e.rsa.key.export({ format: 'jwk' }) : undefined,
-  }));
-}
-
 /** What a reader makes of `bytes`: the keys (bytes, descriptions, key index) or the refusal. */
 async function outcome(read: () => Promise<Keyring>) {
   try {
     const k = await read();
-    return { bytes: Buffer.from(k.bytes).toString('base64'), descriptions: k.descriptions, index: await indexFacts(k) };
+    return { bytes: Buffer.from(k.bytes).toString('base64'), descriptions: k.descriptions, index: await keyIndexFacts(k) };
   } catch (e) {
     const err = e as { code?: string; message?: string };
     return { code: err.code, message: err.message };

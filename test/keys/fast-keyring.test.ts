@@ -8,10 +8,11 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPlainPublicKeyring } from '../../src/keys/fast-keyring.js';
 import { generateSigningKey, readPublicKeyring, readSecretKey, type Keyring } from '../../src/keys/index.js';
-import { keyIndex } from '../../src/signature/key-index.js';
 import { signImage, verifySignature } from '../../src/signature/index.js';
 import { makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
 import { FIXTURES } from '../helpers/paths.js';
+import { keyIndex } from '../../src/signature/key-index.js';
+import { keyIndexFacts } from '../helpers/key-facts.js';
 
 function keyFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -19,22 +20,6 @@ function keyFiles(dir: string): string[] {
     if (statSync(p).isDirectory()) return keyFiles(p);
     return /\.(gpg|asc|pub)$/.test(name) && !/secring|trustdb/.test(name) ? [p] : [];
   });
-}
-
-async function indexFacts(keyring: Keyring) {
-  const index = await keyIndex(keyring);
-  return [...index.byKeyId.values()].flat().map((e) => ({
-    keyId: e.keyId,
-    fingerprint: e.fingerprint,
-    primaryFingerprint: e.primaryFingerprint,
-    isSubkey: e.isSubkey,
-    revoked: e.revoked,
-    expires: e.expires,
-    signingUsable: e.signingUsable,
-    algorithm: e.packet.algorithm,
-    created: e.packet.created.getTime(),
-    rsa: e.rsa ? e.rsa.key.export({ format: 'jwk' }) : undefined,
-  }));
 }
 
 /** Reads `bytes` both ways; when the fast reader answers, everything must be the same. Returns whether it answered. */
@@ -50,7 +35,7 @@ async function agrees(bytes: Uint8Array): Promise<boolean> {
   expect(full, 'openpgp.js refuses a key the fast reader accepted').toBeDefined();
   expect(Buffer.from(fast.bytes).equals(Buffer.from(bytes))).toBe(true);
   expect(fast.descriptions).toEqual(full!.descriptions);
-  expect(await indexFacts(fast)).toEqual(await indexFacts(full!));
+  expect(await keyIndexFacts(fast)).toEqual(await keyIndexFacts(full!));
   return true;
 }
 
