@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { InputError } from '../errors.js';
 import { realPath, type Change } from './changes.js';
 import type { GuestNode } from './guest-path.js';
@@ -32,7 +31,8 @@ export async function writeOverlayTar(
   }
   const names = [...entries.keys()].sort();
   const tmp = path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const pack = tar.pack();
+  const { pack: newPack } = await import('tar-stream'); // only for --tar: a stage into a rootfs does not load it
+  const pack = newPack();
   const done = pipeline(pack, createWriteStream(tmp, { mode: 0o644 }));
   try {
     for (const name of names) {
