@@ -121,15 +121,20 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
     }
   };
 
+  /** The change's path relative to the root and on the host, after checking its name and its parents. */
+  const checkedPlace = (p: readonly string[]) => {
+    const name = p[p.length - 1] as string;
+    assertPlain(p, name);
+    const rel = p.join('/');
+    const parentKey = rel.slice(0, Math.max(0, rel.length - name.length - 1));
+    assertRealDir(p.slice(0, -1), parentKey);
+    return { rel, parentKey, target: prefix + rel };
+  };
+
   const one = (c: Change, index: number) => {
     switch (c.op) {
       case 'mkdir': {
-        const name = c.path[c.path.length - 1] as string;
-        assertPlain(c.path, name);
-        const rel = c.path.join('/');
-        const parentKey = rel.slice(0, Math.max(0, rel.length - name.length - 1));
-        assertRealDir(c.path.slice(0, -1), parentKey);
-        const target = prefix + rel;
+        const { rel, target } = checkedPlace(c.path);
         fsSync.mkdirSync(target, { mode: c.mode });
         journal.push(index);
         if ((c.mode & processUmask()) !== 0 || c.mode > 0o777) fsSync.chmodSync(target, c.mode);
@@ -138,12 +143,7 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
         break;
       }
       case 'write': {
-        const name = c.path[c.path.length - 1] as string;
-        assertPlain(c.path, name);
-        const rel = c.path.join('/');
-        const parentKey = rel.slice(0, Math.max(0, rel.length - name.length - 1));
-        assertRealDir(c.path.slice(0, -1), parentKey);
-        const target = prefix + rel;
+        const { rel, parentKey, target } = checkedPlace(c.path);
         let before: { original: Buffer; mode: number; uid: number; gid: number } | undefined;
         if (c.replaces) {
           const st = fsSync.lstatSync(target);
