@@ -88,3 +88,11 @@ export async function makeGnupgHome(): Promise<GnupgHome> {
   };
   return { home, env, gpg, generateKey, exportPublic, exportSecret, cleanup };
 }
+
+/** Three RSA keys that differ in expiry: never-expiring, expiring in two years, expired since 2020. */
+export async function generateExpiryVariety(gpg: GnupgHome): Promise<{ plain: string; expiring: string; expired: string }> {
+  const plain = await gpg.generateKey('plain', 'plain@example.com');
+  const expiring = await gpg.generateKey('exp', 'exp@example.com', { expire: '2y' });
+  const expired = await gpg.generateKey('old', 'old@example.com', { expire: '1d', createdAt: '20200101T000000' });
+  return { plain, expiring, expired };
+}

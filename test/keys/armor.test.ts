@@ -12,7 +12,7 @@ import { crc24, dearmorPublicKey } from '../../src/keys/armor.js';
 import { readPlainPublicKeyring } from '../../src/keys/fast-keyring.js';
 import { generateSigningKey, readPublicKeyring, type Keyring } from '../../src/keys/index.js';
 import { defaultSignatureBackend } from '../../src/verify/default-backend.js';
-import { makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
+import { generateExpiryVariety, makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { keyIndexFacts } from '../helpers/key-facts.js';
 
@@ -163,9 +163,7 @@ describe('armored keys without openpgp.js', () => {
     });
 
     it('gpg --export --armor: same keys as openpgp.js (never-expiring, expiring, expired, ed25519), mutations too', async () => {
-      const plain = await gpg.generateKey('plain', 'plain@example.com');
-      const expiring = await gpg.generateKey('exp', 'exp@example.com', { expire: '2y' });
-      const expired = await gpg.generateKey('old', 'old@example.com', { expire: '1d', createdAt: '20200101T000000' });
+      const { plain, expiring, expired } = await generateExpiryVariety(gpg);
       const ed = await gpg.generateKey('ed', 'ed@example.com', { algo: 'ed25519' });
       const armored = await Promise.all([plain, expiring, expired, ed].map((f) => gpg.exportPublic(f, true)));
       const answered = [];

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPlainPublicKeyring } from '../../src/keys/fast-keyring.js';
 import { generateSigningKey, readPublicKeyring, readSecretKey, type Keyring } from '../../src/keys/index.js';
 import { signImage, verifySignature } from '../../src/signature/index.js';
-import { makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
+import { generateExpiryVariety, makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { keyIndex } from '../../src/signature/key-index.js';
 import { keyIndexFacts } from '../helpers/key-facts.js';
@@ -107,9 +107,7 @@ describe('readPlainPublicKeyring', () => {
     });
 
     it('agree with openpgp.js: never-expiring, expiring, already expired', async () => {
-      const plain = await gpg.generateKey('plain', 'plain@example.com');
-      const expiring = await gpg.generateKey('exp', 'exp@example.com', { expire: '2y' });
-      const expired = await gpg.generateKey('old', 'old@example.com', { expire: '1d', createdAt: '20200101T000000' });
+      const { plain, expiring, expired } = await generateExpiryVariety(gpg);
       const answered = [];
       for (const fpr of [plain, expiring, expired]) answered.push(await agrees(await gpg.exportPublic(fpr)));
       expect(answered).toEqual([true, true, true]);
