@@ -7,3 +7,4 @@ export * from './sign.js';
 export * from './audit.js';
 export * from './policy-keys.js';
 export * from './audit-parallel.js';
+export * from './audit-thread-count.js';

@@ -1,5 +1,5 @@
 /**
- * The OpenPGP side of the verifier, as an interface: helper B's keys/ and signature/ modules
+ * The OpenPGP side of the verifier, as an interface: the keys/ and signature/ modules
  * implement it (see default-backend.ts); tests may substitute it.
  */
 import type { Location } from '../errors.js';

@@ -1,4 +1,4 @@
-/** The verifier's OpenPGP backend: helper B's keys/ and signature/ modules. */
+/** The verifier's OpenPGP backend: the keys/ and signature/ modules. */
 import { readPlainPublicKeyring } from '../keys/fast-keyring.js';
 import { manifestDigest } from '../signature/digest.js';
 import { parsePayload } from '../signature/payload.js';

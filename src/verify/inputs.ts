@@ -3,7 +3,7 @@
  * itself, so the same core runs on a KBS directory, a tarball, a disk image or test doubles.
  */
 
-/** Read-only view of the guest root filesystem (helper C's RootfsReader satisfies it). */
+/** Read-only view of the guest root filesystem (rootfs/'s RootfsReader satisfies it). */
 export interface GuestFiles {
   /** Guest absolute path, symlinks resolved the way the guest sees them; undefined when missing. */
   readFile(guestPath: string): Promise<Uint8Array | undefined>;

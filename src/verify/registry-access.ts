@@ -1,6 +1,6 @@
 /**
  * The verifier's network side (`--fetch`): the platform manifest, the cosign signature image and
- * http(s) signature stores, through helper D's registry client, with the credentials the guest would
+ * http(s) signature stores, through the registry client (registry/), with the credentials the guest would
  * use (the KBS credential resource) and the CA files given.
  */
 import { parseReference } from '../reference/index.js';
