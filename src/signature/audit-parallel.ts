@@ -1,8 +1,8 @@
 /**
  * `audit` on several cores. The calling thread judges signatures itself and shares the work with
- * `threads - 1` worker threads (by default as many as the idle cores can feed: defaultAuditThreads,
- * 1 thread on 2 cores, where V8's own background threads already use the second). Workers can be started before the store is read (`startAuditThreads`), so that
- * they load while the main thread reads; each holds its own copy of the keyrings (a plain key index for
+ * `threads - 1` worker threads (by default as many as the idle cores can feed: audit-thread-count.ts,
+ * 1 thread on 2 cores, where V8's own background threads already use the second). Workers can be
+ * started before the store is read (`startAuditThreads`), so that they load while the main thread reads; each holds its own copy of the keyrings (a plain key index for
  * RSA keys: no openpgp.js). Work goes out in chunks (largest first, shrinking towards the end so that all
  * threads finish together) as one transferred buffer each, and comes back as flat findings
  * (audit-wire.ts); the main thread puts them in store order and builds the report exactly as the
