@@ -7,12 +7,12 @@
  * sigstoreSigned: a cosign public key PEM, checked with node:crypto.
  *
  * A key as gpg writes it (one RSA key, self-signed: see keys/fast-keyring.ts) is read without
- * openpgp.js, whose module alone costs ≈ 0.1 s of every build and stage; anything else, and the
- * usability check of a key that has an expiry date or a revocation, loads the openpgp.js path.
+ * openpgp.js, whose module alone costs ≈ 0.1 s of every build and stage; anything else loads it.
  */
 import { createPublicKey } from 'node:crypto';
 import { readPlainPublicKeyring } from '../keys/fast-keyring.js';
-import type { Keyring } from '../keys/keyring.js';
+import { assertKeyringUsable, readPublicKeyring, type Keyring } from '../keys/keyring.js';
+import { armorBlocks, looksArmored } from '../keys/parse.js';
 import { atField, fail, readBundleFile, type BundleContext } from './files.js';
 import type { SignedByRule } from './schema.js';
 import type { KeyringEntry } from './types.js';
@@ -42,11 +42,7 @@ export async function loadSignedByKeys(ctx: BundleContext, scope: string, rule: 
         ctx.keyrings.set(abs, parsed);
       }
       const keyring = await parsed;
-      // A key without expiry or revocation always passes; only the others need the check itself.
-      if (keyring.descriptions.some((d) => d.revoked || d.expires !== null)) {
-        const { assertKeyringUsable } = await import('../keys/keyring.js');
-        assertKeyringUsable(keyring, {}, { allowExpired: rule.allowExpired, allowRevoked: rule.allowRevoked });
-      }
+      assertKeyringUsable(keyring, {}, { allowExpired: rule.allowExpired, allowRevoked: rule.allowRevoked });
       entries.push({ scope, keyring, sourceFile: abs });
     } catch (e) {
       throw atField(ctx, keyField, relative, e, HINTS);
@@ -58,19 +54,16 @@ export async function loadSignedByKeys(ctx: BundleContext, scope: string, rule: 
 }
 
 async function readKeyring(bytes: Uint8Array): Promise<Keyring> {
-  return readPlainPublicKeyring(bytes) ?? (await import('../keys/keyring.js')).readPublicKeyring(bytes, {});
+  return readPlainPublicKeyring(bytes) ?? readPublicKeyring(bytes, {});
 }
 
 /** The binary packets of a key file: armored blocks decoded, binary kept as is. */
 async function binaryKeyring(bytes: Uint8Array): Promise<Uint8Array> {
-  const { looksArmored } = await import('../keys/parse.js');
   if (!looksArmored(bytes)) return bytes;
   const openpgp = await import('openpgp');
-  const text = Buffer.from(bytes).toString('utf8');
-  const blocks = text.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? [];
   const out: Uint8Array[] = [];
-  for (const block of blocks) {
-    const { data } = await openpgp.unarmor(block);
+  for (const block of armorBlocks(bytes).filter((b) => b.type === 'PUBLIC KEY BLOCK')) {
+    const { data } = await openpgp.unarmor(block.text);
     out.push(data as unknown as Uint8Array);
   }
   return Buffer.concat(out);
