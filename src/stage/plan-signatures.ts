@@ -3,14 +3,13 @@
  * guest directory, and give each new blob the first free `signature-N` there (a blob already in
  * the directory, under any name, is skipped), as `podman image sign` appends.
  */
-import * as crypto from 'node:crypto';
-import { createHash } from 'node:crypto';
 import type { Change } from '../rootfs/changes.js';
 import { guestString } from '../rootfs/guest-path.js';
 import type { WritePlanner } from '../rootfs/planner.js';
 import type { StoredSignature } from '../signature/store.js';
 import { decideSignature, trustedKeys, type SignatureContext } from './signatures.js';
 import type { PlanEntry, SkippedSignature, StageWarning } from './types.js';
+import { sha256 } from './record.js';
 
 export const FILE_MODE = 0o644;
 const PARALLEL = 16;
@@ -105,7 +104,7 @@ export async function planSignatures(
       const present = new Map<string, string>();
       for (const name of names) {
         const bytes = await planner.read([...dir, name]);
-        if (bytes) present.set(sha(bytes), name);
+        if (bytes) present.set(sha256(bytes), name);
       }
       place(guestDir, dir, names, present);
     })();
@@ -129,21 +128,15 @@ export async function planSignatures(
 function uniqueBlobs(signatures: readonly StoredSignature[], at: number | number[]): Array<[string, StoredSignature]> {
   if (typeof at === 'number') {
     const sig = signatures[at] as StoredSignature;
-    return [[sha(sig.bytes), sig]];
+    return [[sha256(sig.bytes), sig]];
   }
   const blobs = new Map<string, StoredSignature>();
   for (const i of at) {
     const sig = signatures[i] as StoredSignature;
-    blobs.set(sha(sig.bytes), sig);
+    blobs.set(sha256(sig.bytes), sig);
   }
   return [...blobs.entries()].sort((a, b) => compareNames(a[1].name, b[1].name));
 }
-
-/** sha256 hex: the one-shot crypto.hash where this Node has it (20.12+), else a Hash object. */
-export function sha(bytes: Uint8Array): string {
-  return oneShot ? oneShot('sha256', bytes, 'hex') : createHash('sha256').update(bytes).digest('hex');
-}
-const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'hex') => string }).hash;
 
 /** signature-2 before signature-10. */
 function compareNames(a: string, b: string): number {

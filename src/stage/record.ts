@@ -2,7 +2,7 @@
  * The record of what `stage` put into a rootfs, kept inside it at RECORD_PATH, so that `unstage`
  * removes exactly that and gives appended files back byte for byte. One zod schema is its shape.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 
@@ -51,9 +51,11 @@ export function emptyRecord(): StageRecord {
   return { version: 1, files: [], blocks: [], directories: [] };
 }
 
+/** sha256 hex: the one-shot crypto.hash where this Node has it (20.12+; no Hash object per call), else createHash. */
 export function sha256(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
 }
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array | string, encoding: 'hex') => string }).hash;
 
 export function modeString8(mode: number): string {
   return `0${(mode & 0o7777).toString(8).padStart(3, '0')}`;
