@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { lineYamlValue } from '../../src/bundle/line-yaml.js';
 import { fullValue, parseYamlValue, plainCstValue, type YamlValue } from '../../src/bundle/yaml-value.js';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -166,6 +167,11 @@ const EDGES = [
   ': x\n',
   'a\n',
   'a: x\nb\n',
+  '-   a: x\n    b: y\n',
+  'x:\n  -  a: 1\n     b: 2\n  - c: 3\n    d: 4\n',
+  'x:\n  -  a: 1\n    b: 2\n',
+  'x:\n  - a:\n    - p\n    - q\n    b: r\n',
+  'x:\n- a: 1\n  b:\n  - 2\ny: z\n',
 ];
 
 /** A deterministic PRNG (mulberry32), so a failure names a reproducible mutant. */
@@ -215,6 +221,7 @@ function mutate(text: string, random: () => number): string {
 function corpus(): string[] {
   const out = [...SEEDS, ...EDGES];
   const random = rng(7);
+  for (let i = 0; i < 1500; i++) out.push(generated(random));
   for (const seed of SEEDS) {
     for (let i = 0; i < 450; i++) {
       let text = seed;
@@ -224,6 +231,37 @@ function corpus(): string[] {
     }
   }
   return out;
+}
+
+/** Scalars that look alike but resolve differently (strings, null, booleans, numbers, errors). */
+const TRICKY = ['a', 'a b', 'a  b', 'x: y', 'x:y', 'x:', 'a #c', 'a#b', 'a,b', 'a[0]', 'a]', '{a}', 'a}', 'a ]', '$HOME', '/p/q', '_', 'null', 'Null', 'NULL', 'nULL', '~', 'true', 'True', 'tRUE', 'yes', 'no', 'on', 'false', 'FALSE', '007', '0', '123456789012345', '1234567890123456', '1e3', '1.5', '.5', '0x1F', '0o17', '-1', '+1', '.inf', '.nan', 'NaN', 'Infinity', 'a\\b', '"q"', "'s'", '"a\\"b"', "'it''s'", '"a #b"', "'x: y'", '""', "''", 'é', 'a\u0085b', '- a', '-a', '? a', 'a ?', '@a', '`a', '%a', '!a', '&a', '*a', '|', '>', 'a |', 'a!', 'a&b', 'a*'];
+const PLAIN = ['a', 'value b', '/etc/x.gpg', 'file:///var/lib/x', 'signedBy', '"quoted"', "'single'", 'true', 'null', '5000'];
+const KEYS = ['a', 'b', 'k.x', 'k/x', 'k-x', 'k_1', '"q"', "'s'", '"a b"', '"1"', 'null', 'True', '1', 'x y', '"x: y"', '"__proto__"', '"<<"', 'a'];
+
+/** A random document in many equivalent spellings: indentation, compact sequences, comments, quoting. */
+function generated(random: () => number): string {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const out: string[] = [];
+  const comment = () => (random() < 0.1 ? ' # c' : '');
+  function node(indent: number, depth: number, prefix: string): void {
+    const kind = depth > 2 ? 0 : Math.floor(random() * 3);
+    if (kind === 0) {
+      out.push(`${prefix} ${random() < 0.15 ? pick(TRICKY) : pick(PLAIN)}${comment()}`);
+      return;
+    }
+    out.push(prefix + comment());
+    const step = pick([2, 2, 4, 1]);
+    const count = 1 + Math.floor(random() * 3);
+    for (let i = 0; i < count; i++) {
+      if (random() < 0.05) out.push(`${' '.repeat(Math.floor(random() * 6))}# comment`);
+      const pad = ' '.repeat(indent + step);
+      if (kind === 1) node(indent + step, depth + 1, `${pad}${pick(KEYS)}:`);
+      else node(indent + step, depth + 1, `${pad}-`);
+    }
+  }
+  const keys = 1 + Math.floor(random() * 4);
+  for (let i = 0; i < keys; i++) node(0, 0, `${pick(KEYS)}:`);
+  return `${out.join('\n')}\n`;
 }
 
 describe('bundle.yaml values', () => {
@@ -247,6 +285,23 @@ describe('bundle.yaml values', () => {
     expect(declinedValid).toBeGreaterThan(50);
   });
 
+  it('the line reader answers only where parseDocument succeeds, with the same value', () => {
+    let answered = 0;
+    let declinedValid = 0;
+    for (const text of docs) {
+      const fast = lineYamlValue(text);
+      const ref = reference(text);
+      if (fast === undefined) {
+        if ('ok' in ref && ref.ok) declinedValid++;
+        continue;
+      }
+      answered++;
+      expect({ text, outcome: { ok: true, json: exactJson(fast.value) } }).toEqual({ text, outcome: ref });
+    }
+    expect(answered).toBeGreaterThan(500);
+    expect(declinedValid).toBeGreaterThan(50);
+  });
+
   it('the full path gives parseDocument\'s value or its first error (message and position)', () => {
     let errors = 0;
     let duplicates = 0;
@@ -261,13 +316,17 @@ describe('bundle.yaml values', () => {
     expect(duplicates).toBeGreaterThan(20);
   });
 
-  it('reads a 1,000-scope bench bundle on the CST path, equal to parseDocument', () => {
+  it('reads a 1,000-scope bench bundle line by line and on the CST path, equal to parseDocument', () => {
     const text = benchBundle(1000);
+    const plainest = lineYamlValue(text);
+    expect(plainest).toBeDefined();
+    expect(exactJson(plainest!.value)).toBe((reference(text) as { json: string }).json);
     const fast = plainCstValue(text);
     expect(fast).toBeDefined();
     expect(exactJson(fast!.value)).toBe((reference(text) as { json: string }).json);
     const dup = text.replace('team-999"', 'team-0"');
     expect(plainCstValue(dup)).toBeUndefined();
+    expect(lineYamlValue(dup)).toBeUndefined();
     expect(outcome(() => parseYamlValue(dup))).toEqual(reference(dup));
     expect(reference(dup)).toMatchObject({ ok: false, message: expect.stringMatching(/^Map keys must be unique at line 4004, column 5/) });
   });
