@@ -1,7 +1,7 @@
 /**
  * bundle.yaml text → its value, as `parseDocument(text, { uniqueKeys: true }).toJS()` gives it, or
- * the first error that call would report. The plainest form is read line by line (line-yaml.ts);
- * otherwise, two ways, both with the yaml package:
+ * the first error that call would report, for what line-yaml.ts declines (loadBundle tries that
+ * first). Two ways, both with the yaml package:
  *
  *  - the common form (block mappings and sequences of one-line plain or quoted scalars, comments,
  *    no anchors, aliases, tags, flow collections, block scalars, explicit keys, tabs, CR or BOM) is
@@ -20,7 +20,6 @@
  * fixtures and on thousands of mutated documents.
  */
 import { Composer, CST, Document, isScalar, Parser, parseDocument, visit, type YAMLError } from 'yaml';
-import { lineYamlValue } from './line-yaml.js';
 
 export type YamlValue = { ok: true; value: unknown } | { ok: false; error: YAMLError };
 
@@ -28,8 +27,6 @@ const PARSE_OPTIONS = { prettyErrors: true } as const;
 export const MAX_ALIAS_COUNT = 100;
 
 export function parseYamlValue(text: string): YamlValue {
-  const plainest = lineYamlValue(text);
-  if (plainest !== undefined) return { ok: true, value: plainest.value };
   const tokens = /[\t\r\uFEFF]/.test(text) ? undefined : [...new Parser().parse(text)];
   const fast = tokens && cstValue(tokens);
   if (fast !== undefined) return { ok: true, value: fast.value };
