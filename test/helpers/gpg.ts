@@ -2,6 +2,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -95,4 +96,16 @@ export async function generateExpiryVariety(gpg: GnupgHome): Promise<{ plain: st
   const expiring = await gpg.generateKey('exp', 'exp@example.com', { expire: '2y' });
   const expired = await gpg.generateKey('old', 'old@example.com', { expire: '1d', createdAt: '20200101T000000' });
   return { plain, expiring, expired };
+}
+
+/** A GnupgHome for the tests of the enclosing describe block: made before them, removed after. */
+export function useGnupgHome(): () => GnupgHome {
+  let home: GnupgHome | undefined;
+  beforeAll(async () => {
+    home = await makeGnupgHome();
+  }, 60_000);
+  afterAll(async () => {
+    await home?.cleanup();
+  });
+  return () => home as GnupgHome;
 }

@@ -7,12 +7,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as openpgp from 'openpgp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { crc24, dearmorPublicKey } from '../../src/keys/armor.js';
 import { readPlainPublicKeyring } from '../../src/keys/fast-keyring.js';
 import { generateSigningKey, readPublicKeyring, type Keyring } from '../../src/keys/index.js';
 import { defaultSignatureBackend } from '../../src/verify/default-backend.js';
-import { generateExpiryVariety, makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
+import { generateExpiryVariety, useGnupgHome } from '../helpers/gpg.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { keyIndexFacts } from '../helpers/key-facts.js';
 
@@ -154,18 +154,12 @@ describe('armored keys without openpgp.js', () => {
   });
 
   describe('gpg-made keys', () => {
-    let gpg: GnupgHome;
-    beforeAll(async () => {
-      gpg = await makeGnupgHome();
-    }, 60_000);
-    afterAll(async () => {
-      await gpg?.cleanup();
-    });
+    const gpg = useGnupgHome();
 
     it('gpg --export --armor: same keys as openpgp.js (never-expiring, expiring, expired, ed25519), mutations too', async () => {
-      const { plain, expiring, expired } = await generateExpiryVariety(gpg);
-      const ed = await gpg.generateKey('ed', 'ed@example.com', { algo: 'ed25519' });
-      const armored = await Promise.all([plain, expiring, expired, ed].map((f) => gpg.exportPublic(f, true)));
+      const { plain, expiring, expired } = await generateExpiryVariety(gpg());
+      const ed = await gpg().generateKey('ed', 'ed@example.com', { algo: 'ed25519' });
+      const armored = await Promise.all([plain, expiring, expired, ed].map((f) => gpg().exportPublic(f, true)));
       const answered = [];
       for (const a of armored) answered.push(await agrees(a));
       expect(answered).toEqual([true, true, true, false]); // ed25519 is openpgp.js's, after de-armoring

@@ -5,11 +5,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as openpgp from 'openpgp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readPlainPublicKeyring } from '../../src/keys/fast-keyring.js';
 import { generateSigningKey, readPublicKeyring, readSecretKey, type Keyring } from '../../src/keys/index.js';
 import { signImage, verifySignature } from '../../src/signature/index.js';
-import { generateExpiryVariety, makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
+import { generateExpiryVariety, useGnupgHome } from '../helpers/gpg.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { keyIndex } from '../../src/signature/key-index.js';
 import { keyIndexFacts } from '../helpers/key-facts.js';
@@ -98,20 +98,14 @@ describe('readPlainPublicKeyring', () => {
   });
 
   describe('gpg-made keys', () => {
-    let gpg: GnupgHome;
-    beforeAll(async () => {
-      gpg = await makeGnupgHome();
-    }, 60_000);
-    afterAll(async () => {
-      await gpg?.cleanup();
-    });
+    const gpg = useGnupgHome();
 
     it('agree with openpgp.js: never-expiring, expiring, already expired', async () => {
-      const { plain, expiring, expired } = await generateExpiryVariety(gpg);
+      const { plain, expiring, expired } = await generateExpiryVariety(gpg());
       const answered = [];
-      for (const fpr of [plain, expiring, expired]) answered.push(await agrees(await gpg.exportPublic(fpr)));
+      for (const fpr of [plain, expiring, expired]) answered.push(await agrees(await gpg().exportPublic(fpr)));
       expect(answered).toEqual([true, true, true]);
-      const old = readPlainPublicKeyring(await gpg.exportPublic(expired))!;
+      const old = readPlainPublicKeyring(await gpg().exportPublic(expired))!;
       expect(old.descriptions[0]!.expires).toBe('2020-01-02T00:00:00.000Z');
       expect((await keyIndex(old)).primaries[0]!.signingUsable).toBe(false);
     }, 120_000);
