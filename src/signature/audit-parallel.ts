@@ -1,18 +1,21 @@
 /**
  * `audit` on several cores. The calling thread judges signatures itself and shares the work with
  * `threads - 1` worker threads (by default as many as the idle cores can feed: audit-thread-count.ts,
- * 1 thread on 2 cores, where V8's own background threads already use the second). Workers can be
- * started before the store is read (`startAuditThreads`), so that they load while the main thread reads; each holds its own copy of the keyrings (a plain key index for
- * RSA keys: no openpgp.js). Work goes out in chunks (largest first, shrinking towards the end so that all
- * threads finish together) as one transferred buffer each, and comes back as flat findings
- * (audit-wire.ts); the main thread puts them in store order and builds the report exactly as the
- * in-process audit does (`auditedSignature`, `assembleReport`).
+ * 2 threads on an idle 2-core machine). Workers are started before the store is read
+ * (`startAuditThreads`), so that they load while the calling thread reads it, and `auditStore` hands
+ * them the signatures as they are read: they judge while the store is still being read. Each holds
+ * its own copy of the keyrings (a plain key index for RSA keys: no openpgp.js). Work goes out in chunks
+ * (fixed while the store is read, then largest first, shrinking towards the end so that all threads
+ * finish together) as one transferred buffer each, and comes back as flat findings (audit-wire.ts);
+ * the calling thread puts them in store order and builds the report exactly as the in-process audit
+ * does (`auditedSignature`, `assembleReport`).
  *
  * A worker is given chunks only once its keyring is ready, so a slow start never holds the audit up.
  * Near the end, an idle main thread also judges chunks a worker has not answered yet (whichever answer
  * comes first is kept: results do not depend on the thread). If a worker fails or an error is thrown,
  * the workers are stopped and every signature still without a finding is judged in-process, in store
- * order, so that the same error surfaces as an in-process audit would give.
+ * order, so that the same error surfaces as an in-process audit would give; an error reading the store
+ * is thrown as the reader threw it, as in-process.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';

@@ -16,15 +16,17 @@ export const MIN_SIGNATURES_FOR_WORKERS = 2000;
 /**
  * Threads for an audit when none are asked for, from the cores the 1-minute load average leaves idle
  * (as `make -l` holds jobs back). Each thread that judges signatures keeps ≈ 1.35 cores busy: itself
- * and V8's background threads (garbage collector, optimizing compiler) — measured in-process on 2 cores:
- * main thread 0.84 s, background threads 0.30 s for 10,000 signatures. So the idle cores are divided by
- * that: 2 idle cores give 1 thread (in-process: there, at load average ≈ 3, a second thread brought
- * 1.14x for 10,000 signatures in memory and 0.82x for the whole CLI, as the worker's start, warm-up and
- * own background threads cost ≈ 0.4 s CPU, bench/audit.mjs), 4 give 3, 8 give 6.
+ * and V8's background threads (mostly the optimizing compiler, which compiles the judging code again
+ * in every thread) — measured on 2 cores: in-process the main thread used ≈ 1.0 s and the background
+ * threads ≈ 0.3 s for 10,000 signatures. So idle cores are divided by that and rounded up: 2 idle cores
+ * give 2 threads, 4 give 3, 8 give 6. On 2 cores the second thread pays off because its worker judges
+ * while the calling thread still reads the store (AuditThreads.auditStore): the CLI on the bench's
+ * 10,000-image store took ≈ 0.85 s instead of ≈ 0.95 s (bench/audit.mjs); the library, with the
+ * signatures already in memory, ≈ 1.2x in-process.
  */
 export function defaultAuditThreads(load = loadavg()[0] ?? 0, cores = availableParallelism()): number {
   const idle = Math.max(0, cores - Math.round(load));
-  return Math.max(1, Math.min(cores, Math.round(idle / 1.35)));
+  return Math.max(1, Math.min(cores, Math.ceil(idle / 1.35)));
 }
 
 /**
