@@ -224,6 +224,11 @@ describe('AuditThreads.auditStore (compiled library): workers judge while the st
     }
     const inProcess = await dist.startAuditThreads(keyrings, { threads: 1 });
     expect(await inProcess.auditStore(dir)).toStrictEqual(expected);
+    // A worker that fails while loading (its non-RSA keyring no longer parses): the calling thread judges it all.
+    const broken = [...rsaKeyrings, { ...edKeyring, bytes: Buffer.from('not a keyring') }];
+    const stats = { threads: 0, inWorkers: 0 };
+    expect(await (await dist.startAuditThreads(broken, { threads: 2 })).auditStore(dir, { workersOnly: true, stats })).toStrictEqual(expected);
+    expect(stats.inWorkers).toBe(0);
   });
 
   it('a store that cannot be read part-way through rejects with the reader’s own error, whatever the workers were given', async () => {
