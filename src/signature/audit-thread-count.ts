@@ -16,13 +16,13 @@ export const MIN_SIGNATURES_FOR_WORKERS = 2000;
 /**
  * Threads for an audit when none are asked for, from the cores the 1-minute load average leaves idle
  * (as `make -l` holds jobs back). Each thread that judges signatures keeps ≈ 1.35 cores busy: itself
- * and V8's background threads (mostly the optimizing compiler, which compiles the judging code again
- * in every thread) — measured on 2 cores: in-process the main thread used ≈ 1.0 s and the background
- * threads ≈ 0.3 s for 10,000 signatures. So idle cores are divided by that and rounded up: 2 idle cores
- * give 2 threads, 4 give 3, 8 give 6. On 2 cores the second thread pays off because its worker judges
- * while the calling thread still reads the store (AuditThreads.auditStore): the CLI on the bench's
- * 10,000-image store took ≈ 0.85 s instead of ≈ 0.95 s (bench/audit.mjs); the library, with the
- * signatures already in memory, ≈ 1.2x in-process.
+ * and V8's optimizing compiler on background threads, which compiles the judging code again in every
+ * thread (node --trace-opt, CLI on the bench's 10,000-image store, 2 cores: ≈ 0.48 s of compiling
+ * in-process, ≈ 0.88 s with one worker — nearly all of the worker's extra CPU). So idle cores are
+ * divided by that, rounded up: 2 idle cores give 2 threads, 4 give 3, 8 give 6. On 2 cores the second
+ * thread pays off only because its worker judges while the calling thread still reads the store
+ * (AuditThreads.auditStore): that CLI run took 0.92 s instead of 1.04 s (medians of 6, best 0.81 s
+ * vs 0.91 s; bench/audit.mjs); with the signatures already in memory the library gains ≈ 1.17x.
  */
 export function defaultAuditThreads(load = loadavg()[0] ?? 0, cores = availableParallelism()): number {
   const idle = Math.max(0, cores - Math.round(load));
