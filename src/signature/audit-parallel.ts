@@ -311,7 +311,7 @@ export class AuditThreads {
       throw e; // as an in-process audit: the store's error, nothing judged
     }
     total = signatures.length;
-    progress();
+    if (done > 0) progress(); // what the workers judged while the store was read (never 0/total: as in-process)
 
     const judge = async (c: Chunk): Promise<void> => {
       const list: AuditFinding[] = [];
