@@ -19,10 +19,11 @@ export const MIN_SIGNATURES_FOR_WORKERS = 2000;
  * and V8's optimizing compiler on background threads, which compiles the judging code again in every
  * thread (node --trace-opt, CLI on the bench's 10,000-image store, 2 cores: ≈ 0.48 s of compiling
  * in-process, ≈ 0.88 s with one worker — nearly all of the worker's extra CPU). So idle cores are
- * divided by that, rounded up: 2 idle cores give 2 threads, 4 give 3, 8 give 6. On 2 cores the second
- * thread pays off only because its worker judges while the calling thread still reads the store
- * (AuditThreads.auditStore): that CLI run took 0.92 s instead of 1.04 s (medians of 6, best 0.81 s
- * vs 0.91 s; bench/audit.mjs); with the signatures already in memory the library gains ≈ 1.17x.
+ * divided by that, rounded up: 2 idle cores give 2 threads, 4 give 3, 8 give 6. On 2 cores that
+ * compiling leaves the second thread little: CLI on the bench's 10,000-image store, alternated runs,
+ * medians of 8-10: --jobs 1 0.89-1.04 s, --jobs 2 0.79-0.96 s (1.09-1.12x, for ≈ 25 % more CPU; the
+ * worker judging while the store is read, AuditThreads.auditStore, is worth 0.01-0.02 s of that);
+ * the library with the signatures in memory ≈ 1.2x (bench/audit.mjs).
  */
 export function defaultAuditThreads(load = loadavg()[0] ?? 0, cores = availableParallelism()): number {
   const idle = Math.max(0, cores - Math.round(load));
