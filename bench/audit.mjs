@@ -6,8 +6,9 @@
  *     `threads: 1` (in-process) and with one thread per core, plus a sweep over smaller N that shows
  *     from where worker threads started on demand pay off (MIN_SIGNATURES_FOR_WORKERS);
  *  2. the CLI: `kbs-bundler audit --store STORE --keys KEY --json` of the 10,000-image bench store with
- *     `--jobs 1` and `--jobs <cores>` (every core), under /usr/bin/time -v (wall and user+sys CPU), and
- *     the two outputs compared byte for byte.
+ *     `--jobs 1`, `--jobs <cores>` (every core) and no --jobs (the default: defaultAuditThreads, which
+ *     depends on the load average), under /usr/bin/time -v (wall and user+sys CPU), and the outputs
+ *     compared byte for byte.
  * CPU time is printed beside wall time: on a shared machine the second core may be busy elsewhere.
  *
  * Run after `npm run build`: `node bench/audit.mjs` (KBSB_BENCH_RUNS runs each, default 5;
@@ -65,13 +66,14 @@ const work = mkdtempSync(path.join(dataDir(), 'audit-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 const { store } = prepareSize(work, N, { blobs, publicKeyFile });
 const args = ['audit', '--store', store, '--keys', publicKeyFile, '--json'];
-const cliRuns = { one: [], all: [] };
+const cliRuns = { one: [], all: [], auto: [] };
 let reference;
 for (let r = 0; r < RUNS; r++) {
-  for (const [key, extra] of [['one', ['--jobs', '1']], ['all', ['--jobs', String(cores)]]]) {
-    const run = cli([...args, ...extra]);
+  for (const [key, extra] of [['one', ['--jobs', '1']], ['all', ['--jobs', String(cores)]], ['auto', []]]) {
+    const run = cli([...args, ...extra], { env: { KBS_BUNDLER_DEBUG: '1' } });
     reference ??= run.stdout;
     if (run.stdout !== reference) throw new Error(`audit ${extra.join(' ')}: output differs from the first run`);
+    run.threads = Number(/^audit: \d+ signatures on (\d+) threads/m.exec(run.stderr)?.[1]);
     cliRuns[key].push(run);
   }
 }
@@ -92,4 +94,7 @@ const wAll = med(cliRuns.all, (x) => x.seconds);
 console.log(`CLI kbs-bundler audit --store STORE --keys KEY --json, ${fmt(N)} images (lookaside store), median of ${RUNS} (alternated), outputs identical:`);
 console.log(`  --jobs 1 (in-process)        : wall ${fmtS(w1)}, CPU ${fmtS(med(cliRuns.one, cpu))}`);
 console.log(`  --jobs ${cores} (every core)         : wall ${fmtS(wAll)}, CPU ${fmtS(med(cliRuns.all, cpu))}; ${(w1 / wAll).toFixed(2)}x faster (wall)`);
-console.log(`  (without --jobs, audit uses ${defaultAuditThreads()} thread(s) here: idle cores by the load average / 1.35, see defaultAuditThreads)`);
+const wAuto = med(cliRuns.auto, (x) => x.seconds);
+const autoThreads = [...new Set(cliRuns.auto.map((x) => x.threads))].join(' or ');
+console.log(`  no --jobs (default: ${autoThreads} thread(s)) : wall ${fmtS(wAuto)}, CPU ${fmtS(med(cliRuns.auto, cpu))}; ${(w1 / wAuto).toFixed(2)}x faster (wall)`);
+console.log(`  (the default is the idle cores by the load average / 1.35, rounded up: defaultAuditThreads() gives ${defaultAuditThreads()} now)`);

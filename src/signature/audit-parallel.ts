@@ -1,18 +1,21 @@
 /**
  * `audit` on several cores. The calling thread judges signatures itself and shares the work with
  * `threads - 1` worker threads (by default as many as the idle cores can feed: audit-thread-count.ts,
- * 1 thread on 2 cores, where V8's own background threads already use the second). Workers can be
- * started before the store is read (`startAuditThreads`), so that they load while the main thread reads; each holds its own copy of the keyrings (a plain key index for
- * RSA keys: no openpgp.js). Work goes out in chunks (largest first, shrinking towards the end so that all
- * threads finish together) as one transferred buffer each, and comes back as flat findings
- * (audit-wire.ts); the main thread puts them in store order and builds the report exactly as the
- * in-process audit does (`auditedSignature`, `assembleReport`).
+ * 2 threads on an idle 2-core machine). Workers are started before the store is read
+ * (`startAuditThreads`), so that they load while the calling thread reads it, and `auditStore` hands
+ * them the signatures as they are read: they judge while the store is still being read. Each holds
+ * its own copy of the keyrings (a plain key index for RSA keys: no openpgp.js). Work goes out in chunks
+ * (fixed while the store is read, then largest first, shrinking towards the end so that all threads
+ * finish together) as one transferred buffer each, and comes back as flat findings (audit-wire.ts);
+ * the calling thread puts them in store order and builds the report exactly as the in-process audit
+ * does (`auditedSignature`, `assembleReport`).
  *
  * A worker is given chunks only once its keyring is ready, so a slow start never holds the audit up.
  * Near the end, an idle main thread also judges chunks a worker has not answered yet (whichever answer
  * comes first is kept: results do not depend on the thread). If a worker fails or an error is thrown,
  * the workers are stopped and every signature still without a finding is judged in-process, in store
- * order, so that the same error surfaces as an in-process audit would give.
+ * order, so that the same error surfaces as an in-process audit would give; an error reading the store
+ * is thrown as the reader threw it, as in-process.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -20,10 +23,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { defaultAuditThreads, MIN_SIGNATURES_FOR_WORKERS } from './audit-thread-count.js';
 import type { Keyring } from '../keys/index.js';
-import { assembleReport, auditedSignature, auditFinding, auditSignatures, mergeKeyrings, type AuditFinding, type AuditReport } from './audit.js';
+import { assembleReport, auditedSignature, auditFinding, auditSignatures, mergeKeyrings, type AuditedSignature, type AuditFinding, type AuditReport } from './audit.js';
 import { decodeFindings, packChunk, type FlatFindings, type PackedChunk } from './audit-wire.js';
 import { plainKeyIndex, type PlainKeyEntry } from './key-index.js';
-import type { StoredSignature } from './store.js';
+import { readSignatureStore, type StoredSignature } from './store.js';
 
 export interface AuditThreadsOptions {
   /** Threads judging signatures, the calling one included; default: defaultAuditThreads(). 1 = in-process. */
@@ -67,6 +70,8 @@ export type AuditWorkerReply = { ready: true } | { failed: true; id?: number } |
 const MIN_CHUNK = 32;
 const MAX_CHUNK = 512;
 const MAX_CHUNK_BYTES = 8 << 20;
+/** Chunk size while the store is still read (the total, and so the shrinking sizes, not yet known). */
+const READING_CHUNK = 256;
 /** Chunks sent to a worker ahead of its answers, so that it never waits for the main thread. */
 const IN_FLIGHT = 2;
 /** The main thread returns to the event loop (worker answers, progress) after this many signatures. */
@@ -171,40 +176,79 @@ export class AuditThreads {
 
   /** Judges `signatures` on the calling thread and the workers, then closes them. */
   async audit(signatures: readonly StoredSignature[], options: Omit<ParallelAuditOptions, 'threads'> = {}): Promise<AuditReport> {
-    const keyring = this.keyring;
-    const n = signatures.length;
-    const stats = options.stats ?? { threads: 1, inWorkers: 0 };
-    if (this.closed || this.threads === 1 || n < (options.minForWorkers ?? 0)) {
+    if (this.closed || this.threads === 1 || signatures.length < (options.minForWorkers ?? 0)) return this.auditInProcess(signatures, options);
+    return this.auditAsRead(async (onRead) => {
+      onRead(signatures);
+      return signatures;
+    }, options);
+  }
+
+  /**
+   * Reads the store (readSignatureStore) and judges its signatures, then closes the workers. The
+   * workers judge while this thread still reads: they are handed the signatures as they are read.
+   * `minForWorkers` is not looked at (the store's size is known only once it is read).
+   */
+  async auditStore(store: string, options: Omit<ParallelAuditOptions, 'threads' | 'minForWorkers'> = {}): Promise<AuditReport> {
+    if (this.closed || this.threads === 1) {
       this.close();
-      Object.assign(stats, { threads: 1, inWorkers: 0 });
-      return auditSignatures(signatures, keyring, options.onProgress, options.scopesByFingerprint);
+      return this.auditInProcess(await readSignatureStore(store), options);
     }
+    return this.auditAsRead((onRead) => readSignatureStore(store, { onRead }), options);
+  }
+
+  private auditInProcess(signatures: readonly StoredSignature[], options: Omit<ParallelAuditOptions, 'threads'>): Promise<AuditReport> {
+    this.close();
+    if (options.stats) Object.assign(options.stats, { threads: 1, inWorkers: 0 });
+    return auditSignatures(signatures, this.keyring, options.onProgress, options.scopesByFingerprint);
+  }
+
+  /**
+   * The audit on threads. `read` gives every signature once to `onRead` (in any order, in batches)
+   * and resolves to all of them in store order. Findings are kept in the order read and put in store
+   * order at the end. Progress is reported once the total is known.
+   */
+  private async auditAsRead(
+    read: (onRead: (batch: readonly StoredSignature[]) => void) => Promise<readonly StoredSignature[]>,
+    options: Omit<ParallelAuditOptions, 'threads'>,
+  ): Promise<AuditReport> {
+    const keyring = this.keyring;
+    const stats = options.stats ?? { threads: 1, inWorkers: 0 };
     Object.assign(stats, { threads: this.threads, inWorkers: 0 });
-    const findings: Array<AuditFinding | undefined> = new Array(n);
+    /** Signatures in the order read, and the finding of each. */
+    const signatures: StoredSignature[] = [];
+    const findings: Array<AuditFinding | undefined> = [];
+    let total: number | undefined; // known once the store is read
     let done = 0;
     let wake: (() => void) | undefined;
     // A progress callback that throws inside a worker's message handler must not become an uncaught
     // exception: it is rethrown by the main loop (and then again by the in-process fallback).
     let progressFailed: { error: unknown } | undefined;
+    const progress = () => {
+      if (total === undefined) return;
+      try {
+        options.onProgress?.(done, total);
+      } catch (error) {
+        progressFailed ??= { error };
+        wake?.();
+      }
+    };
     const complete = (c: Chunk, list: readonly AuditFinding[]): boolean => {
       if (c.done) return false;
       c.done = true;
       for (let i = 0; i < list.length; i++) findings[c.from + i] = list[i];
       done += list.length;
-      try {
-        options.onProgress?.(done, n);
-      } catch (error) {
-        progressFailed ??= { error };
-        wake?.();
-      }
+      progress();
       return true;
     };
 
     let next = 0;
     const threads = this.threads;
     const take = (): Chunk | undefined => {
+      const n = signatures.length;
       if (next >= n) return undefined;
-      const size = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil((n - next) / (4 * threads))));
+      // While the store is read, whole chunks only; then shrinking towards the end.
+      if (total === undefined && n - next < READING_CHUNK) return undefined;
+      const size = total === undefined ? READING_CHUNK : Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil((n - next) / (4 * threads))));
       // Also bounded in bytes: a store may hold files of up to MAX_SIGNATURE_SIZE each.
       let to = next + 1;
       for (let bytes = signatures[next]!.bytes.byteLength; to < Math.min(n, next + size); to++) {
@@ -254,6 +298,21 @@ export class AuditThreads {
     };
     for (const w of this.pool) w.worker.ref();
 
+    let inStoreOrder: readonly StoredSignature[];
+    try {
+      inStoreOrder = await read((batch) => {
+        for (const sig of batch) signatures.push(sig);
+        findings.length = signatures.length;
+        this.onEvent?.();
+      });
+      if (inStoreOrder.length !== signatures.length) throw new Error(`audit: the store reader gave ${signatures.length} signatures as read, ${inStoreOrder.length} in store order`);
+    } catch (e) {
+      this.close();
+      throw e; // as an in-process audit: the store's error, nothing judged
+    }
+    total = signatures.length;
+    if (done > 0) progress(); // what the workers judged while the store was read (never 0/total: as in-process)
+
     const judge = async (c: Chunk): Promise<void> => {
       const list: AuditFinding[] = [];
       for (let i = c.from; i < c.to; i++) {
@@ -279,8 +338,8 @@ export class AuditThreads {
       return undefined;
     };
     try {
-      this.onEvent();
-      while (done < n) {
+      this.onEvent?.();
+      while (done < total) {
         if (progressFailed) throw progressFailed.error;
         const mainJudges = !options.workersOnly || this.threads === 1;
         const c = returned.shift() ?? (mainJudges ? (take() ?? shadow()) : undefined);
@@ -297,15 +356,21 @@ export class AuditThreads {
       this.close();
     }
     if (progressFailed) throw progressFailed.error;
-    for (let i = 0; i < n; i++) {
-      if (findings[i] !== undefined) continue;
-      const sig = signatures[i]!;
-      findings[i] = await auditFinding(sig.bytes, sig.digest, keyring);
-      options.onProgress?.(++done, n);
+    const readAt = new Map<StoredSignature, number>();
+    for (let i = 0; i < total; i++) readAt.set(signatures[i]!, i);
+    const audited = new Array<AuditedSignature>(total);
+    for (let k = 0; k < total; k++) {
+      const sig = inStoreOrder[k]!;
+      const i = readAt.get(sig);
+      if (i === undefined) throw new Error(`audit: ${sig.source} was not given as read`);
+      let finding = findings[i];
+      if (finding === undefined) {
+        finding = findings[i] = await auditFinding(sig.bytes, sig.digest, keyring);
+        options.onProgress?.(++done, total);
+      }
+      audited[k] = auditedSignature(sig, finding, keyring, options.scopesByFingerprint);
     }
-    const audited = new Array(n);
-    for (let i = 0; i < n; i++) audited[i] = auditedSignature(signatures[i]!, findings[i]!, keyring, options.scopesByFingerprint);
-    return assembleReport(signatures, audited);
+    return assembleReport(inStoreOrder, audited);
   }
 }
 

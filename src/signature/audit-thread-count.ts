@@ -16,15 +16,18 @@ export const MIN_SIGNATURES_FOR_WORKERS = 2000;
 /**
  * Threads for an audit when none are asked for, from the cores the 1-minute load average leaves idle
  * (as `make -l` holds jobs back). Each thread that judges signatures keeps ≈ 1.35 cores busy: itself
- * and V8's background threads (garbage collector, optimizing compiler) — measured in-process on 2 cores:
- * main thread 0.84 s, background threads 0.30 s for 10,000 signatures. So the idle cores are divided by
- * that: 2 idle cores give 1 thread (in-process: there, at load average ≈ 3, a second thread brought
- * 1.14x for 10,000 signatures in memory and 0.82x for the whole CLI, as the worker's start, warm-up and
- * own background threads cost ≈ 0.4 s CPU, bench/audit.mjs), 4 give 3, 8 give 6.
+ * and V8's optimizing compiler on background threads, which compiles the judging code again in every
+ * thread (node --trace-opt, CLI on the bench's 10,000-image store, 2 cores: ≈ 0.48 s of compiling
+ * in-process, ≈ 0.88 s with one worker — nearly all of the worker's extra CPU). So idle cores are
+ * divided by that, rounded up: 2 idle cores give 2 threads, 4 give 3, 8 give 6. On 2 cores that
+ * compiling leaves the second thread little: CLI on the bench's 10,000-image store, alternated runs,
+ * medians of 8-10: --jobs 1 0.89-1.04 s, --jobs 2 0.79-0.96 s (1.09-1.12x, for ≈ 25 % more CPU; the
+ * worker judging while the store is read, AuditThreads.auditStore, is worth 0.01-0.02 s of that);
+ * the library with the signatures in memory ≈ 1.2x (bench/audit.mjs).
  */
 export function defaultAuditThreads(load = loadavg()[0] ?? 0, cores = availableParallelism()): number {
   const idle = Math.max(0, cores - Math.round(load));
-  return Math.max(1, Math.min(cores, Math.round(idle / 1.35)));
+  return Math.max(1, Math.min(cores, Math.ceil(idle / 1.35)));
 }
 
 /**

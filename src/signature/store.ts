@@ -117,8 +117,18 @@ async function readCapped(file: string): Promise<Uint8Array> {
   }
 }
 
-/** Reads every signature in a lookaside tree, a signatures tarball or a `dir:` layout. */
-export async function readSignatureStore(pathToDirOrTar: string): Promise<StoredSignature[]> {
+export interface ReadStoreOptions {
+  /**
+   * Given every signature once, in batches in the order they are read (not the store's order), while
+   * the store is still being read: a lookaside tree's each time the reader returns to the event loop,
+   * the other layouts' all at once at the end. Called before the promise settles; if reading fails,
+   * what was given is not the store.
+   */
+  onRead?: (batch: readonly StoredSignature[]) => void;
+}
+
+/** Reads every signature in a lookaside tree, a signatures tarball or a `dir:` layout, in store order. */
+export async function readSignatureStore(pathToDirOrTar: string, options: ReadStoreOptions = {}): Promise<StoredSignature[]> {
   const p = pathToDirOrTar.startsWith('dir:') ? pathToDirOrTar.slice(4) : pathToDirOrTar;
   let st;
   try {
@@ -126,15 +136,18 @@ export async function readSignatureStore(pathToDirOrTar: string): Promise<Stored
   } catch {
     throw new FileNotFoundError(pathToDirOrTar, 'signature store');
   }
-  if (st.isFile()) return sortSignatures(await readTarStore(p));
+  const readAll = (list: StoredSignature[]) => {
+    options.onRead?.(list.slice());
+    return list;
+  };
+  if (st.isFile()) return sortSignatures(readAll(await readTarStore(p)));
   if (!st.isDirectory()) throw new InputError('E_BAD_STORE', { file: pathToDirOrTar }, 'is neither a directory nor a tar archive');
-  try {
-    await fs.access(path.join(p, 'manifest.json'));
-    return readDirLayout(p);
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-  }
-  return sortSignatures(await readLookasideTree(p));
+  const isLayout = await fs.access(path.join(p, 'manifest.json')).then(
+    () => true,
+    () => false,
+  );
+  if (isLayout) return readAll(await readDirLayout(p));
+  return sortSignatures(await readLookasideTree(p, options.onRead));
 }
 
 async function readDirLayout(dir: string): Promise<StoredSignature[]> {
@@ -197,15 +210,22 @@ function isFileSync(file: string): boolean {
   }
 }
 
-async function readLookasideTree(base: string): Promise<StoredSignature[]> {
+async function readLookasideTree(base: string, onRead?: ReadStoreOptions['onRead']): Promise<StoredSignature[]> {
   // Stores hold thousands of tiny files and directories: they are listed and read with synchronous
   // calls in slices (one libuv round trip per file cost ~7x more: 2.0 s instead of 0.3 s for 10,000).
-  let calls = 0;
-  const breathe = async () => {
-    if (++calls % SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-  };
   const reader = new SlabReader();
   const out: StoredSignature[] = [];
+  let calls = 0;
+  let given = 0;
+  const give = () => {
+    if (onRead && given < out.length) onRead(out.slice(given));
+    given = out.length;
+  };
+  const breathe = async () => {
+    if (++calls % SLICE !== 0) return;
+    give();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
   // Below the base every name comes from readdir (never empty, `.`, `..` or containing `/`), so
   // path.join(base, rel) is the normalized base and rel joined with '/', without normalizing
   // every path again.
@@ -239,6 +259,7 @@ async function readLookasideTree(base: string): Promise<StoredSignature[]> {
       await breathe();
     }
   }
+  give();
   return out;
 }
 

@@ -168,11 +168,108 @@ describe('auditSignaturesOnAllCores (compiled library, worker threads)', () => {
   });
 });
 
+describe('AuditThreads.auditStore (compiled library): workers judge while the store is read', () => {
+  /** Writes `sigs` as a lookaside tree under `dir`, each image at the top level. */
+  async function writeTree(dir: string, sigs: readonly StoredSignature[]): Promise<void> {
+    for (const sig of sigs) {
+      const d = path.join(dir, `${sig.repositoryPath.replace('/', '-')}@sha256=${sig.digest.slice(7)}`);
+      await fs.mkdir(d, { recursive: true });
+      await fs.writeFile(path.join(d, sig.name), sig.bytes);
+    }
+  }
+  /** Started, then given the time to load, so that they are fed from the first batches read. */
+  async function readyThreads(keyrings: Keyring[], threads: number) {
+    const pool = await dist.startAuditThreads(keyrings, { threads });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return pool;
+  }
+
+  it('readSignatureStore gives every signature once to onRead, in batches, the same objects it returns in store order', async () => {
+    const dir = path.join(tmp, 'on-read');
+    await writeTree(dir, store(700, 17));
+    const batches: StoredSignature[][] = [];
+    const sorted = await dist.readSignatureStore(dir, { onRead: (batch) => batches.push([...batch]) });
+    expect(batches.length).toBeGreaterThan(2);
+    const given = batches.flat();
+    const sameObjects = (a: readonly StoredSignature[], b: readonly StoredSignature[]) => a.length === b.length && new Set([...a, ...b]).size === a.length;
+    expect(given.length).toBe(700);
+    expect(sameObjects(given, sorted)).toBe(true);
+    const plain = (list: readonly StoredSignature[]) => list.map((sig) => ({ ...sig, bytes: Buffer.from(sig.bytes).toString('hex') }));
+    expect(plain(sorted)).toEqual(plain(await dist.readSignatureStore(dir)));
+    const tar = path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/signatures.tar');
+    const once: StoredSignature[][] = [];
+    const fromTar = await dist.readSignatureStore(tar, { onRead: (batch) => once.push([...batch]) });
+    expect(once.length).toBe(1);
+    expect(fromTar.length).toBeGreaterThan(1);
+    expect(sameObjects(once.flat(), fromTar)).toBe(true);
+  });
+
+  it('the report equals the in-process one, the worker judging alone or beside the calling thread', async () => {
+    const dir = path.join(tmp, 'as-read');
+    await writeTree(dir, store(2500, 19));
+    const keyrings = [...rsaKeyrings, edKeyring];
+    const expected = await dist.auditSignatures(await dist.readSignatureStore(dir), dist.mergeKeyrings(keyrings));
+    expect(Object.keys(expected.counts).length).toBeGreaterThanOrEqual(9);
+    for (const workersOnly of [true, false]) {
+      const stats = { threads: 0, inWorkers: 0 };
+      const progress: Array<[number, number]> = [];
+      const pool = await readyThreads(keyrings, 2);
+      const report = await pool.auditStore(dir, { workersOnly, stats, onProgress: (done, total) => progress.push([done, total]) });
+      expect(report).toStrictEqual(expected);
+      expect(JSON.stringify(report)).toBe(JSON.stringify(expected));
+      expect(stats.threads).toBe(2);
+      expect(stats.inWorkers).toBeGreaterThan(workersOnly ? 2499 : 0);
+      expect(progress.at(-1)).toEqual([2500, 2500]);
+      expect(progress.every(([, total]) => total === 2500)).toBe(true);
+    }
+    const inProcess = await dist.startAuditThreads(keyrings, { threads: 1 });
+    expect(await inProcess.auditStore(dir)).toStrictEqual(expected);
+    // A worker that fails while loading (its non-RSA keyring no longer parses): the calling thread judges it all.
+    const broken = [...rsaKeyrings, { ...edKeyring, bytes: Buffer.from('not a keyring') }];
+    const stats = { threads: 0, inWorkers: 0 };
+    expect(await (await dist.startAuditThreads(broken, { threads: 2 })).auditStore(dir, { workersOnly: true, stats })).toStrictEqual(expected);
+    expect(stats.inWorkers).toBe(0);
+  });
+
+  it('a store that cannot be read part-way through rejects with the reader’s own error, whatever the workers were given', async () => {
+    const dir = path.join(tmp, 'eio');
+    await writeTree(dir, store(1500, 23));
+    // Read after every top-level image; reading /proc/self/mem at offset 0 fails with EIO, even for root.
+    const late = path.join(dir, `zz/late@sha256=${'c'.repeat(64)}`);
+    await fs.mkdir(late, { recursive: true });
+    await fs.symlink('/proc/self/mem', path.join(late, 'signature-1'));
+    const error = await dist.readSignatureStore(dir).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'EIO' });
+    for (const workersOnly of [true, false]) {
+      const pool = await readyThreads(rsaKeyrings, 2);
+      const got = await pool.auditStore(dir, { workersOnly }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(got).toBeInstanceOf((error as Error).constructor);
+      expect(got).toMatchObject({ code: 'EIO', message: (error as Error).message });
+    }
+    for (const missing of [path.join(tmp, 'no-such-store'), '/dev/null']) {
+      const expected = await dist.readSignatureStore(missing).catch((e: unknown) => e);
+      const pool = await dist.startAuditThreads(rsaKeyrings, { threads: 2 });
+      const got = await pool.auditStore(missing).catch((e: unknown) => e);
+      expect(got).toBeInstanceOf((expected as Error).constructor);
+      expect(got).toMatchObject({ code: (expected as { code: string }).code, message: (expected as Error).message });
+    }
+  });
+});
+
 describe('defaultAuditThreads', () => {
-  it('divides the idle cores by the ≈ 1.35 cores a judging thread keeps busy: at least 1, at most the cores', () => {
-    expect(dist.defaultAuditThreads(0, 2)).toBe(1);
+  it('divides the idle cores by the ≈ 1.35 cores a judging thread keeps busy, rounded up: every core of an idle 2-core machine, at least 1, at most the cores', () => {
+    expect(dist.defaultAuditThreads(0, 2)).toBe(2);
+    expect(dist.defaultAuditThreads(0.4, 2)).toBe(2);
+    expect(dist.defaultAuditThreads(1, 2)).toBe(1);
     expect(dist.defaultAuditThreads(0.4, 4)).toBe(3);
-    expect(dist.defaultAuditThreads(1, 4)).toBe(2);
+    expect(dist.defaultAuditThreads(1, 4)).toBe(3);
+    expect(dist.defaultAuditThreads(2, 4)).toBe(2);
     expect(dist.defaultAuditThreads(0, 8)).toBe(6);
     expect(dist.defaultAuditThreads(3, 8)).toBe(4);
     expect(dist.defaultAuditThreads(7, 2)).toBe(1);

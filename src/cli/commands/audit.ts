@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .requiredOption('--store <dir|tar>', 'lookaside directory, signatures.tar(.gz), or dir: image layout')
     .option('--keys <keyring...>', 'trusted public keyrings (armored or binary)')
     .option('--policy <file>', "policy.json: also trust its signedBy keys (keyData, keyPath), and say which scopes trust each signer")
-    .option('--jobs <n>', 'threads verifying signatures (default: from the idle cores by the load average, 1 on 2 cores; 1 = no worker threads)')
+    .option('--jobs <n>', 'threads verifying signatures (default: from the idle cores by the load average, 2 on an idle 2-core machine; 1 for a dir: layout or a tarball under 1 MiB; 1 = no worker threads)')
     .option('--json', 'machine-readable report')
     .action(async (flags: AuditFlags) => {
       if (!flags.keys && !flags.policy) throw new InputError('E_USAGE', {}, 'give --keys KEYRING... and/or --policy FILE');
@@ -39,27 +39,19 @@ export function register(program: Command): void {
       }
       if (keyrings.length === 0) throw new InputError('E_NO_KEYS', { file: flags.policy }, 'no signedBy key readable on this machine');
       const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
-      const badJobs = jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1);
-      // The workers load while this thread reads the store; they get work only once ready, so a small
-      // store is done here before they are and costs them nothing but their start (none for a store
-      // known to be small).
-      const defaultThreads = isSmallStore(flags.store) ? 1 : undefined;
-      const threads = await startAuditThreads(keyrings, { threads: jobs === undefined ? defaultThreads : badJobs ? 1 : jobs });
-      let signatures;
-      try {
-        signatures = await readSignatureStore(flags.store);
-        if (badJobs) throw new InputError('E_USAGE', { field: '--jobs' }, 'must be a whole number ≥ 1');
-      } catch (e) {
-        threads.close();
-        throw e;
+      if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) {
+        await readSignatureStore(flags.store); // a bad store is reported first, as before --jobs was checked
+        throw new InputError('E_USAGE', { field: '--jobs' }, 'must be a whole number ≥ 1');
       }
+      // The workers load while this thread starts reading the store, and judge what it has read so far.
+      const threads = await startAuditThreads(keyrings, { threads: jobs ?? (isSmallStore(flags.store) ? 1 : undefined) });
       const stats = { threads: 1, inWorkers: 0 };
-      const report = await threads.audit(signatures, {
+      const report = await threads.auditStore(flags.store, {
         onProgress: progressReporter('verifying'),
         ...(policy ? { scopesByFingerprint: policy.scopesByFingerprint } : {}),
         stats,
       });
-      if (process.env.KBS_BUNDLER_DEBUG) process.stderr.write(`audit: ${signatures.length} signatures on ${stats.threads} threads, ${stats.inWorkers} of them in worker threads\n`);
+      if (process.env.KBS_BUNDLER_DEBUG) process.stderr.write(`audit: ${report.total} signatures on ${stats.threads} threads, ${stats.inWorkers} of them in worker threads\n`);
       if (flags.json) printJson(report);
       else printReport(report);
       if (report.good !== report.total || report.total === 0) process.exitCode = 1;
