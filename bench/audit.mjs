@@ -6,8 +6,8 @@
  *     `threads: 1` (in-process) and with one thread per core, plus a sweep over smaller N that shows
  *     from where worker threads started on demand pay off (MIN_SIGNATURES_FOR_WORKERS);
  *  2. the CLI: `kbs-bundler audit --store STORE --keys KEY --json` of the 10,000-image bench store with
- *     `--jobs 1`, `--jobs <cores>` (every core) and no --jobs (the default: defaultAuditThreads, which
- *     depends on the load average), under /usr/bin/time -v (wall and user+sys CPU), and the outputs
+ *     `--jobs 1`, `--jobs <cores>` (every core) and no --jobs (the default: defaultAuditThreads, one
+ *     thread per core), under /usr/bin/time -v (wall and user+sys CPU), and the outputs
  *     compared byte for byte.
  * CPU time is printed beside wall time: on a shared machine the second core may be busy elsewhere.
  *
@@ -97,4 +97,4 @@ console.log(`  --jobs ${cores} (every core)         : wall ${fmtS(wAll)}, CPU ${
 const wAuto = med(cliRuns.auto, (x) => x.seconds);
 const autoThreads = [...new Set(cliRuns.auto.map((x) => x.threads))].join(' or ');
 console.log(`  no --jobs (default: ${autoThreads} thread(s)) : wall ${fmtS(wAuto)}, CPU ${fmtS(med(cliRuns.auto, cpu))}; ${(w1 / wAuto).toFixed(2)}x faster (wall)`);
-console.log(`  (the default is the idle cores by the load average / 1.35, rounded up: defaultAuditThreads() gives ${defaultAuditThreads()} now)`);
+console.log(`  (the default is one thread per core: defaultAuditThreads() gives ${defaultAuditThreads()} here)`);

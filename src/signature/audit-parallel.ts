@@ -1,7 +1,6 @@
 /**
  * `audit` on several cores. The calling thread judges signatures itself and shares the work with
- * `threads - 1` worker threads (by default as many as the idle cores can feed: audit-thread-count.ts,
- * 2 threads on an idle 2-core machine). Workers are started before the store is read
+ * `threads - 1` worker threads (by default one thread per core: audit-thread-count.ts). Workers are started before the store is read
  * (`startAuditThreads`), so that they load while the calling thread reads it, and `auditStore` hands
  * them the signatures as they are read: they judge while the store is still being read. Each holds
  * its own copy of the keyrings (a plain key index for RSA keys: no openpgp.js). Work goes out in chunks
@@ -385,7 +384,7 @@ export async function startAuditThreads(keyrings: readonly Keyring[], options: A
   return new AuditThreads(keyring, threads - 1, data, entry);
 }
 
-/** Audits `signatures` on every idle core (see the module comment and defaultAuditThreads); small stores in-process. */
+/** Audits `signatures` on every core (see the module comment and defaultAuditThreads); small stores in-process. */
 export async function auditSignaturesOnAllCores(signatures: readonly StoredSignature[], keyrings: readonly Keyring[], options: ParallelAuditOptions = {}): Promise<AuditReport> {
   if ((options.threads ?? defaultAuditThreads()) <= 1 || signatures.length < (options.minForWorkers ?? MIN_SIGNATURES_FOR_WORKERS)) {
     if (options.stats) Object.assign(options.stats, { threads: 1, inWorkers: 0 });

@@ -1,9 +1,9 @@
 /**
- * How many threads an audit uses: by default from the idle cores, and none for a store known to be
- * small (audit-parallel.ts runs them).
+ * How many threads an audit uses: by default one per core, and none for a store known to be small
+ * (audit-parallel.ts runs them).
  */
 import { existsSync, statSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 
 /**
@@ -14,20 +14,18 @@ import * as path from 'node:path';
 export const MIN_SIGNATURES_FOR_WORKERS = 2000;
 
 /**
- * Threads for an audit when none are asked for, from the cores the 1-minute load average leaves idle
- * (as `make -l` holds jobs back). Each thread that judges signatures keeps ≈ 1.35 cores busy: itself
- * and V8's optimizing compiler on background threads, which compiles the judging code again in every
- * thread (node --trace-opt, CLI on the bench's 10,000-image store, 2 cores: ≈ 0.48 s of compiling
- * in-process, ≈ 0.88 s with one worker — nearly all of the worker's extra CPU). So idle cores are
- * divided by that, rounded up: 2 idle cores give 2 threads, 4 give 3, 8 give 6. On 2 cores that
- * compiling leaves the second thread little: CLI on the bench's 10,000-image store, alternated runs,
- * medians of 8-10: --jobs 1 0.89-1.04 s, --jobs 2 0.79-0.96 s (1.09-1.12x, for ≈ 25 % more CPU; the
- * worker judging while the store is read, AuditThreads.auditStore, is worth 0.01-0.02 s of that);
- * the library with the signatures in memory ≈ 1.2x (bench/audit.mjs).
+ * Threads for an audit when none are asked for: one per core (`--jobs N` asks for N). Each thread
+ * judging signatures also keeps V8's optimizing compiler busy on a background thread, compiling the
+ * judging code again in every thread (node --trace-opt, CLI on the bench's 10,000-image store, 2
+ * cores: ≈ 0.48 s of compiling in-process, ≈ 0.88 s with one worker), so on 2 cores the second
+ * thread gains little: alternated CLI runs, medians of 8-10: --jobs 1 0.89-1.04 s, --jobs 2
+ * 0.79-0.96 s (1.09-1.12x, for ≈ 25 % more CPU); the library with the signatures in memory ≈ 1.2x
+ * (bench/audit.mjs). It is still the default, as `xz -T0` uses every core: a rule from the load
+ * average picked 1 thread on an idle machine here (this VM reads ≈ 1 at rest). On a shared machine,
+ * `--jobs 1`.
  */
-export function defaultAuditThreads(load = loadavg()[0] ?? 0, cores = availableParallelism()): number {
-  const idle = Math.max(0, cores - Math.round(load));
-  return Math.max(1, Math.min(cores, Math.ceil(idle / 1.35)));
+export function defaultAuditThreads(cores = availableParallelism()): number {
+  return Math.max(1, cores);
 }
 
 /**

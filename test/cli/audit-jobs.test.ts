@@ -81,8 +81,10 @@ describe('kbs-bundler audit of a lookaside tree: --jobs 1, --jobs 2 and the defa
       const env = { KBS_BUNDLER_DEBUG: '1' };
       const one = await runCli([...args, '--jobs', '1'], { env });
       const two = await runCli([...args, '--jobs', '2'], { env });
-      const auto = await runCli(args);
+      const auto = await runCli(args, { env });
       expect(one.code).toBe(1);
+      // Without --jobs: a thread per core.
+      expect(auto.stderr).toMatch(new RegExp(`^audit: 1802 signatures on ${os.availableParallelism()} threads, `, 'm'));
       expect(one.stderr).toMatch(/^audit: 1802 signatures on 1 threads, 0 of them in worker threads$/m);
       // The worker did judge (the comparison below would be vacuous otherwise).
       expect(Number(/^audit: 1802 signatures on 2 threads, (\d+) of them in worker threads$/m.exec(two.stderr)?.[1])).toBeGreaterThan(0);

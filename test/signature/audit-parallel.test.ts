@@ -263,18 +263,10 @@ describe('AuditThreads.auditStore (compiled library): workers judge while the st
 });
 
 describe('defaultAuditThreads', () => {
-  it('divides the idle cores by the ≈ 1.35 cores a judging thread keeps busy, rounded up: every core of an idle 2-core machine, at least 1, at most the cores', () => {
-    expect(dist.defaultAuditThreads(0, 2)).toBe(2);
-    expect(dist.defaultAuditThreads(0.4, 2)).toBe(2);
-    expect(dist.defaultAuditThreads(1, 2)).toBe(1);
-    expect(dist.defaultAuditThreads(0.4, 4)).toBe(3);
-    expect(dist.defaultAuditThreads(1, 4)).toBe(3);
-    expect(dist.defaultAuditThreads(2, 4)).toBe(2);
-    expect(dist.defaultAuditThreads(0, 8)).toBe(6);
-    expect(dist.defaultAuditThreads(3, 8)).toBe(4);
-    expect(dist.defaultAuditThreads(7, 2)).toBe(1);
-    expect(dist.defaultAuditThreads(20, 8)).toBe(1);
-    expect(dist.defaultAuditThreads(0, 1)).toBe(1);
+  it('is one thread per core', () => {
+    expect(dist.defaultAuditThreads()).toBe(os.availableParallelism());
+    expect(dist.defaultAuditThreads(8)).toBe(8);
+    expect(dist.defaultAuditThreads(0)).toBe(1);
   });
 });
 

@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .requiredOption('--store <dir|tar>', 'lookaside directory, signatures.tar(.gz), or dir: image layout')
     .option('--keys <keyring...>', 'trusted public keyrings (armored or binary)')
     .option('--policy <file>', "policy.json: also trust its signedBy keys (keyData, keyPath), and say which scopes trust each signer")
-    .option('--jobs <n>', 'threads verifying signatures (default: from the idle cores by the load average, 2 on an idle 2-core machine; 1 for a dir: layout or a tarball under 1 MiB; 1 = no worker threads)')
+    .option('--jobs <n>', 'threads verifying signatures (default: one per core; 1 for a dir: layout or a tarball under 1 MiB; 1 = no worker threads)')
     .option('--json', 'machine-readable report')
     .action(async (flags: AuditFlags) => {
       if (!flags.keys && !flags.policy) throw new InputError('E_USAGE', {}, 'give --keys KEYRING... and/or --policy FILE');
