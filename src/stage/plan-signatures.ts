@@ -76,8 +76,8 @@ export async function planSignatures(
         entries.push({ path: `${guestDir}/${existing}`, realPath: `${realDir}/${existing}`, what: 'signature', action: 'skip', detail: `already there (${sig.source})` });
         continue;
       }
-      while (names.has(`signature-${next}`)) next++;
-      const name = `signature-${next}`;
+      while (names.has(signatureName(next))) next++;
+      const name = signatureName(next);
       names.add(name);
       const path = `${guestDir}/${name}`;
       // the same string when nothing in the rootfs redirects the directory (the usual case)
@@ -136,6 +136,12 @@ function uniqueBlobs(signatures: readonly StoredSignature[], at: number | number
     blobs.set(sha256(sig.bytes), sig);
   }
   return [...blobs.entries()].sort((a, b) => compareNames(a[1].name, b[1].name));
+}
+
+const signatureNames: string[] = [];
+/** `signature-N`, one string per N however many directories use it. */
+function signatureName(n: number): string {
+  return (signatureNames[n] ??= `signature-${n}`);
 }
 
 /** signature-2 before signature-10. */

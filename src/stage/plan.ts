@@ -81,9 +81,10 @@ export async function planStage(view: GuestView, input: StageInput, signatures: 
 
   // The record: what this and earlier runs staged, rewritten only when something changes.
   const changes: Change[] = [];
+  let plannedDirPaths: string[] | undefined;
   if (writes.length > 0) {
     const recordTarget = await planner.target(RECORD_PATH);
-    const plannedDirPaths = planner.plannedDirPaths(); // after the record's directory
+    plannedDirPaths = planner.plannedDirPaths(); // after the record's directory
     const files = new Map(record.files.map((f) => [f.path, f]));
     // writes begins with the signature writes, whose real paths and hashes planning already has
     for (let i = 0; i < writes.length; i++) {
@@ -120,6 +121,7 @@ export async function planStage(view: GuestView, input: StageInput, signatures: 
     }
     Object.assign(record, next);
   }
-  for (const d of planner.plannedDirPaths()) entries.push({ path: d, realPath: d, what: 'directory', action: 'create' });
+  // The record's strings, not a second 10,000 of them.
+  for (const d of plannedDirPaths ?? planner.plannedDirPaths()) entries.push({ path: d, realPath: d, what: 'directory', action: 'create' });
   return { entries, changes, warnings, skippedSignatures: sigs.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)), record, counts: countActions(entries) };
 }
