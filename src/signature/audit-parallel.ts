@@ -1,13 +1,13 @@
 /**
  * `audit` on several cores. The calling thread judges signatures itself and shares the work with
- * `threads - 1` worker threads (by default one thread per core: audit-thread-count.ts). Workers are started before the store is read
- * (`startAuditThreads`), so that they load while the calling thread reads it, and `auditStore` hands
- * them the signatures as they are read: they judge while the store is still being read. Each holds
- * its own copy of the keyrings (a plain key index for RSA keys: no openpgp.js). Work goes out in chunks
- * (fixed while the store is read, then largest first, shrinking towards the end so that all threads
- * finish together) as one transferred buffer each, and comes back as flat findings (audit-wire.ts);
- * the calling thread puts them in store order and builds the report exactly as the in-process audit
- * does (`auditedSignature`, `assembleReport`).
+ * `threads - 1` worker threads (by default one thread per core: audit-thread-count.ts). Workers are
+ * started before the store is read (`startAuditThreads`), so that they load while the calling thread
+ * reads it, and `auditStore` hands them the signatures as they are read: they judge while the store
+ * is still being read. Each holds its own copy of the keyrings (a plain key index for RSA keys: no
+ * openpgp.js). Work goes out in chunks (fixed while the store is read, then largest first, shrinking
+ * towards the end so that all threads finish together) as one transferred buffer each, and comes
+ * back as flat findings (audit-wire.ts); the calling thread puts them in store order and builds the
+ * report exactly as the in-process audit does (`auditedSignature`, `assembleReport`).
  *
  * A worker is given chunks only once its keyring is ready, so a slow start never holds the audit up.
  * Near the end, an idle main thread also judges chunks a worker has not answered yet (whichever answer

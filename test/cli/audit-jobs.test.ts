@@ -125,19 +125,21 @@ describe('kbs-bundler audit of a lookaside tree: --jobs 1, --jobs 2 and the defa
     for (const r of [two, auto]) expect([r.code, r.stderr, r.stdout]).toEqual([one.code, one.stderr, one.stdout]);
   });
 
-  it('the same errors for a store that is not there, not a store, or not a tarball, and for a bad --jobs', async () => {
+  it('the same errors for a store that is not there, not a store, or not a tarball; a bad --jobs before any of them', async () => {
     const notTar = path.join(tmp, 'not.tar');
     await fs.writeFile(notTar, 'this is not a tar archive, nor gzip');
     for (const store of [path.join(tmp, 'missing'), '/dev/null', notTar]) {
       const one = await runCli(['audit', '--store', store, '--keys', KEYS[0]!, '--jobs', '1']);
       expect(one.code, store).toBe(2);
-      for (const extra of [['--jobs', '2'], [], ['--jobs', '0']]) {
+      for (const extra of [['--jobs', '2'], []]) {
         const r = await runCli(['audit', '--store', store, '--keys', KEYS[0]!, ...extra]);
         expect([r.code, r.stderr, r.stdout], `${store} ${extra.join(' ')}`).toEqual([one.code, one.stderr, one.stdout]);
       }
     }
-    const jobs = await runCli(['audit', '--store', path.join(CI_FIXTURES, 'dir-img-valid'), '--keys', KEYS[0]!, '--jobs', '1.5']);
-    expect(jobs.code).toBe(2);
-    expect(jobs.stderr).toContain('--jobs');
+    for (const [store, value] of [[path.join(CI_FIXTURES, 'dir-img-valid'), '1.5'], [path.join(tmp, 'missing'), '0']] as const) {
+      const jobs = await runCli(['audit', '--store', store, '--keys', KEYS[0]!, '--jobs', value]);
+      expect([jobs.code, jobs.stdout]).toEqual([2, '']);
+      expect(jobs.stderr.trim()).toMatch(/^kbs-bundler: --jobs: must be a whole number ≥ 1$/);
+    }
   });
 });

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { FileNotFoundError, InputError } from '../../errors.js';
 import { readPublicKeyring } from '../../keys/index.js';
-import { isSmallStore, readPolicyKeys, startAuditThreads, readSignatureStore, type AuditReport, type AuditedSignature } from '../../signature/index.js';
+import { isSmallStore, readPolicyKeys, startAuditThreads, type AuditReport, type AuditedSignature } from '../../signature/index.js';
 import { printJson, printLine, progressReporter, style, warnLine } from '../output.js';
 
 interface AuditFlags {
@@ -25,6 +25,8 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable report')
     .action(async (flags: AuditFlags) => {
       if (!flags.keys && !flags.policy) throw new InputError('E_USAGE', {}, 'give --keys KEYRING... and/or --policy FILE');
+      const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
+      if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new InputError('E_USAGE', { field: '--jobs' }, 'must be a whole number ≥ 1');
       const keyrings = [];
       for (const file of flags.keys ?? []) {
         const bytes = await fs.readFile(file).catch(() => {
@@ -38,11 +40,6 @@ export function register(program: Command): void {
         for (const note of policy.notes) warnLine(note);
       }
       if (keyrings.length === 0) throw new InputError('E_NO_KEYS', { file: flags.policy }, 'no signedBy key readable on this machine');
-      const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
-      if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) {
-        await readSignatureStore(flags.store); // a bad store is reported first, as before --jobs was checked
-        throw new InputError('E_USAGE', { field: '--jobs' }, 'must be a whole number ≥ 1');
-      }
       // The workers load while this thread starts reading the store, and judge what it has read so far.
       const threads = await startAuditThreads(keyrings, { threads: jobs ?? (isSmallStore(flags.store) ? 1 : undefined) });
       const stats = { threads: 1, inWorkers: 0 };
