@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/run-cli.js';
 import { debugfsCatFile, debugfsStat, e2fsckClean, makeBareExt4, makeGuestTree, run, tempDir } from '../rootfs/images.js';
-import { CLI } from '../helpers/paths.js';
+import { cliRunnableBy } from '../helpers/cli-as-user.js';
 import { makeCaCert, makeKey, makeStore, REGISTRY, type TestKey } from './fixtures.js';
 import { snapshot } from './snapshot.js';
 
@@ -129,7 +129,8 @@ describe('kbs-bundler stage / unstage (CLI)', () => {
     await fs.chmod(work, 0o755);
     await run('chown', ['nobody', img]);
     await run('chmod', ['-R', 'a+rX', work]);
-    const out = await run('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'stage', '-c', cfg, '--rootfs', img, '--json']);
+    const { cli, remove } = cliRunnableBy('nobody');
+    const out = await run('runuser', ['-u', 'nobody', '--', process.execPath, cli, 'stage', '-c', cfg, '--rootfs', img, '--json']).finally(remove);
     const json = JSON.parse(out.toString());
     expect(json).toMatchObject({ kind: 'ext4-image', method: 'debugfs (no mount) at offset 0', applied: true });
     expect((await fs.stat(img)).uid).toBe(65534);

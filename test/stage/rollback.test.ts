@@ -12,6 +12,7 @@ import { applyToDirectory } from '../../src/rootfs/directory-target.js';
 import { debugfsCatFile, e2fsckClean, makeBareExt4, makeGuestTree, tempDir } from '../rootfs/images.js';
 import { makeCaCert, makeInput, makeKey, makeStore, REGISTRY } from './fixtures.js';
 import { snapshot } from './snapshot.js';
+import { cliRunnableBy } from '../helpers/cli-as-user.js';
 import type { StageInput } from '../../src/stage/types.js';
 
 /** Enough changes for apply to report progress (every 256 changes) before it finishes. */
@@ -151,17 +152,19 @@ describe('a disk image that fills up while staging', () => {
     execFileSync('chown', ['nobody', img]);
     execFileSync('chmod', ['-R', 'a+rX', work]);
     const before = await sha(img);
-    const { CLI } = await import('../helpers/paths.js');
+    const { cli, remove } = cliRunnableBy('nobody');
     const cfg = path.join(work, 'full.yaml');
     await fs.writeFile(cfg, `policy:\n  default: [{type: reject}]\n  scopes:\n    "${REGISTRY}":\n      - type: signedBy\n        keys: [key.gpg]\n`);
     await fs.writeFile(path.join(work, 'key.gpg'), (input.keyrings[0]!.keyring.bytes));
     let code = 0;
     let stderr = '';
     try {
-      execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'stage', '-c', cfg, '--rootfs', img, '--signatures', store], { stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, cli, 'stage', '-c', cfg, '--rootfs', img, '--signatures', store], { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
       code = (e as { status: number }).status;
       stderr = String((e as { stderr: Buffer }).stderr);
+    } finally {
+      remove();
     }
     expect(stderr).toContain('debugfs');
     expect(code).toBe(2);
