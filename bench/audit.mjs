@@ -17,7 +17,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { auditSignaturesOnAllCores, defaultAuditThreads, manifestDigest, MIN_SIGNATURES_FOR_WORKERS, readPublicKeyring } from '../dist/index.js';
+import {
+  auditSignaturesOnAllCores,
+  defaultAuditThreads,
+  manifestDigest,
+  MIN_SIGNATURES_FOR_WORKERS,
+  readPublicKeyring,
+} from '../dist/index.js';
 import { cli, dataset, dataDir, fmtS, machine, manifestOf, median, prepareSize, repositoryOf } from './lib/dataset.mjs';
 
 const RUNS = Number(process.env.KBSB_BENCH_RUNS ?? 5);
@@ -26,14 +32,24 @@ const cores = os.availableParallelism();
 
 const { blobs, publicKeyFile } = await dataset(N);
 const keyring = await readPublicKeyring(readFileSync(publicKeyFile), { file: publicKeyFile });
-const signatures = blobs.map((bytes, i) => ({ repositoryPath: repositoryOf(i), digest: manifestDigest(manifestOf(i)), name: 'signature-1', bytes, source: `bench:${i}` }));
+const signatures = blobs.map((bytes, i) => ({
+  repositoryPath: repositoryOf(i),
+  digest: manifestDigest(manifestOf(i)),
+  name: 'signature-1',
+  bytes,
+  source: `bench:${i}`,
+}));
 
 /** One library audit: wall seconds, CPU seconds of the whole process (all threads), signatures judged in workers. */
 async function libraryRun(sigs, threads, minForWorkers) {
   const stats = { threads: 0, inWorkers: 0 };
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const report = await auditSignaturesOnAllCores(sigs, [keyring], { threads, ...(minForWorkers !== undefined ? { minForWorkers } : {}), stats });
+  const report = await auditSignaturesOnAllCores(sigs, [keyring], {
+    threads,
+    ...(minForWorkers !== undefined ? { minForWorkers } : {}),
+    stats,
+  });
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   if (report.good !== sigs.length) throw new Error(`audit: ${report.good}/${sigs.length} good`);
@@ -58,7 +74,13 @@ for (const n of [250, 500, 1000, 2000, 4000]) {
     one.push(await libraryRun(sigs, 1));
     all.push(await libraryRun(sigs, cores, 0));
   }
-  sweep.push({ n, one: med(one, (x) => x.seconds), all: med(all, (x) => x.seconds), allCpu: med(all, (x) => x.cpu), oneCpu: med(one, (x) => x.cpu) });
+  sweep.push({
+    n,
+    one: med(one, (x) => x.seconds),
+    all: med(all, (x) => x.seconds),
+    allCpu: med(all, (x) => x.cpu),
+    oneCpu: med(one, (x) => x.cpu),
+  });
 }
 
 // The CLI over the bench's lookaside store.
@@ -69,7 +91,11 @@ const args = ['audit', '--store', store, '--keys', publicKeyFile, '--json'];
 const cliRuns = { one: [], all: [], auto: [] };
 let reference;
 for (let r = 0; r < RUNS; r++) {
-  for (const [key, extra] of [['one', ['--jobs', '1']], ['all', ['--jobs', String(cores)]], ['auto', []]]) {
+  for (const [key, extra] of [
+    ['one', ['--jobs', '1']],
+    ['all', ['--jobs', String(cores)]],
+    ['auto', []],
+  ]) {
     const run = cli([...args, ...extra], { env: { KBS_BUNDLER_DEBUG: '1' } });
     reference ??= run.stdout;
     if (run.stdout !== reference) throw new Error(`audit ${extra.join(' ')}: output differs from the first run`);
@@ -81,20 +107,35 @@ const cpu = (x) => x.userSeconds + x.systemSeconds;
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 console.log(`machine: ${machine()}`);
-console.log(`library auditSignaturesOnAllCores, ${fmt(signatures.length)} signatures in memory, median of ${RUNS} (alternated):`);
-console.log(`  in-process (threads: 1)      : ${fmt(rate(lib.one))} signatures/s, CPU ${fmtS(med(lib.one, (x) => x.cpu))}`);
+console.log(
+  `library auditSignaturesOnAllCores, ${fmt(signatures.length)} signatures in memory, median of ${RUNS} (alternated):`,
+);
+console.log(
+  `  in-process (threads: 1)      : ${fmt(rate(lib.one))} signatures/s, CPU ${fmtS(med(lib.one, (x) => x.cpu))}`,
+);
 console.log(
   `  ${cores} threads (${cores - 1} worker${cores === 2 ? '' : 's'} + this one) : ${fmt(rate(lib.all))} signatures/s, CPU ${fmtS(med(lib.all, (x) => x.cpu))}; ` +
     `${(rate(lib.all) / rate(lib.one)).toFixed(2)}x in-process; ${Math.round((100 * med(lib.all, (x) => x.inWorkers)) / signatures.length)}% judged in workers`,
 );
-console.log(`  smaller N, workers started on demand vs in-process (wall, median of ${RUNS}); MIN_SIGNATURES_FOR_WORKERS = ${fmt(MIN_SIGNATURES_FOR_WORKERS)}:`);
-for (const s of sweep) console.log(`    N=${String(s.n).padStart(5)}: in-process ${fmtS(s.one)} (CPU ${fmtS(s.oneCpu)}), ${cores} threads ${fmtS(s.all)} (CPU ${fmtS(s.allCpu)}): ${(s.one / s.all).toFixed(2)}x`);
+console.log(
+  `  smaller N, workers started on demand vs in-process (wall, median of ${RUNS}); MIN_SIGNATURES_FOR_WORKERS = ${fmt(MIN_SIGNATURES_FOR_WORKERS)}:`,
+);
+for (const s of sweep)
+  console.log(
+    `    N=${String(s.n).padStart(5)}: in-process ${fmtS(s.one)} (CPU ${fmtS(s.oneCpu)}), ${cores} threads ${fmtS(s.all)} (CPU ${fmtS(s.allCpu)}): ${(s.one / s.all).toFixed(2)}x`,
+  );
 const w1 = med(cliRuns.one, (x) => x.seconds);
 const wAll = med(cliRuns.all, (x) => x.seconds);
-console.log(`CLI kbs-bundler audit --store STORE --keys KEY --json, ${fmt(N)} images (lookaside store), median of ${RUNS} (alternated), outputs identical:`);
+console.log(
+  `CLI kbs-bundler audit --store STORE --keys KEY --json, ${fmt(N)} images (lookaside store), median of ${RUNS} (alternated), outputs identical:`,
+);
 console.log(`  --jobs 1 (in-process)        : wall ${fmtS(w1)}, CPU ${fmtS(med(cliRuns.one, cpu))}`);
-console.log(`  --jobs ${cores} (every core)         : wall ${fmtS(wAll)}, CPU ${fmtS(med(cliRuns.all, cpu))}; ${(w1 / wAll).toFixed(2)}x faster (wall)`);
+console.log(
+  `  --jobs ${cores} (every core)         : wall ${fmtS(wAll)}, CPU ${fmtS(med(cliRuns.all, cpu))}; ${(w1 / wAll).toFixed(2)}x faster (wall)`,
+);
 const wAuto = med(cliRuns.auto, (x) => x.seconds);
 const autoThreads = [...new Set(cliRuns.auto.map((x) => x.threads))].join(' or ');
-console.log(`  no --jobs (default: ${autoThreads} thread(s)) : wall ${fmtS(wAuto)}, CPU ${fmtS(med(cliRuns.auto, cpu))}; ${(w1 / wAuto).toFixed(2)}x faster (wall)`);
+console.log(
+  `  no --jobs (default: ${autoThreads} thread(s)) : wall ${fmtS(wAuto)}, CPU ${fmtS(med(cliRuns.auto, cpu))}; ${(w1 / wAuto).toFixed(2)}x faster (wall)`,
+);
 console.log(`  (the default is one thread per core: defaultAuditThreads() gives ${defaultAuditThreads()} here)`);

@@ -27,7 +27,11 @@ const LIB_RUNS = Number(process.env.KBSB_BENCH_LIB_RUNS ?? 9);
 function treeBytes(dir) {
   const out = new Map();
   for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) out.set(path.relative(dir, path.join(e.parentPath ?? e.path, e.name)), readFileSync(path.join(e.parentPath ?? e.path, e.name)));
+    if (e.isFile())
+      out.set(
+        path.relative(dir, path.join(e.parentPath ?? e.path, e.name)),
+        readFileSync(path.join(e.parentPath ?? e.path, e.name)),
+      );
   }
   return out;
 }
@@ -35,7 +39,8 @@ function treeBytes(dir) {
 function assertSameTree(a, b) {
   const x = treeBytes(a);
   const y = treeBytes(b);
-  if (x.size !== y.size || [...x].some(([name, bytes]) => !y.get(name)?.equals(bytes))) throw new Error(`${a} and ${b} differ`);
+  if (x.size !== y.size || [...x].some(([name, bytes]) => !y.get(name)?.equals(bytes)))
+    throw new Error(`${a} and ${b} differ`);
 }
 
 /** buildRepository in this process: { seconds (median), cpuSeconds (median of user+system), runs }. */
@@ -101,8 +106,12 @@ for (const n of sizes) {
 
 const node0 = median(Array.from({ length: 5 }, () => timed(process.execPath, ['-e', '0']).seconds));
 console.log(`machine: ${machine()}`);
-console.log(`build -c bundle.yaml -o DIR and --tar FILE, median of ${RUNS}; reference: tar -cf of the written tree, same run (median of ${2 * RUNS}); node -e 0: ${fmtS(node0)}`);
-console.log(`library: buildRepository({ bundle, outDir }) from dist/index.js in this (warm) process, median of ${LIB_RUNS} after 2 unmeasured runs, output equal to the CLI's`);
+console.log(
+  `build -c bundle.yaml -o DIR and --tar FILE, median of ${RUNS}; reference: tar -cf of the written tree, same run (median of ${2 * RUNS}); node -e 0: ${fmtS(node0)}`,
+);
+console.log(
+  `library: buildRepository({ bundle, outDir }) from dist/index.js in this (warm) process, median of ${LIB_RUNS} after 2 unmeasured runs, output equal to the CLI's`,
+);
 const ratio = (a, c) => `${(a / c).toFixed(2)}x`;
 for (const r of rows) {
   console.log(
@@ -123,8 +132,12 @@ console.log(`growth (peak RSS): build ${growth('buildRss')}; build --tar ${growt
 const last = rows[rows.length - 1];
 const k1 = rows.find((r) => r.n === 1000);
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
-console.log(`target: build ≤ 2x tar -cf at N=${last.n}, CLI process: ${verdict(last.build / last.tar <= 2)} (${ratio(last.build, last.tar)}; node -e 0 alone is ${ratio(node0, last.tar)})`);
-console.log(`target: build ≤ 2x tar -cf at N=${last.n}, library call in a warm process: ${verdict(last.lib.seconds / last.tar <= 2)} (${ratio(last.lib.seconds, last.tar)})`);
+console.log(
+  `target: build ≤ 2x tar -cf at N=${last.n}, CLI process: ${verdict(last.build / last.tar <= 2)} (${ratio(last.build, last.tar)}; node -e 0 alone is ${ratio(node0, last.tar)})`,
+);
+console.log(
+  `target: build ≤ 2x tar -cf at N=${last.n}, library call in a warm process: ${verdict(last.lib.seconds / last.tar <= 2)} (${ratio(last.lib.seconds, last.tar)})`,
+);
 const peak = Math.max(last.buildRss, last.buildTarRss);
 console.log(`target: peak RSS ≤ 200 MiB at N=${last.n}: ${verdict(peak <= 200 * 1024)} (${fmtMiB(peak)})`);
 if (k1 && k1 !== last) {

@@ -11,7 +11,22 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CLI, cli, dataset, dataDir, fmtMiB, fmtS, machine, manifestOf, median, REGISTRY, repositoryOf, timed, writeBundle, writeStore } from './lib/dataset.mjs';
+import {
+  CLI,
+  cli,
+  dataset,
+  dataDir,
+  fmtMiB,
+  fmtS,
+  machine,
+  manifestOf,
+  median,
+  REGISTRY,
+  repositoryOf,
+  timed,
+  writeBundle,
+  writeStore,
+} from './lib/dataset.mjs';
 
 const RUNS = Number(process.env.KBSB_BENCH_RUNS ?? 11);
 const { blobs, publicKeyFile, armoredKeyFile } = await dataset(1);
@@ -55,8 +70,12 @@ const n = median(node0.map((r) => r.seconds));
 const nCpu = median(node0.map(cpu));
 console.log(`machine: ${machine()}`);
 console.log(`CLI: ${CLI} (package.json bin)`);
-console.log(`kbs-bundler verify IMAGE --kbs DIR --rootfs DIR --manifest FILE (guest decision: allowed); median of ${RUNS}, interleaved with node -e 0`);
-console.log(`node -e 0: wall ${fmtS(n)} (min ${fmtS(Math.min(...node0.map((r) => r.seconds)))}), CPU ${fmtS(nCpu)}, peak RSS ${fmtMiB(median(node0.map((r) => r.maxRssKiB)))}`);
+console.log(
+  `kbs-bundler verify IMAGE --kbs DIR --rootfs DIR --manifest FILE (guest decision: allowed); median of ${RUNS}, interleaved with node -e 0`,
+);
+console.log(
+  `node -e 0: wall ${fmtS(n)} (min ${fmtS(Math.min(...node0.map((r) => r.seconds)))}), CPU ${fmtS(nCpu)}, peak RSS ${fmtMiB(median(node0.map((r) => r.maxRssKiB)))}`,
+);
 for (const r of results) {
   const v = median(r.runs.map((x) => x.seconds));
   const c = median(r.runs.map(cpu));

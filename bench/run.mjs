@@ -11,10 +11,15 @@ const only = process.argv.slice(2);
 // One data set (key and signed images) shared by the scripts of this run, removed at the end.
 const data = mkdtempSync(path.join(os.tmpdir(), 'kbsb-bench-data-'));
 let failed = 0;
-for (const file of readdirSync(here).filter((f) => f.endsWith('.mjs') && f !== 'run.mjs').sort()) {
+for (const file of readdirSync(here)
+  .filter((f) => f.endsWith('.mjs') && f !== 'run.mjs')
+  .sort()) {
   if (only.length > 0 && !only.some((o) => file.startsWith(o))) continue;
   console.log(`\n== ${file}`);
-  const r = spawnSync(process.execPath, [path.join(here, file)], { stdio: 'inherit', env: { ...process.env, KBSB_BENCH_DATA: data } });
+  const r = spawnSync(process.execPath, [path.join(here, file)], {
+    stdio: 'inherit',
+    env: { ...process.env, KBSB_BENCH_DATA: data },
+  });
   if (r.status !== 0) failed++;
 }
 rmSync(data, { recursive: true, force: true });

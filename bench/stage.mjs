@@ -94,7 +94,11 @@ for (const n of sizes) {
     skeleton(root);
     execFileSync('sync');
     const st = cli(['stage', '-c', bundle, '--rootfs', root]);
-    const files = Number(spawnSync('sh', ['-c', `find '${root}/var/lib/containers/sigstore' -type f | wc -l`], { encoding: 'utf8' }).stdout.trim());
+    const files = Number(
+      spawnSync('sh', ['-c', `find '${root}/var/lib/containers/sigstore' -type f | wc -l`], {
+        encoding: 'utf8',
+      }).stdout.trim(),
+    );
     if (files !== n) throw new Error(`stage wrote ${files} signature files, expected ${n}`);
     execFileSync('sync');
     const cp = timed('cp', ['-a', root, path.join(base, `rootfs-copy-${run}`)]);
@@ -103,9 +107,21 @@ for (const n of sizes) {
   }
   const mid = medianBy(pairs, (p) => p.st.seconds / p.cp.seconds);
   const { st, cp } = mid;
-  const row = { n, dir: st.seconds, dirRss: Math.max(...pairs.map((p) => p.st.maxRssKiB)), cp: cp.seconds, cpu: st.userSeconds + st.systemSeconds, cpCpu: cp.userSeconds + cp.systemSeconds, dirRuns: pairs.map((p) => p.st.seconds / p.cp.seconds) };
+  const row = {
+    n,
+    dir: st.seconds,
+    dirRss: Math.max(...pairs.map((p) => p.st.maxRssKiB)),
+    cp: cp.seconds,
+    cpu: st.userSeconds + st.systemSeconds,
+    cpCpu: cp.userSeconds + cp.systemSeconds,
+    dirRuns: pairs.map((p) => p.st.seconds / p.cp.seconds),
+  };
   if (process.env.KBSB_BENCH_PHASES) {
-    const ph = spawnSync(process.execPath, ['--input-type=module', '-e', PHASES, DIST, bundle, path.join(base, 'rootfs-phases')], { encoding: 'utf8' });
+    const ph = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', PHASES, DIST, bundle, path.join(base, 'rootfs-phases')],
+      { encoding: 'utf8' },
+    );
     if (ph.status !== 0) throw new Error(ph.stderr);
     phaseRows.push(`N=${n}: ${ph.stdout.trim()}`);
   }
@@ -136,7 +152,12 @@ for (const n of sizes) {
       rmSync(imgB, { force: true });
     }
     const { si, ref } = medianBy(imagePairs, (p) => p.si.seconds / p.ref);
-    Object.assign(row, { img: si.seconds, imgRss: Math.max(...imagePairs.map((p) => p.si.maxRssKiB)), imgCp: ref, imgRuns: imagePairs.map((p) => p.si.seconds / p.ref) });
+    Object.assign(row, {
+      img: si.seconds,
+      imgRss: Math.max(...imagePairs.map((p) => p.si.maxRssKiB)),
+      imgCp: ref,
+      imgRuns: imagePairs.map((p) => p.si.seconds / p.ref),
+    });
   }
   rows.push(row);
   rmSync(base, { recursive: true, force: true });
@@ -145,11 +166,16 @@ for (const n of sizes) {
 console.log(`machine: ${machine()}`);
 console.log('stage of N images (one signature each); reference measured in the same run');
 const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
-const runsOf = (runs) => (runs.length > 1 ? ` (median of ${runs.length}: ${runs.map((x) => `${x.toFixed(2)}x`).join(', ')})` : '');
+const runsOf = (runs) =>
+  runs.length > 1 ? ` (median of ${runs.length}: ${runs.map((x) => `${x.toFixed(2)}x`).join(', ')})` : '';
 for (const r of rows) {
-  console.log(`N=${String(r.n).padStart(6)}  directory: stage ${fmtS(r.dir).padStart(8)}  cp -a ${fmtS(r.cp).padStart(8)}  ratio ${ratio(r.dir, r.cp)}${runsOf(r.dirRuns)}  peak RSS ${fmtMiB(r.dirRss)}  (CPU user+sys: stage ${fmtS(r.cpu)}, cp -a ${fmtS(r.cpCpu)})`);
+  console.log(
+    `N=${String(r.n).padStart(6)}  directory: stage ${fmtS(r.dir).padStart(8)}  cp -a ${fmtS(r.cp).padStart(8)}  ratio ${ratio(r.dir, r.cp)}${runsOf(r.dirRuns)}  peak RSS ${fmtMiB(r.dirRss)}  (CPU user+sys: stage ${fmtS(r.cpu)}, cp -a ${fmtS(r.cpCpu)})`,
+  );
   if (r.img !== undefined) {
-    console.log(`          ext4 image: stage ${fmtS(r.img).padStart(8)}  mount+cp -a+umount ${fmtS(r.imgCp).padStart(8)}  ratio ${ratio(r.img, r.imgCp)}${runsOf(r.imgRuns)}  peak RSS ${fmtMiB(r.imgRss)}`);
+    console.log(
+      `          ext4 image: stage ${fmtS(r.img).padStart(8)}  mount+cp -a+umount ${fmtS(r.imgCp).padStart(8)}  ratio ${ratio(r.img, r.imgCp)}${runsOf(r.imgRuns)}  peak RSS ${fmtMiB(r.imgRss)}`,
+    );
   }
 }
 const growth = (key) =>
@@ -160,12 +186,16 @@ const growth = (key) =>
 console.log(`growth (time), directory: ${growth('dir')}; cp -a: ${growth('cp')}`);
 if (isRoot) console.log(`growth (time), ext4 image: ${growth('img')}; reference: ${growth('imgCp')}`);
 console.log(`growth (peak RSS), directory: ${growth('dirRss')}${isRoot ? `; ext4 image: ${growth('imgRss')}` : ''}`);
-if (phaseRows.length > 0) console.log(`phases of a stage into a directory, in one process (KBSB_BENCH_PHASES):\n  ${phaseRows.join('\n  ')}`);
+if (phaseRows.length > 0)
+  console.log(`phases of a stage into a directory, in one process (KBSB_BENCH_PHASES):\n  ${phaseRows.join('\n  ')}`);
 const last = rows[rows.length - 1];
 const k1 = rows.find((r) => r.n === 1000);
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
 console.log(`target: directory ≤ 1.5x cp -a at N=${last.n}: ${verdict(last.dir / last.cp <= 1.5)}`);
-if (isRoot) console.log(`target: ext4 image ≤ 1.5x cp -a into the mount at N=${last.n}: ${verdict(last.img / last.imgCp <= 1.5)}`);
+if (isRoot)
+  console.log(
+    `target: ext4 image ≤ 1.5x cp -a into the mount at N=${last.n}: ${verdict(last.img / last.imgCp <= 1.5)}`,
+  );
 const peak = Math.max(last.dirRss, last.imgRss ?? 0);
 console.log(`target: peak RSS ≤ 200 MiB at N=${last.n}: ${verdict(peak <= 200 * 1024)} (${fmtMiB(peak)})`);
 if (k1 && k1 !== last) {

@@ -25,7 +25,10 @@ const SECONDS = opt('--seconds', 3);
 
 function openssl() {
   try {
-    const out = execFileSync('openssl', ['speed', '-seconds', '2', 'rsa3072'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('openssl', ['speed', '-seconds', '2', 'rsa3072'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const line = out.split('\n').find((l) => /^rsa\s+3072 bits/.test(l.trim()));
     return line ? Number(line.trim().split(/\s+/).pop()) : NaN;
   } catch {
@@ -46,10 +49,20 @@ async function timeLoop(seconds, fn) {
 
 async function main() {
   process.stderr.write(`generating an RSA-3072 key and ${COUNT} compressed signatures…\n`);
-  const { privateKey, publicKey } = await openpgp.generateKey({ type: 'rsa', rsaBits: 3072, userIDs: [{ name: 'bench', email: 'bench@example.com' }], format: 'object' });
+  const { privateKey, publicKey } = await openpgp.generateKey({
+    type: 'rsa',
+    rsaBits: 3072,
+    userIDs: [{ name: 'bench', email: 'bench@example.com' }],
+    format: 'object',
+  });
   const blobs = [];
   for (let i = 0; i < COUNT; i++) {
-    const payload = buildPayload({ dockerReference: `registry.example.com/team/app-${i}:1.0`, manifestDigest: `sha256:${i.toString(16).padStart(64, '0')}`, creator: 'bench', timestamp: 1700000000 + i });
+    const payload = buildPayload({
+      dockerReference: `registry.example.com/team/app-${i}:1.0`,
+      manifestDigest: `sha256:${i.toString(16).padStart(64, '0')}`,
+      creator: 'bench',
+      timestamp: 1700000000 + i,
+    });
     const message = await openpgp.createMessage({ binary: payload, format: 'binary' });
     const signed = await openpgp.sign({ message, signingKeys: privateKey, format: 'binary' });
     // Wrapped the way gpg writes it: an old-format, indeterminate-length compressed packet (ZIP).
@@ -107,11 +120,19 @@ async function main() {
   const fmt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
   console.log(`machine: ${os.cpus().length} cores (nproc), ${cpu}, node ${process.version}`);
   console.log(`kbs-bundler verifySignature (host), one process : ${fmt(rate)} signatures/s`);
-  console.log(`openssl speed -seconds 2 rsa3072, verify        : ${fmt(rsa)} verify/s   (kbs-bundler at ${Number.isFinite(rsa) ? ((rate / rsa) * 100).toFixed(0) : 'n/a'}% of raw RSA)`);
-  console.log(`openpgp.js readMessage + verify loop             : ${fmt(plain)} signatures/s   (kbs-bundler ${(rate / plain).toFixed(1)}x)`);
-  console.log(`gpgv, one process per signature                  : ${Number.isFinite(gpgvMs) ? gpgvMs.toFixed(2) : 'n/a'} ms each (${fmt(1000 / gpgvMs)}/s)`);
+  console.log(
+    `openssl speed -seconds 2 rsa3072, verify        : ${fmt(rsa)} verify/s   (kbs-bundler at ${Number.isFinite(rsa) ? ((rate / rsa) * 100).toFixed(0) : 'n/a'}% of raw RSA)`,
+  );
+  console.log(
+    `openpgp.js readMessage + verify loop             : ${fmt(plain)} signatures/s   (kbs-bundler ${(rate / plain).toFixed(1)}x)`,
+  );
+  console.log(
+    `gpgv, one process per signature                  : ${Number.isFinite(gpgvMs) ? gpgvMs.toFixed(2) : 'n/a'} ms each (${fmt(1000 / gpgvMs)}/s)`,
+  );
   console.log(`audit, 8,000 signatures, in-process          : ${fmt(audit1)} signatures/s (guest and host verdicts)`);
-  console.log(`audit, 8,000 signatures, ${os.availableParallelism()} threads (1 + workers)   : ${fmt(auditAll)} signatures/s (${(auditAll / audit1).toFixed(2)}x; bench/audit.mjs: CLI and CPU figures)`);
+  console.log(
+    `audit, 8,000 signatures, ${os.availableParallelism()} threads (1 + workers)   : ${fmt(auditAll)} signatures/s (${(auditAll / audit1).toFixed(2)}x; bench/audit.mjs: CLI and CPU figures)`,
+  );
   console.log(`target (issue #7): >= 5,000 signatures/s per core: ${rate >= 5000 ? 'met' : 'NOT met'}`);
 }
 

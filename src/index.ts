@@ -8,8 +8,18 @@ export * from './kbs/index.js';
 export * from './verify/index.js';
 export { openKbsRepository, type KbsRepositoryReader, type RepositoryForm } from './kbs/read.js';
 export {
-  fetchManifest, fetchBlob, fetchCosignSignatureImage, selectCredential, caLeafProblem, RegistryError, RepositoryClient,
-  type FetchOptions, type FetchedManifest, type SelectedCredential, type RegistryErrorCode, type CosignSignatureLayer,
+  fetchManifest,
+  fetchBlob,
+  fetchCosignSignatureImage,
+  selectCredential,
+  caLeafProblem,
+  RegistryError,
+  RepositoryClient,
+  type FetchOptions,
+  type FetchedManifest,
+  type SelectedCredential,
+  type RegistryErrorCode,
+  type CosignSignatureLayer,
   type CosignSignatureImage as RegistryCosignSignatureImage,
 } from './registry/index.js';
 export * from './render/index.js';

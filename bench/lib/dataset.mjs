@@ -84,12 +84,22 @@ export async function dataset(count) {
     writeFileSync(`${blobsFile}.tmp`, JSON.stringify(blobs));
     renameSync(`${blobsFile}.tmp`, blobsFile);
   }
-  return { dir, publicKeyFile, armoredKeyFile, secretArmored: key.secretArmored, fingerprint: key.fingerprint, blobs: blobs.slice(0, count).map((b) => Buffer.from(b, 'base64')), signSeconds };
+  return {
+    dir,
+    publicKeyFile,
+    armoredKeyFile,
+    secretArmored: key.secretArmored,
+    fingerprint: key.fingerprint,
+    blobs: blobs.slice(0, count).map((b) => Buffer.from(b, 'base64')),
+    signSeconds,
+  };
 }
 
 function dearmor(text) {
   const lines = text.split(/\r?\n/);
-  const body = lines.slice(lines.findIndex((l) => l === '') + 1).filter((l) => l !== '' && !l.startsWith('-----') && !l.startsWith('='));
+  const body = lines
+    .slice(lines.findIndex((l) => l === '') + 1)
+    .filter((l) => l !== '' && !l.startsWith('-----') && !l.startsWith('='));
   return Buffer.from(body.join(''), 'base64');
 }
 
@@ -107,9 +117,22 @@ export function writeBundle(dir, { count, publicKeyFile, signatures }) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'registry-password'), 'bench-password\n', { mode: 0o600 });
   const scopes = Math.max(1, Math.ceil(count / 10));
-  const lines = ['kbs:', '  repository: default', '  tag: test', 'policy:', '  default:', '    - type: reject', '  scopes:'];
+  const lines = [
+    'kbs:',
+    '  repository: default',
+    '  tag: test',
+    'policy:',
+    '  default:',
+    '    - type: reject',
+    '  scopes:',
+  ];
   for (let s = 0; s < scopes; s++) {
-    lines.push(`    "${REGISTRY}/team-${s}":`, '      - type: signedBy', '        keys:', `          - ${publicKeyFile}`);
+    lines.push(
+      `    "${REGISTRY}/team-${s}":`,
+      '      - type: signedBy',
+      '        keys:',
+      `          - ${publicKeyFile}`,
+    );
   }
   lines.push('signatureStores:', '  default: file:///var/lib/containers/sigstore');
   if (signatures) lines.push('signatures:', `  - ${signatures}`);
@@ -149,11 +172,19 @@ export function timed(cmd, args, options = {}) {
 }
 
 /** The CLI exactly as package.json `bin` names it (the bundle `npm run build` writes). */
-export const CLI = fileURLToPath(new URL(`../../${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).bin['kbs-bundler']}`, import.meta.url));
+export const CLI = fileURLToPath(
+  new URL(
+    `../../${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).bin['kbs-bundler']}`,
+    import.meta.url,
+  ),
+);
 
 /** Runs the CLI under /usr/bin/time -v and fails loudly on a non-zero exit. */
 export function cli(args, options = {}) {
-  const r = timed(process.execPath, [CLI, ...args], { ...options, env: { ...process.env, NO_COLOR: '1', ...(options.env ?? {}) } });
+  const r = timed(process.execPath, [CLI, ...args], {
+    ...options,
+    env: { ...process.env, NO_COLOR: '1', ...(options.env ?? {}) },
+  });
   if (r.status !== 0) throw new Error(`kbs-bundler ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
   return r;
 }
@@ -169,7 +200,10 @@ export const fmtMiB = (kib) => `${(kib / 1024).toFixed(1)} MiB`;
 export function machine() {
   const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown').trim();
   const nproc = spawnSync('nproc', { encoding: 'utf8' }).stdout.trim();
-  return `nproc ${nproc}, ${cpu}, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`;
+  return `nproc ${nproc}, ${cpu}, node ${process.version}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
 }
 
 export const SIZES = (process.env.KBSB_BENCH_SIZES ?? '100,1000,10000').split(',').map(Number);

@@ -20,7 +20,13 @@ export function manifestOf(i) {
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${hex(i)}`, size: 1000 + i },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${hex(i + 1_000_000)}`, size: 700000 + i }],
+      layers: [
+        {
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest: `sha256:${hex(i + 1_000_000)}`,
+          size: 700000 + i,
+        },
+      ],
     }),
   );
 }

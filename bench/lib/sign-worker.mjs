@@ -8,7 +8,13 @@ const { secretArmored, from, to } = workerData;
 const key = await readSecretKey(new TextEncoder().encode(secretArmored), undefined, { file: 'bench-key' });
 const out = [];
 for (let i = from; i < to; i++) {
-  const blob = await signImage({ key, dockerReference: `${REGISTRY}/${repositoryOf(i)}:1.0`, manifestDigest: manifestDigest(manifestOf(i)), creator: 'kbs-bundler bench', timestamp: SIGNED_AT });
+  const blob = await signImage({
+    key,
+    dockerReference: `${REGISTRY}/${repositoryOf(i)}:1.0`,
+    manifestDigest: manifestDigest(manifestOf(i)),
+    creator: 'kbs-bundler bench',
+    timestamp: SIGNED_AT,
+  });
   out.push(Buffer.from(blob).toString('base64'));
 }
 parentPort.postMessage(out);

@@ -25,7 +25,11 @@ export function fail(ctx: BundleContext, code: string, field: string, problem: s
 }
 
 /** Reads a regular file the bundle names; a missing or unreadable one is an InputError at `field`. */
-export async function readBundleFile(ctx: BundleContext, relative: string, field: string): Promise<{ abs: string; bytes: Buffer }> {
+export async function readBundleFile(
+  ctx: BundleContext,
+  relative: string,
+  field: string,
+): Promise<{ abs: string; bytes: Buffer }> {
   const abs = resolveBundlePath(ctx, relative);
   const cached = ctx.files.get(abs);
   if (cached) return { abs, bytes: cached };
@@ -41,7 +45,12 @@ export async function readBundleFile(ctx: BundleContext, relative: string, field
     ctx.files.set(abs, bytes);
     return { abs, bytes };
   } catch (e) {
-    throw fail(ctx, 'E_FILE_UNREADABLE', field, `${relative}: cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw fail(
+      ctx,
+      'E_FILE_UNREADABLE',
+      field,
+      `${relative}: cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }
 
@@ -57,10 +66,18 @@ export async function existingPath(ctx: BundleContext, relative: string, field: 
 }
 
 /** Re-locates an InputError raised for a file (e.g. by keys/) at the bundle field that named it. */
-export function atField(ctx: BundleContext, field: string, relative: string, e: unknown, hints: Record<string, string> = {}): unknown {
+export function atField(
+  ctx: BundleContext,
+  field: string,
+  relative: string,
+  e: unknown,
+  hints: Record<string, string> = {},
+): unknown {
   if (e instanceof InputError) {
     const hint = hints[e.code];
-    return new InputError(e.code, { file: ctx.file, field }, `${relative}: ${e.problem}${hint ? `; ${hint}` : ''}`, { cause: e });
+    return new InputError(e.code, { file: ctx.file, field }, `${relative}: ${e.problem}${hint ? `; ${hint}` : ''}`, {
+      cause: e,
+    });
   }
   return e;
 }

@@ -45,7 +45,8 @@ function contentLines(text: string): Line[] {
     if (end < 0) end = text.length;
     let indent = start;
     while (indent < end && text.charCodeAt(indent) === 32) indent++;
-    if (indent < end && text.charCodeAt(indent) !== 35 /* # */) out.push({ indent: indent - start, text: text.slice(indent, end) });
+    if (indent < end && text.charCodeAt(indent) !== 35 /* # */)
+      out.push({ indent: indent - start, text: text.slice(indent, end) });
     start = end + 1;
   }
   return out;
@@ -53,12 +54,23 @@ function contentLines(text: string): Line[] {
 
 const SEQ_ITEM = /^-(?: +|$)/;
 /** `key:` then a space or the end: the key plain (letters first, no `:`), or quoted without escapes. */
-const MAP_KEY = /^(?:([A-Za-z_][\w./-]*)|"([^"\\\x00-\x1f\x7f-\x9f\u2028\u2029]*)"|'([^'\x00-\x1f\x7f-\x9f\u2028\u2029]*)') *:(?: +|$)/;
+const MAP_KEY =
+  /^(?:([A-Za-z_][\w./-]*)|"([^"\\\x00-\x1f\x7f-\x9f\u2028\u2029]*)"|'([^'\x00-\x1f\x7f-\x9f\u2028\u2029]*)') *:(?: +|$)/;
 /** A plain value that cannot be anything but a string: no indicator first, no `: `, ` #` or `:` last. */
 const PLAIN_STRING = /^[A-Za-z_/$][^\x00-\x1f\x7f-\x9f\u2028\u2029#'"]*$/;
 const DECIMAL = /^[0-9]{1,15}$/;
 /** The core schema's plain scalars that are not strings, among those PLAIN_STRING lets through. */
-const SPECIAL: Record<string, unknown> = { null: null, Null: null, NULL: null, true: true, True: true, TRUE: true, false: false, False: false, FALSE: false };
+const SPECIAL: Record<string, unknown> = {
+  null: null,
+  Null: null,
+  NULL: null,
+  true: true,
+  True: true,
+  TRUE: true,
+  false: false,
+  False: false,
+  FALSE: false,
+};
 
 class LineReader {
   private at = 0;

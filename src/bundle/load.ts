@@ -20,7 +20,13 @@ export const DEFAULT_TAG = 'test';
 export const BUNDLE_RESOURCE_TYPES = ['security-policy', 'sigstore-config', 'credential'] as const;
 
 export async function loadBundle(file: string, options: { env?: NodeJS.ProcessEnv } = {}): Promise<Bundle> {
-  const ctx: BundleContext = { file, dir: path.dirname(path.resolve(file)), env: options.env ?? process.env, keyrings: new Map(), files: new Map() };
+  const ctx: BundleContext = {
+    file,
+    dir: path.dirname(path.resolve(file)),
+    env: options.env ?? process.env,
+    keyrings: new Map(),
+    files: new Map(),
+  };
   const raw = await parseBundleFile(file);
 
   const repository = raw.kbs?.repository ?? DEFAULT_REPOSITORY;
@@ -49,8 +55,15 @@ export async function loadBundle(file: string, options: { env?: NodeJS.ProcessEn
   const policy: Policy = { default: defaults.map((r) => r.guest), transports: { docker: guestScopes } };
   const hostPolicy: Policy = { default: defaults.map((r) => r.host), transports: { docker: hostScopes } };
 
-  const keyResources = uniqueKeyResources(ctx, loaded.flatMap((r) => r.keyResources), { repository, tag });
-  const guestKeyFiles = uniqueGuestKeyFiles(ctx, loaded.flatMap((r) => r.guestKeyFiles));
+  const keyResources = uniqueKeyResources(
+    ctx,
+    loaded.flatMap((r) => r.keyResources),
+    { repository, tag },
+  );
+  const guestKeyFiles = uniqueGuestKeyFiles(
+    ctx,
+    loaded.flatMap((r) => r.guestKeyFiles),
+  );
   const sigstoreConfig = buildSigstoreConfig(ctx, raw.signatureStores);
   const registries = await loadRegistries(ctx, raw.registries);
   const signatureSources: string[] = [];
@@ -79,11 +92,17 @@ async function parseBundleFile(file: string): Promise<BundleFile> {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError('E_FILE_NOT_FOUND', { file }, code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? 'error'})`);
+    throw new InputError(
+      'E_FILE_NOT_FOUND',
+      { file },
+      code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? 'error'})`,
+    );
   }
   // The yaml package (≈ 30 ms to load) only for what the line reader declines: stage never loads it.
   const plainest = lineYamlValue(text);
-  const parsed = plainest ? { ok: true as const, value: plainest.value } : (await import('./yaml-value.js')).parseYamlValue(text);
+  const parsed = plainest
+    ? { ok: true as const, value: plainest.value }
+    : (await import('./yaml-value.js')).parseYamlValue(text);
   if (!parsed.ok) {
     const error = parsed.error;
     const pos = error.linePos?.[0];
@@ -92,7 +111,8 @@ async function parseBundleFile(file: string): Promise<BundleFile> {
     throw new InputError('E_YAML', { file, ...(where ? { field: where } : {}) }, problem);
   }
   const value = parsed.value;
-  if (value === null || value === undefined) throw new InputError('E_BUNDLE_SCHEMA', { file }, 'is empty; a bundle needs at least a policy: section');
+  if (value === null || value === undefined)
+    throw new InputError('E_BUNDLE_SCHEMA', { file }, 'is empty; a bundle needs at least a policy: section');
   const checked = bundleSchema.safeParse(value);
   if (!checked.success) {
     throw issueToInputError(file, checked.error.issues);
@@ -100,16 +120,34 @@ async function parseBundleFile(file: string): Promise<BundleFile> {
   return checked.data;
 }
 
-function uniqueKeyResources(ctx: BundleContext, list: KeyResource[], own: { repository: string; tag: string }): KeyResource[] {
+function uniqueKeyResources(
+  ctx: BundleContext,
+  list: KeyResource[],
+  own: { repository: string; tag: string },
+): KeyResource[] {
   const byPath = new Map<string, KeyResource>();
   for (const r of list) {
     const p = resourcePath(r.id);
-    if (r.id.repository === own.repository && r.id.tag === own.tag && (BUNDLE_RESOURCE_TYPES as readonly string[]).includes(r.id.type)) {
-      throw fail(ctx, 'E_KEY_PATH', 'policy', `keyPath kbs:///${p} is the bundle's own ${r.id.type} resource; choose another type (e.g. gpg-public-key)`);
+    if (
+      r.id.repository === own.repository &&
+      r.id.tag === own.tag &&
+      (BUNDLE_RESOURCE_TYPES as readonly string[]).includes(r.id.type)
+    ) {
+      throw fail(
+        ctx,
+        'E_KEY_PATH',
+        'policy',
+        `keyPath kbs:///${p} is the bundle's own ${r.id.type} resource; choose another type (e.g. gpg-public-key)`,
+      );
     }
     const seen = byPath.get(p);
     if (seen && !Buffer.from(seen.bytes).equals(Buffer.from(r.bytes))) {
-      throw fail(ctx, 'E_KEY_PATH', 'policy', `keyPath kbs:///${p} is used for different keys (${seen.sourceFile} and ${r.sourceFile})`);
+      throw fail(
+        ctx,
+        'E_KEY_PATH',
+        'policy',
+        `keyPath kbs:///${p} is used for different keys (${seen.sourceFile} and ${r.sourceFile})`,
+      );
     }
     byPath.set(p, r);
   }
@@ -121,10 +159,14 @@ function uniqueGuestKeyFiles(ctx: BundleContext, list: GuestKeyFile[]): GuestKey
   for (const f of list) {
     const seen = byPath.get(f.guestPath);
     if (seen && !Buffer.from(seen.bytes).equals(Buffer.from(f.bytes))) {
-      throw fail(ctx, 'E_KEY_PATH', 'policy', `keyPath ${f.guestPath} is used for different keys (${seen.sourceFile} and ${f.sourceFile})`);
+      throw fail(
+        ctx,
+        'E_KEY_PATH',
+        'policy',
+        `keyPath ${f.guestPath} is used for different keys (${seen.sourceFile} and ${f.sourceFile})`,
+      );
     }
     byPath.set(f.guestPath, f);
   }
   return [...byPath.values()].sort((a, b) => (a.guestPath < b.guestPath ? -1 : a.guestPath > b.guestPath ? 1 : 0));
 }
-

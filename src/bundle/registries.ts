@@ -14,7 +14,10 @@ import type { RegistrySettings } from './types.js';
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
-export async function loadRegistries(ctx: BundleContext, section: BundleFile['registries']): Promise<RegistrySettings[]> {
+export async function loadRegistries(
+  ctx: BundleContext,
+  section: BundleFile['registries'],
+): Promise<RegistrySettings[]> {
   const out: RegistrySettings[] = [];
   for (const registry of Object.keys(section ?? {}).sort()) {
     const entry = section![registry]!;
@@ -24,9 +27,20 @@ export async function loadRegistries(ctx: BundleContext, section: BundleFile['re
     const settings: RegistrySettings = { registry };
     const hasSource = entry.passwordFile !== undefined || entry.passwordEnv !== undefined;
     if (entry.username !== undefined) {
-      if (entry.username.includes(':')) throw fail(ctx, 'E_CREDENTIAL', `${field}.username`, 'must not contain ":" (user and password are joined with it)');
+      if (entry.username.includes(':'))
+        throw fail(
+          ctx,
+          'E_CREDENTIAL',
+          `${field}.username`,
+          'must not contain ":" (user and password are joined with it)',
+        );
       if (!hasSource) {
-        throw fail(ctx, 'E_CREDENTIAL', field, 'credentials without a password source: give passwordFile (a file holding the password) or passwordEnv (an environment variable)');
+        throw fail(
+          ctx,
+          'E_CREDENTIAL',
+          field,
+          'credentials without a password source: give passwordFile (a file holding the password) or passwordEnv (an environment variable)',
+        );
       }
       if (entry.passwordFile !== undefined && entry.passwordEnv !== undefined) {
         throw fail(ctx, 'E_CREDENTIAL', field, 'give either passwordFile or passwordEnv, not both');
@@ -47,19 +61,36 @@ export async function loadRegistries(ctx: BundleContext, section: BundleFile['re
       const caField = `${field}.caFile`;
       const { abs, bytes } = await readBundleFile(ctx, entry.caFile, caField);
       const pems = bytes.toString('utf8').match(PEM_CERT) ?? [];
-      if (pems.length === 0) throw fail(ctx, 'E_CA_FILE', caField, `${entry.caFile}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it`);
+      if (pems.length === 0)
+        throw fail(
+          ctx,
+          'E_CA_FILE',
+          caField,
+          `${entry.caFile}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it`,
+        );
       for (const pem of pems) {
         try {
           new X509Certificate(pem);
         } catch (e) {
-          throw fail(ctx, 'E_CA_FILE', caField, `${entry.caFile}: not a valid certificate (${(e as Error).message.split('\n')[0]})`);
+          throw fail(
+            ctx,
+            'E_CA_FILE',
+            caField,
+            `${entry.caFile}: not a valid certificate (${(e as Error).message.split('\n')[0]})`,
+          );
         }
       }
       settings.caFile = abs;
       settings.caPem = `${pems.join('\n')}\n`;
     }
     if (entry.address !== undefined) {
-      if (isIP(entry.address) === 0) throw fail(ctx, 'E_ADDRESS', `${field}.address`, `${JSON.stringify(entry.address)} is not an IPv4 or IPv6 address`);
+      if (isIP(entry.address) === 0)
+        throw fail(
+          ctx,
+          'E_ADDRESS',
+          `${field}.address`,
+          `${JSON.stringify(entry.address)} is not an IPv4 or IPv6 address`,
+        );
       settings.address = entry.address;
     }
     out.push(settings);
@@ -85,10 +116,10 @@ export async function passwordSecret(
     }
   } else if (settings.passwordEnv !== undefined) {
     value = env[settings.passwordEnv];
-    if (value === undefined) throw new InputError('E_CREDENTIAL', location, `environment variable ${settings.passwordEnv} is not set`);
+    if (value === undefined)
+      throw new InputError('E_CREDENTIAL', location, `environment variable ${settings.passwordEnv} is not set`);
   }
   value = (value ?? '').replace(/\r?\n$/, '');
   if (value === '') throw new InputError('E_CREDENTIAL', location, 'the password is empty');
   return value;
 }
-

@@ -18,7 +18,8 @@ import type { SignedByRule } from './schema.js';
 import type { KeyringEntry } from './types.js';
 
 const HINTS: Record<string, string> = {
-  E_KEY_EXPIRED: 'set allowExpired: true on this rule to trust it anyway (the guest does not check expiry; podman/CRI-O reject it)',
+  E_KEY_EXPIRED:
+    'set allowExpired: true on this rule to trust it anyway (the guest does not check expiry; podman/CRI-O reject it)',
   E_KEY_REVOKED: 'set allowRevoked: true on this rule to trust it anyway',
 };
 
@@ -28,7 +29,12 @@ export interface RuleKeyring {
   sourceFiles: string[];
 }
 
-export async function loadSignedByKeys(ctx: BundleContext, scope: string, rule: SignedByRule, field: string): Promise<RuleKeyring> {
+export async function loadSignedByKeys(
+  ctx: BundleContext,
+  scope: string,
+  rule: SignedByRule,
+  field: string,
+): Promise<RuleKeyring> {
   const entries: KeyringEntry[] = [];
   const parts: Uint8Array[] = [];
   for (const [i, relative] of rule.keys.entries()) {
@@ -70,14 +76,19 @@ async function binaryKeyring(bytes: Uint8Array): Promise<Uint8Array> {
 }
 
 /** A cosign public key: PEM `PUBLIC KEY`, ECDSA P-256 or RSA (what the guest verifies). */
-export async function loadCosignKey(ctx: BundleContext, relative: string, field: string): Promise<{ abs: string; pem: string }> {
+export async function loadCosignKey(
+  ctx: BundleContext,
+  relative: string,
+  field: string,
+): Promise<{ abs: string; pem: string }> {
   const { abs, bytes } = await readBundleFile(ctx, relative, field);
   const pem = bytes.toString('utf8');
   const bad = (problem: string) => fail(ctx, 'E_COSIGN_KEY', field, `${relative}: ${problem}`);
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
     throw bad('is a private key; give the public key (cosign.pub)');
   }
-  if (!pem.includes('-----BEGIN PUBLIC KEY-----')) throw bad('not a PEM public key (expected -----BEGIN PUBLIC KEY-----, as cosign.pub)');
+  if (!pem.includes('-----BEGIN PUBLIC KEY-----'))
+    throw bad('not a PEM public key (expected -----BEGIN PUBLIC KEY-----, as cosign.pub)');
   let key;
   try {
     key = createPublicKey({ key: pem, format: 'pem' });
@@ -88,5 +99,7 @@ export async function loadCosignKey(ctx: BundleContext, relative: string, field:
   const curve = key.asymmetricKeyDetails?.namedCurve;
   if (type === 'rsa') return { abs, pem };
   if (type === 'ec' && curve === 'prime256v1') return { abs, pem };
-  throw bad(`a ${type}${curve ? ` ${curve}` : ''} key; the guest verifies cosign signatures made with ECDSA P-256 or RSA keys only`);
+  throw bad(
+    `a ${type}${curve ? ` ${curve}` : ''} key; the guest verifies cosign signatures made with ECDSA P-256 or RSA keys only`,
+  );
 }

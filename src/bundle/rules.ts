@@ -21,9 +21,17 @@ export interface LoadedRule {
   guestKeyFiles: GuestKeyFile[];
 }
 
-type KeyDelivery = { kind: 'embedded' } | { kind: 'kbs'; uri: string; id: KeyResource['id'] } | { kind: 'guest'; keyPath: string; guestPath: string };
+type KeyDelivery =
+  | { kind: 'embedded' }
+  | { kind: 'kbs'; uri: string; id: KeyResource['id'] }
+  | { kind: 'guest'; keyPath: string; guestPath: string };
 
-export async function loadRule(ctx: BundleContext, scope: string, rule: BundleRule, field: string): Promise<LoadedRule> {
+export async function loadRule(
+  ctx: BundleContext,
+  scope: string,
+  rule: BundleRule,
+  field: string,
+): Promise<LoadedRule> {
   const none = { keyrings: [], keyResources: [], guestKeyFiles: [] };
   switch (rule.type) {
     case 'reject':
@@ -36,7 +44,10 @@ export async function loadRule(ctx: BundleContext, scope: string, rule: BundleRu
       const keyData = base64(keys.bytes);
       const idPart = identity ? { signedIdentity: identity } : {};
       const host: PolicyRequirement = { type: 'signedBy', keyType: 'GPGKeys', keyData, ...idPart };
-      const keyPart = delivery.kind === 'embedded' ? { keyData } : { keyPath: delivery.kind === 'kbs' ? delivery.uri : delivery.keyPath };
+      const keyPart =
+        delivery.kind === 'embedded'
+          ? { keyData }
+          : { keyPath: delivery.kind === 'kbs' ? delivery.uri : delivery.keyPath };
       const guest: PolicyRequirement = { type: 'signedBy', keyType: 'GPGKeys', ...keyPart, ...idPart };
       const sourceFile = keys.sourceFiles.join(', ');
       return {
@@ -44,14 +55,19 @@ export async function loadRule(ctx: BundleContext, scope: string, rule: BundleRu
         host,
         keyrings: keys.entries,
         keyResources: delivery.kind === 'kbs' ? [{ id: delivery.id, bytes: keys.bytes, sourceFile }] : [],
-        guestKeyFiles: delivery.kind === 'guest' ? [{ guestPath: delivery.guestPath, bytes: keys.bytes, sourceFile }] : [],
+        guestKeyFiles:
+          delivery.kind === 'guest' ? [{ guestPath: delivery.guestPath, bytes: keys.bytes, sourceFile }] : [],
       };
     }
     case 'sigstoreSigned': {
       const identity = rule.signedIdentity && checkIdentity(ctx, rule.signedIdentity, `${field}.signedIdentity`);
       if (identity && identity.type !== 'matchRepository' && identity.type !== 'exactRepository') {
-        throw fail(ctx, 'E_SIGNED_IDENTITY', `${field}.signedIdentity.type`,
-          `the guest's sigstoreSigned check supports only matchRepository or exactRepository (or none); ${identity.type} would deny every image`);
+        throw fail(
+          ctx,
+          'E_SIGNED_IDENTITY',
+          `${field}.signedIdentity.type`,
+          `the guest's sigstoreSigned check supports only matchRepository or exactRepository (or none); ${identity.type} would deny every image`,
+        );
       }
       const delivery = keyDelivery(ctx, rule.keyPath, `${field}.keyPath`);
       const { abs, pem } = await loadCosignKey(ctx, rule.key, `${field}.key`);
@@ -59,14 +75,18 @@ export async function loadRule(ctx: BundleContext, scope: string, rule: BundleRu
       const idPart = identity ? { signedIdentity: identity } : {};
       // The guest reads keyData as the PEM text itself; containers/image base64-decodes it.
       const host: PolicyRequirement = { type: 'sigstoreSigned', keyData: pemBytes.toString('base64'), ...idPart };
-      const keyPart = delivery.kind === 'embedded' ? { keyData: pem } : { keyPath: delivery.kind === 'kbs' ? delivery.uri : delivery.keyPath };
+      const keyPart =
+        delivery.kind === 'embedded'
+          ? { keyData: pem }
+          : { keyPath: delivery.kind === 'kbs' ? delivery.uri : delivery.keyPath };
       const guest: PolicyRequirement = { type: 'sigstoreSigned', ...keyPart, ...idPart };
       return {
         guest,
         host,
         keyrings: [],
         keyResources: delivery.kind === 'kbs' ? [{ id: delivery.id, bytes: pemBytes, sourceFile: abs }] : [],
-        guestKeyFiles: delivery.kind === 'guest' ? [{ guestPath: delivery.guestPath, bytes: pemBytes, sourceFile: abs }] : [],
+        guestKeyFiles:
+          delivery.kind === 'guest' ? [{ guestPath: delivery.guestPath, bytes: pemBytes, sourceFile: abs }] : [],
       };
     }
   }
@@ -88,15 +108,23 @@ function keyDelivery(ctx: BundleContext, keyPath: string | undefined, field: str
   if (keyPath.startsWith('kbs:')) {
     const id = parseKbsUri(keyPath);
     if (!id) {
-      throw fail(ctx, 'E_KEY_PATH', field,
-        `${JSON.stringify(keyPath)} is not a KBS resource URI: write kbs:///<repository>/<type>/<tag>, each part matching ${RESOURCE_SEGMENT_RE.source}`);
+      throw fail(
+        ctx,
+        'E_KEY_PATH',
+        field,
+        `${JSON.stringify(keyPath)} is not a KBS resource URI: write kbs:///<repository>/<type>/<tag>, each part matching ${RESOURCE_SEGMENT_RE.source}`,
+      );
     }
     return { kind: 'kbs', uri: `kbs:///${id.repository}/${id.type}/${id.tag}`, id };
   }
   const guestPath = keyPath.startsWith('file://') ? keyPath.slice('file://'.length) : keyPath;
   if (!guestPath.startsWith('/') || /(^|\/)\.\.?(\/|$)/.test(guestPath) || guestPath.endsWith('/')) {
-    throw fail(ctx, 'E_KEY_PATH', field,
-      `${JSON.stringify(keyPath)} is neither a kbs:/// resource URI nor an absolute guest file path (e.g. /etc/containers/keys/signer.gpg)`);
+    throw fail(
+      ctx,
+      'E_KEY_PATH',
+      field,
+      `${JSON.stringify(keyPath)} is neither a kbs:/// resource URI nor an absolute guest file path (e.g. /etc/containers/keys/signer.gpg)`,
+    );
   }
   return { kind: 'guest', keyPath, guestPath };
 }
@@ -112,23 +140,30 @@ function checkIdentity(ctx: BundleContext, identity: SignedIdentity, field: stri
       } catch (e) {
         throw bad('dockerReference', (e as Error).message);
       }
-      if (parsed.tag === undefined && parsed.digest === undefined) throw bad('dockerReference', 'must name a tag or digest');
+      if (parsed.tag === undefined && parsed.digest === undefined)
+        throw bad('dockerReference', 'must name a tag or digest');
       // The guest compares it literally with the signed (fully expanded) reference.
-      if (!isCanonical(r)) throw bad('dockerReference', 'write the fully expanded reference (e.g. docker.io/library/busybox:latest)');
+      if (!isCanonical(r))
+        throw bad('dockerReference', 'write the fully expanded reference (e.g. docker.io/library/busybox:latest)');
       return identity;
     }
     case 'exactRepository': {
       const r = identity.dockerRepository;
       const problem = scopeProblem(r);
       if (problem !== undefined || !r.includes('/') || /[:@][^/]*$/.test(r.slice(r.indexOf('/')))) {
-        throw bad('dockerRepository', problem ?? 'must be a fully expanded repository name without tag or digest (e.g. docker.io/library/busybox)');
+        throw bad(
+          'dockerRepository',
+          problem ?? 'must be a fully expanded repository name without tag or digest (e.g. docker.io/library/busybox)',
+        );
       }
       return identity;
     }
     case 'remapIdentity': {
       for (const key of ['prefix', 'signedPrefix'] as const) {
         const value = identity[key];
-        const problem = value.startsWith('*') ? 'must be a registry or repository namespace, not a wildcard' : scopeProblem(value);
+        const problem = value.startsWith('*')
+          ? 'must be a registry or repository namespace, not a wildcard'
+          : scopeProblem(value);
         if (problem !== undefined) throw bad(key, problem);
       }
       return identity;

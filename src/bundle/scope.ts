@@ -13,7 +13,8 @@ export function scopeProblem(scope: string): string | undefined {
   if (/\s/.test(scope)) return 'not a valid scope: contains whitespace';
   if (scope !== scope.toLowerCase()) return 'repository must be lowercase';
   if (scope.startsWith('*.')) return wildcardProblem(scope);
-  if (scope.includes('*')) return 'not a valid scope: a wildcard is only allowed as a leading "*." (e.g. *.example.com)';
+  if (scope.includes('*'))
+    return 'not a valid scope: a wildcard is only allowed as a leading "*." (e.g. *.example.com)';
   const slash = scope.indexOf('/');
   const host = slash === -1 ? scope : scope.slice(0, slash);
   const hostProblem = registryProblem(host);
@@ -45,7 +46,9 @@ export function registryProblem(registry: string): string | undefined {
     return `${JSON.stringify(registry)} is not a registry host (needs a "." or ":" or to be localhost)`;
   }
   if (registry !== registry.toLowerCase()) return 'registry must be lowercase';
-  const portMatch = /^(.*?)(?::([^:\]]*))?$/.exec(registry.startsWith('[') ? registry.replace(/^\[[^\]]*\]/, 'ipv6') : registry);
+  const portMatch = /^(.*?)(?::([^:\]]*))?$/.exec(
+    registry.startsWith('[') ? registry.replace(/^\[[^\]]*\]/, 'ipv6') : registry,
+  );
   const port = portMatch?.[2];
   if (port !== undefined) {
     if (!/^[0-9]+$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
@@ -58,8 +61,10 @@ export function registryProblem(registry: string): string | undefined {
 
 function wildcardProblem(scope: string): string | undefined {
   const domain = scope.slice(2);
-  if (domain.includes(':')) return 'not a valid scope: a wildcard scope matches the host without its port; drop the port';
+  if (domain.includes(':'))
+    return 'not a valid scope: a wildcard scope matches the host without its port; drop the port';
   const labels = domain.split('.');
-  if (labels.some((l) => !DOMAIN_LABEL.test(l))) return `not a valid scope: ${JSON.stringify(domain)} is not a domain name`;
+  if (labels.some((l) => !DOMAIN_LABEL.test(l)))
+    return `not a valid scope: ${JSON.stringify(domain)} is not a domain name`;
   return undefined;
 }

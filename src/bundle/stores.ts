@@ -15,7 +15,8 @@ export function buildSigstoreConfig(ctx: BundleContext, stores: BundleFile['sign
   const allowHttp = stores?.allowHttp === true;
   const config: SigstoreConfig = {};
   const base = stores?.default === undefined ? DEFAULT_SIGSTORE_BASE : stores.default;
-  if (base !== null) config['default-docker'] = { sigstore: checkStore(ctx, base, 'signatureStores.default', allowHttp) };
+  if (base !== null)
+    config['default-docker'] = { sigstore: checkStore(ctx, base, 'signatureStores.default', allowHttp) };
   const docker: NonNullable<SigstoreConfig['docker']> = {};
   for (const scope of Object.keys(stores?.scopes ?? {}).sort()) {
     const field = `signatureStores.scopes[${JSON.stringify(scope)}]`;
@@ -38,9 +39,20 @@ function checkStore(ctx: BundleContext, url: string, field: string, allowHttp: b
     if (allowHttp) return url;
     throw fail(ctx, 'E_SIGNATURE_STORE', field, `${url} is an ${parsed.protocol.slice(0, -1)} store: ${HTTP_REASON}`);
   }
-  if (parsed.protocol !== 'file:') throw fail(ctx, 'E_SIGNATURE_STORE', field, `${url}: only file:// (or http(s) with allowHttp) stores are supported`);
+  if (parsed.protocol !== 'file:')
+    throw fail(
+      ctx,
+      'E_SIGNATURE_STORE',
+      field,
+      `${url}: only file:// (or http(s) with allowHttp) stores are supported`,
+    );
   if (!url.startsWith('file:///') || parsed.pathname === '/' || parsed.pathname.includes('/../')) {
-    throw fail(ctx, 'E_SIGNATURE_STORE', field, `${url}: write file:///absolute/path (no host, not the root directory)`);
+    throw fail(
+      ctx,
+      'E_SIGNATURE_STORE',
+      field,
+      `${url}: write file:///absolute/path (no host, not the root directory)`,
+    );
   }
   return url;
 }

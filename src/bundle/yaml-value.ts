@@ -127,7 +127,8 @@ function cstValue(tokens: readonly CST.Token[]): { value: unknown } | undefined 
     if (!doc || doc.value?.type !== 'block-map') return undefined;
     const start = props(doc.start, 0, 'doc-start', true);
     if (start & FOUND && !(start & NEWLINE)) return undefined;
-    for (const t of doc.end ?? []) if (t.type !== 'space' && t.type !== 'newline' && t.type !== 'comment') return undefined;
+    for (const t of doc.end ?? [])
+      if (t.type !== 'space' && t.type !== 'newline' && t.type !== 'comment') return undefined;
     return { value: new CstReader().node(doc.value) };
   } catch (e) {
     if (e instanceof Decline) return undefined;
@@ -210,7 +211,8 @@ class CstReader {
       props(item.start, 0, '', true);
       const { key, sep, value } = item;
       if (!key || !sep) decline();
-      if (key.type !== 'scalar' && key.type !== 'single-quoted-scalar' && key.type !== 'double-quoted-scalar') decline();
+      if (key.type !== 'scalar' && key.type !== 'single-quoted-scalar' && key.type !== 'double-quoted-scalar')
+        decline();
       if (key.indent !== map.indent) decline();
       if (key.end !== undefined && key.end.length > 0) decline();
       const k = this.scalar(key, true);

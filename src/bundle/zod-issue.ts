@@ -22,7 +22,15 @@ export function issueToInputError(file: string, issues: readonly z.core.$ZodIssu
 }
 
 /** zod's type names in YAML terms. */
-const YAML_WORDS: Record<string, string> = { object: 'a mapping', record: 'a mapping', array: 'a list', string: 'a string', boolean: 'true or false', number: 'a number', null: 'nothing (null)' };
+const YAML_WORDS: Record<string, string> = {
+  object: 'a mapping',
+  record: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  boolean: 'true or false',
+  number: 'a number',
+  null: 'nothing (null)',
+};
 
 function problem(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type') {

@@ -13,21 +13,53 @@ interface CommandModule {
 /** name → [module, one-line description]. Each module exports `register(program)`. */
 const COMMANDS: Record<string, [() => Promise<CommandModule>, string]> = {
   init: [() => import('./commands/init.js'), 'Write a commented starter bundle.yaml'],
-  build: [() => import('./commands/build.js'), 'Write the KBS repository (policy, sigstore config, credential) from bundle.yaml'],
-  render: [() => import('./commands/render.js'), 'Render the pod YAML, initdata, kernel parameters and host config snippets for signed-image pods'],
-  verify: [() => import('./commands/verify.js'), 'Decide as the guest (image-rs) and the host (containers/image) would whether an image may be pulled'],
-  lint: [() => import('./commands/lint.js'), 'Find configuration the guest will fail on or treat differently from the host'],
-  keygen: [() => import('./commands/keygen.js'), 'Generate an OpenPGP key pair for simple signing (RSA 3072 by default)'],
-  sign: [() => import('./commands/sign.js'), 'Sign an image (simple signing, as skopeo copy --sign-by) into a lookaside signature store'],
-  audit: [() => import('./commands/audit.js'), 'Verify every signature in a store and say whether the guest and the host accept each'],
-  stage: [() => import('./commands/stage.js'), 'Stage signatures, keyrings, registry CAs and /etc/hosts entries into a kata guest rootfs, disk image or initrd'],
-  unstage: [() => import('./commands/unstage.js'), 'Remove what stage put into a rootfs and restore the files it appended to'],
-  quickstart: [() => import('./commands/quickstart.js'), 'Rehearse the whole flow offline on a sample image: key, signature, KBS repository, staged rootfs, guest check'],
+  build: [
+    () => import('./commands/build.js'),
+    'Write the KBS repository (policy, sigstore config, credential) from bundle.yaml',
+  ],
+  render: [
+    () => import('./commands/render.js'),
+    'Render the pod YAML, initdata, kernel parameters and host config snippets for signed-image pods',
+  ],
+  verify: [
+    () => import('./commands/verify.js'),
+    'Decide as the guest (image-rs) and the host (containers/image) would whether an image may be pulled',
+  ],
+  lint: [
+    () => import('./commands/lint.js'),
+    'Find configuration the guest will fail on or treat differently from the host',
+  ],
+  keygen: [
+    () => import('./commands/keygen.js'),
+    'Generate an OpenPGP key pair for simple signing (RSA 3072 by default)',
+  ],
+  sign: [
+    () => import('./commands/sign.js'),
+    'Sign an image (simple signing, as skopeo copy --sign-by) into a lookaside signature store',
+  ],
+  audit: [
+    () => import('./commands/audit.js'),
+    'Verify every signature in a store and say whether the guest and the host accept each',
+  ],
+  stage: [
+    () => import('./commands/stage.js'),
+    'Stage signatures, keyrings, registry CAs and /etc/hosts entries into a kata guest rootfs, disk image or initrd',
+  ],
+  unstage: [
+    () => import('./commands/unstage.js'),
+    'Remove what stage put into a rootfs and restore the files it appended to',
+  ],
+  quickstart: [
+    () => import('./commands/quickstart.js'),
+    'Rehearse the whole flow offline on a sample image: key, signature, KBS repository, staged rootfs, guest check',
+  ],
 };
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('kbs-bundler')
-    .description('Build KBS repositories, sign and stage image signatures into kata guests, and verify images as the CoCo guest would.')
+    .description(
+      'Build KBS repositories, sign and stage image signatures into kata guests, and verify images as the CoCo guest would.',
+    )
     .version(await version(), '-V, --version')
     .showHelpAfterError()
     .exitOverride();

@@ -89,7 +89,9 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
     const mtime = fixedMtime(env);
     fileTargets.push(['--tar', file]);
     outputs.push({ kind: 'tar', path: file });
-    writes.push(() => writeFileAtomic(file, tarballStream(resources, layout, mtime), hasSecret(resources) ? SECRET_MODE : 0o644));
+    writes.push(() =>
+      writeFileAtomic(file, tarballStream(resources, layout, mtime), hasSecret(resources) ? SECRET_MODE : 0o644),
+    );
   }
   let kbsSecretResources: string[] | undefined;
   if (options.k8sFile !== undefined) {
@@ -159,14 +161,21 @@ function sha256(chunks: readonly Uint8Array[]): string {
   return hash.digest('hex');
 }
 
-const RUN_REASON = 'the kata agent mounts a tmpfs on /run at boot, so files staged there are hidden at run time; use a path such as /etc/containers/...';
+const RUN_REASON =
+  'the kata agent mounts a tmpfs on /run at boot, so files staged there are hidden at run time; use a path such as /etc/containers/...';
 
 function guestWarnings(bundle: Bundle): string[] {
   const underRun = (p: string) => p === '/run' || p.startsWith('/run/');
-  const out = bundle.guestKeyFiles.filter((f) => underRun(f.guestPath)).map((f) => `keyPath ${f.guestPath} is under /run: ${RUN_REASON}`);
-  const stores = [bundle.sigstoreConfig['default-docker']?.sigstore, ...Object.values(bundle.sigstoreConfig.docker ?? {}).map((e) => e.sigstore)];
+  const out = bundle.guestKeyFiles
+    .filter((f) => underRun(f.guestPath))
+    .map((f) => `keyPath ${f.guestPath} is under /run: ${RUN_REASON}`);
+  const stores = [
+    bundle.sigstoreConfig['default-docker']?.sigstore,
+    ...Object.values(bundle.sigstoreConfig.docker ?? {}).map((e) => e.sigstore),
+  ];
   for (const url of new Set(stores)) {
-    if (url?.startsWith('file:///run/') || url === 'file:///run') out.push(`signature store ${url} is under /run: ${RUN_REASON}`);
+    if (url?.startsWith('file:///run/') || url === 'file:///run')
+      out.push(`signature store ${url} is under /run: ${RUN_REASON}`);
   }
   return out;
 }
@@ -196,11 +205,16 @@ async function assertTargetsApart(files: Array<[string, string]>, dirs: Array<[s
   }
   for (const [option, file] of files) {
     const stat = await fs.stat(file).catch(() => undefined);
-    if (stat?.isDirectory()) throw new InputError('E_OUTPUT', { field: option }, `${file} is a directory; give a file name`);
+    if (stat?.isDirectory())
+      throw new InputError('E_OUTPUT', { field: option }, `${file} is a directory; give a file name`);
     for (const [dirOption, dir] of dirs) {
       const rel = path.relative(path.resolve(dir), path.resolve(file));
       if (!rel.startsWith('..') && !path.isAbsolute(rel)) {
-        throw new InputError('E_OUTPUT', { field: option }, `${file} is inside the ${dirOption} directory ${dir}, which build replaces as a whole`);
+        throw new InputError(
+          'E_OUTPUT',
+          { field: option },
+          `${file} is inside the ${dirOption} directory ${dir}, which build replaces as a whole`,
+        );
       }
     }
   }
@@ -223,7 +237,8 @@ async function assertParentUsable(option: string, target: string): Promise<void>
   for (let p = path.dirname(path.resolve(target)); ; p = path.dirname(p)) {
     const stat = await fs.stat(p).catch(() => undefined);
     if (stat) {
-      if (!stat.isDirectory()) throw new InputError('E_OUTPUT', { field: option }, `cannot write ${target}: ${p} is not a directory`);
+      if (!stat.isDirectory())
+        throw new InputError('E_OUTPUT', { field: option }, `cannot write ${target}: ${p} is not a directory`);
       return;
     }
     if (p === path.dirname(p)) return;

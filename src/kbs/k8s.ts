@@ -21,8 +21,11 @@ export function k8sManifests(resources: readonly KbsResource[], namespace = DEFA
   const byType = new Map<string, Map<string, string>>();
   for (const r of resources) {
     if (r.id.repository !== 'default') {
-      throw new InputError('E_K8S_REPOSITORY', { field: '--k8s' },
-        `trustee-operator serves Secrets as kbs:///default/<secret>/<key>, so ${resourcePath(r.id)} cannot be expressed; use repository "default" for --k8s`);
+      throw new InputError(
+        'E_K8S_REPOSITORY',
+        { field: '--k8s' },
+        `trustee-operator serves Secrets as kbs:///default/<secret>/<key>, so ${resourcePath(r.id)} cannot be expressed; use repository "default" for --k8s`,
+      );
     }
     const data = byType.get(r.id.type) ?? new Map<string, string>();
     data.set(r.id.tag, Buffer.from(r.bytes).toString('base64'));

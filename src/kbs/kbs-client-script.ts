@@ -23,13 +23,17 @@ export function kbsClientScript(resources: readonly KbsResource[]): string {
     ': "${KBS_ADMIN_TOKEN:?set KBS_ADMIN_TOKEN to the admin token file}"',
     'umask 077',
     'tmp=$(mktemp -d)',
-    "trap 'rm -rf \"$tmp\"' EXIT",
+    'trap \'rm -rf "$tmp"\' EXIT',
   ];
   resources.forEach((r, i) => {
     const file = `"$tmp/${i + 1}"`;
     lines.push('', `# ${resourcePath(r.id)} (${r.bytes.length} bytes)`);
     lines.push(`base64 -d > ${file} <<'KBS_BUNDLER_EOF'`);
-    lines.push(...(Buffer.from(r.bytes).toString('base64').match(/.{1,76}/g) ?? []));
+    lines.push(
+      ...(Buffer.from(r.bytes)
+        .toString('base64')
+        .match(/.{1,76}/g) ?? []),
+    );
     lines.push('KBS_BUNDLER_EOF');
     lines.push(
       `kbs-client --url "$KBS_URL" config --admin-token-file "$KBS_ADMIN_TOKEN" set-resource --path ${resourcePath(r.id)} --resource-file ${file}`,

@@ -76,7 +76,12 @@ export async function assertReplaceableRepository(dir: string, option = '-o'): P
   await assertReplaceable(dir, option, isResourceFile, 'KBS resources');
 }
 
-export async function assertReplaceable(dir: string, option: string, allowed: (relative: string) => boolean, what: string): Promise<void> {
+export async function assertReplaceable(
+  dir: string,
+  option: string,
+  allowed: (relative: string) => boolean,
+  what: string,
+): Promise<void> {
   let stat;
   try {
     stat = await fs.lstat(dir);
@@ -86,12 +91,19 @@ export async function assertReplaceable(dir: string, option: string, allowed: (r
   if (!stat.isDirectory()) throw new InputError('E_OUTPUT', { field: option }, `${dir} exists and is not a directory`);
   const stranger = await findStranger(dir, '', allowed);
   if (stranger !== undefined) {
-    throw new InputError('E_OUTPUT', { field: option },
-      `${dir} holds ${stranger}, which is not one of the ${what} build writes; build replaces the directory as a whole, so choose a new or empty directory`);
+    throw new InputError(
+      'E_OUTPUT',
+      { field: option },
+      `${dir} holds ${stranger}, which is not one of the ${what} build writes; build replaces the directory as a whole, so choose a new or empty directory`,
+    );
   }
 }
 
-async function findStranger(root: string, relative: string, allowed: (relative: string) => boolean): Promise<string | undefined> {
+async function findStranger(
+  root: string,
+  relative: string,
+  allowed: (relative: string) => boolean,
+): Promise<string | undefined> {
   const entries = await fs.readdir(path.join(root, relative), { withFileTypes: true });
   for (const e of entries) {
     const rel = relative === '' ? e.name : `${relative}/${e.name}`;

@@ -61,7 +61,13 @@ async function readDirectory(dir: string): Promise<KbsRepositoryReader> {
   for (const rel of files) {
     const parts = rel.split('/');
     // nested: exactly <repo>/<type>/<tag> below the root; flat: <name with \x2F> anywhere (normally repository/).
-    const id = flat ? (parts[parts.length - 1]?.includes(FLAT_SEPARATOR) ? idFromTreePath(rel) : undefined) : parts.length === 3 ? idFromSegments(parts) : undefined;
+    const id = flat
+      ? parts[parts.length - 1]?.includes(FLAT_SEPARATOR)
+        ? idFromTreePath(rel)
+        : undefined
+      : parts.length === 3
+        ? idFromSegments(parts)
+        : undefined;
     if (id) entries.set(resourcePath(id), new Uint8Array(await fs.readFile(path.join(dir, rel))));
   }
   return memoryReader(dir, flat ? 'flat' : 'nested', entries);
@@ -86,7 +92,9 @@ async function readTarball(file: string, bytes: Buffer): Promise<KbsRepositoryRe
       stream.resume();
     });
     ex.on('finish', resolve);
-    ex.on('error', (e: Error) => reject(new InputError('E_KBS_TARBALL', { file }, `is not a readable tarball: ${e.message}`)));
+    ex.on('error', (e: Error) =>
+      reject(new InputError('E_KBS_TARBALL', { file }, `is not a readable tarball: ${e.message}`)),
+    );
   });
   ex.end(data);
   await done;
@@ -100,7 +108,8 @@ function readOfflineJson(file: string, bytes: Buffer): KbsRepositoryReader {
   } catch (e) {
     throw new InputError('E_KBS_JSON', { file }, `is not JSON: ${(e as Error).message}`);
   }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new InputError('E_KBS_JSON', { file }, 'must be an object {"repo/type/tag": base64}');
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new InputError('E_KBS_JSON', { file }, 'must be an object {"repo/type/tag": base64}');
   const entries = new Map<string, Uint8Array>();
   for (const [key, value] of Object.entries(doc)) {
     const id = idFromSegments(key.split('/'));
@@ -127,7 +136,11 @@ export async function openKbsRepository(source: string): Promise<KbsRepositoryRe
     reader = text.startsWith('{') ? readOfflineJson(source, bytes) : await readTarball(source, bytes);
   }
   if (reader.list().length === 0) {
-    throw new InputError('E_KBS_EMPTY', { file: source }, 'holds no KBS resource (expected <repo>/<type>/<tag> files, repository/<repo>\\x2F<type>\\x2F<tag> files, or a tarball of either)');
+    throw new InputError(
+      'E_KBS_EMPTY',
+      { file: source },
+      'holds no KBS resource (expected <repo>/<type>/<tag> files, repository/<repo>\\x2F<type>\\x2F<tag> files, or a tarball of either)',
+    );
   }
   return reader;
 }

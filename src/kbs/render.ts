@@ -55,7 +55,10 @@ function chunkedResource(id: ResourceId, chunks: readonly Uint8Array[], mode: nu
   return r;
 }
 
-export async function renderResources(bundle: Bundle, options: { env?: NodeJS.ProcessEnv } = {}): Promise<KbsResource[]> {
+export async function renderResources(
+  bundle: Bundle,
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Promise<KbsResource[]> {
   const own = (type: string): ResourceId => ({ repository: bundle.repository, type, tag: bundle.tag });
   const out: KbsResource[] = [
     chunkedResource(own('security-policy'), prettyJsonChunks(bundle.policy), PUBLIC_MODE),

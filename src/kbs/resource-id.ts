@@ -15,7 +15,11 @@ export function isValidSegment(s: string): boolean {
 
 export function assertSegment(s: string, location: Location): void {
   if (!isValidSegment(s)) {
-    throw new InputError('E_RESOURCE_NAME', location, `${JSON.stringify(s)} is not a valid KBS resource name (must match ${RESOURCE_SEGMENT_RE.source})`);
+    throw new InputError(
+      'E_RESOURCE_NAME',
+      location,
+      `${JSON.stringify(s)} is not a valid KBS resource name (must match ${RESOURCE_SEGMENT_RE.source})`,
+    );
   }
 }
 

@@ -16,7 +16,11 @@ export function fixedMtime(env: NodeJS.ProcessEnv = process.env): Date {
  * archive is never assembled in memory; `build --tar` writes it straight to the file. tar-stream
  * is loaded here, on first use, not by every build.
  */
-export async function* tarballStream(resources: readonly KbsResource[], layout: Layout, mtime: Date): AsyncIterable<Uint8Array> {
+export async function* tarballStream(
+  resources: readonly KbsResource[],
+  layout: Layout,
+  mtime: Date,
+): AsyncIterable<Uint8Array> {
   const { pack } = await import('tar-stream');
   const p = pack();
   const owner = { uid: 0, gid: 0, uname: 'root', gname: 'root', mtime };
@@ -26,7 +30,11 @@ export async function* tarballStream(resources: readonly KbsResource[], layout: 
   ].sort((a, b) => compare(a.name, b.name));
   for (const e of entries) {
     if (e.dir) p.entry({ ...owner, name: e.name, type: 'directory', mode: e.mode });
-    else p.entry({ ...owner, name: e.name, type: 'file', mode: e.mode, size: e.bytes!.length }, Buffer.from(e.bytes!.buffer, e.bytes!.byteOffset, e.bytes!.byteLength));
+    else
+      p.entry(
+        { ...owner, name: e.name, type: 'file', mode: e.mode, size: e.bytes!.length },
+        Buffer.from(e.bytes!.buffer, e.bytes!.byteOffset, e.bytes!.byteLength),
+      );
   }
   p.finalize();
   yield* p as unknown as AsyncIterable<Uint8Array>;

@@ -44,7 +44,13 @@ export function dearmorPublicKey(bytes: Uint8Array): Uint8Array | undefined {
   const data = Buffer.from(b64, 'base64');
   const expected = Buffer.from(checksum.slice(1), 'base64');
   const crc = crc24(data);
-  if (expected.length !== 3 || expected[0] !== crc >>> 16 || expected[1] !== ((crc >>> 8) & 0xff) || expected[2] !== (crc & 0xff)) return undefined;
+  if (
+    expected.length !== 3 ||
+    expected[0] !== crc >>> 16 ||
+    expected[1] !== ((crc >>> 8) & 0xff) ||
+    expected[2] !== (crc & 0xff)
+  )
+    return undefined;
   return data;
 }
 

@@ -75,10 +75,17 @@ function read(packetBytes: Uint8Array, bytes: Uint8Array, now: Date): Keyring | 
 
   const users: Array<{ id: string; body: Uint8Array; sigs: SelfSig[] }> = [];
   const subkeys: Array<{ key: KeyMaterial; sigs: SelfSig[] }> = [];
-  let current: { kind: 'user'; sigs: SelfSig[]; body: Uint8Array } | { kind: 'subkey'; sigs: SelfSig[]; key: KeyMaterial } | undefined;
+  let current:
+    | { kind: 'user'; sigs: SelfSig[]; body: Uint8Array }
+    | { kind: 'subkey'; sigs: SelfSig[]; key: KeyMaterial }
+    | undefined;
   for (const p of packets.slice(1)) {
     if (p.tag === TAG_USER_ID) {
-      const user = { id: new TextDecoder('utf-8', { fatal: true }).decode(p.body), body: p.body, sigs: [] as SelfSig[] };
+      const user = {
+        id: new TextDecoder('utf-8', { fatal: true }).decode(p.body),
+        body: p.body,
+        sigs: [] as SelfSig[],
+      };
       users.push(user);
       current = { kind: 'user', sigs: user.sigs, body: p.body };
     } else if (p.tag === TAG_PUBLIC_SUBKEY) {
@@ -89,12 +96,16 @@ function read(packetBytes: Uint8Array, bytes: Uint8Array, now: Date): Keyring | 
       const s = selfSignature(p.body, primary, now);
       const expected = current.kind === 'user' ? [0x10, 0x11, 0x12, 0x13] : [0x18];
       if (!expected.includes(s.sig.sigType)) return undefined;
-      const signed = current.kind === 'user' ? [keyHashPrefix(primary.body), userIdHashPrefix(current.body)] : [keyHashPrefix(primary.body), keyHashPrefix(current.key.body)];
+      const signed =
+        current.kind === 'user'
+          ? [keyHashPrefix(primary.body), userIdHashPrefix(current.body)]
+          : [keyHashPrefix(primary.body), keyHashPrefix(current.key.body)];
       if (!rsaVerifies(rsa, primary.rsa.n.length, s.sig, signed)) return undefined;
       current.sigs.push(s);
     } else return undefined;
   }
-  if (users.length === 0 || users.some((u) => u.sigs.length === 0) || subkeys.some((s) => s.sigs.length !== 1)) return undefined;
+  if (users.length === 0 || users.some((u) => u.sigs.length === 0) || subkeys.some((s) => s.sigs.length !== 1))
+    return undefined;
 
   const certs = users.flatMap((u) => u.sigs);
   const flags = new Set(certs.map((c) => c.keyFlags));
@@ -103,7 +114,8 @@ function read(packetBytes: Uint8Array, bytes: Uint8Array, now: Date): Keyring | 
   const expiring = [...certs, ...subkeys.flatMap((s) => s.sigs)].some((c) => c.keyExpiration !== undefined);
   if (expiring && (users.length !== 1 || certs.length !== 1)) return undefined;
   const expires = expiry(primary.created, certs[0]!.keyExpiration);
-  if (subkeys.some((s) => s.sigs[0]!.keyFlags === undefined || (s.sigs[0]!.keyFlags & SIGN_DATA_FLAG) !== 0)) return undefined;
+  if (subkeys.some((s) => s.sigs[0]!.keyFlags === undefined || (s.sigs[0]!.keyFlags & SIGN_DATA_FLAG) !== 0))
+    return undefined;
 
   const subDescriptions: SubkeyDescription[] = subkeys.map((s) => ({
     fingerprint: s.key.fingerprint,
@@ -176,16 +188,20 @@ function mpis(body: Uint8Array, offset: number, count: number): [Uint8Array, Uin
 
 function selfSignature(body: Uint8Array, primary: KeyMaterial, now: Date): SelfSig {
   const sig = parseSignature(body);
-  if (sig.version !== 4 || sig.unknownCritical !== undefined || sig.lifetime !== 0) throw new NotPlain('unusual signature');
+  if (sig.version !== 4 || sig.unknownCritical !== undefined || sig.lifetime !== 0)
+    throw new NotPlain('unusual signature');
   if (sig.pkAlgo !== primary.algorithm || !HASHES[sig.hashAlgo]) throw new NotPlain('unusual algorithm');
-  if (sig.created.getTime() > now.getTime() || sig.created.getTime() < primary.created.getTime()) throw new NotPlain('signature time');
+  if (sig.created.getTime() > now.getTime() || sig.created.getTime() < primary.created.getTime())
+    throw new NotPlain('signature time');
   if (sig.issuerKeyId === undefined && sig.issuerFingerprint === undefined) throw new NotPlain('no issuer');
-  if (sig.issuerKeyId !== undefined && sig.issuerKeyId.toUpperCase() !== primary.keyId) throw new NotPlain('third-party signature');
-  if (sig.issuerFingerprint !== undefined && sig.issuerFingerprint.toUpperCase() !== primary.fingerprint) throw new NotPlain('third-party signature');
+  if (sig.issuerKeyId !== undefined && sig.issuerKeyId.toUpperCase() !== primary.keyId)
+    throw new NotPlain('third-party signature');
+  if (sig.issuerFingerprint !== undefined && sig.issuerFingerprint.toUpperCase() !== primary.fingerprint)
+    throw new NotPlain('third-party signature');
   const out: SelfSig = { sig };
   const hashedLen = (body[4]! << 8) | body[5]!;
   const area = body.subarray(6, 6 + hashedLen);
-  for (let i = 0; i < area.length; ) {
+  for (let i = 0; i < area.length;) {
     const l1 = area[i++]!;
     let len: number;
     if (l1 < 192) len = l1;
@@ -223,7 +239,12 @@ function rsaPublicKey(rsa: { n: Uint8Array; e: Uint8Array }) {
 }
 
 /** RSA PKCS#1 v1.5 over hash(parts… || trailer): the recovered block must be exactly DigestInfo || hash. */
-function rsaVerifies(key: ReturnType<typeof createPublicKey>, modulusBytes: number, sig: SignaturePacket, parts: Uint8Array[]): boolean {
+function rsaVerifies(
+  key: ReturnType<typeof createPublicKey>,
+  modulusBytes: number,
+  sig: SignaturePacket,
+  parts: Uint8Array[],
+): boolean {
   const hash = HASHES[sig.hashAlgo]!;
   const h = createHash(hash.name);
   for (const p of parts) h.update(p);
@@ -238,7 +259,11 @@ function rsaVerifies(key: ReturnType<typeof createPublicKey>, modulusBytes: numb
   }
   try {
     const decoded = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, s);
-    return decoded.length === hash.digestInfo.length + digest.length && decoded.subarray(0, hash.digestInfo.length).equals(hash.digestInfo) && decoded.subarray(hash.digestInfo.length).equals(digest);
+    return (
+      decoded.length === hash.digestInfo.length + digest.length &&
+      decoded.subarray(0, hash.digestInfo.length).equals(hash.digestInfo) &&
+      decoded.subarray(hash.digestInfo.length).equals(digest)
+    );
   } catch {
     return false;
   }

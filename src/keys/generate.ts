@@ -12,7 +12,13 @@ export interface GeneratedKey {
   secretArmored: string;
 }
 
-export async function generateSigningKey(opts: { name: string; email?: string; algorithm?: KeyAlgorithm; passphrase?: string; date?: Date }): Promise<GeneratedKey> {
+export async function generateSigningKey(opts: {
+  name: string;
+  email?: string;
+  algorithm?: KeyAlgorithm;
+  passphrase?: string;
+  date?: Date;
+}): Promise<GeneratedKey> {
   const algorithm = opts.algorithm ?? 'rsa3072';
   if (!(KEY_ALGORITHMS as readonly string[]).includes(algorithm)) {
     throw new InputError('E_USAGE', { field: '--algorithm' }, `must be one of ${KEY_ALGORITHMS.join(', ')}`);

@@ -17,7 +17,12 @@ export function looksArmored(bytes: Uint8Array): boolean {
 export function armorBlocks(bytes: Uint8Array): Array<{ type: string; text: string; start: number; end: number }> {
   // latin1 keeps one character per byte, so offsets are byte offsets (armor itself is ASCII).
   const text = Buffer.from(bytes).toString('latin1');
-  return [...text.matchAll(ARMOR_BLOCK)].map((m) => ({ type: m[1] ?? '', text: m[0], start: m.index, end: m.index + m[0].length }));
+  return [...text.matchAll(ARMOR_BLOCK)].map((m) => ({
+    type: m[1] ?? '',
+    text: m[0],
+    start: m.index,
+    end: m.index + m[0].length,
+  }));
 }
 
 /** Binary key packets before the first or after the last armored block (files joined with `cat`). */
@@ -39,7 +44,10 @@ function trimAsciiSpace(b: Uint8Array): Uint8Array {
  * Parses all keys (public or secret). Errors from openpgp are reduced to their message: they never
  * contain key material.
  */
-export async function parseKeys(bytes: Uint8Array, location: Location): Promise<Array<openpgp.PublicKey | openpgp.PrivateKey>> {
+export async function parseKeys(
+  bytes: Uint8Array,
+  location: Location,
+): Promise<Array<openpgp.PublicKey | openpgp.PrivateKey>> {
   const notOpenpgp = (why: string, cause?: unknown) =>
     new InputError('E_NOT_OPENPGP', location, `not an OpenPGP key (armored or binary): ${why}`, { cause });
   if (bytes.length === 0) throw notOpenpgp('the file is empty');

@@ -13,7 +13,8 @@ export async function readPassphrase(options: { file?: string; env?: NodeJS.Proc
       throw new FileNotFoundError(options.file, 'passphrase file');
     }
     const first = text.split(/\r?\n/)[0] ?? '';
-    if (first === '') throw new InputError('E_EMPTY_PASSPHRASE', { file: options.file }, 'the first line (the passphrase) is empty');
+    if (first === '')
+      throw new InputError('E_EMPTY_PASSPHRASE', { file: options.file }, 'the first line (the passphrase) is empty');
     return first;
   }
   const fromEnv = (options.env ?? process.env)[PASSPHRASE_ENV];

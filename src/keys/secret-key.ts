@@ -31,7 +31,11 @@ export async function readSecretKey(
   const key = secret[0]!;
   if (key.isDecrypted()) return key;
   if (passphrase === undefined || passphrase === '') {
-    throw new InputError('E_PASSPHRASE_REQUIRED', location, 'the secret key is passphrase-protected; give the passphrase (--passphrase-file or KBS_BUNDLER_PASSPHRASE)');
+    throw new InputError(
+      'E_PASSPHRASE_REQUIRED',
+      location,
+      'the secret key is passphrase-protected; give the passphrase (--passphrase-file or KBS_BUNDLER_PASSPHRASE)',
+    );
   }
   try {
     return await openpgp.decryptKey({ privateKey: key, passphrase });

@@ -14,7 +14,14 @@ export const signedIdentitySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('remapIdentity'), prefix: z.string(), signedPrefix: z.string() }),
 ]);
 export type SignedIdentity = z.infer<typeof signedIdentitySchema>;
-export const SIGNED_IDENTITY_TYPES = ['matchExact', 'matchRepoDigestOrExact', 'matchRepository', 'exactReference', 'exactRepository', 'remapIdentity'] as const;
+export const SIGNED_IDENTITY_TYPES = [
+  'matchExact',
+  'matchRepoDigestOrExact',
+  'matchRepository',
+  'exactReference',
+  'exactRepository',
+  'remapIdentity',
+] as const;
 
 export const insecureAcceptAnythingSchema = z.strictObject({ type: z.literal('insecureAcceptAnything') });
 export const rejectSchema = z.strictObject({ type: z.literal('reject') });
@@ -75,7 +82,13 @@ export const requirementSchema = z.discriminatedUnion('type', [
   signedBaseLayerSchema,
 ]);
 export type PolicyRequirement = z.infer<typeof requirementSchema>;
-export const REQUIREMENT_TYPES = ['insecureAcceptAnything', 'reject', 'signedBy', 'sigstoreSigned', 'signedBaseLayer'] as const;
+export const REQUIREMENT_TYPES = [
+  'insecureAcceptAnything',
+  'reject',
+  'signedBy',
+  'sigstoreSigned',
+  'signedBaseLayer',
+] as const;
 
 export const policySchema = z.strictObject({
   default: z.array(requirementSchema),

@@ -29,7 +29,11 @@ export async function ensureSigningKey(dir: string): Promise<QuickstartKey> {
   if (existing) {
     key = await readSecretKey(new Uint8Array(existing), undefined, { file: secretFile });
   } else {
-    const made = await generateSigningKey({ name: QUICKSTART_KEY_NAME, email: QUICKSTART_KEY_EMAIL, algorithm: 'rsa3072' });
+    const made = await generateSigningKey({
+      name: QUICKSTART_KEY_NAME,
+      email: QUICKSTART_KEY_EMAIL,
+      algorithm: 'rsa3072',
+    });
     await writeFileAtomic(secretFile, made.secretArmored, 0o600);
     key = await readSecretKey(new TextEncoder().encode(made.secretArmored), undefined, { file: secretFile });
     generated = true;
@@ -37,6 +41,7 @@ export async function ensureSigningKey(dir: string): Promise<QuickstartKey> {
   // A secret key left world-readable by an earlier copy is tightened, never loosened.
   await fs.chmod(secretFile, 0o600);
   const publicArmored = key.toPublic().armor();
-  if ((await readFileIfExists(publicFile))?.toString('utf8') !== publicArmored) await writeFileAtomic(publicFile, publicArmored, 0o644);
+  if ((await readFileIfExists(publicFile))?.toString('utf8') !== publicArmored)
+    await writeFileAtomic(publicFile, publicArmored, 0o644);
   return { key, fingerprint: key.getFingerprint().toUpperCase(), generated, secretFile, publicFile };
 }

@@ -32,7 +32,10 @@ export function nextSteps(dir: string): NextStep[] {
     },
     {
       what: `Edit ${bundle}: your registry, key file, signature store, username and password file, CA and address; then build the KBS repository and check it`,
-      commands: [`kbs-bundler build -c ${bundle} -o kbs   # --layout flat for trustee >= v0.19, --k8s secrets.yaml for trustee-operator`, `kbs-bundler lint -c ${bundle}`],
+      commands: [
+        `kbs-bundler build -c ${bundle} -o kbs   # --layout flat for trustee >= v0.19, --k8s secrets.yaml for trustee-operator`,
+        `kbs-bundler lint -c ${bundle}`,
+      ],
     },
     {
       what: 'Stage the signatures, key, CA and hosts entry into the kata guest image (unstage undoes it)',
@@ -40,7 +43,9 @@ export function nextSteps(dir: string): NextStep[] {
     },
     {
       what: 'Ask the guest-check verifier before booting anything',
-      commands: ['kbs-bundler verify REGISTRY:5000/APP:TAG --kbs kbs --rootfs /opt/kata/share/kata-containers/kata-containers.img --fetch --mode both'],
+      commands: [
+        'kbs-bundler verify REGISTRY:5000/APP:TAG --kbs kbs --rootfs /opt/kata/share/kata-containers/kata-containers.img --fetch --mode both',
+      ],
     },
     {
       what: 'Give the pod its initdata (KBS address, policy, sigstore config, credentials, CA) and run it',

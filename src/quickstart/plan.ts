@@ -13,10 +13,20 @@ export interface QuickstartPlan {
 export async function planQuickstart(options: { dir: string; force?: boolean }): Promise<QuickstartPlan> {
   const target = await checkTargetDir(options.dir, Boolean(options.force));
   const at = (name: string) => path.join(options.dir, name);
-  const keyExists = target === 'previous' || target === 'forced' ? (await readFileIfExists(at(QUICKSTART_FILES.secretKey))) !== undefined : false;
+  const keyExists =
+    target === 'previous' || target === 'forced'
+      ? (await readFileIfExists(at(QUICKSTART_FILES.secretKey))) !== undefined
+      : false;
   const writes: QuickstartPlan['writes'] = [
     { path: at(QUICKSTART_FILES.marker), what: 'marks the directory as quickstart output' },
-    ...(keyExists ? [] : [{ path: at(QUICKSTART_FILES.secretKey), what: 'new RSA 3072 secret key, mode 0600, no passphrase (example only)' }]),
+    ...(keyExists
+      ? []
+      : [
+          {
+            path: at(QUICKSTART_FILES.secretKey),
+            what: 'new RSA 3072 secret key, mode 0600, no passphrase (example only)',
+          },
+        ]),
     { path: at(QUICKSTART_FILES.publicKey), what: 'its public key' },
     { path: at(QUICKSTART_FILES.manifest), what: 'the sample image manifest' },
     { path: at(QUICKSTART_FILES.tampered), what: 'a tampered copy of it' },

@@ -28,7 +28,8 @@ import { tamperedManifest } from './sample.js';
 import { ensureSampleSignature } from './signature.js';
 import { checkTargetDir, type TargetState } from './target-dir.js';
 
-export type QuickstartStepId = 'directory' | 'key' | 'sign' | 'bundle' | 'build' | 'rootfs' | 'stage' | 'verify-signed' | 'verify-tampered';
+export type QuickstartStepId =
+  'directory' | 'key' | 'sign' | 'bundle' | 'build' | 'rootfs' | 'stage' | 'verify-signed' | 'verify-tampered';
 
 export interface QuickstartStep {
   id: QuickstartStepId;
@@ -79,9 +80,11 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   report({
     id: 'directory',
     summary:
-      target === 'previous' ? `Re-using the earlier quickstart output in ${dir}`
-      : target === 'forced' ? `Writing into the non-empty directory ${dir} (--force)`
-      : `Writing the quickstart into ${dir}`,
+      target === 'previous'
+        ? `Re-using the earlier quickstart output in ${dir}`
+        : target === 'forced'
+          ? `Writing into the non-empty directory ${dir} (--force)`
+          : `Writing the quickstart into ${dir}`,
     paths: [dir],
     details: [],
   });
@@ -89,9 +92,14 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   const key = await ensureSigningKey(dir);
   report({
     id: 'key',
-    summary: key.generated ? 'Generated an RSA 3072 signing key (EXAMPLE ONLY: its secret key has no passphrase)' : 'Re-used the quickstart signing key from the earlier run',
+    summary: key.generated
+      ? 'Generated an RSA 3072 signing key (EXAMPLE ONLY: its secret key has no passphrase)'
+      : 'Re-used the quickstart signing key from the earlier run',
     paths: [key.publicFile, key.secretFile],
-    details: [`fingerprint ${key.fingerprint}`, `${QUICKSTART_FILES.secretKey}: mode 0600, no passphrase, for this rehearsal only`],
+    details: [
+      `fingerprint ${key.fingerprint}`,
+      `${QUICKSTART_FILES.secretKey}: mode 0600, no passphrase, for this rehearsal only`,
+    ],
   });
 
   const manifest = new Uint8Array(await fs.readFile(SAMPLE_MANIFEST));
@@ -102,7 +110,13 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   const digest = manifestDigest(manifest, { file: SAMPLE_MANIFEST });
   const ref = parseReference(SAMPLE.image);
   const identity = referenceString(ref);
-  const signature = await ensureSampleSignature({ storeDir: at(QUICKSTART_FILES.store), key: key.key, repositoryPath: ref.repository, identity, digest });
+  const signature = await ensureSampleSignature({
+    storeDir: at(QUICKSTART_FILES.store),
+    key: key.key,
+    repositoryPath: ref.repository,
+    identity,
+    digest,
+  });
   report({
     id: 'sign',
     summary: signature.reused
@@ -113,7 +127,8 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   });
 
   const passwordFile = at(QUICKSTART_FILES.password);
-  if (!(await readFileIfExists(passwordFile))) await writeFileAtomic(passwordFile, `${randomBytes(18).toString('base64url')}\n`, 0o600);
+  if (!(await readFileIfExists(passwordFile)))
+    await writeFileAtomic(passwordFile, `${randomBytes(18).toString('base64url')}\n`, 0o600);
   await fs.chmod(passwordFile, 0o600);
   await writeFileAtomic(at(QUICKSTART_FILES.ca), new Uint8Array(await fs.readFile(SAMPLE_CA)));
   const bundleFile = at(QUICKSTART_FILES.bundle);
@@ -123,7 +138,10 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
     id: 'bundle',
     summary: `Wrote bundle.yaml: ${SAMPLE.registry} must be signedBy the quickstart key, signatures in ${SAMPLE.guestStore}`,
     paths: [bundleFile, passwordFile, at(QUICKSTART_FILES.ca)],
-    details: [`registry user ${SAMPLE.username}, password in ${QUICKSTART_FILES.password} (mode 0600, generated)`, `guest /etc/hosts entry ${SAMPLE.address}`],
+    details: [
+      `registry user ${SAMPLE.username}, password in ${QUICKSTART_FILES.password} (mode 0600, generated)`,
+      `guest /etc/hosts entry ${SAMPLE.address}`,
+    ],
   });
 
   const kbsDir = at(QUICKSTART_FILES.kbs);
@@ -132,21 +150,30 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
     id: 'build',
     summary: `Built the KBS repository (nested layout, as trustee <= v0.18 and the openEuler guide use it)`,
     paths: [kbsDir],
-    details: [...built.resources.map((r) => `kbs:///${r.resource} (${r.size} bytes, mode ${r.mode})`), ...built.warnings.map((w) => `warning: ${w}`)],
+    details: [
+      ...built.resources.map((r) => `kbs:///${r.resource} (${r.size} bytes, mode ${r.mode})`),
+      ...built.warnings.map((w) => `warning: ${w}`),
+    ],
   });
 
   const rootfsDir = at(QUICKSTART_FILES.rootfs);
   const created = await ensureRootfsSkeleton(rootfsDir);
   report({
     id: 'rootfs',
-    summary: created.length > 0 ? 'Made a minimal guest rootfs directory (stands in for kata-containers.img)' : 'Re-used the guest rootfs directory',
+    summary:
+      created.length > 0
+        ? 'Made a minimal guest rootfs directory (stands in for kata-containers.img)'
+        : 'Re-used the guest rootfs directory',
     paths: [rootfsDir],
     details: created.map((p) => `created ${p}`),
   });
 
   const staged = await stageRootfs({ rootfs: rootfsDir, input: bundle, signatureStores: bundle.signatureSources });
   if (staged.blocked) {
-    throw new FindingsError('E_QUICKSTART_STAGE', `stage stopped by warnings: ${staged.plan.warnings.map((w) => w.reason).join('; ')}`);
+    throw new FindingsError(
+      'E_QUICKSTART_STAGE',
+      `stage stopped by warnings: ${staged.plan.warnings.map((w) => w.reason).join('; ')}`,
+    );
   }
   const c = staged.plan.counts;
   report({
@@ -157,13 +184,21 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   });
 
   const signed = await guestCheck(kbsDir, rootfsDir, manifestFile);
-  report({ id: 'verify-signed', summary: `Guest check of the signed manifest: ${signed.allowed ? 'ALLOWED' : 'DENIED'}`, paths: [manifestFile], details: reasons(signed) });
+  report({
+    id: 'verify-signed',
+    summary: `Guest check of the signed manifest: ${signed.allowed ? 'ALLOWED' : 'DENIED'}`,
+    paths: [manifestFile],
+    details: reasons(signed),
+  });
   const tampered = await guestCheck(kbsDir, rootfsDir, tamperedFile);
   report({
     id: 'verify-tampered',
     summary: `Guest check of the tampered copy: ${tampered.allowed ? 'ALLOWED' : 'DENIED'}`,
     paths: [tamperedFile],
-    details: [`the copy swaps the first layer for one the signer never saw, so its digest is not the signed ${digest}`, ...reasons(tampered)],
+    details: [
+      `the copy swaps the first layer for one the signer never saw, so its digest is not the signed ${digest}`,
+      ...reasons(tampered),
+    ],
   });
 
   return {
@@ -178,7 +213,21 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
     tampered,
     storyHeld: signed.allowed && !tampered.allowed,
     nextSteps: nextSteps(dir),
-    verifyCommand: ['kbs-bundler', 'verify', SAMPLE.image, '--kbs', kbsDir, '--rootfs', rootfsDir, '--manifest', tamperedFile, '--mode', 'both'].map(shellQuote).join(' '),
+    verifyCommand: [
+      'kbs-bundler',
+      'verify',
+      SAMPLE.image,
+      '--kbs',
+      kbsDir,
+      '--rootfs',
+      rootfsDir,
+      '--manifest',
+      tamperedFile,
+      '--mode',
+      'both',
+    ]
+      .map(shellQuote)
+      .join(' '),
   };
 }
 
@@ -187,7 +236,12 @@ async function guestCheck(kbsDir: string, rootfsDir: string, manifestFile: strin
   const repository = await openKbsRepository(kbsDir);
   const rootfs = await openRootfsReader(rootfsDir);
   try {
-    const inputs = await loadVerifyInputs({ image: SAMPLE.image, repository, rootfs, manifest: await manifestFromFile(manifestFile) });
+    const inputs = await loadVerifyInputs({
+      image: SAMPLE.image,
+      repository,
+      rootfs,
+      manifest: await manifestFromFile(manifestFile),
+    });
     return await verifyImage(inputs, 'image-rs', defaultSignatureBackend);
   } finally {
     await rootfs.close();
@@ -200,7 +254,9 @@ function reasons(r: VerifyReport): string[] {
   if (!d) return [];
   const out = [`digest ${r.digest}`, ...(d.scope ? [`scope ${d.scope}`] : [])];
   if (d.allowed) {
-    for (const o of d.outcomes) for (const s of o.signatures) if (s.accepted) out.push(`accepted ${s.source}${s.signer ? ` (signed by ${s.signer})` : ''}`);
+    for (const o of d.outcomes)
+      for (const s of o.signatures)
+        if (s.accepted) out.push(`accepted ${s.source}${s.signer ? ` (signed by ${s.signer})` : ''}`);
   } else {
     out.push(`message: ${d.message}`, ...d.chain.slice(1).map((c) => `caused by: ${c}`));
   }

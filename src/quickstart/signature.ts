@@ -17,10 +17,21 @@ export interface SampleSignature {
   reused: boolean;
 }
 
-export async function ensureSampleSignature(o: { storeDir: string; key: PrivateKey; repositoryPath: string; identity: string; digest: string }): Promise<SampleSignature> {
+export async function ensureSampleSignature(o: {
+  storeDir: string;
+  key: PrivateKey;
+  repositoryPath: string;
+  identity: string;
+  digest: string;
+}): Promise<SampleSignature> {
   const existing = await findValidSignature(o);
   if (existing) return { path: existing, reused: true };
-  const blob = await signImage({ key: o.key, dockerReference: o.identity, manifestDigest: o.digest, creator: 'kbs-bundler quickstart' });
+  const blob = await signImage({
+    key: o.key,
+    dockerReference: o.identity,
+    manifestDigest: o.digest,
+    creator: 'kbs-bundler quickstart',
+  });
   let written = '';
   await replaceDirAtomic(o.storeDir, async (staging) => {
     const w = await writeSignature(staging, o.repositoryPath, o.digest, blob);
@@ -29,7 +40,13 @@ export async function ensureSampleSignature(o: { storeDir: string; key: PrivateK
   return { path: written, reused: false };
 }
 
-async function findValidSignature(o: { storeDir: string; key: PrivateKey; repositoryPath: string; identity: string; digest: string }): Promise<string | undefined> {
+async function findValidSignature(o: {
+  storeDir: string;
+  key: PrivateKey;
+  repositoryPath: string;
+  identity: string;
+  digest: string;
+}): Promise<string | undefined> {
   let stored;
   try {
     stored = await readSignatureStore(o.storeDir);
@@ -40,7 +57,9 @@ async function findValidSignature(o: { storeDir: string; key: PrivateKey; reposi
   if (stored.length !== 1) return undefined;
   const [sig] = stored;
   if (!sig || sig.repositoryPath !== o.repositoryPath || sig.digest !== o.digest) return undefined;
-  const keyring = await readPublicKeyring(new TextEncoder().encode(o.key.toPublic().armor()), { file: 'quickstart key' });
+  const keyring = await readPublicKeyring(new TextEncoder().encode(o.key.toPublic().armor()), {
+    file: 'quickstart key',
+  });
   try {
     const verified = await verifySignature(sig.bytes, keyring, 'guest');
     const payload = parsePayload(verified.payloadBytes, 'guest');

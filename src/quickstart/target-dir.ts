@@ -22,12 +22,15 @@ export async function checkTargetDir(dir: string, force: boolean): Promise<Targe
   let entries: string[];
   try {
     const st = await fs.stat(dir);
-    if (!st.isDirectory()) throw new InputError('E_NOT_A_DIRECTORY', { file: dir }, 'exists and is not a directory; choose another --dir');
+    if (!st.isDirectory())
+      throw new InputError('E_NOT_A_DIRECTORY', { file: dir }, 'exists and is not a directory; choose another --dir');
     entries = await fs.readdir(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'new';
     if (e instanceof InputError) throw e;
-    throw new InputError('E_DIR_UNREADABLE', { file: dir }, `cannot read the directory: ${(e as Error).message}`, { cause: e });
+    throw new InputError('E_DIR_UNREADABLE', { file: dir }, `cannot read the directory: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   if (entries.length === 0) return 'empty';
   if (await isPreviousOutput(dir)) return 'previous';

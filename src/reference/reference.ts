@@ -142,9 +142,10 @@ export function referenceString(ref: DockerReference): string {
 export function familiarString(ref: DockerReference): string {
   let name = referenceName(ref);
   if (ref.registry === 'docker.io') {
-    name = ref.repository.startsWith('library/') && ref.repository.split('/').length === 2
-      ? ref.repository.slice('library/'.length)
-      : ref.repository;
+    name =
+      ref.repository.startsWith('library/') && ref.repository.split('/').length === 2
+        ? ref.repository.slice('library/'.length)
+        : ref.repository;
   }
   let s = name;
   if (ref.tag !== undefined) s += `:${ref.tag}`;

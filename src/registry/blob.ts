@@ -11,8 +11,14 @@ export interface BlobOptions extends ClientOptions {
   maxBytes?: number;
 }
 
-export async function fetchBlob(ref: DockerReference, digest: string, options: BlobOptions = {}, client?: RepositoryClient): Promise<Uint8Array> {
-  if (!isValidDigest(digest)) throw new RegistryError('E_REGISTRY_RESPONSE', ref.registry, `invalid blob digest ${JSON.stringify(digest)}`);
+export async function fetchBlob(
+  ref: DockerReference,
+  digest: string,
+  options: BlobOptions = {},
+  client?: RepositoryClient,
+): Promise<Uint8Array> {
+  if (!isValidDigest(digest))
+    throw new RegistryError('E_REGISTRY_RESPONSE', ref.registry, `invalid blob digest ${JSON.stringify(digest)}`);
   const c = client ?? new RepositoryClient(ref, options);
   const what = `blob ${referenceName(ref)}@${digest}`;
   const res = await c.get(`blobs/${digest}`, { maxBytes: options.maxBytes ?? DEFAULT_MAX_BLOB_BYTES, what });

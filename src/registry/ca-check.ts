@@ -22,9 +22,11 @@ export function caLeafProblem(pem: string, registry: string): string | undefined
     const selfSigned = cert.subject === cert.issuer && cert.verify(cert.publicKey);
     const namesRegistry = isIP(host) ? cert.checkIP(host) !== undefined : cert.checkHost(host) !== undefined;
     if (cert.ca && selfSigned && namesRegistry) {
-      return `the CA certificate for ${registry} is a self-signed CA:TRUE certificate naming ${host} itself, i.e. the registry's ` +
+      return (
+        `the CA certificate for ${registry} is a self-signed CA:TRUE certificate naming ${host} itself, i.e. the registry's ` +
         "server certificate: the guest's rustls refuses a CA certificate as the server's (CaUsedAsEndEntity) although curl, skopeo " +
-        'and podman accept it; make a small CA and a CA:FALSE server certificate signed by it, and give the CA here';
+        'and podman accept it; make a small CA and a CA:FALSE server certificate signed by it, and give the CA here'
+      );
     }
   }
   return undefined;

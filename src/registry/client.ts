@@ -27,7 +27,11 @@ function registryErrorText(body: Buffer): string {
   try {
     const parsed = JSON.parse(body.toString('utf8')) as { errors?: Array<{ code?: unknown; message?: unknown }> };
     const first = parsed.errors?.[0];
-    if (first) return [first.code, first.message].filter((s) => typeof s === 'string' && s !== '').join(': ').slice(0, 200);
+    if (first)
+      return [first.code, first.message]
+        .filter((s) => typeof s === 'string' && s !== '')
+        .join(': ')
+        .slice(0, 200);
   } catch {
     // not JSON
   }
@@ -60,11 +64,24 @@ export class RepositoryClient {
       if (res.status === 401) throw this.authError(res);
     }
     for (let hops = 0; res.status >= 300 && res.status < 400 && res.headers.location; hops++) {
-      if (hops === MAX_REDIRECTS) throw new RegistryError('E_REGISTRY_RESPONSE', this.registry, `too many redirects fetching ${o.what} from registry ${this.registry}`);
+      if (hops === MAX_REDIRECTS)
+        throw new RegistryError(
+          'E_REGISTRY_RESPONSE',
+          this.registry,
+          `too many redirects fetching ${o.what} from registry ${this.registry}`,
+        );
       const next = new URL(res.headers.location, res.url);
       const sameOrigin = next.origin === new URL(url).origin;
-      res = await httpGet(next.toString(), { ...this.transport(), registry: this.registry, maxBytes: o.maxBytes, what: o.what,
-        headers: { ...(o.accept ? { Accept: o.accept } : {}), ...(sameOrigin && this.authorization ? { Authorization: this.authorization } : {}) } });
+      res = await httpGet(next.toString(), {
+        ...this.transport(),
+        registry: this.registry,
+        maxBytes: o.maxBytes,
+        what: o.what,
+        headers: {
+          ...(o.accept ? { Accept: o.accept } : {}),
+          ...(sameOrigin && this.authorization ? { Authorization: this.authorization } : {}),
+        },
+      });
     }
     if (res.status >= 200 && res.status < 300) return res;
     throw this.statusError(res, o.what);
@@ -110,16 +127,29 @@ export class RepositoryClient {
     try {
       url = new URL(realm);
     } catch {
-      throw new RegistryError('E_REGISTRY_RESPONSE', this.registry, `registry ${this.registry} sent a token realm that is not a URL`);
+      throw new RegistryError(
+        'E_REGISTRY_RESPONSE',
+        this.registry,
+        `registry ${this.registry} sent a token realm that is not a URL`,
+      );
     }
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.options.insecure)) {
-      throw new RegistryError('E_REGISTRY_TLS', this.registry, `registry ${this.registry} sent an http token realm (${url.origin}); refusing to send credentials without TLS (use --insecure to allow)`);
+      throw new RegistryError(
+        'E_REGISTRY_TLS',
+        this.registry,
+        `registry ${this.registry} sent an http token realm (${url.origin}); refusing to send credentials without TLS (use --insecure to allow)`,
+      );
     }
     if (service) url.searchParams.set('service', service);
     url.searchParams.set('scope', scope ?? `repository:${this.ref.repository}:pull`);
     const basic = this.basic();
-    const res = await httpGet(url.toString(), { ...this.transport(), registry: this.registry, maxBytes: MAX_TOKEN_BYTES, what: 'token',
-      headers: basic ? { Authorization: basic } : {} });
+    const res = await httpGet(url.toString(), {
+      ...this.transport(),
+      registry: this.registry,
+      maxBytes: MAX_TOKEN_BYTES,
+      what: 'token',
+      headers: basic ? { Authorization: basic } : {},
+    });
     if (res.status === 401 || res.status === 403) throw this.authError(res);
     if (res.status !== 200) throw this.statusError(res, `token from ${url.origin}`);
     let token: unknown;
@@ -130,7 +160,11 @@ export class RepositoryClient {
       token = undefined;
     }
     if (typeof token !== 'string' || token === '') {
-      throw new RegistryError('E_REGISTRY_RESPONSE', this.registry, `token server ${url.origin} for registry ${this.registry} answered without a token`);
+      throw new RegistryError(
+        'E_REGISTRY_RESPONSE',
+        this.registry,
+        `token server ${url.origin} for registry ${this.registry} answered without a token`,
+      );
     }
     return token;
   }
@@ -141,14 +175,21 @@ export class RepositoryClient {
     const msg = this.credential
       ? `authentication failed for ${this.registry} (credential from auths key ${JSON.stringify(this.credential.key)})`
       : `registry ${this.registry} requires authentication and no auths entry matches ${name}`;
-    return new RegistryError('E_REGISTRY_AUTH', this.registry, detail ? `${msg}: ${detail}` : msg, { status: res.status });
+    return new RegistryError('E_REGISTRY_AUTH', this.registry, detail ? `${msg}: ${detail}` : msg, {
+      status: res.status,
+    });
   }
 
   private statusError(res: HttpResponse, what: string): RegistryError {
     const detail = registryErrorText(res.body);
     const suffix = detail ? ` (${detail})` : '';
     if (res.status === 404) {
-      return new RegistryError('E_REGISTRY_NOT_FOUND', this.registry, `${what} not found in registry ${this.registry}${suffix}`, { status: 404 });
+      return new RegistryError(
+        'E_REGISTRY_NOT_FOUND',
+        this.registry,
+        `${what} not found in registry ${this.registry}${suffix}`,
+        { status: 404 },
+      );
     }
     if (res.status === 403) {
       const msg = this.credential
@@ -157,9 +198,18 @@ export class RepositoryClient {
       return new RegistryError('E_REGISTRY_AUTH', this.registry, msg + suffix, { status: 403 });
     }
     if (res.status === 400 && /HTTP request to an HTTPS server/i.test(res.body.toString('utf8'))) {
-      return new RegistryError('E_REGISTRY_TLS', this.registry,
-        `registry ${this.registry} speaks https, but was asked over plain http; drop --insecure`, { status: 400 });
+      return new RegistryError(
+        'E_REGISTRY_TLS',
+        this.registry,
+        `registry ${this.registry} speaks https, but was asked over plain http; drop --insecure`,
+        { status: 400 },
+      );
     }
-    return new RegistryError('E_REGISTRY_RESPONSE', this.registry, `registry ${this.registry} answered HTTP ${res.status} for ${what}${suffix}`, { status: res.status });
+    return new RegistryError(
+      'E_REGISTRY_RESPONSE',
+      this.registry,
+      `registry ${this.registry} answered HTTP ${res.status} for ${what}${suffix}`,
+      { status: res.status },
+    );
   }
 }

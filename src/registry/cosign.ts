@@ -36,34 +36,68 @@ export function cosignSignatureTag(manifestDigest: string): string {
   return `${manifestDigest.replace(':', '-')}.sig`;
 }
 
-export async function fetchCosignSignatureImage(ref: DockerReference, manifestDigest: string, options: FetchOptions = {}): Promise<CosignSignatureImage> {
+export async function fetchCosignSignatureImage(
+  ref: DockerReference,
+  manifestDigest: string,
+  options: FetchOptions = {},
+): Promise<CosignSignatureImage> {
   if (!isValidDigest(manifestDigest)) {
-    throw new RegistryError('E_REGISTRY_RESPONSE', ref.registry, `invalid manifest digest ${JSON.stringify(manifestDigest)}`);
+    throw new RegistryError(
+      'E_REGISTRY_RESPONSE',
+      ref.registry,
+      `invalid manifest digest ${JSON.stringify(manifestDigest)}`,
+    );
   }
-  const sigRef: DockerReference = { registry: ref.registry, repository: ref.repository, tag: cosignSignatureTag(manifestDigest) };
+  const sigRef: DockerReference = {
+    registry: ref.registry,
+    repository: ref.repository,
+    tag: cosignSignatureTag(manifestDigest),
+  };
   const reference = referenceString(sigRef);
   const client = new RepositoryClient(sigRef, options);
   let manifest;
   try {
-    manifest = await getManifest(client, sigRef.tag ?? '', options.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES, `cosign signature image ${reference}`);
+    manifest = await getManifest(
+      client,
+      sigRef.tag ?? '',
+      options.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
+      `cosign signature image ${reference}`,
+    );
   } catch (e) {
     if (e instanceof RegistryError && e.code === 'E_REGISTRY_NOT_FOUND') {
-      throw new RegistryError('E_REGISTRY_NOT_FOUND', ref.registry, `no cosign signature image ${reference} in registry ${ref.registry}`, { status: 404, cause: e });
+      throw new RegistryError(
+        'E_REGISTRY_NOT_FOUND',
+        ref.registry,
+        `no cosign signature image ${reference} in registry ${ref.registry}`,
+        { status: 404, cause: e },
+      );
     }
     throw e;
   }
   const layersField = (manifest.parsed as { layers?: unknown }).layers;
   if (!Array.isArray(layersField)) {
-    throw new RegistryError('E_REGISTRY_RESPONSE', ref.registry, `cosign signature image ${reference} has no "layers" list (${manifest.mediaType})`);
+    throw new RegistryError(
+      'E_REGISTRY_RESPONSE',
+      ref.registry,
+      `cosign signature image ${reference} has no "layers" list (${manifest.mediaType})`,
+    );
   }
   if (layersField.length > MAX_LAYERS) {
-    throw new RegistryError('E_REGISTRY_TOO_LARGE', ref.registry, `cosign signature image ${reference} has ${layersField.length} layers, over the ${MAX_LAYERS} limit`);
+    throw new RegistryError(
+      'E_REGISTRY_TOO_LARGE',
+      ref.registry,
+      `cosign signature image ${reference} has ${layersField.length} layers, over the ${MAX_LAYERS} limit`,
+    );
   }
   const layers: CosignSignatureLayer[] = [];
   for (const [i, raw] of layersField.entries()) {
     const layer = raw as { digest?: unknown; mediaType?: unknown; annotations?: unknown };
     if (typeof layer.digest !== 'string') {
-      throw new RegistryError('E_REGISTRY_RESPONSE', ref.registry, `cosign signature image ${reference}: layers[${i}] has no digest`);
+      throw new RegistryError(
+        'E_REGISTRY_RESPONSE',
+        ref.registry,
+        `cosign signature image ${reference}: layers[${i}] has no digest`,
+      );
     }
     const annotations: Record<string, string> = {};
     if (layer.annotations && typeof layer.annotations === 'object') {
@@ -71,7 +105,13 @@ export async function fetchCosignSignatureImage(ref: DockerReference, manifestDi
     }
     const payload = await fetchBlob(sigRef, layer.digest, { ...options, maxBytes: MAX_PAYLOAD_BYTES }, client);
     const signature = annotations[COSIGN_SIGNATURE_ANNOTATION]?.replace(/[\r\n]/g, '');
-    layers.push({ digest: layer.digest, mediaType: typeof layer.mediaType === 'string' ? layer.mediaType : '', annotations, signature, payload });
+    layers.push({
+      digest: layer.digest,
+      mediaType: typeof layer.mediaType === 'string' ? layer.mediaType : '',
+      annotations,
+      signature,
+      payload,
+    });
   }
   return { reference, digest: manifest.digest, layers };
 }

@@ -33,7 +33,7 @@ export function normaliseRegistry(registry: string): string {
 /** An auths key as a registry: `http(s)://` removed and, only then, the path after it dropped. */
 export function normaliseAuthKey(key: string): string {
   const m = /^https?:\/\//.exec(key);
-  const host = m ? key.slice(m[0].length).split('/')[0] ?? '' : key;
+  const host = m ? (key.slice(m[0].length).split('/')[0] ?? '') : key;
   return normaliseRegistry(host);
 }
 

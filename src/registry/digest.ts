@@ -15,10 +15,18 @@ export function digestOf(bytes: Uint8Array, algorithm = 'sha256'): string {
 export function assertDigest(bytes: Uint8Array, expected: string, registry: string, what: string): void {
   const algorithm = expected.slice(0, expected.indexOf(':'));
   if (!ALGORITHMS[algorithm]) {
-    throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', registry, `${what}: unsupported digest algorithm in ${expected}`);
+    throw new RegistryError(
+      'E_REGISTRY_DIGEST_MISMATCH',
+      registry,
+      `${what}: unsupported digest algorithm in ${expected}`,
+    );
   }
   const actual = digestOf(bytes, algorithm);
   if (actual !== expected) {
-    throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', registry, `${what} from registry ${registry} has digest ${actual}, expected ${expected}`);
+    throw new RegistryError(
+      'E_REGISTRY_DIGEST_MISMATCH',
+      registry,
+      `${what} from registry ${registry} has digest ${actual}, expected ${expected}`,
+    );
   }
 }

@@ -19,7 +19,12 @@ export class RegistryError extends KbsBundlerError {
   readonly registry: string;
   /** HTTP status when there was one. */
   readonly status: number | undefined;
-  constructor(code: RegistryErrorCode, registry: string, message: string, options?: { status?: number; cause?: unknown }) {
+  constructor(
+    code: RegistryErrorCode,
+    registry: string,
+    message: string,
+    options?: { status?: number; cause?: unknown },
+  ) {
     super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'RegistryError';
     this.code = code;

@@ -35,33 +35,73 @@ export interface HttpResponse {
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 const TLS_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE', 'INVALID_CA', 'CERT_UNTRUSTED', 'CERT_REJECTED',
-  'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
 ]);
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EPIPE',
+]);
 
 function describeNetworkError(e: NodeJS.ErrnoException, registry: string, url: string): RegistryError {
   const code = e.code ?? '';
   if (UNREACHABLE_CODES.has(code)) {
-    const why = { ECONNREFUSED: 'connection refused', ENOTFOUND: 'unknown host', EAI_AGAIN: 'host name lookup failed', ECONNRESET: 'connection reset' }[code] ?? code;
-    return new RegistryError('E_REGISTRY_UNREACHABLE', registry, `cannot reach registry ${registry} (${url}): ${why}`, { cause: e });
+    const why =
+      {
+        ECONNREFUSED: 'connection refused',
+        ENOTFOUND: 'unknown host',
+        EAI_AGAIN: 'host name lookup failed',
+        ECONNRESET: 'connection reset',
+      }[code] ?? code;
+    return new RegistryError('E_REGISTRY_UNREACHABLE', registry, `cannot reach registry ${registry} (${url}): ${why}`, {
+      cause: e,
+    });
   }
   if (TLS_CODES.has(code) || /SSL|TLS|certificate/i.test(e.message)) {
     if (/wrong version number|packet length too long|http request/i.test(e.message)) {
-      return new RegistryError('E_REGISTRY_TLS', registry,
-        `TLS handshake with registry ${registry} failed: it does not answer TLS (plain http?); use --insecure only for an http registry`, { cause: e });
+      return new RegistryError(
+        'E_REGISTRY_TLS',
+        registry,
+        `TLS handshake with registry ${registry} failed: it does not answer TLS (plain http?); use --insecure only for an http registry`,
+        { cause: e },
+      );
     }
-    const hint = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-      ? 'the certificate does not name this host (check its subjectAltName)'
-      : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
-        ? 'the certificate is outside its validity period (check it and the clock)'
-        : "give the registry's CA certificate (the bundle's caFile or --ca-file)";
-    return new RegistryError('E_REGISTRY_TLS', registry,
-      `TLS certificate of registry ${registry} not trusted: ${code || e.message}; ${hint}`, { cause: e });
+    const hint =
+      code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+        ? 'the certificate does not name this host (check its subjectAltName)'
+        : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+          ? 'the certificate is outside its validity period (check it and the clock)'
+          : "give the registry's CA certificate (the bundle's caFile or --ca-file)";
+    return new RegistryError(
+      'E_REGISTRY_TLS',
+      registry,
+      `TLS certificate of registry ${registry} not trusted: ${code || e.message}; ${hint}`,
+      { cause: e },
+    );
   }
-  return new RegistryError('E_REGISTRY_UNREACHABLE', registry, `request to registry ${registry} (${url}) failed: ${e.message}`, { cause: e });
+  return new RegistryError(
+    'E_REGISTRY_UNREACHABLE',
+    registry,
+    `request to registry ${registry} (${url}) failed: ${e.message}`,
+    { cause: e },
+  );
 }
 
 /**
@@ -79,7 +119,10 @@ export function httpGet(
   const lookup: net.LookupFunction | undefined = override
     ? (_host, options, cb) => {
         const family = net.isIP(override) || 4;
-        if ((options as { all?: boolean }).all) (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: override, family }]);
+        if ((options as { all?: boolean }).all)
+          (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [
+            { address: override, family },
+          ]);
         else cb(null, override, family);
       }
     : undefined;
@@ -106,8 +149,14 @@ export function httpGet(
     const req = (isHttps ? https : http).request(target, requestOptions, (res) => {
       const length = Number(res.headers['content-length']);
       if (Number.isFinite(length) && length > o.maxBytes) {
-        fail(new RegistryError('E_REGISTRY_TOO_LARGE', o.registry,
-          `${o.what} from registry ${o.registry} is ${length} bytes, over the ${o.maxBytes}-byte limit`, { status: res.statusCode ?? 0 }));
+        fail(
+          new RegistryError(
+            'E_REGISTRY_TOO_LARGE',
+            o.registry,
+            `${o.what} from registry ${o.registry} is ${length} bytes, over the ${o.maxBytes}-byte limit`,
+            { status: res.statusCode ?? 0 },
+          ),
+        );
         return;
       }
       const chunks: Buffer[] = [];
@@ -115,8 +164,14 @@ export function httpGet(
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > o.maxBytes) {
-          fail(new RegistryError('E_REGISTRY_TOO_LARGE', o.registry,
-            `${o.what} from registry ${o.registry} is over the ${o.maxBytes}-byte limit`, { status: res.statusCode ?? 0 }));
+          fail(
+            new RegistryError(
+              'E_REGISTRY_TOO_LARGE',
+              o.registry,
+              `${o.what} from registry ${o.registry} is over the ${o.maxBytes}-byte limit`,
+              { status: res.statusCode ?? 0 },
+            ),
+          );
           return;
         }
         chunks.push(chunk);
@@ -130,16 +185,27 @@ export function httpGet(
       });
     });
     const timer = setTimeout(() => {
-      fail(new RegistryError('E_REGISTRY_TIMEOUT', o.registry, `registry ${o.registry} did not answer within ${timeoutMs} ms (${url})`));
+      fail(
+        new RegistryError(
+          'E_REGISTRY_TIMEOUT',
+          o.registry,
+          `registry ${o.registry} did not answer within ${timeoutMs} ms (${url})`,
+        ),
+      );
     }, timeoutMs);
     req.on('error', (e: NodeJS.ErrnoException) => fail(describeNetworkError(e, o.registry, url)));
     if (isHttps && !o.allowCaLeaf) {
       req.on('socket', (socket) => {
         socket.once('secureConnect', () => {
           if ((socket as tls.TLSSocket).getPeerCertificate().ca) {
-            fail(new RegistryError('E_REGISTRY_TLS', o.registry,
-              `registry ${o.registry} presents a CA certificate (basicConstraints CA:TRUE) as its server certificate: the guest's rustls ` +
-                'refuses it (CaUsedAsEndEntity) although curl, skopeo and podman accept it; give the registry a CA:FALSE server certificate signed by that CA'));
+            fail(
+              new RegistryError(
+                'E_REGISTRY_TLS',
+                o.registry,
+                `registry ${o.registry} presents a CA certificate (basicConstraints CA:TRUE) as its server certificate: the guest's rustls ` +
+                  'refuses it (CaUsedAsEndEntity) although curl, skopeo and podman accept it; give the registry a CA:FALSE server certificate signed by that CA',
+              ),
+            );
           }
         });
       });

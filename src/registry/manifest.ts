@@ -46,31 +46,48 @@ export interface Platform {
 export function parsePlatform(text: string): Platform {
   const [os, architecture, variant, ...rest] = text.split('/');
   if (!os || !architecture || rest.length > 0 || variant === '') {
-    throw new RegistryError('E_REGISTRY_NO_PLATFORM', '', `invalid platform ${JSON.stringify(text)}: expected os/architecture[/variant]`);
+    throw new RegistryError(
+      'E_REGISTRY_NO_PLATFORM',
+      '',
+      `invalid platform ${JSON.stringify(text)}: expected os/architecture[/variant]`,
+    );
   }
   return { os, architecture, ...(variant !== undefined ? { variant } : {}) };
 }
 
 /** GET one manifest by tag or digest, with its digest computed and cross-checked. */
-export async function getManifest(client: RepositoryClient, reference: string, maxBytes: number, what: string): Promise<RawManifest> {
+export async function getManifest(
+  client: RepositoryClient,
+  reference: string,
+  maxBytes: number,
+  what: string,
+): Promise<RawManifest> {
   const res = await client.get(`manifests/${reference}`, { accept: MANIFEST_ACCEPT, maxBytes, what });
   const bytes = new Uint8Array(res.body);
   let parsed: unknown;
   try {
     parsed = JSON.parse(res.body.toString('utf8'));
   } catch {
-    throw new RegistryError('E_REGISTRY_RESPONSE', client.registry, `${what} from registry ${client.registry} is not JSON`);
+    throw new RegistryError(
+      'E_REGISTRY_RESPONSE',
+      client.registry,
+      `${what} from registry ${client.registry} is not JSON`,
+    );
   }
   const contentType = res.headers['content-type'];
   const mediaType = manifestMediaType(parsed, contentType);
   if (isSchema1Type(mediaType)) {
-    throw new RegistryError('E_REGISTRY_RESPONSE', client.registry,
-      `${what} is a Docker schema 1 manifest (${mediaType}); the guest (image-rs) cannot pull those — push the image again as schema 2 or OCI`);
+    throw new RegistryError(
+      'E_REGISTRY_RESPONSE',
+      client.registry,
+      `${what} is a Docker schema 1 manifest (${mediaType}); the guest (image-rs) cannot pull those — push the image again as schema 2 or OCI`,
+    );
   }
   const digest = reference.includes(':') ? reference : digestOf(bytes);
   if (reference.includes(':')) assertDigest(bytes, reference, client.registry, what);
   const announced = res.headers['docker-content-digest'];
-  if (typeof announced === 'string' && announced !== '') assertDigest(bytes, announced, client.registry, `${what} (Docker-Content-Digest)`);
+  if (typeof announced === 'string' && announced !== '')
+    assertDigest(bytes, announced, client.registry, `${what} (Docker-Content-Digest)`);
   return { bytes, mediaType, digest, parsed };
 }
 
@@ -82,7 +99,8 @@ interface IndexEntry {
 
 function choosePlatform(index: RawManifest, platform: Platform, registry: string, what: string): string {
   const manifests = (index.parsed as { manifests?: unknown }).manifests;
-  if (!Array.isArray(manifests)) throw new RegistryError('E_REGISTRY_RESPONSE', registry, `${what}: index has no "manifests" list`);
+  if (!Array.isArray(manifests))
+    throw new RegistryError('E_REGISTRY_RESPONSE', registry, `${what}: index has no "manifests" list`);
   const entries = manifests as IndexEntry[];
   const match = entries.find(
     (m) =>
@@ -95,8 +113,11 @@ function choosePlatform(index: RawManifest, platform: Platform, registry: string
       .map((m) => [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter(Boolean).join('/'))
       .filter((s) => s !== '');
     const wanted = [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
-    throw new RegistryError('E_REGISTRY_NO_PLATFORM', registry,
-      `${what} is an index with no manifest for ${wanted} (has: ${available.join(', ') || 'none'}); choose one with --platform`);
+    throw new RegistryError(
+      'E_REGISTRY_NO_PLATFORM',
+      registry,
+      `${what} is an index with no manifest for ${wanted} (has: ${available.join(', ') || 'none'}); choose one with --platform`,
+    );
   }
   return match.digest;
 }
@@ -111,9 +132,24 @@ export async function fetchManifest(ref: DockerReference, options: FetchOptions 
   if (!isIndexType(top.mediaType)) return { bytes: top.bytes, mediaType: top.mediaType, digest: top.digest };
 
   const chosen = choosePlatform(top, platform, ref.registry, what);
-  const child = await getManifest(client, chosen, maxBytes, `manifest ${ref.registry}/${ref.repository}@${chosen} (from index ${top.digest})`);
+  const child = await getManifest(
+    client,
+    chosen,
+    maxBytes,
+    `manifest ${ref.registry}/${ref.repository}@${chosen} (from index ${top.digest})`,
+  );
   if (isIndexType(child.mediaType)) {
-    throw new RegistryError('E_REGISTRY_RESPONSE', ref.registry, `${what}: the ${options.platform ?? DEFAULT_PLATFORM} entry of the index is itself an index`);
+    throw new RegistryError(
+      'E_REGISTRY_RESPONSE',
+      ref.registry,
+      `${what}: the ${options.platform ?? DEFAULT_PLATFORM} entry of the index is itself an index`,
+    );
   }
-  return { bytes: child.bytes, mediaType: child.mediaType, digest: child.digest, listDigest: top.digest, listBytes: top.bytes };
+  return {
+    bytes: child.bytes,
+    mediaType: child.mediaType,
+    digest: child.digest,
+    listDigest: top.digest,
+    listBytes: top.bytes,
+  };
 }

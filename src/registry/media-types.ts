@@ -8,7 +8,12 @@ export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
 export const MANIFEST_ACCEPT = [
-  OCI_MANIFEST, DOCKER_MANIFEST_V2, OCI_INDEX, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST_V1_SIGNED, DOCKER_MANIFEST_V1,
+  OCI_MANIFEST,
+  DOCKER_MANIFEST_V2,
+  OCI_INDEX,
+  DOCKER_MANIFEST_LIST,
+  DOCKER_MANIFEST_V1_SIGNED,
+  DOCKER_MANIFEST_V1,
 ].join(', ');
 
 export function isIndexType(mediaType: string): boolean {

@@ -32,7 +32,9 @@ const CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE----
 /** Each certificate of the registries' CA files, once, in registry order. */
 export function registryCaCertificates(bundle: Pick<Bundle, 'registries'>): string[] {
   const out: string[] = [];
-  for (const r of [...bundle.registries].sort((a, b) => (a.registry < b.registry ? -1 : a.registry > b.registry ? 1 : 0))) {
+  for (const r of [...bundle.registries].sort((a, b) =>
+    a.registry < b.registry ? -1 : a.registry > b.registry ? 1 : 0,
+  )) {
     for (const m of (r.caPem ?? '').matchAll(CERTIFICATE)) {
       const pem = `${m[0].replace(/\r\n/g, '\n')}\n`;
       if (!out.includes(pem)) out.push(pem);
@@ -41,14 +43,21 @@ export function registryCaCertificates(bundle: Pick<Bundle, 'registries'>): stri
   return out;
 }
 
-export async function renderInitdata(bundle: Pick<Bundle, 'repository' | 'tag' | 'registries'>, o: InitdataOptions = {}): Promise<RenderedInitdata> {
+export async function renderInitdata(
+  bundle: Pick<Bundle, 'repository' | 'tag' | 'registries'>,
+  o: InitdataOptions = {},
+): Promise<RenderedInitdata> {
   const uris = bundleUris(bundle);
   const notes: string[] = [];
   if (o.kbsUrl === undefined) {
-    notes.push(`no --kbs-url given: the KBS address is left as ${KBS_URL_PLACEHOLDER} (fill it in, e.g. with envsubst, before encoding)`);
+    notes.push(
+      `no --kbs-url given: the KBS address is left as ${KBS_URL_PLACEHOLDER} (fill it in, e.g. with envsubst, before encoding)`,
+    );
   }
   if (uris.credentialUri === undefined) {
-    notes.push('no registry in the bundle has a username, so no credential resource exists: authenticated_registry_credentials_uri is left out');
+    notes.push(
+      'no registry in the bundle has a username, so no credential resource exists: authenticated_registry_credentials_uri is left out',
+    );
   }
   for (const r of bundle.registries) {
     const problem = r.caPem !== undefined ? caLeafProblem(r.caPem, r.registry) : undefined;
@@ -90,7 +99,11 @@ export function initdataAnnotationValue(fileBytes: Uint8Array, location: Locatio
     return compact;
   }
   if (!/^\s*\[data\]\s*$/m.test(text)) {
-    throw new InputError('E_INITDATA', location, 'is neither initdata TOML (no [data] table) nor a gzip+base64 initdata value; make one with `kbs-bundler render initdata`');
+    throw new InputError(
+      'E_INITDATA',
+      location,
+      'is neither initdata TOML (no [data] table) nor a gzip+base64 initdata value; make one with `kbs-bundler render initdata`',
+    );
   }
   return encodeInitdata(`${text}\n`);
 }

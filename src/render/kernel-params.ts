@@ -10,9 +10,16 @@ export interface RenderedKernelParams {
   notes: string[];
 }
 
-export async function renderKernelParams(bundle: Pick<Bundle, 'repository' | 'tag' | 'registries'>, kbsUrl: string): Promise<RenderedKernelParams> {
+export async function renderKernelParams(
+  bundle: Pick<Bundle, 'repository' | 'tag' | 'registries'>,
+  kbsUrl: string,
+): Promise<RenderedKernelParams> {
   if (!/^[\x21-\x7e]+$/.test(kbsUrl) || /["'\\]/.test(kbsUrl)) {
-    throw new InputError('E_KBS_URL', { field: '--kbs-url' }, `${JSON.stringify(kbsUrl)} cannot go on a kernel command line (quotes, backslashes, spaces or non-ASCII)`);
+    throw new InputError(
+      'E_KBS_URL',
+      { field: '--kbs-url' },
+      `${JSON.stringify(kbsUrl)} cannot go on a kernel command line (quotes, backslashes, spaces or non-ASCII)`,
+    );
   }
   const uris = bundleUris(bundle);
   const text = await renderTemplateFile('kernel-params.txt', { ...uris, kbsUrl });
@@ -25,6 +32,7 @@ export async function renderKernelParams(bundle: Pick<Bundle, 'repository' | 'ta
     `no kernel parameter carries the sigstore config (${uris.sigstoreConfigUri}): with these parameters alone the guest finds no ` +
       'signatures and denies every image a signedBy rule covers; simple signing needs initdata (kbs-bundler render initdata)',
   ];
-  if (uris.credentialUri === undefined) notes.push('no registry in the bundle has a username: agent.image_registry_auth is left out');
+  if (uris.credentialUri === undefined)
+    notes.push('no registry in the bundle has a username: agent.image_registry_auth is left out');
   return { line, notes };
 }

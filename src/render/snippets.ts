@@ -33,14 +33,19 @@ export function kbsSecretNames(bundle: NonNullable<SnippetOptions['bundle']>): s
   const ids = [
     { repository: bundle.repository, type: 'security-policy', tag: bundle.tag },
     { repository: bundle.repository, type: 'sigstore-config', tag: bundle.tag },
-    ...(bundle.registries.some((r) => r.username !== undefined) ? [{ repository: bundle.repository, type: 'credential', tag: bundle.tag }] : []),
+    ...(bundle.registries.some((r) => r.username !== undefined)
+      ? [{ repository: bundle.repository, type: 'credential', tag: bundle.tag }]
+      : []),
     ...bundle.keyResources.map((k) => k.id),
   ];
   const names: string[] = [];
   for (const id of ids) {
     if (id.repository !== 'default') {
-      throw new InputError('E_K8S_REPOSITORY', { file: bundle.file, field: 'kbs.repository' },
-        `trustee-operator serves Secrets as kbs:///default/<secret>/<key>, so ${resourcePath(id)} cannot be listed in kbsSecretResources; use repository "default"`);
+      throw new InputError(
+        'E_K8S_REPOSITORY',
+        { file: bundle.file, field: 'kbs.repository' },
+        `trustee-operator serves Secrets as kbs:///default/<secret>/<key>, so ${resourcePath(id)} cannot be listed in kbsSecretResources; use repository "default"`,
+      );
     }
     if (!names.includes(id.type)) names.push(id.type);
   }

@@ -47,12 +47,18 @@ export function tomlKey(s: string): string {
 
 /** A YAML double-quoted scalar (JSON's escapes are YAML's, plus the characters YAML does not allow raw). */
 export function yamlString(s: string): string {
-  return JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(s).replace(
+    /[\u007f-\u009f\u2028\u2029\ufeff]/g,
+    (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** A kernel command-line value: printable ASCII without spaces or quotes, else an error (it cannot be escaped). */
 export function kernelValue(s: string): string {
-  if (!/^[\x21-\x7e]+$/.test(s) || s.includes('"')) throw new TemplateError(`value ${JSON.stringify(s)} cannot go on a kernel command line (spaces, quotes or non-ASCII)`);
+  if (!/^[\x21-\x7e]+$/.test(s) || s.includes('"'))
+    throw new TemplateError(
+      `value ${JSON.stringify(s)} cannot go on a kernel command line (spaces, quotes or non-ASCII)`,
+    );
   return s;
 }
 
@@ -63,7 +69,8 @@ const FILTERS: Record<string, (v: TemplateValue) => string> = {
   'toml-key': (v) => tomlKey(asString(v)),
   'toml-integer': (v) => {
     const n = asString(v);
-    if (!/^(0|[1-9][0-9]{0,15})$/.test(n)) throw new TemplateError(`${JSON.stringify(n)} is not a non-negative integer`);
+    if (!/^(0|[1-9][0-9]{0,15})$/.test(n))
+      throw new TemplateError(`${JSON.stringify(n)} is not a non-negative integer`);
     return n;
   },
   yaml: (v) => yamlString(asString(v)),
@@ -79,7 +86,8 @@ export class TemplateError extends Error {
 }
 
 function asString(v: TemplateValue): string {
-  if (typeof v !== 'string') throw new TemplateError(`expected a string, got ${Array.isArray(v) ? 'a list' : typeof v}`);
+  if (typeof v !== 'string')
+    throw new TemplateError(`expected a string, got ${Array.isArray(v) ? 'a list' : typeof v}`);
   return v;
 }
 

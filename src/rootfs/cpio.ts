@@ -47,7 +47,10 @@ export function parseNewc(buf: Buffer, start: number, file: string): { entries: 
       if (!/^[0-9a-fA-F]{8}$/.test(s)) throw new InputError('E_CPIO', { file }, `bad cpio header at byte ${pos}`);
       return parseInt(s, 16);
     };
-    const [ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, , , namesize] = Array.from({ length: 12 }, (_, i) => field(i)) as number[];
+    const [ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, , , namesize] = Array.from(
+      { length: 12 },
+      (_, i) => field(i),
+    ) as number[];
     const nameStart = pos + HEADER;
     const dataStart = pad4(nameStart + (namesize as number));
     const dataEnd = dataStart + (filesize as number);
@@ -83,7 +86,10 @@ export function parseNewc(buf: Buffer, start: number, file: string): { entries: 
 }
 
 export function normalizeName(name: string): string {
-  return name.split('/').filter((c) => c !== '' && c !== '.').join('/');
+  return name
+    .split('/')
+    .filter((c) => c !== '' && c !== '.')
+    .join('/');
 }
 
 export interface NewEntry {
@@ -99,11 +105,32 @@ export interface NewEntry {
 export function writeNewc(entries: readonly NewEntry[], firstIno = 1): Buffer {
   const parts: Buffer[] = [];
   let ino = firstIno;
-  const push = (name: string, e: { mode: number; uid?: number; gid?: number; mtime?: number; data?: Uint8Array }, nlink: number) => {
+  const push = (
+    name: string,
+    e: { mode: number; uid?: number; gid?: number; mtime?: number; data?: Uint8Array },
+    nlink: number,
+  ) => {
     const data = Buffer.from(e.data ?? new Uint8Array());
     const nameBytes = Buffer.from(`${name}\0`, 'utf8');
-    const fields = [ino++, e.mode, e.uid ?? 0, e.gid ?? 0, nlink, e.mtime ?? 0, data.length, 0, 0, 0, 0, nameBytes.length, 0];
-    const header = Buffer.from(`070701${fields.map((f) => f.toString(16).padStart(8, '0').toUpperCase()).join('')}`, 'latin1');
+    const fields = [
+      ino++,
+      e.mode,
+      e.uid ?? 0,
+      e.gid ?? 0,
+      nlink,
+      e.mtime ?? 0,
+      data.length,
+      0,
+      0,
+      0,
+      0,
+      nameBytes.length,
+      0,
+    ];
+    const header = Buffer.from(
+      `070701${fields.map((f) => f.toString(16).padStart(8, '0').toUpperCase()).join('')}`,
+      'latin1',
+    );
     const headLen = header.length + nameBytes.length;
     parts.push(header, nameBytes, Buffer.alloc(pad4(headLen) - headLen));
     parts.push(data, Buffer.alloc(pad4(data.length) - data.length));

@@ -26,13 +26,18 @@ export class DebugfsView implements GuestView {
     const CHUNK = 5000;
     for (let i = 0; i < wanted.length; i += CHUNK) {
       const chunk = wanted.slice(i, i + CHUNK);
-      const run = runDebugfs(this.spec, chunk.map((d) => `ls -p ${dq(d)}`));
+      const run = runDebugfs(
+        this.spec,
+        chunk.map((d) => `ls -p ${dq(d)}`),
+      );
       chunk.forEach((d, k) => {
         this.dirs.set(
           d,
           run.then((r) => {
             const section = r.sections[k] ?? '';
-            return /^\/\d+\/[0-7]+\/\d+\/\d+\/\.\/\/$/m.test(section) ? new Map(parseLsP(section).map((e) => [e.name, e])) : undefined;
+            return /^\/\d+\/[0-7]+\/\d+\/\d+\/\.\/\/$/m.test(section)
+              ? new Map(parseLsP(section).map((e) => [e.name, e]))
+              : undefined;
           }),
         );
       });
@@ -53,7 +58,9 @@ export class DebugfsView implements GuestView {
     const p = realPath([...parent, name]);
     let target = this.targets.get(p);
     if (!target) {
-      target = runDebugfs(this.spec, [`stat ${dq(p)}`]).then(async (r) => fastLinkTarget(r.sections[0] ?? '') ?? (await debugfsCat(this.spec, p)).toString('utf8'));
+      target = runDebugfs(this.spec, [`stat ${dq(p)}`]).then(
+        async (r) => fastLinkTarget(r.sections[0] ?? '') ?? (await debugfsCat(this.spec, p)).toString('utf8'),
+      );
       this.targets.set(p, target);
     }
     return { ...entry, target: await target };
@@ -79,10 +86,19 @@ export class DebugfsView implements GuestView {
  * debugfs error is a ToolError. The caller works on a copy of the image, so a failure here never
  * reaches the user's image.
  */
-export async function applyWithDebugfs(file: string, offset: number, changes: readonly Change[], scratch: string): Promise<void> {
+export async function applyWithDebugfs(
+  file: string,
+  offset: number,
+  changes: readonly Change[],
+  scratch: string,
+): Promise<void> {
   const spec = e2fsSpec({ path: file, offset });
   const commands: string[] = [];
-  const owner = (p: string, mode: number) => [`sif ${dq(p)} mode 0${mode.toString(8)}`, `sif ${dq(p)} uid 0`, `sif ${dq(p)} gid 0`];
+  const owner = (p: string, mode: number) => [
+    `sif ${dq(p)} mode 0${mode.toString(8)}`,
+    `sif ${dq(p)} uid 0`,
+    `sif ${dq(p)} gid 0`,
+  ];
   let n = 0;
   for (const c of orderChanges(changes)) {
     const p = realPath(c.path);
@@ -107,7 +123,8 @@ export async function applyWithDebugfs(file: string, offset: number, changes: re
   }
   const result = await runDebugfs(spec, commands, { write: true });
   const errors = result.errors.filter((l) => !/^Allocated inode: \d+$/.test(l));
-  if (errors.length > 0) throw new ToolError('E_DEBUGFS', `debugfs -w ${spec} reported: ${errors.slice(0, 5).join('; ')}`);
+  if (errors.length > 0)
+    throw new ToolError('E_DEBUGFS', `debugfs -w ${spec} reported: ${errors.slice(0, 5).join('; ')}`);
   await verifyApplied(file, offset, changes);
 }
 
@@ -122,7 +139,11 @@ async function verifyApplied(file: string, offset: number, changes: readonly Cha
       c.op === 'mkdir'
         ? entry?.type === 'dir' && entry.mode === c.mode && entry.uid === 0
         : c.op === 'write'
-          ? entry?.type === 'file' && entry.mode === c.mode && entry.uid === 0 && entry.gid === 0 && entry.size === c.data.length
+          ? entry?.type === 'file' &&
+            entry.mode === c.mode &&
+            entry.uid === 0 &&
+            entry.gid === 0 &&
+            entry.size === c.data.length
           : entry === undefined;
     if (!ok) throw new ToolError('E_DEBUGFS', `after debugfs -w, ${realPath(c.path)} is not as staged (${c.op})`);
   }

@@ -18,21 +18,35 @@ export interface DebugfsResult {
 
 /** Quotes one debugfs argument. debugfs' parser knows double quotes, not escapes. */
 export function dq(arg: string): string {
-  if (/["\n\r\0]/.test(arg)) throw new ToolError('E_DEBUGFS_NAME', `cannot pass ${JSON.stringify(arg)} to debugfs (quote, newline or NUL in a name)`);
+  if (/["\n\r\0]/.test(arg))
+    throw new ToolError(
+      'E_DEBUGFS_NAME',
+      `cannot pass ${JSON.stringify(arg)} to debugfs (quote, newline or NUL in a name)`,
+    );
   return `"${arg}"`;
 }
 
 /** One debugfs process: its exit code, raw stdout and the stderr lines other than the version banner. */
-function spawnDebugfs(args: readonly string[], stdin?: string): Promise<{ code: number | null; stdout: Buffer; errors: string[] }> {
+function spawnDebugfs(
+  args: readonly string[],
+  stdin?: string,
+): Promise<{ code: number | null; stdout: Buffer; errors: string[] }> {
   return new Promise((resolve, reject) => {
     const child = spawn('debugfs', args, { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (d: Buffer) => out.push(d));
     child.stderr?.on('data', (d: Buffer) => err.push(d));
-    child.on('error', (e) => reject(new ToolError('E_TOOL_MISSING', `debugfs could not be run (install e2fsprogs): ${e.message}`, { cause: e })));
+    child.on('error', (e) =>
+      reject(
+        new ToolError('E_TOOL_MISSING', `debugfs could not be run (install e2fsprogs): ${e.message}`, { cause: e }),
+      ),
+    );
     child.on('close', (code) => {
-      const errors = Buffer.concat(err).toString('utf8').split('\n').filter((l) => l.trim() !== '' && !/^debugfs \d/.test(l));
+      const errors = Buffer.concat(err)
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !/^debugfs \d/.test(l));
       resolve({ code, stdout: Buffer.concat(out), errors });
     });
     if (stdin !== undefined && child.stdin) {
@@ -42,18 +56,28 @@ function spawnDebugfs(args: readonly string[], stdin?: string): Promise<{ code: 
   });
 }
 
-export async function runDebugfs(spec: string, commands: readonly string[], options: { write?: boolean } = {}): Promise<DebugfsResult> {
+export async function runDebugfs(
+  spec: string,
+  commands: readonly string[],
+  options: { write?: boolean } = {},
+): Promise<DebugfsResult> {
   const args = [...(options.write ? ['-w'] : []), '-f', '-', spec];
   const { code, stdout, errors } = await spawnDebugfs(args, commands.map((c) => `${c}\n`).join(''));
-  if (code !== 0) throw new ToolError('E_DEBUGFS', `debugfs ${args.join(' ')} exited with ${code}: ${errors.join('; ')}`);
-  const sections = stdout.toString('utf8').split(/^debugfs: .*$/m).slice(1).map((sec) => sec.replace(/^\n/, ''));
+  if (code !== 0)
+    throw new ToolError('E_DEBUGFS', `debugfs ${args.join(' ')} exited with ${code}: ${errors.join('; ')}`);
+  const sections = stdout
+    .toString('utf8')
+    .split(/^debugfs: .*$/m)
+    .slice(1)
+    .map((sec) => sec.replace(/^\n/, ''));
   return { sections, errors };
 }
 
 /** Raw bytes of one file (`cat`); a ToolError when debugfs prints an error instead. */
 export async function debugfsCat(spec: string, path: string): Promise<Buffer> {
   const { code, stdout, errors } = await spawnDebugfs(['-R', `cat ${dq(path)}`, spec]);
-  if (code !== 0 || errors.length > 0) throw new ToolError('E_DEBUGFS', `debugfs cat ${path}: ${errors.join('; ') || `exit ${code}`}`);
+  if (code !== 0 || errors.length > 0)
+    throw new ToolError('E_DEBUGFS', `debugfs cat ${path}: ${errors.join('; ') || `exit ${code}`}`);
   return stdout;
 }
 
@@ -72,7 +96,15 @@ export function parseLsP(section: string): DebugfsEntry[] {
     const name = m[5] as string;
     if (name === '.' || name === '..') continue;
     const mode = parseInt(m[2] as string, 8);
-    out.push({ name, inode: Number(m[1]), type: typeFromMode(mode), mode: mode & 0o7777, uid: Number(m[3]), gid: Number(m[4]), size: Number(m[6] || 0) });
+    out.push({
+      name,
+      inode: Number(m[1]),
+      type: typeFromMode(mode),
+      mode: mode & 0o7777,
+      uid: Number(m[3]),
+      gid: Number(m[4]),
+      size: Number(m[6] || 0),
+    });
   }
   return out;
 }

@@ -46,7 +46,8 @@ export async function detectRootfs(path: string): Promise<RootfsLayout> {
     throw new FileNotFoundError(path, 'rootfs', { cause: e });
   }
   if (stat.isDirectory()) return { kind: 'directory', path };
-  if (!stat.isFile() && !stat.isBlockDevice()) throw new InputError('E_ROOTFS_KIND', { file: path }, 'is neither a directory, a disk image nor an initrd');
+  if (!stat.isFile() && !stat.isBlockDevice())
+    throw new InputError('E_ROOTFS_KIND', { file: path }, 'is neither a directory, a disk image nor an initrd');
   const handle = await fs.open(path, 'r');
   try {
     const size = stat.isFile() ? stat.size : Number.MAX_SAFE_INTEGER;
@@ -70,22 +71,46 @@ export async function detectRootfs(path: string): Promise<RootfsLayout> {
     if (head.length >= 512 && head[510] === 0x55 && head[511] === 0xaa) {
       const partitions = readMbr(head);
       if (partitions.some((p) => p.type === 0xee)) {
-        throw new InputError('E_ROOTFS_GPT', { file: path }, 'is a GPT disk; kata guest images use an MBR (msdos) table, GPT is not supported');
+        throw new InputError(
+          'E_ROOTFS_GPT',
+          { file: path },
+          'is a GPT disk; kata guest images use an MBR (msdos) table, GPT is not supported',
+        );
       }
       const first = partitions.find((p) => p.index === 1);
       if (first) {
         const type = await fsAt(first.offset);
         if (!type) {
-          throw new InputError('E_ROOTFS_KIND', { file: path }, `partition 1 (at byte ${first.offset}) holds neither ext4 nor erofs (xfs and others are not supported)`);
+          throw new InputError(
+            'E_ROOTFS_KIND',
+            { file: path },
+            `partition 1 (at byte ${first.offset}) holds neither ext4 nor erofs (xfs and others are not supported)`,
+          );
         }
         const second = partitions.find((p) => p.index === 2);
-        return { kind: 'disk-image', path, fs: type, offset: first.offset, size: first.size, partitions, ...(second ? { verityHash: second } : {}) };
+        return {
+          kind: 'disk-image',
+          path,
+          fs: type,
+          offset: first.offset,
+          size: first.size,
+          partitions,
+          ...(second ? { verityHash: second } : {}),
+        };
       }
     }
     if (head.subarray(0, 4).toString('latin1') === 'XFSB') {
-      throw new InputError('E_ROOTFS_KIND', { file: path }, 'is an xfs image; only ext4 (writable), erofs and initrd are supported');
+      throw new InputError(
+        'E_ROOTFS_KIND',
+        { file: path },
+        'is an xfs image; only ext4 (writable), erofs and initrd are supported',
+      );
     }
-    throw new InputError('E_ROOTFS_KIND', { file: path }, 'is not a directory, an ext4/erofs disk image (bare or MBR) or an initrd (newc cpio, gzip or plain)');
+    throw new InputError(
+      'E_ROOTFS_KIND',
+      { file: path },
+      'is not a directory, an ext4/erofs disk image (bare or MBR) or an initrd (newc cpio, gzip or plain)',
+    );
   } finally {
     await handle.close();
   }
@@ -107,6 +132,11 @@ export function readMbr(sector0: Buffer): Partition[] {
 
 /** The `img?offset=N` spec e2fsprogs (debugfs, e2fsck) accepts. */
 export function e2fsSpec(layout: { path: string; offset: number }): string {
-  if (layout.path.includes('?')) throw new InputError('E_ROOTFS_PATH', { file: layout.path }, 'an image path containing "?" cannot be given to e2fsprogs; rename it');
+  if (layout.path.includes('?'))
+    throw new InputError(
+      'E_ROOTFS_PATH',
+      { file: layout.path },
+      'an image path containing "?" cannot be given to e2fsprogs; rename it',
+    );
   return `${layout.path}?offset=${layout.offset}`;
 }

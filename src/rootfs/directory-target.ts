@@ -65,13 +65,14 @@ export interface ApplyOptions {
 }
 
 /** O_WRONLY | O_CREAT | O_EXCL | O_TRUNC: what writeFileSync's 'wx' opens with. */
-const CREATE_EXCL = fsSync.constants.O_WRONLY | fsSync.constants.O_CREAT | fsSync.constants.O_EXCL | fsSync.constants.O_TRUNC;
+const CREATE_EXCL =
+  fsSync.constants.O_WRONLY | fsSync.constants.O_CREAT | fsSync.constants.O_EXCL | fsSync.constants.O_TRUNC;
 
 /** Writes all of `data` to a new file (O_EXCL): open, write, close, as writeFileSync does without its option parsing. */
 function createFileSync(file: string, data: Uint8Array, mode: number): void {
   const fd = fsSync.openSync(file, CREATE_EXCL, mode);
   try {
-    for (let at = 0; at < data.byteLength; ) at += fsSync.writeSync(fd, data, at, data.byteLength - at);
+    for (let at = 0; at < data.byteLength;) at += fsSync.writeSync(fd, data, at, data.byteLength - at);
   } finally {
     fsSync.closeSync(fd);
   }
@@ -85,7 +86,11 @@ function assertPlain(p: readonly string[], name: string): void {
 }
 
 /** Applies `changes` under `root`, all or nothing. */
-export async function applyToDirectory(root: string, changes: readonly Change[], options: ApplyOptions = {}): Promise<void> {
+export async function applyToDirectory(
+  root: string,
+  changes: readonly Change[],
+  options: ApplyOptions = {},
+): Promise<void> {
   const ordered = orderChanges(changes);
   const journal: Undo[] = [];
   // Host paths are the root and the real components joined with '/': the components are checked
@@ -116,7 +121,10 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
       if (checkedDirs.has(k)) continue;
       assertPlain(p, p[i - 1] as string);
       const st = fsSync.lstatSync(prefix + k);
-      if (!st.isDirectory()) throw new PathEscapeError(`${realPath(p.slice(0, i))} changed into a ${st.isSymbolicLink() ? 'symbolic link' : 'non-directory'} while staging; refusing to write through it`);
+      if (!st.isDirectory())
+        throw new PathEscapeError(
+          `${realPath(p.slice(0, i))} changed into a ${st.isSymbolicLink() ? 'symbolic link' : 'non-directory'} while staging; refusing to write through it`,
+        );
       checkedDirs.add(k);
     }
   };
@@ -147,7 +155,8 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
         let before: { original: Buffer; mode: number; uid: number; gid: number } | undefined;
         if (c.replaces) {
           const st = fsSync.lstatSync(target);
-          if (!st.isFile()) throw new PathEscapeError(`${realPath(c.path)} is no longer a regular file; refusing to replace it`);
+          if (!st.isFile())
+            throw new PathEscapeError(`${realPath(c.path)} is no longer a regular file; refusing to replace it`);
           before = { original: fsSync.readFileSync(target), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
         }
         if (!c.replaces && createdDirs.has(parentKey)) {
@@ -179,7 +188,14 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
         const target = host(c.path);
         const st = fsSync.lstatSync(target);
         if (!st.isFile()) throw new PathEscapeError(`${realPath(c.path)} is not a regular file; refusing to remove it`);
-        journal.push({ kind: 'replaced', file: target, original: fsSync.readFileSync(target), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+        journal.push({
+          kind: 'replaced',
+          file: target,
+          original: fsSync.readFileSync(target),
+          mode: st.mode & 0o7777,
+          uid: st.uid,
+          gid: st.gid,
+        });
         fsSync.unlinkSync(target);
         break;
       }
@@ -214,7 +230,9 @@ export async function applyToDirectory(root: string, changes: readonly Change[],
     });
     if (isKbsBundlerError(e)) throw e;
     const what = current ? `${current.op} ${realPath(current.path)}` : 'staging';
-    throw new ToolError('E_ROOTFS_WRITE', `${what}: ${(e as Error).message}; every change made so far was undone`, { cause: e });
+    throw new ToolError('E_ROOTFS_WRITE', `${what}: ${(e as Error).message}; every change made so far was undone`, {
+      cause: e,
+    });
   }
 }
 

@@ -30,7 +30,11 @@ export async function extractErofs(image: string, offset: number, size: number):
       await pipeline(createReadStream(image, { start: offset, end: offset + size - 1 }), createWriteStream(fsImage));
     }
     const tree = path.join(tmp, 'tree');
-    await mustRun('fsck.erofs', [`--extract=${tree}`, '--preserve', image === fsImage ? image : fsImage], `extracting the erofs filesystem of ${image}`);
+    await mustRun(
+      'fsck.erofs',
+      [`--extract=${tree}`, '--preserve', image === fsImage ? image : fsImage],
+      `extracting the erofs filesystem of ${image}`,
+    );
     if (fsImage !== image) await fs.rm(fsImage);
     return { tree, remove };
   } catch (e) {
@@ -43,7 +47,11 @@ export async function extractErofs(image: string, offset: number, size: number):
  * Makes an erofs filesystem from `tree` and writes it into `copy` (a copy of the image): as the
  * whole file (bare) or at `offset`, zero-filling the rest of a partition of `size` bytes.
  */
-export async function rebuildErofsInto(copy: string, tree: string, layout: { offset: number; size: number; bare: boolean }): Promise<number> {
+export async function rebuildErofsInto(
+  copy: string,
+  tree: string,
+  layout: { offset: number; size: number; bare: boolean },
+): Promise<number> {
   const out = path.join(path.dirname(tree), 'new.erofs');
   await mustRun('mkfs.erofs', ['--quiet', ...MKFS_EROFS_OPTIONS, out, tree], 'making the new erofs filesystem');
   const built = (await fs.stat(out)).size;
@@ -52,7 +60,11 @@ export async function rebuildErofsInto(copy: string, tree: string, layout: { off
     return built;
   }
   if (built > layout.size) {
-    throw new InputError('E_EROFS_TOO_BIG', { file: copy }, `the rebuilt erofs filesystem (${built} bytes) does not fit partition 1 (${layout.size} bytes)`);
+    throw new InputError(
+      'E_EROFS_TOO_BIG',
+      { file: copy },
+      `the rebuilt erofs filesystem (${built} bytes) does not fit partition 1 (${layout.size} bytes)`,
+    );
   }
   const handle = await fs.open(copy, 'r+');
   try {

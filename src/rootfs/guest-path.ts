@@ -49,7 +49,11 @@ export const MAX_SYMLINKS = 40;
 
 export class SymlinkLoopError extends InputError {
   constructor(guestPath: string) {
-    super('E_SYMLINK_LOOP', { file: guestPath }, `more than ${MAX_SYMLINKS} symbolic links while resolving this path in the rootfs (ELOOP)`);
+    super(
+      'E_SYMLINK_LOOP',
+      { file: guestPath },
+      `more than ${MAX_SYMLINKS} symbolic links while resolving this path in the rootfs (ELOOP)`,
+    );
     this.name = 'SymlinkLoopError';
   }
 }
@@ -74,9 +78,12 @@ export function assertPlainGuestPath(guestPath: string, what = 'guest path'): st
   if (guestPath.includes('\0')) throw new PathEscapeError(`${what} ${JSON.stringify(guestPath)} contains a NUL byte`);
   const parts = guestPath.split('/').filter((p) => p !== '');
   if (parts.some((p) => p === '.' || p === '..')) {
-    throw new PathEscapeError(`${what} ${JSON.stringify(guestPath)} contains "." or ".." components; refusing to write it into the rootfs`);
+    throw new PathEscapeError(
+      `${what} ${JSON.stringify(guestPath)} contains "." or ".." components; refusing to write it into the rootfs`,
+    );
   }
-  if (parts.length === 0) throw new PathEscapeError(`${what} ${JSON.stringify(guestPath)} names the rootfs root itself`);
+  if (parts.length === 0)
+    throw new PathEscapeError(`${what} ${JSON.stringify(guestPath)} names the rootfs root itself`);
   return parts;
 }
 
@@ -86,7 +93,11 @@ export function assertPlainGuestPath(guestPath: string, what = 'guest path'): st
  * component is a file, SymlinkLoopError on loops, PathEscapeError when `aboveRoot` is 'refuse'
  * and a `..` would climb above the root.
  */
-export async function resolveGuestPath(fs: GuestLookup, guestPath: string, options: ResolveOptions): Promise<ResolvedPath | undefined> {
+export async function resolveGuestPath(
+  fs: GuestLookup,
+  guestPath: string,
+  options: ResolveOptions,
+): Promise<ResolvedPath | undefined> {
   const pending = splitComponents(guestPath);
   const current: string[] = [];
   const via: string[] = [];

@@ -35,7 +35,11 @@ export function overlayArchive(image: InitrdImage, changes: readonly Change[]): 
   };
   for (const c of changes) {
     if (c.op === 'remove' || c.op === 'rmdir') {
-      throw new InputError('E_INITRD_REMOVE', { file: image.file }, `cannot remove ${realPath(c.path)} from an initrd by appending; unstage truncates the appended archive instead`);
+      throw new InputError(
+        'E_INITRD_REMOVE',
+        { file: image.file },
+        `cannot remove ${realPath(c.path)} from an initrd by appending; unstage truncates the appended archive instead`,
+      );
     }
     addParents(c.path);
     const name = c.path.join('/');
@@ -47,9 +51,14 @@ export function overlayArchive(image: InitrdImage, changes: readonly Change[]): 
 }
 
 /** Writes original bytes + the overlay archive to the initrd, atomically. */
-export async function appendToInitrd(file: string, image: InitrdImage, changes: readonly Change[]): Promise<{ appendedBytes: number }> {
+export async function appendToInitrd(
+  file: string,
+  image: InitrdImage,
+  changes: readonly Change[],
+): Promise<{ appendedBytes: number }> {
   const original = await fs.readFile(file);
-  if (original.length !== image.size) throw new InputError('E_ROOTFS_CHANGED', { file }, 'changed while staging; run again');
+  if (original.length !== image.size)
+    throw new InputError('E_ROOTFS_CHANGED', { file }, 'changed while staging; run again');
   const archive = overlayArchive(image, changes);
   const st = await fs.stat(file);
   await writeFileAtomic(file, Buffer.concat([original, archive]), st.mode & 0o7777);

@@ -79,7 +79,12 @@ export function parseInitrd(buf: Buffer, file: string): InitrdImage {
       continue;
     }
     const other = OTHER_COMPRESSION.find(([magic]) => magic.every((b, i) => buf[pos + i] === b));
-    if (other) throw new InputError('E_INITRD_COMPRESSION', { file }, `holds a ${other[1]}-compressed archive at byte ${pos}; only gzip and plain newc cpio are supported`);
+    if (other)
+      throw new InputError(
+        'E_INITRD_COMPRESSION',
+        { file },
+        `holds a ${other[1]}-compressed archive at byte ${pos}; only gzip and plain newc cpio are supported`,
+      );
     throw new InputError('E_INITRD', { file }, `unexpected bytes at ${pos}: not a newc cpio archive or gzip stream`);
   }
   return {
@@ -99,7 +104,13 @@ export function parseInitrd(buf: Buffer, file: string): InitrdImage {
       const e = byPath.get(key);
       if (!e) return childNames.has(key) ? { type: 'dir', mode: 0o755, uid: 0, gid: 0 } : undefined;
       const type = typeFromMode(e.mode);
-      return { type, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, ...(type === 'symlink' ? { target: e.data.toString('utf8') } : {}) };
+      return {
+        type,
+        mode: e.mode & 0o7777,
+        uid: e.uid,
+        gid: e.gid,
+        ...(type === 'symlink' ? { target: e.data.toString('utf8') } : {}),
+      };
     },
   };
 }
@@ -118,14 +129,18 @@ function gunzipMember(buf: Buffer, pos: number, file: string): { data: Buffer; n
   try {
     result = zlib.inflateRawSync(buf.subarray(p), { info: true }) as unknown as { buffer: Buffer; engine: zlib.Zlib };
   } catch (e) {
-    throw new InputError('E_INITRD', { file }, `corrupt gzip stream at byte ${pos}: ${(e as Error).message}`, { cause: e });
+    throw new InputError('E_INITRD', { file }, `corrupt gzip stream at byte ${pos}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const consumed = result.engine.bytesWritten;
   const trailer = p + consumed;
   if (trailer + 8 > buf.length) throw new InputError('E_INITRD', { file }, `truncated gzip stream at byte ${pos}`);
   const isize = buf.readUInt32LE(trailer + 4);
-  if (isize !== result.buffer.length % 2 ** 32) throw new InputError('E_INITRD', { file }, `gzip stream at byte ${pos}: length check failed`);
+  if (isize !== result.buffer.length % 2 ** 32)
+    throw new InputError('E_INITRD', { file }, `gzip stream at byte ${pos}: length check failed`);
   const crc = (zlib as unknown as { crc32?: (b: Buffer) => number }).crc32;
-  if (crc && crc(result.buffer) !== buf.readUInt32LE(trailer)) throw new InputError('E_INITRD', { file }, `gzip stream at byte ${pos}: CRC check failed`);
+  if (crc && crc(result.buffer) !== buf.readUInt32LE(trailer))
+    throw new InputError('E_INITRD', { file }, `gzip stream at byte ${pos}: CRC check failed`);
   return { data: result.buffer, next: trailer + 8 };
 }

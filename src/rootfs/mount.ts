@@ -24,7 +24,11 @@ export async function mountLoop(image: FsLocation, mode: 'ro' | 'rw'): Promise<L
   const opts = ['loop', mode, `offset=${image.offset}`, `sizelimit=${image.size}`];
   if (mode === 'ro') opts.push('noload');
   try {
-    await mustRun('mount', ['-t', 'ext4', '-o', opts.join(','), image.path, dir], `mounting ${image.path} at offset ${image.offset}`);
+    await mustRun(
+      'mount',
+      ['-t', 'ext4', '-o', opts.join(','), image.path, dir],
+      `mounting ${image.path} at offset ${image.offset}`,
+    );
   } catch (e) {
     await fs.rmdir(dir).catch(() => undefined);
     throw e;
@@ -38,7 +42,8 @@ export async function mountLoop(image: FsLocation, mode: 'ro' | 'rw'): Promise<L
       for (let attempt = 0; ; attempt++) {
         const r = await runTool('umount', [dir]);
         if (r.code === 0) break;
-        if (attempt >= 4) throw new ToolError('E_UMOUNT', `could not unmount ${dir} (${r.stderr.trim()}); run: umount ${dir}`);
+        if (attempt >= 4)
+          throw new ToolError('E_UMOUNT', `could not unmount ${dir} (${r.stderr.trim()}); run: umount ${dir}`);
         await new Promise((res) => setTimeout(res, 200 * (attempt + 1)));
       }
       mounted = false;
@@ -47,7 +52,11 @@ export async function mountLoop(image: FsLocation, mode: 'ro' | 'rw'): Promise<L
   };
 }
 
-export async function withLoopMount<T>(image: FsLocation, mode: 'ro' | 'rw', fn: (dir: string) => Promise<T>): Promise<T> {
+export async function withLoopMount<T>(
+  image: FsLocation,
+  mode: 'ro' | 'rw',
+  fn: (dir: string) => Promise<T>,
+): Promise<T> {
   const m = await mountLoop(image, mode);
   try {
     return await fn(m.dir);

@@ -6,7 +6,15 @@
  */
 import { InputError, PathEscapeError } from '../errors.js';
 import { realPath, type Change, type GuestView } from './changes.js';
-import { assertPlainGuestPath, guestString, NotADirectoryError, resolveGuestPath, type GuestLookup, type GuestNode, type ResolvedPath } from './guest-path.js';
+import {
+  assertPlainGuestPath,
+  guestString,
+  NotADirectoryError,
+  resolveGuestPath,
+  type GuestLookup,
+  type GuestNode,
+  type ResolvedPath,
+} from './guest-path.js';
 
 export const DIR_MODE = 0o755;
 
@@ -67,7 +75,8 @@ export class WritePlanner implements GuestLookup {
 
   private lookupIn(parent: readonly string[], parentKey: string, name: string): Promise<GuestNode | undefined> {
     // Nothing exists under a planned directory until this run makes it (and then it is planned too).
-    if (this.virtualDirs.has(parentKey)) return this.nodes.get(parentKey === '' ? name : `${parentKey}/${name}`) ?? NOTHING_P;
+    if (this.virtualDirs.has(parentKey))
+      return this.nodes.get(parentKey === '' ? name : `${parentKey}/${name}`) ?? NOTHING_P;
     const key = parentKey === '' ? name : `${parentKey}/${name}`;
     let p = this.nodes.get(key);
     if (!p) {
@@ -94,7 +103,11 @@ export class WritePlanner implements GuestLookup {
     const r = await this.resolveForWrite(guestPath);
     if (r.components.length === 0) throw new PathEscapeError(`${guestPath}: resolves to the rootfs root itself`);
     if (r.node && r.node.type !== 'file') {
-      throw new InputError('E_ROOTFS_PATH', { file: guestPath }, `${realPath(r.components)} is a ${r.node.type === 'dir' ? 'directory' : r.node.type} in the rootfs, not a file`);
+      throw new InputError(
+        'E_ROOTFS_PATH',
+        { file: guestPath },
+        `${realPath(r.components)} is a ${r.node.type === 'dir' ? 'directory' : r.node.type} in the rootfs, not a file`,
+      );
     }
     return { guestPath, path: r.components, node: r.node, via: r.via };
   }
@@ -125,7 +138,12 @@ export class WritePlanner implements GuestLookup {
     }
     const r = await this.resolveForWrite(guestPath);
     if (!r.node) await this.planDir(r.components);
-    else if (r.node.type !== 'dir') throw new InputError('E_ROOTFS_PATH', { file: guestPath }, `${realPath(r.components)} is not a directory in the rootfs`);
+    else if (r.node.type !== 'dir')
+      throw new InputError(
+        'E_ROOTFS_PATH',
+        { file: guestPath },
+        `${realPath(r.components)} is not a directory in the rootfs`,
+      );
     return r.components;
   }
 
@@ -202,7 +220,9 @@ export class WritePlanner implements GuestLookup {
    * as the whole path's resolution plans a missing intermediate directory. Undefined (resolve the
    * whole path instead) on an error, a non-directory or the root itself.
    */
-  private async resolveParent(parentGuest: string): Promise<{ components: readonly string[]; key: string } | undefined> {
+  private async resolveParent(
+    parentGuest: string,
+  ): Promise<{ components: readonly string[]; key: string } | undefined> {
     let r: ResolvedPath;
     try {
       r = await this.resolveForWrite(parentGuest);

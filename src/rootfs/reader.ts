@@ -9,7 +9,13 @@ import * as path from 'node:path';
 import { extractErofs } from './erofs.js';
 import { detectRootfs, type RootfsLayout } from './detect.js';
 import { DebugfsView } from './debugfs-view.js';
-import { NotADirectoryError, resolveGuestPath, type GuestLookup, type GuestNode, type ResolvedPath } from './guest-path.js';
+import {
+  NotADirectoryError,
+  resolveGuestPath,
+  type GuestLookup,
+  type GuestNode,
+  type ResolvedPath,
+} from './guest-path.js';
 import { readInitrd } from './initrd.js';
 
 export type RootfsKind = 'directory' | 'ext4-image' | 'initrd' | 'erofs-image';
@@ -81,7 +87,10 @@ export function directoryReader(root: string): RootfsReader & GuestLookup {
     (components) => fs.readFile(host(components)),
     async (components) => {
       const dirents = await fs.readdir(host(components), { withFileTypes: true });
-      return dirents.map((d) => ({ name: d.name, type: d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'other' }));
+      return dirents.map((d) => ({
+        name: d.name,
+        type: d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'other',
+      }));
     },
   );
 }
@@ -111,7 +120,9 @@ async function initrdReader(file: string): Promise<RootfsReader & GuestLookup> {
     async (components) => Buffer.from((image.entry(components.join('/')) as { data: Buffer }).data),
     async (components) => {
       const names = image.children(components.join('/')) ?? [];
-      return Promise.all(names.map(async (name) => ({ name, type: (await image.lookup(components, name))?.type ?? 'other' })));
+      return Promise.all(
+        names.map(async (name) => ({ name, type: (await image.lookup(components, name))?.type ?? 'other' })),
+      );
     },
   );
 }

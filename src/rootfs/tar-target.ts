@@ -16,9 +16,13 @@ export async function writeOverlayTar(
   changes: readonly Change[],
   existingDir: (p: readonly string[]) => Promise<GuestNode | undefined>,
 ): Promise<void> {
-  const entries = new Map<string, { type: 'directory' | 'file'; mode: number; uid: number; gid: number; data?: Uint8Array }>();
+  const entries = new Map<
+    string,
+    { type: 'directory' | 'file'; mode: number; uid: number; gid: number; data?: Uint8Array }
+  >();
   for (const c of changes) {
-    if (c.op === 'remove' || c.op === 'rmdir') throw new InputError('E_TAR_REMOVE', { file: out }, `an overlay tarball cannot remove ${realPath(c.path)}`);
+    if (c.op === 'remove' || c.op === 'rmdir')
+      throw new InputError('E_TAR_REMOVE', { file: out }, `an overlay tarball cannot remove ${realPath(c.path)}`);
     for (let i = 1; i < c.path.length; i++) {
       const name = c.path.slice(0, i).join('/');
       if (entries.has(name)) continue;
@@ -30,14 +34,26 @@ export async function writeOverlayTar(
     else entries.set(name, { type: 'file', mode: c.mode, uid: 0, gid: 0, data: c.data });
   }
   const names = [...entries.keys()].sort();
-  const tmp = path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = path.join(
+    path.dirname(path.resolve(out)),
+    `.${path.basename(out)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
   const { pack: newPack } = await import('tar-stream'); // only for --tar: a stage into a rootfs does not load it
   const pack = newPack();
   const done = pipeline(pack, createWriteStream(tmp, { mode: 0o644 }));
   try {
     for (const name of names) {
       const e = entries.get(name)!;
-      const header = { name: e.type === 'directory' ? `${name}/` : name, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, uname: 'root', gname: 'root', mtime: new Date(0) };
+      const header = {
+        name: e.type === 'directory' ? `${name}/` : name,
+        type: e.type,
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        uname: 'root',
+        gname: 'root',
+        mtime: new Date(0),
+      };
       await new Promise<void>((resolve, reject) => {
         const cb = (err?: Error | null) => (err ? reject(err) : resolve());
         if (e.type === 'file') pack.entry({ ...header, size: e.data!.length }, Buffer.from(e.data!), cb);

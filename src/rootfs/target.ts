@@ -82,7 +82,9 @@ export async function openRootfsTarget(rootfs: string, options: TargetOptions = 
           ...t,
           method: `overlay tarball ${tarOut}`,
           apply: async (changes) => {
-            await writeOverlayTar(tarOut, changes, async (p) => t.view.lookup(p.slice(0, -1), p[p.length - 1] as string));
+            await writeOverlayTar(tarOut, changes, async (p) =>
+              t.view.lookup(p.slice(0, -1), p[p.length - 1] as string),
+            );
             return {};
           },
         };
@@ -117,10 +119,14 @@ export async function openRootfsTarget(rootfs: string, options: TargetOptions = 
     case 'disk-image':
       break;
   }
-  const verity = layout.verityHash ? { data: { index: 1, type: 0x83, offset: layout.offset, size: layout.size }, hash: layout.verityHash } : undefined;
+  const verity = layout.verityHash
+    ? { data: { index: 1, type: 0x83, offset: layout.offset, size: layout.size }, hash: layout.verityHash }
+    : undefined;
   const planningOnly = Boolean(options.dryRun) || tarOut !== undefined;
-  if (layout.fs === 'erofs' && !options.rebuild && !planningOnly) throw new InputError('E_ROOTFS_EROFS', { file: rootfs }, EROFS_REFUSAL);
-  if (verity && !options.reverity && !planningOnly) throw new InputError('E_ROOTFS_VERITY', { file: rootfs }, VERITY_REFUSAL);
+  if (layout.fs === 'erofs' && !options.rebuild && !planningOnly)
+    throw new InputError('E_ROOTFS_EROFS', { file: rootfs }, EROFS_REFUSAL);
+  if (verity && !options.reverity && !planningOnly)
+    throw new InputError('E_ROOTFS_VERITY', { file: rootfs }, VERITY_REFUSAL);
   if (layout.fs === 'erofs') {
     const extracted = await extractErofs(layout.path, layout.offset, layout.size);
     return withTar({
@@ -134,7 +140,11 @@ export async function openRootfsTarget(rootfs: string, options: TargetOptions = 
         return onCopy(layout.path, async (copy) => {
           await applyToDirectory(extracted.tree, changes, o);
           o.guard?.check();
-          await rebuildErofsInto(copy, extracted.tree, { offset: layout.offset, size: layout.size, bare: layout.partitions.length === 0 });
+          await rebuildErofsInto(copy, extracted.tree, {
+            offset: layout.offset,
+            size: layout.size,
+            bare: layout.partitions.length === 0,
+          });
           const report: ApplyReport = {};
           if (verity) report.verity = await reformatVerity(copy, verity.data, verity.hash);
           o.guard?.check();
@@ -147,7 +157,11 @@ export async function openRootfsTarget(rootfs: string, options: TargetOptions = 
   const fsLoc = { path: layout.path, offset: layout.offset, size: layout.size };
   const before = await fsckClean(fsLoc);
   if (!before.clean) {
-    throw new InputError('E_ROOTFS_FSCK', { file: rootfs }, `the ext4 filesystem at offset ${layout.offset} is not clean (e2fsck -fn); repair it first with e2fsck -f '${layout.path}?offset=${layout.offset}'`);
+    throw new InputError(
+      'E_ROOTFS_FSCK',
+      { file: rootfs },
+      `the ext4 filesystem at offset ${layout.offset} is not clean (e2fsck -fn); repair it first with e2fsck -f '${layout.path}?offset=${layout.offset}'`,
+    );
   }
   let useMount = isRoot() && !options.noMount;
   let roMount: LoopMount | undefined;
@@ -223,7 +237,8 @@ async function mustBeClean(loc: { path: string; offset: number }): Promise<strin
  */
 async function onCopy<T>(image: string, fn: (copy: string) => Promise<T>): Promise<T> {
   const copy = path.join(path.dirname(image), `.${path.basename(image)}.kbs-staging-${process.pid}`);
-  const cp = (from: string, to: string) => mustRun('cp', ['--sparse=always', '--reflink=auto', '--preserve=mode,ownership', from, to], 'copying the image');
+  const cp = (from: string, to: string) =>
+    mustRun('cp', ['--sparse=always', '--reflink=auto', '--preserve=mode,ownership', from, to], 'copying the image');
   try {
     await fs.access(path.dirname(image), fs.constants.W_OK);
   } catch {
@@ -249,7 +264,11 @@ async function inPlaceWithBackup<T>(image: string, fn: (target: string) => Promi
       return await fn(image);
     } catch (e) {
       // conv=notrunc keeps the file (and its owner); the backup has the image's exact length
-      await mustRun('dd', [`if=${backup}`, `of=${image}`, 'bs=1M', 'conv=notrunc', 'status=none'], 'restoring the image from its backup');
+      await mustRun(
+        'dd',
+        [`if=${backup}`, `of=${image}`, 'bs=1M', 'conv=notrunc', 'status=none'],
+        'restoring the image from its backup',
+      );
       throw e;
     }
   } finally {

@@ -33,7 +33,9 @@ export async function reformatVerity(image: string, data: Partition, hash: Parti
     `--data-blocks=${dataBlocks}`,
     `--hash-offset=${hash.offset}`,
   ];
-  const out = await withDataDevice(image, data, (device) => mustRun('veritysetup', [...args, device, image], 'rebuilding the dm-verity hash tree'));
+  const out = await withDataDevice(image, data, (device) =>
+    mustRun('veritysetup', [...args, device, image], 'rebuilding the dm-verity hash tree'),
+  );
   const field = (name: string) => {
     const m = new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(out.stdout);
     if (!m) throw new ToolError('E_VERITY', `veritysetup format printed no "${name}"`);
@@ -41,7 +43,10 @@ export async function reformatVerity(image: string, data: Partition, hash: Parti
   };
   const hashBlocks = Number(field('Hash blocks'));
   if (hashBlocks * VERITY_BLOCK_SIZE > hash.size) {
-    throw new ToolError('E_VERITY', `the hash tree (${hashBlocks} blocks) does not fit partition 2 (${hash.size} bytes)`);
+    throw new ToolError(
+      'E_VERITY',
+      `the hash tree (${hashBlocks} blocks) does not fit partition 2 (${hash.size} bytes)`,
+    );
   }
   const result = {
     rootHash: field('Root hash'),
@@ -59,7 +64,16 @@ export async function reformatVerity(image: string, data: Partition, hash: Parti
 /** p1 as a device: a read-only loop device at its offset (root), else a temporary copy. */
 async function withDataDevice<T>(image: string, data: Partition, fn: (device: string) => Promise<T>): Promise<T> {
   if (isRoot()) {
-    const r = await runTool('losetup', ['-r', '-f', '--show', '-o', String(data.offset), '--sizelimit', String(data.size), image]);
+    const r = await runTool('losetup', [
+      '-r',
+      '-f',
+      '--show',
+      '-o',
+      String(data.offset),
+      '--sizelimit',
+      String(data.size),
+      image,
+    ]);
     if (r.code === 0) {
       const device = r.stdout.trim();
       try {
@@ -72,7 +86,10 @@ async function withDataDevice<T>(image: string, data: Partition, fn: (device: st
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kbs-verity-'));
   try {
     const copy = path.join(dir, 'p1');
-    await pipeline(createReadStream(image, { start: data.offset, end: data.offset + data.size - 1 }), createWriteStream(copy));
+    await pipeline(
+      createReadStream(image, { start: data.offset, end: data.offset + data.size - 1 }),
+      createWriteStream(copy),
+    );
     return await fn(copy);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

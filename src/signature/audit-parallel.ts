@@ -22,7 +22,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { defaultAuditThreads, MIN_SIGNATURES_FOR_WORKERS } from './audit-thread-count.js';
 import type { Keyring } from '../keys/index.js';
-import { assembleReport, auditedSignature, auditFinding, auditSignatures, mergeKeyrings, type AuditedSignature, type AuditFinding, type AuditReport } from './audit.js';
+import {
+  assembleReport,
+  auditedSignature,
+  auditFinding,
+  auditSignatures,
+  mergeKeyrings,
+  type AuditedSignature,
+  type AuditFinding,
+  type AuditReport,
+} from './audit.js';
 import { decodeFindings, packChunk, type FlatFindings, type PackedChunk } from './audit-wire.js';
 import { plainKeyIndex, type PlainKeyEntry } from './key-index.js';
 import { readSignatureStore, type StoredSignature } from './store.js';
@@ -131,7 +140,12 @@ export class AuditThreads {
   ) {
     if (!entry) return;
     for (let i = 0; i < workers; i++) {
-      const w: PoolWorker = { worker: new Worker(entry, { workerData: data }), ready: false, dead: false, inFlight: [] };
+      const w: PoolWorker = {
+        worker: new Worker(entry, { workerData: data }),
+        ready: false,
+        dead: false,
+        inFlight: [],
+      };
       w.worker.unref(); // loading while the store is read must not keep the process alive if reading fails
       w.worker.on('message', (reply: AuditWorkerReply) => {
         if ('ready' in reply) w.ready = true;
@@ -174,8 +188,12 @@ export class AuditThreads {
   }
 
   /** Judges `signatures` on the calling thread and the workers, then closes them. */
-  async audit(signatures: readonly StoredSignature[], options: Omit<ParallelAuditOptions, 'threads'> = {}): Promise<AuditReport> {
-    if (this.closed || this.threads === 1 || signatures.length < (options.minForWorkers ?? 0)) return this.auditInProcess(signatures, options);
+  async audit(
+    signatures: readonly StoredSignature[],
+    options: Omit<ParallelAuditOptions, 'threads'> = {},
+  ): Promise<AuditReport> {
+    if (this.closed || this.threads === 1 || signatures.length < (options.minForWorkers ?? 0))
+      return this.auditInProcess(signatures, options);
     return this.auditAsRead(async (onRead) => {
       onRead(signatures);
       return signatures;
@@ -187,7 +205,10 @@ export class AuditThreads {
    * workers judge while this thread still reads: they are handed the signatures as they are read.
    * `minForWorkers` is not looked at (the store's size is known only once it is read).
    */
-  async auditStore(store: string, options: Omit<ParallelAuditOptions, 'threads' | 'minForWorkers'> = {}): Promise<AuditReport> {
+  async auditStore(
+    store: string,
+    options: Omit<ParallelAuditOptions, 'threads' | 'minForWorkers'> = {},
+  ): Promise<AuditReport> {
     if (this.closed || this.threads === 1) {
       this.close();
       return this.auditInProcess(await readSignatureStore(store), options);
@@ -195,7 +216,10 @@ export class AuditThreads {
     return this.auditAsRead((onRead) => readSignatureStore(store, { onRead }), options);
   }
 
-  private auditInProcess(signatures: readonly StoredSignature[], options: Omit<ParallelAuditOptions, 'threads'>): Promise<AuditReport> {
+  private auditInProcess(
+    signatures: readonly StoredSignature[],
+    options: Omit<ParallelAuditOptions, 'threads'>,
+  ): Promise<AuditReport> {
     this.close();
     if (options.stats) Object.assign(options.stats, { threads: 1, inWorkers: 0 });
     return auditSignatures(signatures, this.keyring, options.onProgress, options.scopesByFingerprint);
@@ -247,7 +271,10 @@ export class AuditThreads {
       if (next >= n) return undefined;
       // While the store is read, whole chunks only; then shrinking towards the end.
       if (total === undefined && n - next < READING_CHUNK) return undefined;
-      const size = total === undefined ? READING_CHUNK : Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil((n - next) / (4 * threads))));
+      const size =
+        total === undefined
+          ? READING_CHUNK
+          : Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil((n - next) / (4 * threads))));
       // Also bounded in bytes: a store may hold files of up to MAX_SIGNATURE_SIZE each.
       let to = next + 1;
       for (let bytes = signatures[next]!.bytes.byteLength; to < Math.min(n, next + size); to++) {
@@ -304,7 +331,10 @@ export class AuditThreads {
         findings.length = signatures.length;
         this.onEvent?.();
       });
-      if (inStoreOrder.length !== signatures.length) throw new Error(`audit: the store reader gave ${signatures.length} signatures as read, ${inStoreOrder.length} in store order`);
+      if (inStoreOrder.length !== signatures.length)
+        throw new Error(
+          `audit: the store reader gave ${signatures.length} signatures as read, ${inStoreOrder.length} in store order`,
+        );
     } catch (e) {
       this.close();
       throw e; // as an in-process audit: the store's error, nothing judged
@@ -374,7 +404,10 @@ export class AuditThreads {
 }
 
 /** Starts the worker threads for an audit (`threads - 1` of them; default: defaultAuditThreads()). */
-export async function startAuditThreads(keyrings: readonly Keyring[], options: AuditThreadsOptions = {}): Promise<AuditThreads> {
+export async function startAuditThreads(
+  keyrings: readonly Keyring[],
+  options: AuditThreadsOptions = {},
+): Promise<AuditThreads> {
   const threads = Math.max(1, options.threads ?? defaultAuditThreads());
   const keyring = mergeKeyrings(keyrings);
   const entry = threads > 1 ? workerEntry() : undefined;
@@ -385,8 +418,15 @@ export async function startAuditThreads(keyrings: readonly Keyring[], options: A
 }
 
 /** Audits `signatures` on every core (see the module comment and defaultAuditThreads); small stores in-process. */
-export async function auditSignaturesOnAllCores(signatures: readonly StoredSignature[], keyrings: readonly Keyring[], options: ParallelAuditOptions = {}): Promise<AuditReport> {
-  if ((options.threads ?? defaultAuditThreads()) <= 1 || signatures.length < (options.minForWorkers ?? MIN_SIGNATURES_FOR_WORKERS)) {
+export async function auditSignaturesOnAllCores(
+  signatures: readonly StoredSignature[],
+  keyrings: readonly Keyring[],
+  options: ParallelAuditOptions = {},
+): Promise<AuditReport> {
+  if (
+    (options.threads ?? defaultAuditThreads()) <= 1 ||
+    signatures.length < (options.minForWorkers ?? MIN_SIGNATURES_FOR_WORKERS)
+  ) {
     if (options.stats) Object.assign(options.stats, { threads: 1, inWorkers: 0 });
     return auditSignatures(signatures, mergeKeyrings(keyrings), options.onProgress, options.scopesByFingerprint);
   }

@@ -25,7 +25,8 @@ loadKeyring().then(
     const judge = async (request: AuditWorkerRequest) => {
       try {
         const findings: AuditFinding[] = new Array(request.chunk.digests.length);
-        for (let i = 0; i < findings.length; i++) findings[i] = await auditFinding(chunkBlob(request.chunk, i), request.chunk.digests[i]!, keyring);
+        for (let i = 0; i < findings.length; i++)
+          findings[i] = await auditFinding(chunkBlob(request.chunk, i), request.chunk.digests[i]!, keyring);
         port.postMessage({ id: request.id, findings: encodeFindings(findings) } satisfies AuditWorkerReply);
       } catch {
         // The main thread judges this chunk again itself and throws the error as an in-process audit would.

@@ -73,7 +73,9 @@ const STATUS_BY_CODE: Record<SignatureErrorCode, AuditStatus> = {
   E_SIG_PAYLOAD: 'invalid-payload',
 };
 
-type SideResult = { ok: true; verified: VerifiedSignature; payload: SignaturePayload } | { ok: false; code: AuditStatus; reason: string };
+type SideResult =
+  | { ok: true; verified: VerifiedSignature; payload: SignaturePayload }
+  | { ok: false; code: AuditStatus; reason: string };
 
 function side(result: VerifiedSignature | SignatureError, mode: 'host' | 'guest', expectedDigest: string): SideResult {
   if (result instanceof SignatureError) return { ok: false, code: STATUS_BY_CODE[result.code], reason: result.reason };
@@ -95,7 +97,11 @@ function side(result: VerifiedSignature | SignatureError, mode: 'host' | 'guest'
     try {
       parseNormalizedNamed(payload.dockerReference);
     } catch {
-      return { ok: false, code: 'invalid-identity', reason: `Invalid docker reference ${JSON.stringify(payload.dockerReference)} in signature` };
+      return {
+        ok: false,
+        code: 'invalid-identity',
+        reason: `Invalid docker reference ${JSON.stringify(payload.dockerReference)} in signature`,
+      };
     }
   }
   return { ok: true, verified: result, payload };
@@ -172,7 +178,11 @@ export function auditedSignature(
   return out;
 }
 
-export async function auditSignature(sig: StoredSignature, keyring: Keyring, scopesByFingerprint?: Map<string, string[]>): Promise<AuditedSignature> {
+export async function auditSignature(
+  sig: StoredSignature,
+  keyring: Keyring,
+  scopesByFingerprint?: Map<string, string[]>,
+): Promise<AuditedSignature> {
   return auditedSignature(sig, await auditFinding(sig.bytes, sig.digest, keyring), keyring, scopesByFingerprint);
 }
 
@@ -191,7 +201,10 @@ export async function auditSignatures(
 }
 
 /** Groups per-file results (in the order of `signatures`) into images and counts. */
-export function assembleReport(signatures: readonly StoredSignature[], audited: readonly AuditedSignature[]): AuditReport {
+export function assembleReport(
+  signatures: readonly StoredSignature[],
+  audited: readonly AuditedSignature[],
+): AuditReport {
   const images = new Map<string, AuditedImage>();
   const counts: Partial<Record<AuditStatus, number>> = {};
   for (const [i, sig] of signatures.entries()) {
@@ -199,7 +212,13 @@ export function assembleReport(signatures: readonly StoredSignature[], audited: 
     const key = `${sig.repositoryPath}\0${sig.digest}`;
     let image = images.get(key);
     if (!image) {
-      image = { repositoryPath: sig.repositoryPath, digest: sig.digest, guestAccepts: false, hostAccepts: false, signatures: [] };
+      image = {
+        repositoryPath: sig.repositoryPath,
+        digest: sig.digest,
+        guestAccepts: false,
+        hostAccepts: false,
+        signatures: [],
+      };
       images.set(key, image);
     }
     image.signatures.push(result);

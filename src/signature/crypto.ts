@@ -25,7 +25,13 @@ export function hashAccepted(hashAlgo: number): boolean {
 /** Binary (0x00) signatures hash the data as is; text (0x01) signatures hash it with CRLF line ends. */
 function signedData(sig: SignaturePacket, data: Uint8Array): Uint8Array | undefined {
   if (sig.sigType === 0x00) return data;
-  if (sig.sigType === 0x01) return Buffer.from(Buffer.from(data).toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
+  if (sig.sigType === 0x01)
+    return Buffer.from(
+      Buffer.from(data)
+        .toString('latin1')
+        .replace(/\r\n|\r|\n/g, '\r\n'),
+      'latin1',
+    );
   return undefined;
 }
 
@@ -39,7 +45,12 @@ export async function cryptoVerifies(entry: KeyEntry, sig: SignaturePacket, data
   return openpgpVerifies(entry, sig, data);
 }
 
-function rsaVerifies(rsa: NonNullable<KeyEntry['rsa']>, hash: { name: string; digestInfo: Buffer }, sig: SignaturePacket, data: Uint8Array): boolean {
+function rsaVerifies(
+  rsa: NonNullable<KeyEntry['rsa']>,
+  hash: { name: string; digestInfo: Buffer },
+  sig: SignaturePacket,
+  data: Uint8Array,
+): boolean {
   const digest = createHash(hash.name).update(data).update(sig.trailer).digest();
   if (digest[0] !== sig.left16[0] || digest[1] !== sig.left16[1]) return false;
   let s = sig.mpis[0];
@@ -73,9 +84,19 @@ async function openpgpVerifies(entry: KeyEntry, sig: SignaturePacket, data: Uint
     const packet = new openpgp.SignaturePacket();
     packet.read(sig.body);
     const literal = new openpgp.LiteralDataPacket();
-    (literal as unknown as { setBytes(b: Uint8Array, f: openpgp.enums.literal): void }).setBytes(data, openpgp.enums.literal.binary);
+    (literal as unknown as { setBytes(b: Uint8Array, f: openpgp.enums.literal): void }).setBytes(
+      data,
+      openpgp.enums.literal.binary,
+    );
     const config = { ...openpgp.config, rejectMessageHashAlgorithms: new Set<openpgp.enums.hash>() };
-    await packet.verify(keyPacket, sig.sigType as openpgp.enums.signature, literal, null as unknown as Date, false, config);
+    await packet.verify(
+      keyPacket,
+      sig.sigType as openpgp.enums.signature,
+      literal,
+      null as unknown as Date,
+      false,
+      config,
+    );
     return true;
   } catch {
     return false;

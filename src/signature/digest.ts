@@ -49,7 +49,8 @@ function stripSchema1Signatures(manifest: Uint8Array, location: Location): Uint8
   let formatTail: string | undefined;
   for (const sig of doc.signatures as unknown[]) {
     const protectedHeader = (sig as { protected?: unknown } | null)?.protected;
-    if (typeof protectedHeader !== 'string') throw fail('error unmarshalling signatures: a signature has no "protected" header');
+    if (typeof protectedHeader !== 'string')
+      throw fail('error unmarshalling signatures: a signature has no "protected" header');
     let header: { formatLength?: unknown; formatTail?: unknown };
     try {
       header = JSON.parse(base64UrlDecode(protectedHeader).toString('utf8')) as typeof header;
@@ -65,6 +66,7 @@ function stripSchema1Signatures(manifest: Uint8Array, location: Location): Uint8
     formatTail = header.formatTail;
   }
   if (formatLength === undefined || formatTail === undefined) throw fail('missing signatures');
-  if (!Number.isInteger(formatLength) || formatLength < 0 || formatLength > manifest.length) throw fail('invalid format length');
+  if (!Number.isInteger(formatLength) || formatLength < 0 || formatLength > manifest.length)
+    throw fail('invalid format length');
   return Buffer.concat([manifest.subarray(0, formatLength), base64UrlDecode(formatTail)]);
 }

@@ -24,7 +24,12 @@ export class SignatureError extends KbsBundlerError {
   override readonly exitCode = 1 as const;
   /** Set when the cryptography held but a rule refused the signature (expiry, revocation, subkey, key id). */
   readonly verified?: import('./verify.js').VerifiedSignature;
-  constructor(code: SignatureErrorCode, mode: VerifyMode, reason: string, verified?: import('./verify.js').VerifiedSignature) {
+  constructor(
+    code: SignatureErrorCode,
+    mode: VerifyMode,
+    reason: string,
+    verified?: import('./verify.js').VerifiedSignature,
+  ) {
     super(reason);
     if (verified) this.verified = verified;
     this.name = 'SignatureError';

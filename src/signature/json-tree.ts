@@ -33,7 +33,8 @@ export function parseJsonTree(text: string): JsonNode {
     while (i < text.length && WS.has(text.charCodeAt(i))) i++;
   };
   const invalid = (where: string, serde = 'expected value'): never => {
-    if (i >= text.length) throw new JsonSyntaxError('unexpected end of JSON input', 'EOF while parsing a value', text, i);
+    if (i >= text.length)
+      throw new JsonSyntaxError('unexpected end of JSON input', 'EOF while parsing a value', text, i);
     throw new JsonSyntaxError(`invalid character ${quoteChar(ch())} ${where}`, serde, text, i);
   };
   const expectLiteral = (word: string, node: JsonNode): JsonNode => {
@@ -47,7 +48,8 @@ export function parseJsonTree(text: string): JsonNode {
     i++; // opening quote
     let out = '';
     for (;;) {
-      if (i >= text.length) throw new JsonSyntaxError('unexpected end of JSON input', 'EOF while parsing a string', text, i);
+      if (i >= text.length)
+        throw new JsonSyntaxError('unexpected end of JSON input', 'EOF while parsing a string', text, i);
       const c = text[i]!;
       if (c === '"') {
         i++;
@@ -55,7 +57,16 @@ export function parseJsonTree(text: string): JsonNode {
       }
       if (c === '\\') {
         const e = text[i + 1];
-        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        const simple: Record<string, string> = {
+          '"': '"',
+          '\\': '\\',
+          '/': '/',
+          b: '\b',
+          f: '\f',
+          n: '\n',
+          r: '\r',
+          t: '\t',
+        };
         if (e !== undefined && simple[e] !== undefined) {
           out += simple[e];
           i += 2;

@@ -28,7 +28,8 @@ export interface KeyEntry {
   signingUsable: boolean;
 }
 
-type KeyPacket = openpgp.PublicKeyPacket | openpgp.PublicSubkeyPacket | openpgp.SecretKeyPacket | openpgp.SecretSubkeyPacket;
+type KeyPacket =
+  openpgp.PublicKeyPacket | openpgp.PublicSubkeyPacket | openpgp.SecretKeyPacket | openpgp.SecretSubkeyPacket;
 
 export interface KeyIndex {
   byKeyId: Map<string, KeyEntry[]>;

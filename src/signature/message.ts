@@ -3,7 +3,16 @@
  * signed message: one-pass packets, literal data, signatures (or the old signature-first layout);
  * image-rs (the guest) just picks the one-pass, literal and signature packets out of the list.
  */
-import { decompress, PacketError, parseLiteral, parseOnePass, readPackets, TAG, type OnePass, type Packet } from './packets.js';
+import {
+  decompress,
+  PacketError,
+  parseLiteral,
+  parseOnePass,
+  readPackets,
+  TAG,
+  type OnePass,
+  type Packet,
+} from './packets.js';
 
 export interface SignedMessage {
   onePass?: OnePass;
@@ -80,7 +89,6 @@ export function readSignedMessage(blob: Uint8Array, maxOutput: number): SignedMe
   }
   const shape = layout.join('');
   msg.wellFormed =
-    literalCount === 1 &&
-    ((/^o+ls+$/.test(shape) && onePassCount === msg.signatures.length) || /^s+l$/.test(shape));
+    literalCount === 1 && ((/^o+ls+$/.test(shape) && onePassCount === msg.signatures.length) || /^s+l$/.test(shape));
   return msg;
 }

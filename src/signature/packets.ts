@@ -144,7 +144,9 @@ export interface SignaturePacket {
 }
 
 /** Subpacket types whose criticality gpg accepts on a data signature. */
-const KNOWN_SUBPACKETS = new Set([2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 16, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33]);
+const KNOWN_SUBPACKETS = new Set([
+  2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 16, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33,
+]);
 
 export function parseSignature(body: Uint8Array): SignaturePacket {
   const v = body[0];

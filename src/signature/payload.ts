@@ -21,7 +21,12 @@ export interface SignaturePayload {
 }
 
 /** Compact JSON with sorted keys and no trailing newline, byte-identical to Go's `json.Marshal` output. */
-export function buildPayload(p: { dockerReference: string; manifestDigest: string; creator?: string; timestamp?: number }): Uint8Array {
+export function buildPayload(p: {
+  dockerReference: string;
+  manifestDigest: string;
+  creator?: string;
+  timestamp?: number;
+}): Uint8Array {
   if (p.dockerReference === '' || p.manifestDigest === '') {
     throw new InputError('E_EMPTY_SIGNATURE_CONTENT', {}, 'Unexpected empty signature content');
   }
@@ -78,7 +83,14 @@ function goTokenDescription(node: JsonNode): string {
   }
 }
 
-const GO_KIND: Record<JsonNode['kind'], string> = { object: 'object', array: 'array', string: 'string', number: 'number', bool: 'bool', null: 'null' };
+const GO_KIND: Record<JsonNode['kind'], string> = {
+  object: 'object',
+  array: 'array',
+  string: 'string',
+  number: 'number',
+  bool: 'bool',
+  null: 'null',
+};
 
 /** `ParanoidUnmarshalJSONObject`: an object, no duplicate keys, each key resolved or `Unknown key`. */
 function paranoidObject(node: JsonNode, known: readonly string[] | null): Map<string, JsonNode> {

@@ -35,19 +35,25 @@ export async function readPolicyKeys(policyFile: string): Promise<PolicyKeys> {
     throw new InputError('E_POLICY', { file: policyFile, field: issue.path.join('.') }, issue.message);
   }
   const rules: Array<[string, PolicyRequirement[]]> = [['default', parsed.data.default]];
-  for (const [scope, reqs] of Object.entries(parsed.data.transports?.docker ?? {})) rules.push([`docker:${scope}`, reqs]);
+  for (const [scope, reqs] of Object.entries(parsed.data.transports?.docker ?? {}))
+    rules.push([`docker:${scope}`, reqs]);
   const out: PolicyKeys = { keyrings: [], scopesByFingerprint: new Map(), notes: [] };
   const base = path.dirname(policyFile);
   for (const [scope, reqs] of rules) {
     for (const [i, req] of reqs.entries()) {
       if (req.type !== 'signedBy') continue;
-      const field = scope === 'default' ? `default[${i}]` : `transports.docker[${JSON.stringify(scope.slice(7))}][${i}]`;
+      const field =
+        scope === 'default' ? `default[${i}]` : `transports.docker[${JSON.stringify(scope.slice(7))}][${i}]`;
       const sources: Array<{ bytes: Uint8Array; where: string }> = [];
-      if (req.keyData !== undefined) sources.push({ bytes: Buffer.from(req.keyData, 'base64'), where: `${field}.keyData` });
+      if (req.keyData !== undefined)
+        sources.push({ bytes: Buffer.from(req.keyData, 'base64'), where: `${field}.keyData` });
       for (const p of [...(req.keyPath !== undefined ? [req.keyPath] : []), ...(req.keyPaths ?? [])]) {
         const file = path.resolve(base, p);
         const bytes = await fs.readFile(file).catch(() => undefined);
-        if (bytes === undefined) out.notes.push(`${policyFile}: ${field}: keyPath ${p} is not readable here (a guest path?); its keys are not used`);
+        if (bytes === undefined)
+          out.notes.push(
+            `${policyFile}: ${field}: keyPath ${p} is not readable here (a guest path?); its keys are not used`,
+          );
         else sources.push({ bytes, where: file });
       }
       for (const source of sources) {

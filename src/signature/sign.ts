@@ -19,8 +19,14 @@ export interface SignImageOptions {
 
 export async function signImage(opts: SignImageOptions): Promise<Uint8Array> {
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
-  const payload = buildPayload({ dockerReference: opts.dockerReference, manifestDigest: opts.manifestDigest, creator: opts.creator, timestamp });
-  if (!opts.key.isDecrypted()) throw new InputError('E_KEY_ENCRYPTED', {}, 'the secret key is still encrypted; decrypt it first');
+  const payload = buildPayload({
+    dockerReference: opts.dockerReference,
+    manifestDigest: opts.manifestDigest,
+    creator: opts.creator,
+    timestamp,
+  });
+  if (!opts.key.isDecrypted())
+    throw new InputError('E_KEY_ENCRYPTED', {}, 'the secret key is still encrypted; decrypt it first');
   const date = new Date(timestamp * 1000);
   try {
     await opts.key.getSigningKey(opts.key.getKeyID(), date);
@@ -32,6 +38,12 @@ export async function signImage(opts: SignImageOptions): Promise<Uint8Array> {
     );
   }
   const message = await openpgp.createMessage({ binary: payload, format: 'binary' });
-  const signed = await openpgp.sign({ message, signingKeys: opts.key, signingKeyIDs: opts.key.getKeyID(), format: 'binary', date });
+  const signed = await openpgp.sign({
+    message,
+    signingKeys: opts.key,
+    signingKeyIDs: opts.key.getKeyID(),
+    format: 'binary',
+    date,
+  });
   return signed;
 }

@@ -33,12 +33,14 @@ const SIG_DIR = /^(.+)@([a-z0-9]+)=([a-zA-Z0-9]+)$/;
 
 /** Refuses `..`, absolute paths, empty segments and other oddities in a repository path. */
 export function assertRepositoryPath(repositoryPath: string, location: { file?: string; field?: string } = {}): void {
-  const bad = (why: string) => new InputError('E_BAD_REPOSITORY_PATH', location, `repository path ${JSON.stringify(repositoryPath)} ${why}`);
+  const bad = (why: string) =>
+    new InputError('E_BAD_REPOSITORY_PATH', location, `repository path ${JSON.stringify(repositoryPath)} ${why}`);
   if (repositoryPath === '') throw bad('is empty');
   if (path.posix.isAbsolute(repositoryPath) || repositoryPath.includes('\\')) throw bad('must be relative');
   for (const seg of repositoryPath.split('/')) {
     if (seg === '' || seg === '.' || seg === '..') throw bad('has an empty, "." or ".." segment');
-    if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(seg)) throw bad(`has an invalid component ${JSON.stringify(seg)}`);
+    if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(seg))
+      throw bad(`has an invalid component ${JSON.stringify(seg)}`);
   }
 }
 
@@ -56,12 +58,20 @@ export function lookasideDir(base: string, repositoryPath: string, digest: strin
  * is written aside, then hard-linked into place, which fails if the name exists (O_EXCL semantics
  * without ever exposing a half-written file).
  */
-export async function writeSignature(storeDir: string, repositoryPath: string, digest: string, blob: Uint8Array): Promise<{ path: string; index: number }> {
+export async function writeSignature(
+  storeDir: string,
+  repositoryPath: string,
+  digest: string,
+  blob: Uint8Array,
+): Promise<{ path: string; index: number }> {
   const dir = lookasideDir(storeDir, repositoryPath, digest);
   await fs.mkdir(dir, { recursive: true, mode: 0o755 });
   // Written beside (not inside) the signature directory: the guest reads every file in it, so even a
   // temporary left by a crash must not appear there.
-  const tmp = path.join(path.dirname(dir), `.${path.basename(dir)}.signature-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = path.join(
+    path.dirname(dir),
+    `.${path.basename(dir)}.signature-tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
   const handle = await fs.open(tmp, 'wx', 0o644);
   try {
     await handle.writeFile(blob);
@@ -97,9 +107,13 @@ function compareNames(a: string, b: string): number {
 function sortSignatures(list: StoredSignature[]): StoredSignature[] {
   return list.sort((x, y) =>
     x.repositoryPath !== y.repositoryPath
-      ? x.repositoryPath < y.repositoryPath ? -1 : 1
+      ? x.repositoryPath < y.repositoryPath
+        ? -1
+        : 1
       : x.digest !== y.digest
-        ? x.digest < y.digest ? -1 : 1
+        ? x.digest < y.digest
+          ? -1
+          : 1
         : compareNames(x.name, y.name),
   );
 }
@@ -128,7 +142,10 @@ export interface ReadStoreOptions {
 }
 
 /** Reads every signature in a lookaside tree, a signatures tarball or a `dir:` layout, in store order. */
-export async function readSignatureStore(pathToDirOrTar: string, options: ReadStoreOptions = {}): Promise<StoredSignature[]> {
+export async function readSignatureStore(
+  pathToDirOrTar: string,
+  options: ReadStoreOptions = {},
+): Promise<StoredSignature[]> {
   const p = pathToDirOrTar.startsWith('dir:') ? pathToDirOrTar.slice(4) : pathToDirOrTar;
   let st;
   try {
@@ -141,7 +158,8 @@ export async function readSignatureStore(pathToDirOrTar: string, options: ReadSt
     return list;
   };
   if (st.isFile()) return sortSignatures(readAll(await readTarStore(p)));
-  if (!st.isDirectory()) throw new InputError('E_BAD_STORE', { file: pathToDirOrTar }, 'is neither a directory nor a tar archive');
+  if (!st.isDirectory())
+    throw new InputError('E_BAD_STORE', { file: pathToDirOrTar }, 'is neither a directory nor a tar archive');
   const isLayout = await fs.access(path.join(p, 'manifest.json')).then(
     () => true,
     () => false,
@@ -304,4 +322,3 @@ async function readTarStore(file: string): Promise<StoredSignature[]> {
   }
   return out;
 }
-

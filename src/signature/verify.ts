@@ -43,19 +43,30 @@ export interface SignatureVerdicts {
   guest: VerifiedSignature | SignatureError;
 }
 
-export async function verifySignature(blob: Uint8Array, keyring: Keyring, mode: VerifyMode, options: VerifyOptions = {}): Promise<VerifiedSignature> {
+export async function verifySignature(
+  blob: Uint8Array,
+  keyring: Keyring,
+  mode: VerifyMode,
+  options: VerifyOptions = {},
+): Promise<VerifiedSignature> {
   const check = new Check(blob, await keyIndex(keyring), options.now ?? new Date());
   const result = mode === 'host' ? await check.host() : await check.guest();
   if (result instanceof SignatureError) throw result;
   return result;
 }
 
-export async function judgeSignature(blob: Uint8Array, keyring: Keyring, options: VerifyOptions = {}): Promise<SignatureVerdicts> {
+export async function judgeSignature(
+  blob: Uint8Array,
+  keyring: Keyring,
+  options: VerifyOptions = {},
+): Promise<SignatureVerdicts> {
   const check = new Check(blob, await keyIndex(keyring), options.now ?? new Date());
   return { host: await check.host(), guest: await check.guest() };
 }
 
-const HOST_ACCEPTED_FIRST_BYTES = new Set([0xa0, 0xa1, 0xa2, 0xa3, 0xc8, 0x90, 0x91, 0x92, 0x3d, 0xc4, 0x88, 0x89, 0x8a, 0x8b, 0xc2]);
+const HOST_ACCEPTED_FIRST_BYTES = new Set([
+  0xa0, 0xa1, 0xa2, 0xa3, 0xc8, 0x90, 0x91, 0x92, 0x3d, 0xc4, 0x88, 0x89, 0x8a, 0x8b, 0xc2,
+]);
 const GUEST_NO_KEY = 'signature verify failed! There is no pubkey can verify the signature!';
 
 /** Shared state of one blob's examination; crypto results are memoised so both modes pay once. */
@@ -129,13 +140,15 @@ class Check {
   async host(): Promise<VerifiedSignature | SignatureError> {
     const fail = (code: SignatureError['code'], reason: string) => new SignatureError(code, 'host', reason);
     let blob = this.blob;
-    if (blob.length > MAX_SIGNATURE_SIZE) return fail('E_SIG_TOO_LARGE', `signature is larger than the ${MAX_SIGNATURE_SIZE}-byte limit`);
+    if (blob.length > MAX_SIGNATURE_SIZE)
+      return fail('E_SIG_TOO_LARGE', `signature is larger than the ${MAX_SIGNATURE_SIZE}-byte limit`);
     if (blob.length === 0) return fail('E_SIG_FORMAT', 'empty signature blob');
     const first = blob[0]!;
     if (first === 0x00) {
       const framed = framedFormat(blob);
       if (framed === undefined) return fail('E_SIG_FORMAT', 'invalid signature format');
-      if (framed.name !== 'simple-signing') return fail('E_SIG_FORMAT', `not a simple signature: format ${JSON.stringify(framed.name)}`);
+      if (framed.name !== 'simple-signing')
+        return fail('E_SIG_FORMAT', `not a simple signature: format ${JSON.stringify(framed.name)}`);
       blob = framed.data;
     } else if (!HOST_ACCEPTED_FIRST_BYTES.has(first)) {
       return fail('E_SIG_FORMAT', `unrecognized signature format, starting with binary 0x${first.toString(16)}`);
@@ -144,8 +157,10 @@ class Check {
     if (msg instanceof MessageError) return fail('E_SIG_FORMAT', `signature error: ${msg.message}`);
     if (msg.encrypted) return fail('E_SIG_FORMAT', 'not signed: the message is encrypted');
     if (msg.signatures.length === 0 || msg.literal === undefined) return fail('E_SIG_FORMAT', 'not signed');
-    if (msg.signatures.length !== 1) return fail('E_SIG_FORMAT', `Unexpected GPG signature count ${msg.signatures.length}`);
-    if (!msg.wellFormed) return fail('E_SIG_FORMAT', 'signature error: unexpected packet sequence in the signed message');
+    if (msg.signatures.length !== 1)
+      return fail('E_SIG_FORMAT', `Unexpected GPG signature count ${msg.signatures.length}`);
+    if (!msg.wellFormed)
+      return fail('E_SIG_FORMAT', 'signature error: unexpected packet sequence in the signed message');
     const sig = this.signature(0, msg.signatures[0]!);
     if (sig instanceof PacketError) return fail('E_SIG_BAD', `signature error: ${sig.message}`);
     // gpg hashes the data only with the algorithm the one-pass packet announces.
@@ -155,7 +170,10 @@ class Check {
     const keyId = sig.issuerKeyId;
     const candidates = keyId === undefined ? [] : (this.index.byKeyId.get(keyId) ?? []);
     if (candidates.length === 0) {
-      return fail('E_SIG_UNKNOWN_KEY', `Key not found for key ID ${(keyId ?? '0000000000000000').toLowerCase()} in signature`);
+      return fail(
+        'E_SIG_UNKNOWN_KEY',
+        `Key not found for key ID ${(keyId ?? '0000000000000000').toLowerCase()} in signature`,
+      );
     }
     const data = msg.literal;
     let entry: KeyEntry | undefined;
@@ -166,18 +184,27 @@ class Check {
       }
     }
     if (!entry) return fail('E_SIG_BAD', 'signature error: openpgp: invalid signature: verification failure');
-    if (!hashAccepted(sig.hashAlgo)) return fail('E_SIG_BAD', `signature error: hash algorithm ${sig.hashAlgo} is not accepted`);
-    if (sig.unknownCritical !== undefined) return fail('E_SIG_BAD', `signature error: unknown critical signature subpacket ${sig.unknownCritical}`);
+    if (!hashAccepted(sig.hashAlgo))
+      return fail('E_SIG_BAD', `signature error: hash algorithm ${sig.hashAlgo} is not accepted`);
+    if (sig.unknownCritical !== undefined)
+      return fail('E_SIG_BAD', `signature error: unknown critical signature subpacket ${sig.unknownCritical}`);
     const facts = this.facts(entry, sig, data);
     const refuse = (code: SignatureError['code'], reason: string) => new SignatureError(code, 'host', reason, facts);
     if (entry.packet.created.getTime() > sig.created.getTime()) {
       return refuse('E_SIG_BAD', `signature error: key ${entry.fingerprint} is newer than the signature`);
     }
     const label = entry.isSubkey ? `${entry.fingerprint} of ${entry.primaryFingerprint}` : entry.fingerprint;
-    if (facts.keyRevoked || facts.subkeyRevoked) return refuse('E_KEY_REVOKED', `Signature by key ${label} is not accepted: the key is revoked`);
-    if (facts.keyExpired !== null) return refuse('E_KEY_EXPIRED', `Signature by key ${label} is not accepted: the key expired on ${facts.keyExpired}`);
-    if (facts.signatureExpired !== null) return refuse('E_SIG_EXPIRED', `Signature expired on ${facts.signatureExpired}`);
-    if (!entry.signingUsable) return refuse('E_SIG_BAD', `Signature by key ${label} is not accepted: the key is not valid for signing`);
+    if (facts.keyRevoked || facts.subkeyRevoked)
+      return refuse('E_KEY_REVOKED', `Signature by key ${label} is not accepted: the key is revoked`);
+    if (facts.keyExpired !== null)
+      return refuse(
+        'E_KEY_EXPIRED',
+        `Signature by key ${label} is not accepted: the key expired on ${facts.keyExpired}`,
+      );
+    if (facts.signatureExpired !== null)
+      return refuse('E_SIG_EXPIRED', `Signature expired on ${facts.signatureExpired}`);
+    if (!entry.signingUsable)
+      return refuse('E_SIG_BAD', `Signature by key ${label} is not accepted: the key is not valid for signing`);
     return facts;
   }
 
@@ -185,10 +212,14 @@ class Check {
 
   async guest(): Promise<VerifiedSignature | SignatureError> {
     const fail = (code: SignatureError['code'], reason: string) => new SignatureError(code, 'guest', reason);
-    if (this.blob.length > MAX_SIGNATURE_SIZE) return fail('E_SIG_TOO_LARGE', `signature is larger than the ${MAX_SIGNATURE_SIZE}-byte limit`);
+    if (this.blob.length > MAX_SIGNATURE_SIZE)
+      return fail('E_SIG_TOO_LARGE', `signature is larger than the ${MAX_SIGNATURE_SIZE}-byte limit`);
     const msg = this.readMessage();
     if (msg instanceof MessageError) {
-      return fail('E_SIG_FORMAT', msg.stage === 'decompress' ? 'Failed to decompress signature packet' : 'Failed to parse OpenPGP packet');
+      return fail(
+        'E_SIG_FORMAT',
+        msg.stage === 'decompress' ? 'Failed to decompress signature packet' : 'Failed to parse OpenPGP packet',
+      );
     }
     if (!msg.onePass) return fail('E_SIG_FORMAT', 'Signature format error: no OnePassSignature packet found');
     if (msg.literal === undefined) return fail('E_SIG_FORMAT', 'Signature format error: no literal field in it!');
@@ -197,11 +228,18 @@ class Check {
     if (sig instanceof PacketError) return fail('E_SIG_FORMAT', 'Failed to parse OpenPGP packet');
     const data = msg.literal;
     // image-rs tries every primary key in order; trying the named one first changes only the cost.
-    const ordered = [...this.index.primaries].sort((a, b) => Number(b.keyId === sig.issuerKeyId) - Number(a.keyId === sig.issuerKeyId));
+    const ordered = [...this.index.primaries].sort(
+      (a, b) => Number(b.keyId === sig.issuerKeyId) - Number(a.keyId === sig.issuerKeyId),
+    );
     for (const entry of ordered) {
       if (!(await this.verifies(entry, sig, data))) continue;
       if (entry.fingerprint.length !== 40) {
-        return new SignatureError('E_SIG_KEY_ID', 'guest', 'Wrong GPG key ID length in pubkey ring', this.facts(entry, sig, data));
+        return new SignatureError(
+          'E_SIG_KEY_ID',
+          'guest',
+          'Wrong GPG key ID length in pubkey ring',
+          this.facts(entry, sig, data),
+        );
       }
       const trusted = entry.fingerprint.slice(-16);
       if (trusted !== msg.onePass.keyId) {
@@ -212,7 +250,8 @@ class Check {
     }
     const named = sig.issuerKeyId === undefined ? [] : (this.index.byKeyId.get(sig.issuerKeyId) ?? []);
     for (const entry of named.filter((e) => e.isSubkey)) {
-      if (await this.verifies(entry, sig, data)) return new SignatureError('E_SIG_SUBKEY', 'guest', GUEST_NO_KEY, this.facts(entry, sig, data));
+      if (await this.verifies(entry, sig, data))
+        return new SignatureError('E_SIG_SUBKEY', 'guest', GUEST_NO_KEY, this.facts(entry, sig, data));
     }
     return fail(named.length > 0 ? 'E_SIG_BAD' : 'E_SIG_UNKNOWN_KEY', GUEST_NO_KEY);
   }

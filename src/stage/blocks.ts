@@ -58,7 +58,11 @@ export function splitBlock(content: string, kind: BlockKind, separator = false):
 }
 
 /** `original` with a block holding `lines` at the end (no block when `lines` is empty). */
-export function withBlock(original: string, kind: BlockKind, lines: readonly string[]): { content: string; separator: boolean } {
+export function withBlock(
+  original: string,
+  kind: BlockKind,
+  lines: readonly string[],
+): { content: string; separator: boolean } {
   if (lines.length === 0) return { content: original, separator: false };
   const separator = original.length > 0 && !original.endsWith('\n');
   const body = [beginLine(kind), ...lines, endLine(kind)].join('\n');

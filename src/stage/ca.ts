@@ -9,7 +9,13 @@ import { hostWithoutPort } from '../reference/index.js';
 /** Bundle files by distro family (kbs-and-guest-images.md §4). */
 export const CA_BUNDLE_FAMILIES: ReadonlyArray<{ family: string; paths: readonly string[] }> = [
   { family: 'Debian/Ubuntu', paths: ['/etc/ssl/certs/ca-certificates.crt'] },
-  { family: 'RHEL family (openEuler, CentOS, Mariner)', paths: ['/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', '/etc/pki/ca-trust/extracted/openssl/ca-bundle.trust.crt'] },
+  {
+    family: 'RHEL family (openEuler, CentOS, Mariner)',
+    paths: [
+      '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
+      '/etc/pki/ca-trust/extracted/openssl/ca-bundle.trust.crt',
+    ],
+  },
 ];
 
 export interface CaCertificate {
@@ -24,7 +30,8 @@ export interface CaCertificate {
   subject: string;
 }
 
-const PEM_BLOCK = /-----BEGIN (?:TRUSTED )?CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END (?:TRUSTED )?CERTIFICATE-----/g;
+const PEM_BLOCK =
+  /-----BEGIN (?:TRUSTED )?CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END (?:TRUSTED )?CERTIFICATE-----/g;
 
 /** DER bodies of every certificate block in a PEM text (TRUSTED CERTIFICATE blocks included). */
 export function pemBodies(text: string): Buffer[] {

@@ -24,7 +24,11 @@ export interface BlockPlan {
   cleared: string[];
 }
 
-export async function planCaBundles(planner: WritePlanner, registries: readonly RegistrySettings[], record: StageRecord): Promise<BlockPlan> {
+export async function planCaBundles(
+  planner: WritePlanner,
+  registries: readonly RegistrySettings[],
+  record: StageRecord,
+): Promise<BlockPlan> {
   const plan: BlockPlan = { entries: [], writes: [], warnings: [], blocks: [], cleared: [] };
   const certs: CaCertificate[] = [];
   for (const r of [...registries].sort((a, b) => (a.registry < b.registry ? -1 : 1))) {
@@ -80,7 +84,11 @@ export async function planCaBundles(planner: WritePlanner, registries: readonly 
   return plan;
 }
 
-export async function planHosts(planner: WritePlanner, registries: readonly RegistrySettings[], record: StageRecord): Promise<BlockPlan> {
+export async function planHosts(
+  planner: WritePlanner,
+  registries: readonly RegistrySettings[],
+  record: StageRecord,
+): Promise<BlockPlan> {
   const plan: BlockPlan = { entries: [], writes: [], warnings: [], blocks: [], cleared: [] };
   const entries = new Set<string>();
   for (const r of registries) {
@@ -120,22 +128,56 @@ async function planBlock(
   const created = previous?.created ?? current === undefined;
   if (next.content === split.original) plan.cleared.push(`${block}:${real}`);
   else {
-    plan.blocks.push({ path: real, block, originalSha256: sha256(Buffer.from(split.original, 'latin1')), originalSize: Buffer.byteLength(split.original, 'latin1'), separator: next.separator, created });
+    plan.blocks.push({
+      path: real,
+      block,
+      originalSha256: sha256(Buffer.from(split.original, 'latin1')),
+      originalSize: Buffer.byteLength(split.original, 'latin1'),
+      separator: next.separator,
+      created,
+    });
   }
   if (current !== undefined && next.content === current) {
-    plan.entries.push({ path: target.guestPath, realPath: real, what, action: 'skip', ...via, detail: split.block ? 'block up to date' : 'nothing to add' });
+    plan.entries.push({
+      path: target.guestPath,
+      realPath: real,
+      what,
+      action: 'skip',
+      ...via,
+      detail: split.block ? 'block up to date' : 'nothing to add',
+    });
     return;
   }
   if (current === undefined && next.content === '') return;
   const mode = target.node?.mode ?? FILE_MODE;
   if (created && next.content === '') {
     plan.writes.push({ op: 'remove', path: target.path });
-    plan.entries.push({ path: target.guestPath, realPath: real, what, action: 'remove', ...via, detail: 'block removed; the file did not exist before' });
+    plan.entries.push({
+      path: target.guestPath,
+      realPath: real,
+      what,
+      action: 'remove',
+      ...via,
+      detail: 'block removed; the file did not exist before',
+    });
     return;
   }
-  plan.writes.push({ op: 'write', path: target.path, data: Buffer.from(next.content, 'latin1'), mode, replaces: current !== undefined });
+  plan.writes.push({
+    op: 'write',
+    path: target.path,
+    data: Buffer.from(next.content, 'latin1'),
+    mode,
+    replaces: current !== undefined,
+  });
   const action = current === undefined ? 'create' : split.block ? 'replace' : 'append';
-  plan.entries.push({ path: target.guestPath, realPath: real, what, action, ...via, detail: describe(block, lines(split.original)) });
+  plan.entries.push({
+    path: target.guestPath,
+    realPath: real,
+    what,
+    action,
+    ...via,
+    detail: describe(block, lines(split.original)),
+  });
 }
 
 function describe(block: 'ca' | 'hosts', lines: readonly string[]): string {

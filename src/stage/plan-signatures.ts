@@ -43,7 +43,8 @@ export async function planSignatures(
     }
     const sig = signatures[i] as StoredSignature;
     const d = decideSignature(sig, ctx, keys);
-    if (!d.stage) skipped.push({ source: sig.source, ...(d.image ? { image: d.image } : {}), code: d.code, reason: d.reason });
+    if (!d.stage)
+      skipped.push({ source: sig.source, ...(d.image ? { image: d.image } : {}), code: d.code, reason: d.reason });
     else {
       const had = byDir.get(d.guestDir);
       if (had === undefined) byDir.set(d.guestDir, i);
@@ -66,14 +67,25 @@ export async function planSignatures(
   const realPaths: string[] = [];
   const hashes: string[] = [];
   let placed = 0;
-  const place = (guestDir: string, dir: readonly string[], names: Set<string>, present: ReadonlyMap<string, string>) => {
+  const place = (
+    guestDir: string,
+    dir: readonly string[],
+    names: Set<string>,
+    present: ReadonlyMap<string, string>,
+  ) => {
     const at = byDir.get(guestDir) as number | number[];
     const realDir = dir.length === 0 ? '' : guestString(dir); // guestString([]) is '/'
     let next = 1;
     for (const [hash, sig] of uniqueBlobs(signatures, at)) {
       const existing = present.get(hash);
       if (existing !== undefined) {
-        entries.push({ path: `${guestDir}/${existing}`, realPath: `${realDir}/${existing}`, what: 'signature', action: 'skip', detail: `already there (${sig.source})` });
+        entries.push({
+          path: `${guestDir}/${existing}`,
+          realPath: `${realDir}/${existing}`,
+          what: 'signature',
+          action: 'skip',
+          detail: `already there (${sig.source})`,
+        });
         continue;
       }
       while (names.has(signatureName(next))) next++;
@@ -160,7 +172,11 @@ export function ancestorsOf(guestDirs: readonly string[]): string[] {
 }
 
 /** Runs `fn` over `items`, `parallel` at a time; an item done without a promise costs no await. */
-export async function pool<T>(items: readonly T[], fn: (item: T) => Promise<void> | void, parallel = PARALLEL): Promise<void> {
+export async function pool<T>(
+  items: readonly T[],
+  fn: (item: T) => Promise<void> | void,
+  parallel = PARALLEL,
+): Promise<void> {
   let next = 0;
   let failure: unknown;
   const worker = async () => {

@@ -10,7 +10,15 @@ import type { GuestView } from '../rootfs/changes.js';
 import type { StoredSignature } from '../signature/store.js';
 import { planCaBundles, planHosts } from './plan-blocks.js';
 import { FILE_MODE, planSignatures } from './plan-signatures.js';
-import { emptyRecord, modeString8, parseRecord, RECORD_PATH, serializeRecord, sha256, type StageRecord } from './record.js';
+import {
+  emptyRecord,
+  modeString8,
+  parseRecord,
+  RECORD_PATH,
+  serializeRecord,
+  sha256,
+  type StageRecord,
+} from './record.js';
 import { countActions, type PlanEntry, type StageInput, type StagePlan, type StageWarning } from './types.js';
 
 export interface PlanOptions {
@@ -20,14 +28,21 @@ export interface PlanOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export async function readRecord(planner: WritePlanner): Promise<{ record: StageRecord; exists: boolean; bytes?: Buffer }> {
+export async function readRecord(
+  planner: WritePlanner,
+): Promise<{ record: StageRecord; exists: boolean; bytes?: Buffer }> {
   const t = await planner.existing(RECORD_PATH);
   if (!t?.node) return { record: emptyRecord(), exists: false };
   const bytes = (await planner.read(t.path)) ?? Buffer.alloc(0);
   return { record: parseRecord(bytes, RECORD_PATH), exists: true, bytes };
 }
 
-export async function planStage(view: GuestView, input: StageInput, signatures: readonly StoredSignature[], options: PlanOptions = {}): Promise<StagePlan> {
+export async function planStage(
+  view: GuestView,
+  input: StageInput,
+  signatures: readonly StoredSignature[],
+  options: PlanOptions = {},
+): Promise<StagePlan> {
   const planner = new WritePlanner(view);
   const previous = await readRecord(planner);
   const record = previous.record;
@@ -35,7 +50,12 @@ export async function planStage(view: GuestView, input: StageInput, signatures: 
   const writes: Change[] = [];
   const warnings: StageWarning[] = [];
 
-  const sigs = await planSignatures(planner, signatures, { policy: input.policy, sigstoreConfig: input.sigstoreConfig, keyrings: input.keyrings }, options);
+  const sigs = await planSignatures(
+    planner,
+    signatures,
+    { policy: input.policy, sigstoreConfig: input.sigstoreConfig, keyrings: input.keyrings },
+    options,
+  );
   entries.push(...sigs.entries);
   writes.push(...sigs.writes);
   warnings.push(...sigs.warnings);
@@ -51,12 +71,29 @@ export async function planStage(view: GuestView, input: StageInput, signatures: 
     const real = guestString(t.path);
     const current = t.node ? await planner.read(t.path) : undefined;
     if (current && current.equals(Buffer.from(key.bytes)) && t.node?.mode === FILE_MODE) {
-      entries.push({ path: key.guestPath, realPath: real, what: 'keyring', action: 'skip', ...via, detail: key.sourceFile });
+      entries.push({
+        path: key.guestPath,
+        realPath: real,
+        what: 'keyring',
+        action: 'skip',
+        ...via,
+        detail: key.sourceFile,
+      });
       continue;
     }
     writes.push({ op: 'write', path: t.path, data: key.bytes, mode: FILE_MODE, replaces: current !== undefined });
-    entries.push({ path: key.guestPath, realPath: real, what: 'keyring', action: current ? 'replace' : 'create', ...via, detail: key.sourceFile });
-    owned.set(real, current ? { original: { base64: current.toString('base64'), mode: modeString8(t.node?.mode ?? FILE_MODE) } } : {});
+    entries.push({
+      path: key.guestPath,
+      realPath: real,
+      what: 'keyring',
+      action: current ? 'replace' : 'create',
+      ...via,
+      detail: key.sourceFile,
+    });
+    owned.set(
+      real,
+      current ? { original: { base64: current.toString('base64'), mode: modeString8(t.node?.mode ?? FILE_MODE) } } : {},
+    );
   }
 
   const ca = await planCaBundles(planner, input.registries, record);
@@ -110,18 +147,35 @@ export async function planStage(view: GuestView, input: StageInput, signatures: 
       files: [...files.values()],
       blocks: [...blocks.values()],
       directories: [...record.directories, ...plannedDirPaths],
-      ...(record.initrd ? { initrd: record.initrd } : options.initrdOriginal ? { initrd: { originalSize: options.initrdOriginal.size, originalSha256: options.initrdOriginal.sha256 } } : {}),
+      ...(record.initrd
+        ? { initrd: record.initrd }
+        : options.initrdOriginal
+          ? { initrd: { originalSize: options.initrdOriginal.size, originalSha256: options.initrdOriginal.sha256 } }
+          : {}),
     };
     const bytes = serializeRecord(next);
     for (const d of planner.plannedDirs()) changes.push(d);
     for (const w of writes) changes.push(w);
     if (!previous.bytes || !previous.bytes.equals(bytes)) {
       changes.push({ op: 'write', path: recordTarget.path, data: bytes, mode: FILE_MODE, replaces: previous.exists });
-      entries.push({ path: RECORD_PATH, realPath: guestString(recordTarget.path), what: 'record', action: previous.exists ? 'replace' : 'create' });
+      entries.push({
+        path: RECORD_PATH,
+        realPath: guestString(recordTarget.path),
+        what: 'record',
+        action: previous.exists ? 'replace' : 'create',
+      });
     }
     Object.assign(record, next);
   }
   // The record's strings, not a second 10,000 of them.
-  for (const d of plannedDirPaths ?? planner.plannedDirPaths()) entries.push({ path: d, realPath: d, what: 'directory', action: 'create' });
-  return { entries, changes, warnings, skippedSignatures: sigs.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)), record, counts: countActions(entries) };
+  for (const d of plannedDirPaths ?? planner.plannedDirPaths())
+    entries.push({ path: d, realPath: d, what: 'directory', action: 'create' });
+  return {
+    entries,
+    changes,
+    warnings,
+    skippedSignatures: sigs.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)),
+    record,
+    counts: countActions(entries),
+  };
 }

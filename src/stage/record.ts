@@ -71,7 +71,11 @@ export function parseRecord(bytes: Uint8Array, where: string): StageRecord {
   const r = recordSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new InputError('E_STAGE_RECORD', { file: where, field: issue?.path.join('.') }, issue?.message ?? 'invalid record');
+    throw new InputError(
+      'E_STAGE_RECORD',
+      { file: where, field: issue?.path.join('.') },
+      issue?.message ?? 'invalid record',
+    );
   }
   return r.data;
 }

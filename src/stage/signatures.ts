@@ -8,7 +8,14 @@
 import { PathEscapeError } from '../errors.js';
 import type { KeyringEntry } from '../bundle/types.js';
 import type { Policy, PolicyRequirement } from '../policy/schema.js';
-import { isValidDigest, parseNormalizedNamed, referenceName, referenceString, scopeCandidates, type DockerReference } from '../reference/index.js';
+import {
+  isValidDigest,
+  parseNormalizedNamed,
+  referenceName,
+  referenceString,
+  scopeCandidates,
+  type DockerReference,
+} from '../reference/index.js';
 import { keyIndex, type KeyIndex } from '../signature/key-index.js';
 import { readSignedMessage } from '../signature/message.js';
 import { parseSignature } from '../signature/packets.js';
@@ -38,7 +45,10 @@ export function policyFor(policy: Policy, ref: DockerReference): { scope: string
 }
 
 /** The `file://` base the guest reads signatures of `ref` from, or why there is none. */
-export function sigstoreBaseFor(config: SigstoreConfig, ref: DockerReference): { base?: string; problem?: string; scope: string } {
+export function sigstoreBaseFor(
+  config: SigstoreConfig,
+  ref: DockerReference,
+): { base?: string; problem?: string; scope: string } {
   const docker = config.docker ?? {};
   let url: string | undefined;
   let scope = 'default-docker';
@@ -58,7 +68,8 @@ export function sigstoreBaseFor(config: SigstoreConfig, ref: DockerReference): {
   } catch {
     return { problem: `sigstore ${JSON.stringify(url)} is not a URL`, scope };
   }
-  if (parsed.protocol !== 'file:') return { problem: `its sigstore ${url} is not file:// (the guest reads only local stores)`, scope };
+  if (parsed.protocol !== 'file:')
+    return { problem: `its sigstore ${url} is not file:// (the guest reads only local stores)`, scope };
   const base = decodeURIComponent(parsed.pathname).replace(/\/+$/, '');
   return { base: base === '' ? '/' : base, scope };
 }
@@ -69,7 +80,10 @@ export interface Placement {
 }
 
 /** Per run: the policy and sigstore lookups, remembered by parent namespace. */
-const placements = new WeakMap<SignatureContext, { cache: Map<string, Placement>; parentsOfKeys: ReadonlySet<string> | undefined }>();
+const placements = new WeakMap<
+  SignatureContext,
+  { cache: Map<string, Placement>; parentsOfKeys: ReadonlySet<string> | undefined }
+>();
 
 /**
  * policyFor and sigstoreBaseFor of `ref`. Unless a scope names this image (`repo@digest`) or
@@ -80,20 +94,31 @@ const placements = new WeakMap<SignatureContext, { cache: Map<string, Placement>
  * a key equal to `name@digest` has an `@` (when no key has one, none can).
  */
 export function placementOf(ctx: SignatureContext, ref: DockerReference): Placement {
-  const lookup = (): Placement => ({ policy: policyFor(ctx.policy, ref), where: sigstoreBaseFor(ctx.sigstoreConfig, ref) });
+  const lookup = (): Placement => ({
+    policy: policyFor(ctx.policy, ref),
+    where: sigstoreBaseFor(ctx.sigstoreConfig, ref),
+  });
   const scopes = ctx.policy.transports?.docker ?? {};
   const docker = ctx.sigstoreConfig.docker ?? {};
   let run = placements.get(ctx);
   if (!run) {
     const keys = [...Object.keys(scopes), ...Object.keys(docker)];
-    const parentsOfKeys = keys.some((k) => k.includes('@')) ? undefined : new Set(keys.map((k) => k.slice(0, k.lastIndexOf('/'))));
+    const parentsOfKeys = keys.some((k) => k.includes('@'))
+      ? undefined
+      : new Set(keys.map((k) => k.slice(0, k.lastIndexOf('/'))));
     placements.set(ctx, (run = { cache: new Map(), parentsOfKeys }));
   }
   const name = referenceName(ref);
   const parent = name.slice(0, name.lastIndexOf('/'));
   if (run.parentsOfKeys === undefined || run.parentsOfKeys.has(parent)) {
     const identity = referenceString(ref);
-    if (Object.hasOwn(scopes, identity) || Object.hasOwn(docker, identity) || Object.hasOwn(scopes, name) || Object.hasOwn(docker, name)) return lookup();
+    if (
+      Object.hasOwn(scopes, identity) ||
+      Object.hasOwn(docker, identity) ||
+      Object.hasOwn(scopes, name) ||
+      Object.hasOwn(docker, name)
+    )
+      return lookup();
   }
   let p = run.cache.get(parent);
   if (!p) run.cache.set(parent, (p = lookup()));
@@ -103,11 +128,20 @@ export function placementOf(ctx: SignatureContext, ref: DockerReference): Placem
 /** Refuses repository paths and digests that would place a file anywhere but the lookaside dir. */
 export function assertSafeLocation(sig: StoredSignature): void {
   const repo = sig.repositoryPath;
-  if (repo !== '' && (repo.startsWith('/') || repo.split('/').some((s) => s === '' || s === '.' || s === '..') || repo.includes('\0'))) {
-    throw new PathEscapeError(`${sig.source}: repository path ${JSON.stringify(repo)} has an absolute, empty, "." or ".." part; refusing to stage it`);
+  if (
+    repo !== '' &&
+    (repo.startsWith('/') || repo.split('/').some((s) => s === '' || s === '.' || s === '..') || repo.includes('\0'))
+  ) {
+    throw new PathEscapeError(
+      `${sig.source}: repository path ${JSON.stringify(repo)} has an absolute, empty, "." or ".." part; refusing to stage it`,
+    );
   }
-  if (!isValidDigest(sig.digest)) throw new PathEscapeError(`${sig.source}: digest ${JSON.stringify(sig.digest)} is not a valid digest; refusing to stage it`);
-  if (sig.name.includes('/') || sig.name === '.' || sig.name === '..') throw new PathEscapeError(`${sig.source}: signature name ${JSON.stringify(sig.name)} is not a plain file name`);
+  if (!isValidDigest(sig.digest))
+    throw new PathEscapeError(
+      `${sig.source}: digest ${JSON.stringify(sig.digest)} is not a valid digest; refusing to stage it`,
+    );
+  if (sig.name.includes('/') || sig.name === '.' || sig.name === '..')
+    throw new PathEscapeError(`${sig.source}: signature name ${JSON.stringify(sig.name)} is not a plain file name`);
 }
 
 /** The parsed keyrings of each policy scope (`default` for the default rules), built once per run. */
@@ -135,35 +169,65 @@ export function decideSignature(sig: StoredSignature, ctx: SignatureContext, key
     if (!message.literal || message.signatures.length === 0) throw new Error('not a signed message');
     ({ dockerReference, manifestDigest } = readIdentity(message.literal));
     const packet = parseSignature(message.signatures[0] as Uint8Array);
-    issuer = { ...(packet.issuerKeyId ? { keyId: packet.issuerKeyId } : {}), ...(packet.issuerFingerprint ? { fingerprint: packet.issuerFingerprint } : {}) };
+    issuer = {
+      ...(packet.issuerKeyId ? { keyId: packet.issuerKeyId } : {}),
+      ...(packet.issuerFingerprint ? { fingerprint: packet.issuerFingerprint } : {}),
+    };
   } catch (e) {
-    return { stage: false, code: 'unreadable', reason: `not a simple signature the guest can read: ${(e as Error).message}` };
+    return {
+      stage: false,
+      code: 'unreadable',
+      reason: `not a simple signature the guest can read: ${(e as Error).message}`,
+    };
   }
   let signed: DockerReference;
   try {
     signed = parseNormalizedNamed(dockerReference);
   } catch {
-    return { stage: false, code: 'unreadable', reason: `its signed identity ${JSON.stringify(dockerReference)} is not a docker reference` };
+    return {
+      stage: false,
+      code: 'unreadable',
+      reason: `its signed identity ${JSON.stringify(dockerReference)} is not a docker reference`,
+    };
   }
-  const ref: DockerReference = { registry: signed.registry, repository: sig.repositoryPath || signed.repository, digest: sig.digest };
+  const ref: DockerReference = {
+    registry: signed.registry,
+    repository: sig.repositoryPath || signed.repository,
+    digest: sig.digest,
+  };
   const image = `${ref.registry}/${ref.repository}@${ref.digest}`;
   if (manifestDigest !== sig.digest) {
-    return { stage: false, code: 'digest-mismatch', image, reason: `it signs manifest ${manifestDigest}, but it is stored for ${sig.digest}` };
+    return {
+      stage: false,
+      code: 'digest-mismatch',
+      image,
+      reason: `it signs manifest ${manifestDigest}, but it is stored for ${sig.digest}`,
+    };
   }
   const { scope, requirements } = placementOf(ctx, ref).policy;
   if (!requirements.some((r) => r.type === 'signedBy')) {
     const types = requirements.map((r) => r.type).join(', ') || 'no requirements';
-    return { stage: false, code: 'uncovered', image, reason: `no signedBy rule covers it (policy ${scope === 'default' ? 'default' : `scope ${scope}`}: ${types})` };
+    return {
+      stage: false,
+      code: 'uncovered',
+      image,
+      reason: `no signedBy rule covers it (policy ${scope === 'default' ? 'default' : `scope ${scope}`}: ${types})`,
+    };
   }
   const where = placementOf(ctx, ref).where;
-  if (where.base === undefined) return { stage: false, code: 'no-store', image, reason: `the guest would not look for it: ${where.problem}` };
+  if (where.base === undefined)
+    return { stage: false, code: 'no-store', image, reason: `the guest would not look for it: ${where.problem}` };
   const [algo, hex] = sig.digest.split(':') as [string, string];
   const guestDir = `${where.base === '/' ? '' : where.base}/${ref.repository}@${algo}=${hex}`;
   const untrusted = trustProblem(issuer, keys.get(scope) ?? [], scope);
   return { stage: true, guestDir, image, scope, ...(untrusted ? { untrusted } : {}) };
 }
 
-function trustProblem(issuer: { keyId?: string; fingerprint?: string }, indexes: readonly KeyIndex[], scope: string): string | undefined {
+function trustProblem(
+  issuer: { keyId?: string; fingerprint?: string },
+  indexes: readonly KeyIndex[],
+  scope: string,
+): string | undefined {
   const keyId = issuer.keyId ?? issuer.fingerprint?.slice(-16);
   if (!keyId) return 'it names no issuer key';
   let subkeyOf: string | undefined;
@@ -174,7 +238,8 @@ function trustProblem(issuer: { keyId?: string; fingerprint?: string }, indexes:
       subkeyOf = entry.primaryFingerprint;
     }
   }
-  if (subkeyOf) return `it was made by subkey ${keyId} of ${subkeyOf}; the guest (image-rs) accepts signatures by primary keys only`;
+  if (subkeyOf)
+    return `it was made by subkey ${keyId} of ${subkeyOf}; the guest (image-rs) accepts signatures by primary keys only`;
   return `it was made by key ${keyId}, which the policy for ${scope === 'default' ? 'default' : `scope ${scope}`} does not trust`;
 }
 
@@ -185,7 +250,9 @@ function trustProblem(issuer: { keyId?: string; fingerprint?: string }, indexes:
  */
 function readIdentity(literal: Uint8Array): { dockerReference: string; manifestDigest: string } {
   try {
-    const json = JSON.parse(Buffer.from(literal).toString('utf8')) as { critical?: { identity?: Record<string, unknown>; image?: Record<string, unknown> } };
+    const json = JSON.parse(Buffer.from(literal).toString('utf8')) as {
+      critical?: { identity?: Record<string, unknown>; image?: Record<string, unknown> };
+    };
     const ref = json.critical?.identity?.['docker-reference'];
     const digest = json.critical?.image?.['docker-manifest-digest'];
     if (typeof ref === 'string' && typeof digest === 'string') return { dockerReference: ref, manifestDigest: digest };

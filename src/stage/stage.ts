@@ -71,7 +71,9 @@ export async function stageRootfs(options: StageOptions): Promise<StageResult> {
     }
     const target = await opening;
     try {
-      const initrdOriginal = target.initrd ? { size: target.initrd.size, sha256: await fileSha256(options.rootfs) } : undefined;
+      const initrdOriginal = target.initrd
+        ? { size: target.initrd.size, sha256: await fileSha256(options.rootfs) }
+        : undefined;
       const plan = await planStage(target.view, options.input, signatures, {
         check: () => guard.check(),
         ...(initrdOriginal ? { initrdOriginal } : {}),
@@ -81,17 +83,38 @@ export async function stageRootfs(options: StageOptions): Promise<StageResult> {
       signatures = [];
       const notes: string[] = [];
       if (target.kind === 'erofs-image' && !options.rebuild && options.tar === undefined && plan.changes.length > 0) {
-        notes.push('this is an erofs image: applying this plan needs --rebuild (the filesystem is extracted and made anew)');
+        notes.push(
+          'this is an erofs image: applying this plan needs --rebuild (the filesystem is extracted and made anew)',
+        );
       }
       if (target.verity && !options.reverity && options.tar === undefined && plan.changes.length > 0) {
-        notes.push('this is a dm-verity measured image: applying this plan needs --reverity (the hash tree is re-made, kernel_verity_params and the TEE measurement change)');
+        notes.push(
+          'this is a dm-verity measured image: applying this plan needs --reverity (the hash tree is re-made, kernel_verity_params and the TEE measurement change)',
+        );
       }
-      const result: StageResult = { rootfs: options.rootfs, kind: target.kind, method: target.method, plan, dryRun: Boolean(options.dryRun), applied: false, blocked: false, notes };
+      const result: StageResult = {
+        rootfs: options.rootfs,
+        kind: target.kind,
+        method: target.method,
+        plan,
+        dryRun: Boolean(options.dryRun),
+        applied: false,
+        blocked: false,
+        notes,
+      };
       if (options.dryRun) return result;
       if (plan.warnings.length > 0 && !options.force) return { ...result, blocked: true };
       if (plan.changes.length === 0 && options.tar === undefined) return result;
-      const report = await target.apply(plan.changes, { guard, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-      return { ...result, applied: true, ...(report.verity ? { verity: report.verity } : {}), ...(report.fsck ? { fsck: report.fsck } : {}) };
+      const report = await target.apply(plan.changes, {
+        guard,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+      return {
+        ...result,
+        applied: true,
+        ...(report.verity ? { verity: report.verity } : {}),
+        ...(report.fsck ? { fsck: report.fsck } : {}),
+      };
     } finally {
       await target.close();
     }

@@ -30,7 +30,13 @@ export interface PlanEntry {
 }
 
 export interface StageWarning {
-  code: 'W_RUN' | 'W_CA_AS_SERVER' | 'W_NO_CA_BUNDLE' | 'W_CA_BUNDLE_MISSING' | 'W_UNTRUSTED_KEY' | 'W_CHANGED_SINCE_STAGED';
+  code:
+    | 'W_RUN'
+    | 'W_CA_AS_SERVER'
+    | 'W_NO_CA_BUNDLE'
+    | 'W_CA_BUNDLE_MISSING'
+    | 'W_UNTRUSTED_KEY'
+    | 'W_CHANGED_SINCE_STAGED';
   path?: string;
   reason: string;
   fix: string;

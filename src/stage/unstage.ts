@@ -39,7 +39,11 @@ export interface UnstageResult {
 
 export class NothingStagedError extends InputError {
   constructor(rootfs: string) {
-    super('E_NOT_STAGED', { file: rootfs }, `has no ${RECORD_PATH}: nothing was staged here by kbs-bundler (or it was unstaged already)`);
+    super(
+      'E_NOT_STAGED',
+      { file: rootfs },
+      `has no ${RECORD_PATH}: nothing was staged here by kbs-bundler (or it was unstaged already)`,
+    );
     this.name = 'NothingStagedError';
   }
 }
@@ -74,7 +78,13 @@ export async function planUnstage(view: GuestView, rootfs: string): Promise<Unst
       continue;
     }
     if (f.original) {
-      changes.push({ op: 'write', path: t.path, data: Buffer.from(f.original.base64, 'base64'), mode: parseInt(f.original.mode, 8), replaces: true });
+      changes.push({
+        op: 'write',
+        path: t.path,
+        data: Buffer.from(f.original.base64, 'base64'),
+        mode: parseInt(f.original.mode, 8),
+        replaces: true,
+      });
       entries.push({ path: f.path, realPath: f.path, what, action: 'restore' });
     } else {
       changes.push({ op: 'remove', path: t.path });
@@ -116,7 +126,9 @@ export async function planUnstage(view: GuestView, rootfs: string): Promise<Unst
   }
 
   // Directories stage created, deepest first, when nothing else is left in them.
-  for (const dir of [...new Set(record.directories)].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1))) {
+  for (const dir of [...new Set(record.directories)].sort(
+    (a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1),
+  )) {
     const t = await planner.existing(dir);
     if (!t?.node || t.node.type !== 'dir' || guestString(t.path) !== dir) continue;
     const left = (await planner.list(t.path)).filter((n) => !removed.has(`${dir}/${n}`));
@@ -128,7 +140,13 @@ export async function planUnstage(view: GuestView, rootfs: string): Promise<Unst
   return { entries, changes, warnings, record, counts: countActions(entries) };
 }
 
-export async function unstageRootfs(options: { rootfs: string; dryRun?: boolean; noMount?: boolean; reverity?: boolean; rebuild?: boolean }): Promise<UnstageResult> {
+export async function unstageRootfs(options: {
+  rootfs: string;
+  dryRun?: boolean;
+  noMount?: boolean;
+  reverity?: boolean;
+  rebuild?: boolean;
+}): Promise<UnstageResult> {
   return withSignalGuard(async (guard) => {
     const target = await openRootfsTarget(options.rootfs, {
       ...(options.noMount ? { noMount: true } : {}),
@@ -138,16 +156,40 @@ export async function unstageRootfs(options: { rootfs: string; dryRun?: boolean;
     });
     try {
       const plan = await planUnstage(target.view, options.rootfs);
-      const base = { rootfs: options.rootfs, kind: target.kind, method: target.method, plan, dryRun: Boolean(options.dryRun), applied: false };
+      const base = {
+        rootfs: options.rootfs,
+        kind: target.kind,
+        method: target.method,
+        plan,
+        dryRun: Boolean(options.dryRun),
+        applied: false,
+      };
       if (target.kind === 'initrd') {
         const initrd = plan.record.initrd;
-        if (!initrd) throw new InputError('E_STAGE_RECORD', { file: options.rootfs }, `${RECORD_PATH} has no initrd section; cannot tell where the original initrd ends`);
+        if (!initrd)
+          throw new InputError(
+            'E_STAGE_RECORD',
+            { file: options.rootfs },
+            `${RECORD_PATH} has no initrd section; cannot tell where the original initrd ends`,
+          );
         const bytes = await fs.readFile(options.rootfs);
         const prefix = bytes.subarray(0, initrd.originalSize);
         if (createHash('sha256').update(prefix).digest('hex') !== initrd.originalSha256) {
-          throw new InputError('E_ROOTFS_CHANGED', { file: options.rootfs }, `the first ${initrd.originalSize} bytes are not the initrd kbs-bundler staged into; refusing to cut it`);
+          throw new InputError(
+            'E_ROOTFS_CHANGED',
+            { file: options.rootfs },
+            `the first ${initrd.originalSize} bytes are not the initrd kbs-bundler staged into; refusing to cut it`,
+          );
         }
-        const entries: PlanEntry[] = [{ path: options.rootfs, realPath: options.rootfs, what: 'initrd', action: 'restore', detail: `cut back to its original ${initrd.originalSize} bytes (${bytes.length - initrd.originalSize} appended bytes removed)` }];
+        const entries: PlanEntry[] = [
+          {
+            path: options.rootfs,
+            realPath: options.rootfs,
+            what: 'initrd',
+            action: 'restore',
+            detail: `cut back to its original ${initrd.originalSize} bytes (${bytes.length - initrd.originalSize} appended bytes removed)`,
+          },
+        ];
         const initrdPlan = { ...plan, entries, changes: [], counts: countActions(entries) };
         if (options.dryRun) return { ...base, plan: initrdPlan };
         guard.check();

@@ -8,7 +8,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 function sideName(target: string, tag: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${tag}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${tag}-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
 }
 
 export interface AtomicWriteOptions {
@@ -17,7 +20,12 @@ export interface AtomicWriteOptions {
 }
 
 /** Writes `data` (bytes, text, or chunks streamed as they come) to `file` atomically with `mode` (default 0644). Creates parent directories. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array | AsyncIterable<Uint8Array>, mode = 0o644, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array | AsyncIterable<Uint8Array>,
+  mode = 0o644,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = sideName(file, 'tmp');
   try {

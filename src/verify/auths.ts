@@ -10,6 +10,11 @@ export function parseAuths(bytes: Uint8Array, source: string): AuthsFile {
     throw new InputError('E_AUTHS', { file: source }, 'is not JSON (Invalid registry auth file)');
   }
   const parsed = authsFileSchema.safeParse(doc);
-  if (!parsed.success) throw new InputError('E_AUTHS', { file: source }, 'needs {"auths": {"<registry>": {"auth": base64("user:pass")}}} (Invalid registry auth file)');
+  if (!parsed.success)
+    throw new InputError(
+      'E_AUTHS',
+      { file: source },
+      'needs {"auths": {"<registry>": {"auth": base64("user:pass")}}} (Invalid registry auth file)',
+    );
   return parsed.data;
 }

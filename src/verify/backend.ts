@@ -38,6 +38,7 @@ export interface SignatureBackend {
 /** The side-worded reason of an error from the backend (SignatureError.reason, else its message). */
 export function reasonOf(e: unknown): { reason: string; code?: string } {
   const err = e as { reason?: unknown; code?: unknown; message?: unknown };
-  const reason = typeof err.reason === 'string' ? err.reason : typeof err.message === 'string' ? err.message : String(e);
+  const reason =
+    typeof err.reason === 'string' ? err.reason : typeof err.message === 'string' ? err.message : String(e);
   return typeof err.code === 'string' ? { reason, code: err.code } : { reason };
 }

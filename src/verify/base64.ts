@@ -12,7 +12,9 @@ export type Base64Result = { ok: true; bytes: Uint8Array } | { ok: false; error:
 export function decodeBase64(text: string, side: Side): Base64Result {
   const s = side === 'host' ? text.replace(/[\r\n]/g, '') : text;
   const bad = (i: number): Base64Result =>
-    side === 'host' ? { ok: false, error: `illegal base64 data at input byte ${i}` } : { ok: false, error: `Invalid symbol ${s.charCodeAt(i)}, offset ${i}.` };
+    side === 'host'
+      ? { ok: false, error: `illegal base64 data at input byte ${i}` }
+      : { ok: false, error: `Invalid symbol ${s.charCodeAt(i)}, offset ${i}.` };
   let end = s.length;
   while (end > 0 && s[end - 1] === '=') end--;
   for (let i = 0; i < end; i++) if (!ALPHABET.test(s[i] ?? '')) return bad(i);
@@ -23,7 +25,9 @@ export function decodeBase64(text: string, side: Side): Base64Result {
   const bytes = new Uint8Array(Buffer.from(s, 'base64'));
   // Canonical: re-encoding gives the same text (no stray trailing bits).
   if (Buffer.from(bytes).toString('base64') !== s) {
-    return side === 'host' ? bad(end - 1) : { ok: false, error: `Invalid last symbol ${s.charCodeAt(end - 1)}, offset ${end - 1}.` };
+    return side === 'host'
+      ? bad(end - 1)
+      : { ok: false, error: `Invalid last symbol ${s.charCodeAt(end - 1)}, offset ${end - 1}.` };
   }
   return { ok: true, bytes };
 }

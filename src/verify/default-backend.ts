@@ -8,7 +8,8 @@ import type { SignatureBackend } from './backend.js';
 export const defaultSignatureBackend: SignatureBackend = {
   // A plain binary RSA key is read without openpgp.js (which costs more to load than the rest of a
   // cold-start verify); anything else goes through readPublicKeyring, loaded on demand.
-  readKeyring: async (bytes, location) => readPlainPublicKeyring(bytes) ?? (await import('../keys/keyring.js')).readPublicKeyring(bytes, location),
+  readKeyring: async (bytes, location) =>
+    readPlainPublicKeyring(bytes) ?? (await import('../keys/keyring.js')).readPublicKeyring(bytes, location),
   verify: (blob, keyring, side, now) => verifySignature(blob, keyring, side, now ? { now } : {}),
   parsePayload: (bytes, side) => parsePayload(bytes, side),
   manifestDigest: (bytes) => manifestDigest(bytes),

@@ -32,11 +32,21 @@ function fromPolicy(guest: SideDecision, host: SideDecision): Divergence | undef
   if (g === h) return undefined;
   if (h) {
     const reason = host.message;
-    return { rule: policyRule(reason), detail: `containers/image refuses the policy (${reason}); image-rs reads it and ${guest.allowed ? 'allows' : 'denies'} the image` };
+    return {
+      rule: policyRule(reason),
+      detail: `containers/image refuses the policy (${reason}); image-rs reads it and ${guest.allowed ? 'allows' : 'denies'} the image`,
+    };
   }
   const detail = guest.chain[1] ?? '';
-  const rule = /transports/.test(detail) ? 'missing transports' : /type|discriminator|union/i.test(detail) ? 'unknown requirement type' : 'policy parsing';
-  return { rule, detail: `image-rs refuses the policy (Invalid image policy file${detail ? `: ${detail}` : ''}); containers/image reads it and ${host.allowed ? 'allows' : 'denies'} the image` };
+  const rule = /transports/.test(detail)
+    ? 'missing transports'
+    : /type|discriminator|union/i.test(detail)
+      ? 'unknown requirement type'
+      : 'policy parsing';
+  return {
+    rule,
+    detail: `image-rs refuses the policy (Invalid image policy file${detail ? `: ${detail}` : ''}); containers/image reads it and ${host.allowed ? 'allows' : 'denies'} the image`,
+  };
 }
 
 function attemptRule(guest: SignatureAttempt | undefined, host: SignatureAttempt | undefined): string | undefined {
@@ -55,13 +65,23 @@ function fromGuestRuleError(g: RequirementOutcome): Divergence | undefined {
   const reason = g.reason ?? '';
   if (g.allowed || g.signatures.length > 0) return undefined;
   if (reason === 'Neither keyPath or keyData specified.') {
-    return { rule: 'keyPaths', detail: 'image-rs ignores keyPaths, so the rule has no key ("Neither keyPath or keyData specified."); containers/image reads every file of keyPaths' };
+    return {
+      rule: 'keyPaths',
+      detail:
+        'image-rs ignores keyPaths, so the rule has no key ("Neither keyPath or keyData specified."); containers/image reads every file of keyPaths',
+    };
   }
   if (/^Invalid (symbol|padding|last symbol)/.test(reason)) {
-    return { rule: 'keyData base64', detail: `image-rs decodes keyData strictly (${reason}); Go's decoder skips line breaks` };
+    return {
+      rule: 'keyData base64',
+      detail: `image-rs decodes keyData strictly (${reason}); Go's decoder skips line breaks`,
+    };
   }
   if (reason === 'Simple Signing Sigstore Config not set' || reason === 'The sigstore base url is none') {
-    return { rule: 'signature store location', detail: `image-rs: ${reason}; containers/image falls back to its built-in default store` };
+    return {
+      rule: 'signature store location',
+      detail: `image-rs: ${reason}; containers/image falls back to its built-in default store`,
+    };
   }
   return undefined;
 }
@@ -70,17 +90,26 @@ function fromSignatures(g: RequirementOutcome, h: RequirementOutcome): Divergenc
   const early = fromGuestRuleError(g);
   if (early) return early;
   if (g.reason?.includes('HTTP support for signature stores is not implemented')) {
-    return { rule: 'http signature store', detail: `image-rs reads only file:// stores (${g.reason}); containers/image reads ${h.signatureLocation ?? 'the http(s) store'}` };
+    return {
+      rule: 'http signature store',
+      detail: `image-rs reads only file:// stores (${g.reason}); containers/image reads ${h.signatureLocation ?? 'the http(s) store'}`,
+    };
   }
   if (g.signatureLocation && h.signatureLocation && g.signatureLocation !== h.signatureLocation) {
-    return { rule: 'signature store location', detail: `image-rs looks in ${g.signatureLocation} (sigstore: key only), containers/image in ${h.signatureLocation} (lookaside:, or its built-in default)` };
+    return {
+      rule: 'signature store location',
+      detail: `image-rs looks in ${g.signatureLocation} (sigstore: key only), containers/image in ${h.signatureLocation} (lookaside:, or its built-in default)`,
+    };
   }
   const hostByName = new Map(h.signatures.map((s) => [baseName(s.source), s]));
   for (const ga of g.signatures) {
     const ha = hostByName.get(baseName(ga.source));
     if (!ha) {
       if (ga.accepted) {
-        return { rule: 'signature file names', detail: `image-rs accepted ${ga.source}, a file containers/image never reads (it reads signature-1…N and stops at the first missing)` };
+        return {
+          rule: 'signature file names',
+          detail: `image-rs accepted ${ga.source}, a file containers/image never reads (it reads signature-1…N and stops at the first missing)`,
+        };
       }
       continue;
     }
@@ -92,7 +121,10 @@ function fromSignatures(g: RequirementOutcome, h: RequirementOutcome): Divergenc
     }
   }
   if (g.signatures.length === 0 && h.signatures.length > 0 && h.signatures.some((s) => s.accepted)) {
-    return { rule: 'signature store location', detail: `image-rs found no signature (${g.reason ?? ''}); containers/image accepted ${h.signatures.find((s) => s.accepted)?.source}` };
+    return {
+      rule: 'signature store location',
+      detail: `image-rs found no signature (${g.reason ?? ''}); containers/image accepted ${h.signatures.find((s) => s.accepted)?.source}`,
+    };
   }
   return undefined;
 }
@@ -111,9 +143,15 @@ export function findDivergences(guest: SideDecision, host: SideDecision): Diverg
   const policy = fromPolicy(guest, host);
   if (policy) out.push(policy);
   else if (guest.code === 'E_SIGSTORE_CONFIG_INVALID' && host.code !== 'E_SIGSTORE_CONFIG_INVALID') {
-    out.push({ rule: 'lookaside-only sigstore config', detail: `image-rs requires a sigstore: key in every entry (${guest.chain.join(': ')}); containers/image reads lookaside: too` });
+    out.push({
+      rule: 'lookaside-only sigstore config',
+      detail: `image-rs requires a sigstore: key in every entry (${guest.chain.join(': ')}); containers/image reads lookaside: too`,
+    });
   } else if (guest.code === 'EMPTY_LIST_ALLOWS') {
-    out.push({ rule: 'empty requirement list', detail: 'image-rs allows an image whose requirement list is empty; containers/image refuses such a policy' });
+    out.push({
+      rule: 'empty requirement list',
+      detail: 'image-rs allows an image whose requirement list is empty; containers/image refuses such a policy',
+    });
   } else if (guest.scope !== host.scope) {
     out.push({ rule: 'scope', detail: `image-rs applies ${guest.scope}, containers/image applies ${host.scope}` });
   } else {
@@ -125,11 +163,15 @@ export function findDivergences(guest: SideDecision, host: SideDecision): Diverg
       const d = g.type === 'sigstoreSigned' ? fromCosign(g, h, attachments) : fromSignatures(g, h);
       if (d) out.push(d);
       else {
-        out.push({ rule: `${g.type} rule`, detail: `image-rs: ${g.reason ?? 'allowed'}; containers/image: ${h.reason ?? 'allowed'}` });
+        out.push({
+          rule: `${g.type} rule`,
+          detail: `image-rs: ${g.reason ?? 'allowed'}; containers/image: ${h.reason ?? 'allowed'}`,
+        });
       }
       break;
     }
   }
-  if (out.length === 0) out.push({ rule: 'decision', detail: `image-rs: ${guest.message}; containers/image: ${host.message}` });
+  if (out.length === 0)
+    out.push({ rule: 'decision', detail: `image-rs: ${guest.message}; containers/image: ${host.message}` });
   return out;
 }

@@ -2,7 +2,13 @@
  * One side's decision on one image: reference, policy, scope, then every requirement of the
  * selected list in order (AND, first failure decides). Fail closed: any error is a denial.
  */
-import { familiarString, parseReference, referenceString, digestProblem, type DockerReference } from '../reference/index.js';
+import {
+  familiarString,
+  parseReference,
+  referenceString,
+  digestProblem,
+  type DockerReference,
+} from '../reference/index.js';
 import type { PolicyRequirement } from '../policy/schema.js';
 import type { SignatureBackend } from './backend.js';
 import type { EvalContext } from './context.js';
@@ -23,7 +29,14 @@ function imageName(origin: DockerReference, side: Side): string {
   return side === 'guest' ? referenceString(origin) : `docker://${familiarString(origin)}`;
 }
 
-function denied(side: Side, image: string, message: string, chain: string[], code: string, extra: Partial<SideDecision> = {}): SideDecision {
+function denied(
+  side: Side,
+  image: string,
+  message: string,
+  chain: string[],
+  code: string,
+  extra: Partial<SideDecision> = {},
+): SideDecision {
   return { side, allowed: false, image, outcomes: [], message, chain, code, notes: [], ...extra };
 }
 
@@ -45,7 +58,10 @@ export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: Si
   const digest = inputs.manifest.digest;
   const badDigest = digestProblem(digest);
   if (badDigest) {
-    const text = side === 'guest' ? `Illegal image digest: ${digest}` : `invalid manifest digest ${JSON.stringify(digest)}: ${badDigest}`;
+    const text =
+      side === 'guest'
+        ? `Illegal image digest: ${digest}`
+        : `invalid manifest digest ${JSON.stringify(digest)}: ${badDigest}`;
     return denied(side, image, text, [text, badDigest], 'E_DIGEST_FORMAT');
   }
   if (origin.digest !== undefined && origin.digest !== digest) {
@@ -55,9 +71,10 @@ export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: Si
 
   const policyRead = parsePolicy(inputs.policy.bytes, side);
   if (!policyRead.ok) {
-    const text = side === 'guest'
-      ? `Initialize signature validator failed: ${policyRead.reason}`
-      : `invalid policy in ${JSON.stringify(inputs.policy.source)}: ${policyRead.reason}`;
+    const text =
+      side === 'guest'
+        ? `Initialize signature validator failed: ${policyRead.reason}`
+        : `invalid policy in ${JSON.stringify(inputs.policy.source)}: ${policyRead.reason}`;
     return denied(side, image, text, [text, ...(policyRead.detail ? [policyRead.detail] : [])], 'E_POLICY_INVALID');
   }
   const policy = policyRead.policy;
@@ -78,19 +95,45 @@ export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: Si
   const base = { side, image, scope: selected.scope, rules, notes: [...policy.notes] };
   if (selected.requirements.length === 0) {
     // Only the guest gets here: the host refuses an empty list when it parses the policy.
-    return { ...base, allowed: true, outcomes: [], message: 'allowed: the requirement list is empty (image-rs allows the image)', chain: [], code: 'EMPTY_LIST_ALLOWS' };
+    return {
+      ...base,
+      allowed: true,
+      outcomes: [],
+      message: 'allowed: the requirement list is empty (image-rs allows the image)',
+      chain: [],
+      code: 'EMPTY_LIST_ALLOWS',
+    };
   }
 
   const ctx: EvalContext = {
-    side, inputs, backend, origin, digest, sigstoreConfig, now: inputs.now ?? new Date(),
+    side,
+    inputs,
+    backend,
+    origin,
+    digest,
+    sigstoreConfig,
+    now: inputs.now ?? new Date(),
   };
   const outcomes: RequirementOutcome[] = [];
   for (const [index, req] of selected.requirements.entries()) {
     let outcome: RequirementOutcome;
     try {
-      outcome = { index, type: req.type, rule: describeRequirement(req), ...(await evaluateRequirement(req, ctx, origin)) };
+      outcome = {
+        index,
+        type: req.type,
+        rule: describeRequirement(req),
+        ...(await evaluateRequirement(req, ctx, origin)),
+      };
     } catch (e) {
-      outcome = { index, type: req.type, rule: describeRequirement(req), allowed: false, reason: `internal error: ${(e as Error).message}`, signatures: [], notes: [] };
+      outcome = {
+        index,
+        type: req.type,
+        rule: describeRequirement(req),
+        allowed: false,
+        reason: `internal error: ${(e as Error).message}`,
+        signatures: [],
+        notes: [],
+      };
     }
     outcomes.push(outcome);
     if (!outcome.allowed) {
@@ -101,15 +144,27 @@ export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: Si
   return { ...base, allowed: true, outcomes, message: 'allowed', chain: [] };
 }
 
-async function evaluateRequirement(req: PolicyRequirement, ctx: EvalContext, origin: DockerReference): Promise<Omit<RequirementOutcome, 'index' | 'type' | 'rule'>> {
-  const done = (allowed: boolean, reason?: string) => ({ allowed, ...(reason !== undefined ? { reason } : {}), signatures: [], notes: [] });
+async function evaluateRequirement(
+  req: PolicyRequirement,
+  ctx: EvalContext,
+  origin: DockerReference,
+): Promise<Omit<RequirementOutcome, 'index' | 'type' | 'rule'>> {
+  const done = (allowed: boolean, reason?: string) => ({
+    allowed,
+    ...(reason !== undefined ? { reason } : {}),
+    signatures: [],
+    notes: [],
+  });
   switch (req.type) {
     case 'insecureAcceptAnything':
       return done(true);
     case 'reject':
-      return done(false, ctx.side === 'guest'
-        ? `Policy \`reject\` rejects image ${referenceString(origin)}`
-        : `Running image docker://${familiarString(origin)} is rejected by policy.`);
+      return done(
+        false,
+        ctx.side === 'guest'
+          ? `Policy \`reject\` rejects image ${referenceString(origin)}`
+          : `Running image docker://${familiarString(origin)} is rejected by policy.`,
+      );
     case 'signedBy':
       return evaluateSignedBy(req, ctx);
     case 'sigstoreSigned':
@@ -122,7 +177,19 @@ async function evaluateRequirement(req: PolicyRequirement, ctx: EvalContext, ori
 /** What the user of each side sees, and the chain of causes behind it. */
 function denialMessage(side: Side, req: PolicyRequirement, reason: string): { message: string; chain: string[] } {
   if (side === 'host') return { message: `${HOST_PREFIX}${reason}`, chain: [`${HOST_PREFIX}${reason}`] };
-  const context = req.type === 'signedBy' ? 'rejected by `signedBy` rule' : req.type === 'sigstoreSigned' ? 'rejected by `sigstoreSigned` rule' : undefined;
-  if (context) return { message: `${GUEST_PREFIX}Denied by policy: ${context}`, chain: [`${GUEST_PREFIX}Denied by policy: ${context}`, reason] };
-  return { message: `${GUEST_PREFIX}Denied by policy: ${reason}`, chain: [`${GUEST_PREFIX}Denied by policy: ${reason}`] };
+  const context =
+    req.type === 'signedBy'
+      ? 'rejected by `signedBy` rule'
+      : req.type === 'sigstoreSigned'
+        ? 'rejected by `sigstoreSigned` rule'
+        : undefined;
+  if (context)
+    return {
+      message: `${GUEST_PREFIX}Denied by policy: ${context}`,
+      chain: [`${GUEST_PREFIX}Denied by policy: ${context}`, reason],
+    };
+  return {
+    message: `${GUEST_PREFIX}Denied by policy: ${reason}`,
+    chain: [`${GUEST_PREFIX}Denied by policy: ${reason}`],
+  };
 }

@@ -17,7 +17,12 @@ import type { Side } from './types.js';
 export const MATCH_REFERENCE_FAILED = 'Match reference failed.';
 
 /** The error text when the identity does not match, or undefined when it does. */
-export function identityMismatch(rule: SignedIdentity, origin: DockerReference, signed: string, side: Side): string | undefined {
+export function identityMismatch(
+  rule: SignedIdentity,
+  origin: DockerReference,
+  signed: string,
+  side: Side,
+): string | undefined {
   return side === 'guest' ? guestMismatch(rule, origin, signed) : hostMismatch(rule, origin, signed);
 }
 

@@ -11,12 +11,17 @@ export function describeKeyNotes(keyring: Keyring, now: Date): string[] {
   const notes: string[] = [];
   for (const d of keyring.descriptions) {
     if (d.expires !== null && Date.parse(d.expires) <= now.getTime()) {
-      notes.push(`key ${keyName(d)} expired on ${d.expires}: image-rs does not check expiry, containers/image rejects its signatures`);
+      notes.push(
+        `key ${keyName(d)} expired on ${d.expires}: image-rs does not check expiry, containers/image rejects its signatures`,
+      );
     }
-    if (d.revoked) notes.push(`key ${keyName(d)} is revoked: image-rs does not check revocation, containers/image rejects it`);
+    if (d.revoked)
+      notes.push(`key ${keyName(d)} is revoked: image-rs does not check revocation, containers/image rejects it`);
     for (const sub of d.subkeys) {
       if (sub.canSign && !sub.revoked) {
-        notes.push(`key ${d.fingerprint} has signing subkey ${sub.fingerprint}: image-rs only tries primary keys, containers/image maps subkey signatures to the primary`);
+        notes.push(
+          `key ${d.fingerprint} has signing subkey ${sub.fingerprint}: image-rs only tries primary keys, containers/image maps subkey signatures to the primary`,
+        );
       }
     }
   }

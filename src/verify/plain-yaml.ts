@@ -44,7 +44,8 @@ export function parsePlainSigstoreYaml(text: string): Record<string, unknown> | 
         const head = lines[i]!;
         if (!head.endsWith(':')) return undefined;
         const key = head.slice(2, -1);
-        if (!KEY.test(key) || SPECIAL.test(key) || key.endsWith(':') || key in docker || key === '__proto__') return undefined;
+        if (!KEY.test(key) || SPECIAL.test(key) || key.endsWith(':') || key in docker || key === '__proto__')
+          return undefined;
         const e = entry(lines[i + 1], '    ');
         if (!e) return undefined;
         docker[key] = e;

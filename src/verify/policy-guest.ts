@@ -26,13 +26,19 @@ function lenient<T extends z.ZodRawShape>(schema: { shape: T }) {
 
 const guestIdentitySchema = z.discriminatedUnion(
   'type',
-  signedIdentitySchema.options.map((o: { shape: z.ZodRawShape }) => lenient(o)) as unknown as typeof signedIdentitySchema.options,
+  signedIdentitySchema.options.map((o: { shape: z.ZodRawShape }) =>
+    lenient(o),
+  ) as unknown as typeof signedIdentitySchema.options,
 );
 
-const guestSignedBySchema = lenient(signedBySchema.pick({ type: true, keyType: true, keyPath: true, keyData: true })).extend({
+const guestSignedBySchema = lenient(
+  signedBySchema.pick({ type: true, keyType: true, keyPath: true, keyData: true }),
+).extend({
   signedIdentity: guestIdentitySchema.optional(),
 });
-const guestSigstoreSignedSchema = lenient(sigstoreSignedSchema.pick({ type: true, keyPath: true, keyData: true })).extend({
+const guestSigstoreSignedSchema = lenient(
+  sigstoreSignedSchema.pick({ type: true, keyPath: true, keyData: true }),
+).extend({
   signedIdentity: guestIdentitySchema.optional(),
 });
 
@@ -74,7 +80,14 @@ function duplicateInStruct(node: JsonNode): string | undefined {
   for (const [key, value] of node.entries) {
     if (seen.has(key)) return key;
     seen.add(key);
-    const d = key === 'default' ? duplicateInList(value) : key === 'transports' ? duplicateInMap(value, 2) : key === 'signedIdentity' ? duplicateInStruct(value) : undefined;
+    const d =
+      key === 'default'
+        ? duplicateInList(value)
+        : key === 'transports'
+          ? duplicateInMap(value, 2)
+          : key === 'signedIdentity'
+            ? duplicateInStruct(value)
+            : undefined;
     if (d) return d;
   }
   return undefined;
@@ -106,18 +119,28 @@ export function parseGuestPolicy(bytes: Uint8Array): PolicyReadResult {
     if (duplicate) return { ok: false, reason: GUEST_INVALID_POLICY, detail: `duplicate field \`${duplicate}\`` };
     json = JSON.parse(text);
   } catch (e) {
-    return { ok: false, reason: GUEST_INVALID_POLICY, detail: e instanceof JsonSyntaxError ? e.serdeText : (e as Error).message };
+    return {
+      ok: false,
+      reason: GUEST_INVALID_POLICY,
+      detail: e instanceof JsonSyntaxError ? e.serdeText : (e as Error).message,
+    };
   }
-  const top = json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+  const top =
+    json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
   const parsed = guestPolicySchema.safeParse(nullsAsAbsent(json));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue ? issue.path.map(String).join('.') : '';
-    return { ok: false, reason: GUEST_INVALID_POLICY, detail: `${where ? `${where}: ` : ''}${issue?.message ?? 'invalid'}` };
+    return {
+      ok: false,
+      reason: GUEST_INVALID_POLICY,
+      detail: `${where ? `${where}: ` : ''}${issue?.message ?? 'invalid'}`,
+    };
   }
   const notes: string[] = [];
   for (const k of Object.keys(top ?? {})) {
-    if (k !== 'default' && k !== 'transports') notes.push(`unknown top-level key ${JSON.stringify(k)} ignored by image-rs`);
+    if (k !== 'default' && k !== 'transports')
+      notes.push(`unknown top-level key ${JSON.stringify(k)} ignored by image-rs`);
   }
   return {
     ok: true,

@@ -72,7 +72,8 @@ function checkIdentity(value: unknown): void {
     }
   }
   if (type === 'remapIdentity') {
-    if (typeof o.prefix === 'string' && !validRemapPrefix(o.prefix)) fail(`prefix ${JSON.stringify(o.prefix)} is not valid`);
+    if (typeof o.prefix === 'string' && !validRemapPrefix(o.prefix))
+      fail(`prefix ${JSON.stringify(o.prefix)} is not valid`);
     if (typeof o.signedPrefix === 'string' && !validRemapPrefix(o.signedPrefix)) {
       fail(`signedPrefix ${JSON.stringify(o.signedPrefix)} is not valid`);
     }
@@ -83,7 +84,8 @@ const SIGNED_BY_KEY_TYPES = ['GPGKeys', 'signedByGPGKeys', 'X509Certificates', '
 
 function checkSignedBy(o: Record<string, unknown>): void {
   const present = ['keyPath', 'keyPaths', 'keyData'].filter((k) => k in o);
-  if (present.length === 0) fail('Exactly one of keyPath, keyPaths and keyData must be specified, none of them present');
+  if (present.length === 0)
+    fail('Exactly one of keyPath, keyPaths and keyData must be specified, none of them present');
   if (present.length > 1) fail('Exactly one of keyPath, keyPaths and keyData must be specified, more than one present');
   if (typeof o.keyType === 'string' && o.keyType !== '' && !SIGNED_BY_KEY_TYPES.includes(o.keyType)) {
     fail(`Unrecognized keyType value ${JSON.stringify(o.keyType)}`);
@@ -92,7 +94,11 @@ function checkSignedBy(o: Record<string, unknown>): void {
 
 function checkSignedByValues(r: Extract<PolicyRequirement, { type: 'signedBy' }>): void {
   if (!SIGNED_BY_KEY_TYPES.includes(r.keyType)) fail(`invalid keyType ${JSON.stringify(r.keyType)}`);
-  const nonEmpty = [r.keyPath !== undefined && r.keyPath !== '', r.keyPaths !== undefined, r.keyData !== undefined].filter(Boolean);
+  const nonEmpty = [
+    r.keyPath !== undefined && r.keyPath !== '',
+    r.keyPaths !== undefined,
+    r.keyData !== undefined,
+  ].filter(Boolean);
   if (nonEmpty.length !== 1) fail('exactly one of keyPath, keyPaths and keyData must be specified');
   if (r.keyData !== undefined) {
     const decoded = decodeBase64(r.keyData, 'host');
@@ -102,11 +108,23 @@ function checkSignedByValues(r: Extract<PolicyRequirement, { type: 'signedBy' }>
 
 function checkSigstoreSigned(r: Extract<PolicyRequirement, { type: 'sigstoreSigned' }>): void {
   const sources = [r.keyPath, r.keyPaths, r.keyData, r.keyDatas, r.fulcio, r.pki].filter((v) => v !== undefined);
-  if (sources.length !== 1) fail('exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio, and pki must be specified');
-  const rekor = [r.rekorPublicKeyPath, r.rekorPublicKeyPaths, r.rekorPublicKeyData, r.rekorPublicKeyDatas].filter((v) => v !== undefined);
-  if (rekor.length > 1) fail('exactly one of rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and rekorPublicKeyDatas must be specified');
-  if (r.fulcio !== undefined && rekor.length === 0) fail('At least one of rekorPublickeyPath, rekorPublicKeyPaths, rekorPublickeyData and rekorPublicKeyDatas must be specified if fulcio is used');
-  if (r.pki !== undefined && rekor.length > 0) fail('rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and rekorPublicKeyDatas are not supported for pki');
+  if (sources.length !== 1)
+    fail('exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio, and pki must be specified');
+  const rekor = [r.rekorPublicKeyPath, r.rekorPublicKeyPaths, r.rekorPublicKeyData, r.rekorPublicKeyDatas].filter(
+    (v) => v !== undefined,
+  );
+  if (rekor.length > 1)
+    fail(
+      'exactly one of rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and rekorPublicKeyDatas must be specified',
+    );
+  if (r.fulcio !== undefined && rekor.length === 0)
+    fail(
+      'At least one of rekorPublickeyPath, rekorPublicKeyPaths, rekorPublickeyData and rekorPublicKeyDatas must be specified if fulcio is used',
+    );
+  if (r.pki !== undefined && rekor.length > 0)
+    fail(
+      'rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and rekorPublicKeyDatas are not supported for pki',
+    );
   if (r.keyData !== undefined) {
     const decoded = decodeBase64(r.keyData, 'host');
     if (!decoded.ok) fail(decoded.error);
@@ -116,7 +134,8 @@ function checkSigstoreSigned(r: Extract<PolicyRequirement, { type: 'sigstoreSign
 function parseRequirement(value: unknown): PolicyRequirement {
   const o = asObject(value);
   const type = typeof o.type === 'string' ? o.type : '';
-  if (!(REQUIREMENT_TYPES as readonly string[]).includes(type)) fail(`Unknown policy requirement type ${JSON.stringify(type)}`);
+  if (!(REQUIREMENT_TYPES as readonly string[]).includes(type))
+    fail(`Unknown policy requirement type ${JSON.stringify(type)}`);
   if ('signedIdentity' in o) checkIdentity(o.signedIdentity);
   if (type === 'signedBaseLayer' && 'baseLayerIdentity' in o) checkIdentity(o.baseLayerIdentity);
   if (type === 'signedBy') checkSignedBy(o);

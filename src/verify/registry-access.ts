@@ -30,7 +30,12 @@ export function cosignFetcher(options: FetchOptions): CosignFetcher {
 export function httpStoreGetter(options: FetchOptions): HttpGetter {
   return {
     async get(url) {
-      const res = await httpGet(url, { registry: new URL(url).host, maxBytes: MAX_SIGNATURE_BODY + 1, what: 'signature', ...options });
+      const res = await httpGet(url, {
+        registry: new URL(url).host,
+        maxBytes: MAX_SIGNATURE_BODY + 1,
+        what: 'signature',
+        ...options,
+      });
       return { status: res.status, bytes: new Uint8Array(res.body) };
     },
   };

@@ -18,10 +18,16 @@ function hidden(components: readonly string[]): boolean {
 async function realComponents(files: GuestFiles, guestPath: string): Promise<string[] | undefined> {
   const lookup = (files as Partial<GuestLookup>).lookup;
   if (typeof lookup !== 'function') {
-    return path.posix.normalize(`/${guestPath}`).split('/').filter((c) => c !== '');
+    return path.posix
+      .normalize(`/${guestPath}`)
+      .split('/')
+      .filter((c) => c !== '');
   }
   try {
-    const r = await resolveGuestPath({ lookup: lookup.bind(files) }, guestPath, { followLast: true, aboveRoot: 'clamp' });
+    const r = await resolveGuestPath({ lookup: lookup.bind(files) }, guestPath, {
+      followLast: true,
+      aboveRoot: 'clamp',
+    });
     return r?.components;
   } catch (e) {
     if (e instanceof NotADirectoryError) return undefined;
@@ -44,4 +50,3 @@ export function runtimeView(files: GuestFiles): GuestFiles {
     },
   };
 }
-

@@ -37,22 +37,36 @@ export async function readSignatureStore(
   try {
     url = new URL(location);
   } catch (e) {
-    const reason = side === 'guest' ? `Failed to parse sigstore_uri: ${(e as Error).message}` : `Invalid signature storage URL ${base}: ${(e as Error).message}`;
+    const reason =
+      side === 'guest'
+        ? `Failed to parse sigstore_uri: ${(e as Error).message}`
+        : `Invalid signature storage URL ${base}: ${(e as Error).message}`;
     return { ok: false, location, reason, code: 'E_STORE_URL' };
   }
   if (side === 'guest') {
-    if (url.protocol !== 'file:') return { ok: false, location, reason: GUEST_HTTP_UNSUPPORTED, code: 'E_STORE_SCHEME' };
+    if (url.protocol !== 'file:')
+      return { ok: false, location, reason: GUEST_HTTP_UNSUPPORTED, code: 'E_STORE_SCHEME' };
     return readGuestDir(url.pathname, location, files);
   }
   if (url.protocol === 'file:') return readHostFiles(decodeURIComponent(url.pathname), location, files);
   if (url.protocol === 'http:' || url.protocol === 'https:') return readHostHttp(location, http);
-  return { ok: false, location, reason: `Unsupported scheme when reading signature from ${location}`, code: 'E_STORE_SCHEME' };
+  return {
+    ok: false,
+    location,
+    reason: `Unsupported scheme when reading signature from ${location}`,
+    code: 'E_STORE_SCHEME',
+  };
 }
 
 async function readGuestDir(dir: string, location: string, files: GuestFiles): Promise<SignatureStoreResult> {
   const entries = await files.listDir(dir);
   if (entries === undefined) {
-    return { ok: false, location, reason: `Read Sigstore Dir failed: ${RUST_NOT_FOUND}, path: ${dir}`, code: 'E_STORE_MISSING' };
+    return {
+      ok: false,
+      location,
+      reason: `Read Sigstore Dir failed: ${RUST_NOT_FOUND}, path: ${dir}`,
+      code: 'E_STORE_MISSING',
+    };
   }
   const blobs: SignatureBlob[] = [];
   for (const entry of entries) {
@@ -62,7 +76,12 @@ async function readGuestDir(dir: string, location: string, files: GuestFiles): P
     if (entry.type === 'symlink' && (await files.listDir(p)) !== undefined) continue;
     const bytes = await files.readFile(p);
     if (bytes === undefined) {
-      return { ok: false, location, reason: `Read signature file failed: ${RUST_NOT_FOUND}, path: ${p}`, code: 'E_STORE_READ' };
+      return {
+        ok: false,
+        location,
+        reason: `Read signature file failed: ${RUST_NOT_FOUND}, path: ${p}`,
+        code: 'E_STORE_READ',
+      };
     }
     blobs.push({ source: p, bytes });
   }
@@ -76,7 +95,12 @@ async function readHostFiles(dir: string, location: string, files: GuestFiles): 
     const bytes = await files.readFile(p);
     if (bytes === undefined) break;
     if (i > MAX_LOOKASIDE_SIGNATURES) {
-      return { ok: false, location, reason: `server provided ${MAX_LOOKASIDE_SIGNATURES} signatures, assuming that's unreasonable and a server error`, code: 'E_STORE_TOO_MANY' };
+      return {
+        ok: false,
+        location,
+        reason: `server provided ${MAX_LOOKASIDE_SIGNATURES} signatures, assuming that's unreasonable and a server error`,
+        code: 'E_STORE_TOO_MANY',
+      };
     }
     blobs.push({ source: p, bytes });
   }
@@ -84,7 +108,13 @@ async function readHostFiles(dir: string, location: string, files: GuestFiles): 
 }
 
 async function readHostHttp(location: string, http: HttpGetter | undefined): Promise<SignatureStoreResult> {
-  if (!http) return { ok: false, location, reason: `reading signature from ${location}: no HTTP client configured`, code: 'E_STORE_HTTP' };
+  if (!http)
+    return {
+      ok: false,
+      location,
+      reason: `reading signature from ${location}: no HTTP client configured`,
+      code: 'E_STORE_HTTP',
+    };
   const blobs: SignatureBlob[] = [];
   for (let i = 1; ; i++) {
     const url = `${location}/signature-${i}`;
@@ -92,17 +122,37 @@ async function readHostHttp(location: string, http: HttpGetter | undefined): Pro
     try {
       res = await http.get(url);
     } catch (e) {
-      return { ok: false, location, reason: `reading signature from ${url}: ${(e as Error).message}`, code: 'E_STORE_HTTP' };
+      return {
+        ok: false,
+        location,
+        reason: `reading signature from ${url}: ${(e as Error).message}`,
+        code: 'E_STORE_HTTP',
+      };
     }
     if (res.status === 404) break;
     if (res.status !== 200) {
-      return { ok: false, location, reason: `reading signature from ${url}: status ${res.status}`, code: 'E_STORE_HTTP' };
+      return {
+        ok: false,
+        location,
+        reason: `reading signature from ${url}: status ${res.status}`,
+        code: 'E_STORE_HTTP',
+      };
     }
     if (res.bytes.length > MAX_SIGNATURE_BODY) {
-      return { ok: false, location, reason: `reading signature from ${url}: exceeded maximum allowed size of ${MAX_SIGNATURE_BODY} bytes`, code: 'E_STORE_TOO_LARGE' };
+      return {
+        ok: false,
+        location,
+        reason: `reading signature from ${url}: exceeded maximum allowed size of ${MAX_SIGNATURE_BODY} bytes`,
+        code: 'E_STORE_TOO_LARGE',
+      };
     }
     if (i > MAX_LOOKASIDE_SIGNATURES) {
-      return { ok: false, location, reason: `server provided ${MAX_LOOKASIDE_SIGNATURES} signatures, assuming that's unreasonable and a server error`, code: 'E_STORE_TOO_MANY' };
+      return {
+        ok: false,
+        location,
+        reason: `server provided ${MAX_LOOKASIDE_SIGNATURES} signatures, assuming that's unreasonable and a server error`,
+        code: 'E_STORE_TOO_MANY',
+      };
     }
     blobs.push({ source: url, bytes: res.bytes });
   }

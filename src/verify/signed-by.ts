@@ -23,9 +23,19 @@ export async function evaluateSignedBy(req: SignedByRequirement, ctx: EvalContex
   return ctx.side === 'guest' ? guestSignedBy(req, ctx) : hostSignedBy(req, ctx);
 }
 
-const deny = (reason: string, extra: Partial<Outcome> = {}): Outcome => ({ allowed: false, reason, signatures: [], notes: [], ...extra });
+const deny = (reason: string, extra: Partial<Outcome> = {}): Outcome => ({
+  allowed: false,
+  reason,
+  signatures: [],
+  notes: [],
+  ...extra,
+});
 
-async function loadKeyring(ctx: EvalContext, bytes: Uint8Array, where: string): Promise<{ keyring?: Keyring; problem?: string }> {
+async function loadKeyring(
+  ctx: EvalContext,
+  bytes: Uint8Array,
+  where: string,
+): Promise<{ keyring?: Keyring; problem?: string }> {
   try {
     return { keyring: await ctx.backend.readKeyring(bytes, { file: where }) };
   } catch (e) {
@@ -56,7 +66,12 @@ async function guestSignedBy(req: SignedByRequirement, ctx: EvalContext): Promis
   if (!ctx.sigstoreConfig) return deny('Simple Signing Sigstore Config not set', { notes });
   const base = signatureBase(ctx.sigstoreConfig, ctx.origin, 'guest');
   if (!base) return deny('The sigstore base url is none', { notes });
-  const store = await readSignatureStore(base.url, signatureDirName(ctx.origin, ctx.digest), 'guest', ctx.inputs.rootfs);
+  const store = await readSignatureStore(
+    base.url,
+    signatureDirName(ctx.origin, ctx.digest),
+    'guest',
+    ctx.inputs.rootfs,
+  );
   if (!store.ok) return deny(store.reason, { notes, signatureLocation: store.location });
 
   const attempts: SignatureAttempt[] = [];
@@ -66,12 +81,22 @@ async function guestSignedBy(req: SignedByRequirement, ctx: EvalContext): Promis
     if (attempt.accepted) return { allowed: true, signatures: attempts, notes, signatureLocation: store.location };
   }
   const reasons = attempts.length ? attempts.map((a) => a.reason) : ['Can not find any signatures.'];
-  return deny(`The signatures do not satisfied! Reject reason: [${reasons.join(', ')}]`, { signatures: attempts, notes, signatureLocation: store.location });
+  return deny(`The signatures do not satisfied! Reject reason: [${reasons.join(', ')}]`, {
+    signatures: attempts,
+    notes,
+    signatureLocation: store.location,
+  });
 }
 
-async function guestJudge(blob: SignatureBlob, keys: { keyring?: Keyring; problem?: string }, req: SignedByRequirement, ctx: EvalContext): Promise<SignatureAttempt> {
+async function guestJudge(
+  blob: SignatureBlob,
+  keys: { keyring?: Keyring; problem?: string },
+  req: SignedByRequirement,
+  ctx: EvalContext,
+): Promise<SignatureAttempt> {
   const attempt: SignatureAttempt = { source: blob.source, accepted: false, reason: '' };
-  if (!keys.keyring) return { ...attempt, reason: `Failed to parse public key ring: ${keys.problem}`, code: 'E_KEYRING' };
+  if (!keys.keyring)
+    return { ...attempt, reason: `Failed to parse public key ring: ${keys.problem}`, code: 'E_KEYRING' };
   let payloadBytes: Uint8Array;
   try {
     const v = await ctx.backend.verify(blob.bytes, keys.keyring, 'guest', ctx.now);
@@ -107,7 +132,13 @@ async function guestJudge(blob: SignatureBlob, keys: { keyring?: Keyring; proble
 async function hostSignedBy(req: SignedByRequirement, ctx: EvalContext): Promise<Outcome> {
   const base = signatureBase(ctx.sigstoreConfig, ctx.origin, 'host');
   if (!base) return deny('no signature storage configured');
-  const store = await readSignatureStore(base.url, signatureDirName(ctx.origin, ctx.digest), 'host', ctx.inputs.rootfs, ctx.inputs.http);
+  const store = await readSignatureStore(
+    base.url,
+    signatureDirName(ctx.origin, ctx.digest),
+    'host',
+    ctx.inputs.rootfs,
+    ctx.inputs.http,
+  );
   const notes: string[] = [];
   if (!store.ok) return deny(store.reason, { signatureLocation: store.location });
   if (store.blobs.length === 0) {
@@ -123,13 +154,17 @@ async function hostSignedBy(req: SignedByRequirement, ctx: EvalContext): Promise
     attempts.push(attempt);
     if (attempt.accepted) return { allowed: true, signatures: attempts, notes, signatureLocation: store.location };
   }
-  const reason = attempts.length === 1
-    ? (attempts[0]?.reason ?? '')
-    : `None of the signatures were accepted, reasons: ${attempts.map((a) => a.reason).join('; ')}`;
+  const reason =
+    attempts.length === 1
+      ? (attempts[0]?.reason ?? '')
+      : `None of the signatures were accepted, reasons: ${attempts.map((a) => a.reason).join('; ')}`;
   return deny(reason, { signatures: attempts, notes, signatureLocation: store.location });
 }
 
-async function hostKeys(req: SignedByRequirement, ctx: EvalContext): Promise<{ keyring?: Keyring; problem?: string; note?: string }> {
+async function hostKeys(
+  req: SignedByRequirement,
+  ctx: EvalContext,
+): Promise<{ keyring?: Keyring; problem?: string; note?: string }> {
   if (req.keyType !== 'GPGKeys') return { problem: `Unimplemented "keyType" value ${JSON.stringify(req.keyType)}` };
   const chunks: Uint8Array[] = [];
   let note: string | undefined;
@@ -152,7 +187,12 @@ async function hostKeys(req: SignedByRequirement, ctx: EvalContext): Promise<{ k
   return { keyring: keys.keyring, ...(note ? { note } : {}) };
 }
 
-async function hostJudge(blob: SignatureBlob, keys: { keyring?: Keyring; problem?: string }, req: SignedByRequirement, ctx: EvalContext): Promise<SignatureAttempt> {
+async function hostJudge(
+  blob: SignatureBlob,
+  keys: { keyring?: Keyring; problem?: string },
+  req: SignedByRequirement,
+  ctx: EvalContext,
+): Promise<SignatureAttempt> {
   const attempt: SignatureAttempt = { source: blob.source, accepted: false, reason: '' };
   if (!keys.keyring) return { ...attempt, reason: keys.problem ?? 'No public keys imported', code: 'E_KEYRING' };
   let payloadBytes: Uint8Array;

@@ -7,12 +7,18 @@
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { scopeCandidates, type DockerReference } from '../reference/index.js';
-import { DEFAULT_SIGSTORE_BASE, registryEntrySchema, sigstoreConfigSchema, type SigstoreConfig } from '../sigstore/schema.js';
+import {
+  DEFAULT_SIGSTORE_BASE,
+  registryEntrySchema,
+  sigstoreConfigSchema,
+  type SigstoreConfig,
+} from '../sigstore/schema.js';
 import type { Side } from './types.js';
 import { parsePlainSigstoreYaml } from './plain-yaml.js';
 
 /** The yaml package, loaded on first need (the plain form build writes is read without it). */
-const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+const parseYaml = (text: string): unknown =>
+  (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 export const GUEST_INVALID_SIGSTORE_CONFIG = 'Invalid simple signing sigstore config';
 
@@ -22,7 +28,8 @@ const guestSigstoreConfigSchema = z.object({
   docker: z.record(z.string(), guestEntrySchema).nullish(),
 });
 
-export type SigstoreConfigResult = { ok: true; config: SigstoreConfig } | { ok: false; reason: string; detail?: string };
+export type SigstoreConfigResult =
+  { ok: true; config: SigstoreConfig } | { ok: false; reason: string; detail?: string };
 
 export function parseSigstoreConfig(bytes: Uint8Array, side: Side): SigstoreConfigResult {
   let doc: unknown;
@@ -80,7 +87,11 @@ function hostBase(config: SigstoreConfig, ref: DockerReference): SignatureBase {
   return { url: DEFAULT_SIGSTORE_BASE, section: 'built-in default' };
 }
 
-export function signatureBase(config: SigstoreConfig | undefined, ref: DockerReference, side: Side): SignatureBase | undefined {
+export function signatureBase(
+  config: SigstoreConfig | undefined,
+  ref: DockerReference,
+  side: Side,
+): SignatureBase | undefined {
   if (side === 'host') return hostBase(config ?? {}, ref);
   return config ? guestBase(config, ref) : undefined;
 }

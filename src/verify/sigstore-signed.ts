@@ -21,17 +21,29 @@ import { hostDigestMismatch } from './signed-by.js';
 import type { RequirementOutcome, SignatureAttempt } from './types.js';
 
 type Outcome = Omit<RequirementOutcome, 'index' | 'type' | 'rule'>;
-const deny = (reason: string, extra: Partial<Outcome> = {}): Outcome => ({ allowed: false, reason, signatures: [], notes: [], ...extra });
+const deny = (reason: string, extra: Partial<Outcome> = {}): Outcome => ({
+  allowed: false,
+  reason,
+  signatures: [],
+  notes: [],
+  ...extra,
+});
 
 /** Rust's `{:?}` of image-rs's PolicyReqMatchType. */
 function rustDebug(id: SignedIdentity): string {
   switch (id.type) {
-    case 'matchExact': return 'MatchExact';
-    case 'matchRepoDigestOrExact': return 'MatchRepoDigestOrExact';
-    case 'matchRepository': return 'MatchRepository';
-    case 'exactReference': return `ExactReference { docker_reference: ${JSON.stringify(id.dockerReference)} }`;
-    case 'exactRepository': return `ExactRepository { docker_repository: ${JSON.stringify(id.dockerRepository)} }`;
-    case 'remapIdentity': return `RemapIdentity { prefix: ${JSON.stringify(id.prefix)}, signed_prefix: ${JSON.stringify(id.signedPrefix)} }`;
+    case 'matchExact':
+      return 'MatchExact';
+    case 'matchRepoDigestOrExact':
+      return 'MatchRepoDigestOrExact';
+    case 'matchRepository':
+      return 'MatchRepository';
+    case 'exactReference':
+      return `ExactReference { docker_reference: ${JSON.stringify(id.dockerReference)} }`;
+    case 'exactRepository':
+      return `ExactRepository { docker_repository: ${JSON.stringify(id.dockerRepository)} }`;
+    case 'remapIdentity':
+      return `RemapIdentity { prefix: ${JSON.stringify(id.prefix)}, signed_prefix: ${JSON.stringify(id.signedPrefix)} }`;
   }
 }
 
@@ -44,8 +56,15 @@ function verifyLayer(layer: CosignSignatureBlob, key: KeyObject): boolean {
   const sig = Buffer.from(layer.signature.replace(/[\r\n]/g, ''), 'base64');
   try {
     if (key.asymmetricKeyType === 'rsa') {
-      return cryptoVerify('sha256', layer.payload, key, sig) ||
-        cryptoVerify('sha256', layer.payload, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig);
+      return (
+        cryptoVerify('sha256', layer.payload, key, sig) ||
+        cryptoVerify(
+          'sha256',
+          layer.payload,
+          { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
+          sig,
+        )
+      );
     }
     return cryptoVerify('sha256', layer.payload, key, sig);
   } catch {
@@ -55,10 +74,13 @@ function verifyLayer(layer: CosignSignatureBlob, key: KeyObject): boolean {
 
 function readLayerPayload(layer: CosignSignatureBlob): { reference: string; digest: string } | string {
   try {
-    const p = JSON.parse(Buffer.from(layer.payload).toString('utf8')) as { critical?: { identity?: { 'docker-reference'?: unknown }; image?: { 'docker-manifest-digest'?: unknown } } };
+    const p = JSON.parse(Buffer.from(layer.payload).toString('utf8')) as {
+      critical?: { identity?: { 'docker-reference'?: unknown }; image?: { 'docker-manifest-digest'?: unknown } };
+    };
     const digest = p.critical?.image?.['docker-manifest-digest'];
     const reference = p.critical?.identity?.['docker-reference'];
-    if (typeof digest !== 'string' || typeof reference !== 'string') return 'cosign payload lacks critical.image or critical.identity';
+    if (typeof digest !== 'string' || typeof reference !== 'string')
+      return 'cosign payload lacks critical.image or critical.identity';
     return { reference, digest };
   } catch (e) {
     return `cosign payload is not JSON: ${(e as Error).message}`;
@@ -107,10 +129,17 @@ async function guestCosign(req: SigstoreSignedRequirement, ctx: EvalContext): Pr
   if (typeof image === 'string') return deny(image, { signatureLocation: location });
   const attempts: SignatureAttempt[] = image.layers.map((layer, i) => {
     const ok = verifyLayer(layer, key);
-    return { source: `${image.reference} layer ${i + 1}`, accepted: ok, reason: ok ? 'signature verifies' : 'signature does not verify with the key' };
+    return {
+      source: `${image.reference} layer ${i + 1}`,
+      accepted: ok,
+      reason: ok ? 'signature verifies' : 'signature does not verify with the key',
+    };
   });
   if (!attempts.some((a) => a.accepted)) {
-    return deny(`[PublicKeyVerifier: no signature layer of ${image.reference} verifies with the key]`, { signatures: attempts, signatureLocation: location });
+    return deny(`[PublicKeyVerifier: no signature layer of ${image.reference} verifies with the key]`, {
+      signatures: attempts,
+      signatureLocation: location,
+    });
   }
   for (const [i, layer] of image.layers.entries()) {
     const p = readLayerPayload(layer);
@@ -148,7 +177,9 @@ function useAttachments(ctx: EvalContext): boolean {
 async function hostCosign(req: SigstoreSignedRequirement, ctx: EvalContext): Promise<Outcome> {
   const notes: string[] = [];
   if (!useAttachments(ctx)) {
-    notes.push('containers/image reads cosign signatures only when registries.d sets use-sigstore-attachments: true for the scope; image-rs always fetches them');
+    notes.push(
+      'containers/image reads cosign signatures only when registries.d sets use-sigstore-attachments: true for the scope; image-rs always fetches them',
+    );
     return deny('A signature was required, but no signature exists', { notes });
   }
   let pem: Uint8Array | undefined;
@@ -169,13 +200,15 @@ async function hostCosign(req: SigstoreSignedRequirement, ctx: EvalContext): Pro
   const image = await fetchSignatureImage(ctx);
   const location = cosignSignatureReference(ctx);
   if (typeof image === 'string') return deny(image, { signatureLocation: location, notes });
-  if (image.layers.length === 0) return deny('A signature was required, but no signature exists', { signatureLocation: location, notes });
+  if (image.layers.length === 0)
+    return deny('A signature was required, but no signature exists', { signatureLocation: location, notes });
   const attempts: SignatureAttempt[] = [];
   for (const [i, layer] of image.layers.entries()) {
     const attempt: SignatureAttempt = { source: `${image.reference} layer ${i + 1}`, accepted: false, reason: '' };
     attempts.push(attempt);
     if (!verifyLayer(layer, key)) {
-      attempt.reason = 'cryptographic signature verification failed: invalid signature when validating ASN.1 encoded signature';
+      attempt.reason =
+        'cryptographic signature verification failed: invalid signature when validating ASN.1 encoded signature';
       continue;
     }
     const p = readLayerPayload(layer);
@@ -189,7 +222,12 @@ async function hostCosign(req: SigstoreSignedRequirement, ctx: EvalContext): Pro
       attempt.reason = digestProblem;
       continue;
     }
-    const mismatch = identityMismatch(req.signedIdentity ?? { type: 'matchRepoDigestOrExact' }, ctx.origin, p.reference, 'host');
+    const mismatch = identityMismatch(
+      req.signedIdentity ?? { type: 'matchRepoDigestOrExact' },
+      ctx.origin,
+      p.reference,
+      'host',
+    );
     if (mismatch) {
       attempt.reason = mismatch;
       continue;
@@ -197,7 +235,9 @@ async function hostCosign(req: SigstoreSignedRequirement, ctx: EvalContext): Pro
     Object.assign(attempt, { accepted: true, reason: 'accepted' });
     return { allowed: true, signatures: attempts, notes, signatureLocation: location };
   }
-  const reason = attempts.length === 1 ? (attempts[0]?.reason ?? '') : `None of the signatures were accepted, reasons: ${attempts.map((a) => a.reason).join('; ')}`;
+  const reason =
+    attempts.length === 1
+      ? (attempts[0]?.reason ?? '')
+      : `None of the signatures were accepted, reasons: ${attempts.map((a) => a.reason).join('; ')}`;
   return deny(reason, { signatures: attempts, notes, signatureLocation: location });
 }
-

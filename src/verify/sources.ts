@@ -34,7 +34,10 @@ async function readFileOr(file: string, what: string): Promise<Uint8Array> {
   }
 }
 
-const MANIFEST_LIST_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+const MANIFEST_LIST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+];
 
 /** A platform manifest from a file: its bytes and their sha256 (what the registry serves it as). */
 export async function manifestFromFile(file: string): Promise<ManifestInput> {
@@ -45,8 +48,15 @@ export async function manifestFromFile(file: string): Promise<ManifestInput> {
   } catch {
     throw new InputError('E_MANIFEST', { file }, 'is not a JSON image manifest');
   }
-  if ((typeof doc?.mediaType === 'string' && MANIFEST_LIST_TYPES.includes(doc.mediaType)) || Array.isArray(doc?.manifests)) {
-    throw new InputError('E_MANIFEST_LIST', { file }, 'is a manifest list / image index; give the platform manifest (both sides check signatures against it) or use --fetch');
+  if (
+    (typeof doc?.mediaType === 'string' && MANIFEST_LIST_TYPES.includes(doc.mediaType)) ||
+    Array.isArray(doc?.manifests)
+  ) {
+    throw new InputError(
+      'E_MANIFEST_LIST',
+      { file },
+      'is a manifest list / image index; give the platform manifest (both sides check signatures against it) or use --fetch',
+    );
   }
   return { bytes, digest: sha256Digest(bytes) };
 }
@@ -69,14 +79,18 @@ export async function loadVerifyInputs(s: VerifySources): Promise<VerifyInputs> 
   else {
     const bytes = await resource('security-policy');
     if (!bytes) {
-      throw new InputError('E_NO_POLICY', { file: s.repository?.source ?? '--kbs' },
-        `has no ${repoName}/security-policy/${tag} (and no --policy given): a guest told to fetch it fails every pull, a guest with no policy configured checks nothing`);
+      throw new InputError(
+        'E_NO_POLICY',
+        { file: s.repository?.source ?? '--kbs' },
+        `has no ${repoName}/security-policy/${tag} (and no --policy given): a guest told to fetch it fails every pull, a guest with no policy configured checks nothing`,
+      );
     }
     policy = { bytes, source: `kbs:///${repoName}/security-policy/${tag}` };
   }
 
   let sigstoreConfig: VerifyInputs['sigstoreConfig'];
-  if (s.sigstoreConfigFile) sigstoreConfig = { bytes: await readFileOr(s.sigstoreConfigFile, 'sigstore config'), source: s.sigstoreConfigFile };
+  if (s.sigstoreConfigFile)
+    sigstoreConfig = { bytes: await readFileOr(s.sigstoreConfigFile, 'sigstore config'), source: s.sigstoreConfigFile };
   else {
     const bytes = await resource('sigstore-config');
     if (bytes) sigstoreConfig = { bytes, source: `kbs:///${repoName}/sigstore-config/${tag}` };

@@ -11,11 +11,24 @@ async function decide(inputs: VerifyInputs, side: Side, backend: SignatureBacken
     return await evaluateSide(inputs, side, backend);
   } catch (e) {
     const text = `verification failed: ${(e as Error).message}`;
-    return { side, allowed: false, image: inputs.image, outcomes: [], message: text, chain: [text], code: 'E_INTERNAL', notes: [] };
+    return {
+      side,
+      allowed: false,
+      image: inputs.image,
+      outcomes: [],
+      message: text,
+      chain: [text],
+      code: 'E_INTERNAL',
+      notes: [],
+    };
   }
 }
 
-export async function verifyImage(inputs: VerifyInputs, mode: VerifierMode, backend: SignatureBackend): Promise<VerifyReport> {
+export async function verifyImage(
+  inputs: VerifyInputs,
+  mode: VerifierMode,
+  backend: SignatureBackend,
+): Promise<VerifyReport> {
   const sides: Side[] = mode === 'both' ? ['guest', 'host'] : [SIDE_BY_MODE[mode]];
   const decisions: SideDecision[] = [];
   for (const side of sides) decisions.push(await decide(inputs, side, backend));

@@ -25,12 +25,17 @@ afterAll(async () => {
 });
 
 async function verify(kbs: string, manifest = path.join(example, 'manifest.json')) {
-  return runCli(['verify', IMAGE, '--kbs', kbs, '--rootfs', rootfs, '--manifest', manifest, '--mode', 'image-rs'], { cwd: work });
+  return runCli(['verify', IMAGE, '--kbs', kbs, '--rootfs', rootfs, '--manifest', manifest, '--mode', 'image-rs'], {
+    cwd: work,
+  });
 }
 
 describe('the guest accepts what build writes', () => {
   it('nested, flat and tarball forms of the example allow the signed manifest and deny a modified one', async () => {
-    const built = await runCli(['build', '-c', 'example/bundle.yaml', '-o', 'flat', '--layout', 'flat', '--tar', 'nested.tar'], { cwd: work });
+    const built = await runCli(
+      ['build', '-c', 'example/bundle.yaml', '-o', 'flat', '--layout', 'flat', '--tar', 'nested.tar'],
+      { cwd: work },
+    );
     expect(built.code).toBe(0);
     for (const kbs of ['flat', 'nested.tar']) {
       const r = await verify(kbs);
@@ -38,7 +43,10 @@ describe('the guest accepts what build writes', () => {
       expect(r.code).toBe(0);
     }
     const modified = path.join(work, 'modified.json');
-    await fs.writeFile(modified, (await fs.readFile(path.join(example, 'manifest.json'), 'utf8')).replace('1048576', '1048577'));
+    await fs.writeFile(
+      modified,
+      (await fs.readFile(path.join(example, 'manifest.json'), 'utf8')).replace('1048576', '1048577'),
+    );
     const denied = await verify('flat', modified);
     expect(denied.code).toBe(1);
     expect(denied.stdout).toContain('DENIED');
@@ -65,12 +73,17 @@ describe('the guest accepts what build writes', () => {
     await fs.writeFile(path.join(example, 'guest-key.yaml'), text);
     const built = await runCli(['build', '-c', 'example/guest-key.yaml', '-o', 'guest-key', '--json'], { cwd: work });
     expect(built.code).toBe(0);
-    expect((JSON.parse(built.stdout) as { guestKeyFiles: unknown }).guestKeyFiles).toEqual([{ guestPath: '/etc/containers/keys/example.gpg', size: 1367 }]);
+    expect((JSON.parse(built.stdout) as { guestKeyFiles: unknown }).guestKeyFiles).toEqual([
+      { guestPath: '/etc/containers/keys/example.gpg', size: 1367 },
+    ]);
     expect(built.stderr).toBe('');
     const missing = await verify('guest-key');
     expect(missing.code).toBe(1);
     await fs.mkdir(path.join(rootfs, 'etc/containers/keys'), { recursive: true });
-    await fs.copyFile(path.join(example, 'example-public-key.asc'), path.join(rootfs, 'etc/containers/keys/example.gpg'));
+    await fs.copyFile(
+      path.join(example, 'example-public-key.asc'),
+      path.join(rootfs, 'etc/containers/keys/example.gpg'),
+    );
     const r = await verify('guest-key');
     expect(r.stdout).toContain('ALLOWED');
     expect(r.code).toBe(0);

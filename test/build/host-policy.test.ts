@@ -28,12 +28,17 @@ beforeAll(async () => {
   work = path.dirname(example);
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   await fs.writeFile(path.join(example, 'cosign.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
-  const scopes = IDENTITIES.map((id, i) => `    "registry.example.com:5000/team${i}":\n      - {type: signedBy, keys: [example-public-key.asc], signedIdentity: ${id}}\n`).join('');
+  const scopes = IDENTITIES.map(
+    (id, i) =>
+      `    "registry.example.com:5000/team${i}":\n      - {type: signedBy, keys: [example-public-key.asc], signedIdentity: ${id}}\n`,
+  ).join('');
   await fs.writeFile(
     path.join(example, 'all-rules.yaml'),
     `policy:\n  default: [{type: reject}]\n  scopes:\n${scopes}    "*.example.org": [{type: insecureAcceptAnything}]\n    "quay.io/example/app":\n      - {type: sigstoreSigned, key: cosign.pub, signedIdentity: {type: matchRepository}}\n`,
   );
-  const r = await runCli(['build', '-c', 'example/all-rules.yaml', '-o', 'out', '--host-config', 'host'], { cwd: work });
+  const r = await runCli(['build', '-c', 'example/all-rules.yaml', '-o', 'out', '--host-config', 'host'], {
+    cwd: work,
+  });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
 });
@@ -43,7 +48,9 @@ afterAll(async () => {
 
 /** skopeo loads the policy before it opens the source: a missing source proves the policy parsed. */
 async function loadPolicy(file: string) {
-  return skopeo(['copy', `oci:${path.join(work, 'no-such-layout')}:1`, `dir:${path.join(work, 'x')}`], { policyFile: file });
+  return skopeo(['copy', `oci:${path.join(work, 'no-such-layout')}:1`, `dir:${path.join(work, 'x')}`], {
+    policyFile: file,
+  });
 }
 
 describe('policies under skopeo', () => {

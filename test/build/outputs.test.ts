@@ -27,7 +27,21 @@ beforeAll(async () => {
   example = await copyExample();
   work = path.dirname(example);
   const r = await runCli(
-    ['build', '-c', 'example/bundle.yaml', '-o', 'nested', '--tar', 'repo.tar', '--k8s', 'secrets.yaml', '--kbs-client-script', 'upload.sh', '--host-config', 'host'],
+    [
+      'build',
+      '-c',
+      'example/bundle.yaml',
+      '-o',
+      'nested',
+      '--tar',
+      'repo.tar',
+      '--k8s',
+      'secrets.yaml',
+      '--kbs-client-script',
+      'upload.sh',
+      '--host-config',
+      'host',
+    ],
     { cwd: work },
   );
   expect(r.stderr).toBe('');
@@ -49,7 +63,11 @@ describe('build on templates/example', () => {
       'default/security-policy/test': expect.stringMatching(/^f 644 /),
       'default/sigstore-config/test': expect.stringMatching(/^f 644 /),
     });
-    expect(Object.keys(nested).sort()).toEqual(['default/credential/test', 'default/security-policy/test', 'default/sigstore-config/test']);
+    expect(Object.keys(nested).sort()).toEqual([
+      'default/credential/test',
+      'default/security-policy/test',
+      'default/sigstore-config/test',
+    ]);
   });
 
   it('writes a policy with default and transports, keyData = base64 of the key file', async () => {
@@ -82,9 +100,18 @@ describe('build on templates/example', () => {
     expect(firstRun.stdout).toContain('example-signer@example.com');
     const json = await runCli(['build', '-c', 'example/bundle.yaml', '--dry-run', '--json'], { cwd: work });
     expect(json.code).toBe(0);
-    const summary = JSON.parse(json.stdout) as { resources: Array<{ resource: string; size: number }>; keys: Array<{ fingerprint: string }> };
-    expect(summary.resources.map((r) => r.resource)).toEqual(['default/credential/test', 'default/security-policy/test', 'default/sigstore-config/test']);
-    expect(summary.resources.find((r) => r.resource === 'default/credential/test')?.size).toBe(nested['default/credential/test']!.length);
+    const summary = JSON.parse(json.stdout) as {
+      resources: Array<{ resource: string; size: number }>;
+      keys: Array<{ fingerprint: string }>;
+    };
+    expect(summary.resources.map((r) => r.resource)).toEqual([
+      'default/credential/test',
+      'default/security-policy/test',
+      'default/sigstore-config/test',
+    ]);
+    expect(summary.resources.find((r) => r.resource === 'default/credential/test')?.size).toBe(
+      nested['default/credential/test']!.length,
+    );
     expect(summary.keys.map((k) => k.fingerprint)).toEqual(['DCD29C03BC6111298FBDE57C7C48400FEDEBAF21']);
     const b64 = Buffer.from(`demo:${PASSWORD}`).toString('base64');
     for (const text of [firstRun.stdout, firstRun.stderr, json.stdout, json.stderr]) {
@@ -97,7 +124,9 @@ describe('build on templates/example', () => {
     const r = await runCli(['build', '-c', 'example/bundle.yaml', '-o', 'flat', '--layout', 'flat'], { cwd: work });
     expect(r.code).toBe(0);
     const flat = await treeFiles(path.join(work, 'flat'));
-    const expected = Object.fromEntries(Object.entries(nested).map(([p, b]) => [`repository/${p.split('/').join('\\x2F')}`, b]));
+    const expected = Object.fromEntries(
+      Object.entries(nested).map(([p, b]) => [`repository/${p.split('/').join('\\x2F')}`, b]),
+    );
     expect(flat).toEqual(expected);
     expect(Object.keys(flat)).toContain('repository/default\\x2Fsecurity-policy\\x2Ftest');
     const snap = await treeSnapshot(path.join(work, 'flat'));
@@ -109,10 +138,17 @@ describe('build on templates/example', () => {
     await fs.mkdir(x);
     await run('tar', ['-xpf', path.join(work, 'repo.tar'), '-C', x]);
     expect(await treeSnapshot(x)).toEqual(await treeSnapshot(path.join(work, 'nested')));
-    const listing = (await run('tar', ['-tvf', path.join(work, 'repo.tar'), '--numeric-owner'])).stdout.trim().split('\n');
+    const listing = (await run('tar', ['-tvf', path.join(work, 'repo.tar'), '--numeric-owner'])).stdout
+      .trim()
+      .split('\n');
     expect(listing.map((l) => l.split(/\s+/).pop())).toEqual([
-      'default/', 'default/credential/', 'default/credential/test', 'default/security-policy/',
-      'default/security-policy/test', 'default/sigstore-config/', 'default/sigstore-config/test',
+      'default/',
+      'default/credential/',
+      'default/credential/test',
+      'default/security-policy/',
+      'default/security-policy/test',
+      'default/sigstore-config/',
+      'default/sigstore-config/test',
     ]);
     for (const line of listing) expect(line).toMatch(/^\S+ 0\/0 .* 1970-01-01 00:00 /);
     expect(((await fs.stat(path.join(work, 'repo.tar'))).mode & 0o777).toString(8)).toBe('600');
@@ -120,12 +156,20 @@ describe('build on templates/example', () => {
 
   it('writes k8s Secrets (one per type, one key per tag) that decode to the nested tree', async () => {
     const text = await fs.readFile(path.join(work, 'secrets.yaml'), 'utf8');
-    const docs = parseAllDocuments(text).map((d) => d.toJS() as Record<string, any>).filter((d) => d !== null);
+    const docs = parseAllDocuments(text)
+      .map((d) => d.toJS() as Record<string, any>)
+      .filter((d) => d !== null);
     expect(docs.map((d) => d.metadata.name)).toEqual(['credential', 'security-policy', 'sigstore-config']);
     const decoded: Record<string, Buffer> = {};
     for (const d of docs) {
-      expect(d).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { namespace: 'trustee-operator-system' } });
-      for (const [tag, value] of Object.entries(d.data as Record<string, string>)) decoded[`default/${d.metadata.name}/${tag}`] = Buffer.from(value, 'base64');
+      expect(d).toMatchObject({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: { namespace: 'trustee-operator-system' },
+      });
+      for (const [tag, value] of Object.entries(d.data as Record<string, string>))
+        decoded[`default/${d.metadata.name}/${tag}`] = Buffer.from(value, 'base64');
     }
     expect(decoded).toEqual(nested);
     expect(text).toContain('kbsSecretResources: ["credential","security-policy","sigstore-config"]');
@@ -136,31 +180,56 @@ describe('build on templates/example', () => {
     const uploaded = path.join(work, 'uploaded');
     await fs.mkdir(bin);
     // A stand-in kbs-client that checks the flags and stores each --resource-file under --path.
-    await fs.writeFile(path.join(bin, 'kbs-client'), [
-      '#!/bin/sh',
-      'set -eu',
-      '[ "$1" = --url ] && [ "$2" = http://kbs.test:8080 ] && [ "$3" = config ] && [ "$4" = --admin-token-file ] && [ "$5" = /token ] || exit 9',
-      '[ "$6" = set-resource ] && [ "$7" = --path ] && [ "$9" = --resource-file ] || exit 8',
-      `mkdir -p "${uploaded}/$(dirname "$8")"`,
-      `cp "\${10}" "${uploaded}/$8"`,
-    ].join('\n'), { mode: 0o755 });
+    await fs.writeFile(
+      path.join(bin, 'kbs-client'),
+      [
+        '#!/bin/sh',
+        'set -eu',
+        '[ "$1" = --url ] && [ "$2" = http://kbs.test:8080 ] && [ "$3" = config ] && [ "$4" = --admin-token-file ] && [ "$5" = /token ] || exit 9',
+        '[ "$6" = set-resource ] && [ "$7" = --path ] && [ "$9" = --resource-file ] || exit 8',
+        `mkdir -p "${uploaded}/$(dirname "$8")"`,
+        `cp "\${10}" "${uploaded}/$8"`,
+      ].join('\n'),
+      { mode: 0o755 },
+    );
     const script = path.join(work, 'upload.sh');
     expect(((await fs.stat(script)).mode & 0o777).toString(8)).toBe('700');
     const text = await fs.readFile(script, 'utf8');
     expect(text).toContain('--auth-private-key');
-    expect(text).toMatch(/kbs-client --url "\$KBS_URL" config --admin-token-file "\$KBS_ADMIN_TOKEN" set-resource --path default\/security-policy\/test --resource-file /);
-    await run('sh', [script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, KBS_URL: 'http://kbs.test:8080', KBS_ADMIN_TOKEN: '/token' } });
+    expect(text).toMatch(
+      /kbs-client --url "\$KBS_URL" config --admin-token-file "\$KBS_ADMIN_TOKEN" set-resource --path default\/security-policy\/test --resource-file /,
+    );
+    await run('sh', [script], {
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        KBS_URL: 'http://kbs.test:8080',
+        KBS_ADMIN_TOKEN: '/token',
+      },
+    });
     expect(await treeFiles(uploaded)).toEqual(nested);
   });
 
   it('writes host-side twins: policy.json with keyData, registries.d with lookaside and sigstore, certs.d', async () => {
     const host = await treeFiles(path.join(work, 'host'));
-    expect(Object.keys(host).sort()).toEqual(['certs.d/registry.example.com:5000/ca.crt', 'policy.json', 'registries.d/default.yaml', 'registries.d/kbs-bundler.yaml']);
+    expect(Object.keys(host).sort()).toEqual([
+      'certs.d/registry.example.com:5000/ca.crt',
+      'policy.json',
+      'registries.d/default.yaml',
+      'registries.d/kbs-bundler.yaml',
+    ]);
     expect(host['policy.json']).toEqual(nested['default/security-policy/test']);
     expect(parse(host['registries.d/kbs-bundler.yaml']!.toString())).toEqual({
-      docker: { 'registry.example.com:5000': { lookaside: 'file:///var/lib/containers/sigstore', sigstore: 'file:///var/lib/containers/sigstore' } },
+      docker: {
+        'registry.example.com:5000': {
+          lookaside: 'file:///var/lib/containers/sigstore',
+          sigstore: 'file:///var/lib/containers/sigstore',
+        },
+      },
     });
-    expect(host['certs.d/registry.example.com:5000/ca.crt']!.toString()).toBe(await fs.readFile(path.join(TEMPLATES, 'example/registry-ca.crt'), 'utf8'));
+    expect(host['certs.d/registry.example.com:5000/ca.crt']!.toString()).toBe(
+      await fs.readFile(path.join(TEMPLATES, 'example/registry-ca.crt'), 'utf8'),
+    );
   });
 
   it('is idempotent: a second build gives byte-identical outputs, tarball included', async () => {
@@ -170,25 +239,45 @@ describe('build on templates/example', () => {
       files: await Promise.all(['repo.tar', 'secrets.yaml', 'upload.sh'].map((f) => fs.readFile(path.join(work, f)))),
     };
     const r = await runCli(
-      ['build', '-c', 'example/bundle.yaml', '-o', 'nested', '--tar', 'repo.tar', '--k8s', 'secrets.yaml', '--kbs-client-script', 'upload.sh', '--host-config', 'host'],
+      [
+        'build',
+        '-c',
+        'example/bundle.yaml',
+        '-o',
+        'nested',
+        '--tar',
+        'repo.tar',
+        '--k8s',
+        'secrets.yaml',
+        '--kbs-client-script',
+        'upload.sh',
+        '--host-config',
+        'host',
+      ],
       { cwd: work },
     );
     expect(r.code).toBe(0);
     expect(await treeSnapshot(path.join(work, 'nested'))).toEqual(before.nested);
     expect(await treeSnapshot(path.join(work, 'host'))).toEqual(before.host);
-    const after = await Promise.all(['repo.tar', 'secrets.yaml', 'upload.sh'].map((f) => fs.readFile(path.join(work, f))));
+    const after = await Promise.all(
+      ['repo.tar', 'secrets.yaml', 'upload.sh'].map((f) => fs.readFile(path.join(work, f))),
+    );
     expect(after).toEqual(before.files);
     const leftovers = (await fs.readdir(work)).filter((n) => n.startsWith('.'));
     expect(leftovers).toEqual([]);
   });
 
   it('writes the same modes under a strict umask', async () => {
-    await run('sh', ['-c', `umask 077 && "${process.execPath}" "${CLI}" build -c example/bundle.yaml -o strict`], { cwd: work });
+    await run('sh', ['-c', `umask 077 && "${process.execPath}" "${CLI}" build -c example/bundle.yaml -o strict`], {
+      cwd: work,
+    });
     expect(await treeSnapshot(path.join(work, 'strict'))).toEqual(await treeSnapshot(path.join(work, 'nested')));
   });
 
   it('--dry-run writes nothing', async () => {
-    const r = await runCli(['build', '-c', 'example/bundle.yaml', '-o', 'dry', '--tar', 'dry.tar', '--dry-run'], { cwd: work });
+    const r = await runCli(['build', '-c', 'example/bundle.yaml', '-o', 'dry', '--tar', 'dry.tar', '--dry-run'], {
+      cwd: work,
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Would write 3 KBS resources');
     await expect(fs.stat(path.join(work, 'dry'))).rejects.toThrow();

@@ -29,7 +29,14 @@ beforeAll(async () => {
   const store = path.join(work, 'sigstore');
   const signedImage = await buildOciImage(path.join(work, 'oci-signed'), '1.0', { marker: 'signed' });
   const unsignedImage = await buildOciImage(path.join(work, 'oci-unsigned'), '1.0', { marker: 'unsigned' });
-  await pushImage({ ociRef: signedImage, registry, dest: 'demo/signed:1.0', signBy: fpr, gnupg, lookasideStagingDir: store });
+  await pushImage({
+    ociRef: signedImage,
+    registry,
+    dest: 'demo/signed:1.0',
+    signBy: fpr,
+    gnupg,
+    lookasideStagingDir: store,
+  });
   await pushImage({ ociRef: unsignedImage, registry, dest: 'demo/unsigned:1.0' });
   await fs.writeFile(path.join(work, 'password'), `${registry.password}\n`);
   await fs.writeFile(
@@ -54,7 +61,15 @@ beforeAll(async () => {
     ].join('\n'),
   );
   out = path.join(work, 'out');
-  const r = await runCli(['build', '-c', path.join(work, 'bundle.yaml'), '-o', out, '--host-config', path.join(work, 'host')]);
+  const r = await runCli([
+    'build',
+    '-c',
+    path.join(work, 'bundle.yaml'),
+    '-o',
+    out,
+    '--host-config',
+    path.join(work, 'host'),
+  ]);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const registriesD = path.join(work, 'registries.d');
@@ -79,41 +94,65 @@ async function pull(image: string, policyFile: string, registriesDir: string) {
 
 describe('the written security-policy under real skopeo', () => {
   it('accepts a signature by the second key of a rule with two key files (one armored, one binary)', async () => {
-    const text = (await fs.readFile(path.join(work, 'bundle.yaml'), 'utf8')).replace('keys: [signer.gpg]', 'keys: [other.asc, signer.gpg]');
+    const text = (await fs.readFile(path.join(work, 'bundle.yaml'), 'utf8')).replace(
+      'keys: [signer.gpg]',
+      'keys: [other.asc, signer.gpg]',
+    );
     await fs.writeFile(path.join(work, 'two-keys.yaml'), text);
     const two = path.join(work, 'two-keys-out');
     const r = await runCli(['build', '-c', path.join(work, 'two-keys.yaml'), '-o', two]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('other@build.test');
-    const signed = await pull('demo/signed:1.0', path.join(two, 'default/security-policy/test'), path.join(work, 'registries.d'));
+    const signed = await pull(
+      'demo/signed:1.0',
+      path.join(two, 'default/security-policy/test'),
+      path.join(work, 'registries.d'),
+    );
     expect(signed.code).toBe(0);
-    const unsigned = await pull('demo/unsigned:1.0', path.join(two, 'default/security-policy/test'), path.join(work, 'registries.d'));
+    const unsigned = await pull(
+      'demo/unsigned:1.0',
+      path.join(two, 'default/security-policy/test'),
+      path.join(work, 'registries.d'),
+    );
     expect(unsigned.stderr).toContain('Source image rejected');
   });
 
   it('accepts the image skopeo signed with gpg', async () => {
-    const r = await pull('demo/signed:1.0', path.join(out, 'default/security-policy/test'), path.join(work, 'registries.d'));
+    const r = await pull(
+      'demo/signed:1.0',
+      path.join(out, 'default/security-policy/test'),
+      path.join(work, 'registries.d'),
+    );
     expect(r.stderr).not.toContain('rejected');
     expect(r.code).toBe(0);
   });
 
   it('rejects the unsigned image with "Source image rejected"', async () => {
-    const r = await pull('demo/unsigned:1.0', path.join(out, 'default/security-policy/test'), path.join(work, 'registries.d'));
+    const r = await pull(
+      'demo/unsigned:1.0',
+      path.join(out, 'default/security-policy/test'),
+      path.join(work, 'registries.d'),
+    );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('Source image rejected');
   });
 
   it('refuses by the default reject rule what no scope names', async () => {
-    const r = await skopeo(['copy', `oci:${path.join(work, 'oci-signed')}:1.0`, `dir:${await fs.mkdtemp(path.join(work, 'local-'))}`], {
-      policyFile: path.join(out, 'default/security-policy/test'),
-    });
+    const r = await skopeo(
+      ['copy', `oci:${path.join(work, 'oci-signed')}:1.0`, `dir:${await fs.mkdtemp(path.join(work, 'local-'))}`],
+      {
+        policyFile: path.join(out, 'default/security-policy/test'),
+      },
+    );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('is rejected by policy');
   });
 
   it('the host-config twins give the same decisions', async () => {
     const host = path.join(work, 'host');
-    expect((await pull('demo/signed:1.0', path.join(host, 'policy.json'), path.join(host, 'registries.d'))).code).toBe(0);
+    expect((await pull('demo/signed:1.0', path.join(host, 'policy.json'), path.join(host, 'registries.d'))).code).toBe(
+      0,
+    );
     const unsigned = await pull('demo/unsigned:1.0', path.join(host, 'policy.json'), path.join(host, 'registries.d'));
     expect(unsigned.code).not.toBe(0);
     expect(unsigned.stderr).toContain('Source image rejected');

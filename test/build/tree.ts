@@ -18,7 +18,9 @@ export async function treeSnapshot(dir: string): Promise<Record<string, string>>
         out[r] = `d ${mode}`;
         await walk(r);
       } else {
-        out[r] = `f ${mode} ${createHash('sha256').update(await fs.readFile(path.join(dir, r))).digest('hex')}`;
+        out[r] = `f ${mode} ${createHash('sha256')
+          .update(await fs.readFile(path.join(dir, r)))
+          .digest('hex')}`;
       }
     }
   };

@@ -24,8 +24,14 @@ beforeAll(async () => {
   const r = await runCli(['build', '-c', 'example/bundle.yaml', '-o', 'out', '--tar', 'out.tar'], { cwd: work });
   expect(r.code).toBe(0);
   await fs.writeFile(path.join(example, 'aaa.asc'), 'aaa\n');
-  await fs.copyFile(path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/pubkey.gpg'), path.join(example, 'expired.asc'));
-  const { privateKey } = await openpgp.generateKey({ userIDs: [{ name: 'Revoked Signer', email: 'revoked@example.com' }], format: 'object' });
+  await fs.copyFile(
+    path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/pubkey.gpg'),
+    path.join(example, 'expired.asc'),
+  );
+  const { privateKey } = await openpgp.generateKey({
+    userIDs: [{ name: 'Revoked Signer', email: 'revoked@example.com' }],
+    format: 'object',
+  });
   const revoked = await openpgp.revokeKey({ key: privateKey, format: 'armored' });
   await fs.writeFile(path.join(example, 'revoked.asc'), revoked.publicKey);
   const cosign = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -49,7 +55,10 @@ const registry = (b: any) => b.registries[REG];
 /** Writes the case bundle, runs build onto the existing output, returns the result after checking nothing changed. */
 async function failingBuild(bundleText: string, env: NodeJS.ProcessEnv = {}) {
   await fs.writeFile(path.join(example, 'case.yaml'), bundleText);
-  const before = { tree: await treeSnapshot(path.join(work, 'out')), tar: await fs.readFile(path.join(work, 'out.tar')) };
+  const before = {
+    tree: await treeSnapshot(path.join(work, 'out')),
+    tar: await fs.readFile(path.join(work, 'out.tar')),
+  };
   const r = await runCli(['build', '-c', 'example/case.yaml', '-o', 'out', '--tar', 'out.tar'], { cwd: work, env });
   expect(await treeSnapshot(path.join(work, 'out'))).toEqual(before.tree);
   expect(await fs.readFile(path.join(work, 'out.tar'))).toEqual(before.tar);
@@ -62,48 +71,209 @@ async function failingBuild(bundleText: string, env: NodeJS.ProcessEnv = {}) {
 }
 
 const cases: Array<[string, () => string, RegExp | string, NodeJS.ProcessEnv?]> = [
-  ['malformed YAML', () => 'policy:\n  default: [\n    {type: reject\n', /^kbs-bundler: example\/case\.yaml: line \d+, column \d+: malformed YAML: /],
-  ['a duplicate scope (the same key quoted and plain)', () => 'policy:\n  default:\n    - type: reject\n  scopes:\n    "quay.io/a":\n      - type: reject\n    quay.io/a:\n      - type: insecureAcceptAnything\n',
-    'example/case.yaml: line 7, column 5: malformed YAML: Map keys must be unique'],
-  ['a duplicate key in a flow mapping', () => 'policy: {default: [{type: reject, type: reject}]}\n', 'example/case.yaml: line 1, column 35: malformed YAML: Map keys must be unique'],
+  [
+    'malformed YAML',
+    () => 'policy:\n  default: [\n    {type: reject\n',
+    /^kbs-bundler: example\/case\.yaml: line \d+, column \d+: malformed YAML: /,
+  ],
+  [
+    'a duplicate scope (the same key quoted and plain)',
+    () =>
+      'policy:\n  default:\n    - type: reject\n  scopes:\n    "quay.io/a":\n      - type: reject\n    quay.io/a:\n      - type: insecureAcceptAnything\n',
+    'example/case.yaml: line 7, column 5: malformed YAML: Map keys must be unique',
+  ],
+  [
+    'a duplicate key in a flow mapping',
+    () => 'policy: {default: [{type: reject, type: reject}]}\n',
+    'example/case.yaml: line 1, column 35: malformed YAML: Map keys must be unique',
+  ],
   ['an empty file', () => '# nothing yet\n', 'example/case.yaml: is empty; a bundle needs at least a policy: section'],
-  ['an unknown field', () => variant((b) => (rule(b).keyz = ['x'])), `example/case.yaml: policy.scopes["${REG}"][0].keyz: unknown field`],
-  ['scopes written as a list', () => 'policy:\n  scopes: [registry.example.com]\n', 'example/case.yaml: policy.scopes: expected a mapping, got a list'],
-  ['a yes/no flag written as a string', () => variant((b) => (rule(b).allowExpired = 'yes')), `policy.scopes["${REG}"][0].allowExpired: expected true or false, got a string`],
+  [
+    'an unknown field',
+    () => variant((b) => (rule(b).keyz = ['x'])),
+    `example/case.yaml: policy.scopes["${REG}"][0].keyz: unknown field`,
+  ],
+  [
+    'scopes written as a list',
+    () => 'policy:\n  scopes: [registry.example.com]\n',
+    'example/case.yaml: policy.scopes: expected a mapping, got a list',
+  ],
+  [
+    'a yes/no flag written as a string',
+    () => variant((b) => (rule(b).allowExpired = 'yes')),
+    `policy.scopes["${REG}"][0].allowExpired: expected true or false, got a string`,
+  ],
   ['an unknown top-level field', () => variant((b) => (b.polcy = {})), 'example/case.yaml: polcy: unknown field'],
-  ['an unknown rule type', () => variant((b) => (rule(b).type = 'signBy')), `policy.scopes["${REG}"][0].type: must be one of reject, insecureAcceptAnything, signedBy, sigstoreSigned`],
-  ['a key file holding "aaa"', () => variant((b) => (rule(b).keys = ['aaa.asc'])), `policy.scopes["${REG}"][0].keys[0]: aaa.asc: not an OpenPGP key`],
-  ['a secret key given as the public key', () => variant((b) => (rule(b).keys = ['EXAMPLE-ONLY-secret-key.asc'])), 'EXAMPLE-ONLY-secret-key.asc: is a secret key; give the public key (gpg --export)'],
-  ['an expired key, with its expiry date', () => variant((b) => (rule(b).keys = ['expired.asc'])), /keys\[0\]: expired\.asc: key 67B24AACC459679E0283D7EE58F6ED07EEA6B429 .*expired on 2022-09-2\d/],
-  ['a revoked key', () => variant((b) => (rule(b).keys = ['revoked.asc'])), /keys\[0\]: revoked\.asc: key [0-9A-F]{40} \(Revoked Signer <revoked@example\.com>\) is revoked/],
-  ['a missing key file', () => variant((b) => (rule(b).keys = ['missing.asc'])), `policy.scopes["${REG}"][0].keys[0]: missing.asc: file not found`],
-  ['a missing password file', () => variant((b) => (registry(b).passwordFile = 'nope')), `registries["${REG}"].passwordFile: nope: file not found`],
-  ['a missing CA file', () => variant((b) => (registry(b).caFile = 'nope.crt')), `registries["${REG}"].caFile: nope.crt: file not found`],
-  ['a missing signature store', () => variant((b) => (b.signatures = ['no-such-store'])), 'signatures[0]: no-such-store: not found'],
-  ['an uppercase scope', () => variant((b) => (b.policy.scopes['Registry.example.com'] = [{ type: 'reject' }])), 'example/case.yaml: policy.scopes["Registry.example.com"]: repository must be lowercase'],
-  ['an uppercase repository', () => variant((b) => (b.policy.scopes[`${REG}/Demo/app`] = [{ type: 'reject' }])), `policy.scopes["${REG}/Demo/app"]: repository must be lowercase`],
-  ['a bad port', () => variant((b) => (b.policy.scopes['registry.example.com:99999'] = [{ type: 'reject' }])), 'policy.scopes["registry.example.com:99999"]: bad port "99999"'],
-  ['a non-numeric port', () => variant((b) => (b.policy.scopes['registry.example.com:http'] = [{ type: 'reject' }])), 'bad port "http"'],
-  ['a garbage scope', () => variant((b) => (b.policy.scopes['!!!'] = [{ type: 'reject' }])), 'policy.scopes["!!!"]: not a valid scope'],
-  ['a short-name scope', () => variant((b) => (b.policy.scopes['busybox'] = [{ type: 'reject' }])), 'policy.scopes["busybox"]: not a valid scope: "busybox" is not a registry host'],
-  ['a scope that is not fully expanded', () => variant((b) => (b.policy.scopes['docker.io/busybox'] = [{ type: 'reject' }])), 'write the fully expanded name "docker.io/library/busybox"'],
-  ['an invalid store scope', () => variant((b) => (b.signatureStores.scopes['REG.example.com'] = 'file:///x')), 'signatureStores.scopes["REG.example.com"]: repository must be lowercase'],
-  ['an illegal resource tag', () => variant((b) => (b.kbs.tag = 'te/st')), 'example/case.yaml: kbs.tag: "te/st" is not a valid KBS resource name'],
-  ['an illegal resource repository', () => variant((b) => (b.kbs.repository = '.hidden')), 'kbs.repository: ".hidden" is not a valid KBS resource name'],
-  ['an illegal keyPath resource', () => variant((b) => (rule(b).keyPath = 'kbs:///default/gpg key/test')), `policy.scopes["${REG}"][0].keyPath: "kbs:///default/gpg key/test" is not a KBS resource URI`],
-  ['a relative guest keyPath', () => variant((b) => (rule(b).keyPath = 'keys/signer.gpg')), 'is neither a kbs:/// resource URI nor an absolute guest file path'],
-  ['credentials without a password source', () => variant((b) => delete registry(b).passwordFile), `registries["${REG}"]: credentials without a password source`],
-  ['an inline password', () => variant((b) => (registry(b).password = 'example-password')), `registries["${REG}"].password: inline passwords are not allowed`],
-  ['a password variable that is not set', () => variant((b) => { delete registry(b).passwordFile; registry(b).passwordEnv = 'KBSB_TEST_UNSET'; }), `registries["${REG}"].passwordEnv: environment variable KBSB_TEST_UNSET is not set`],
-  ['an https signature store', () => variant((b) => (b.signatureStores.scopes[REG] = 'https://sigs.example.com/store')), /signatureStores\.scopes\["registry\.example\.com:5000"\]: https:\/\/sigs\.example\.com\/store is an https store: the guest cannot read it .*HTTP support for signature stores is not implemented/],
-  ['an http default store', () => variant((b) => (b.signatureStores.default = 'http://sigs.example.com')), 'signatureStores.default: http://sigs.example.com is an http store: the guest cannot read it'],
+  [
+    'an unknown rule type',
+    () => variant((b) => (rule(b).type = 'signBy')),
+    `policy.scopes["${REG}"][0].type: must be one of reject, insecureAcceptAnything, signedBy, sigstoreSigned`,
+  ],
+  [
+    'a key file holding "aaa"',
+    () => variant((b) => (rule(b).keys = ['aaa.asc'])),
+    `policy.scopes["${REG}"][0].keys[0]: aaa.asc: not an OpenPGP key`,
+  ],
+  [
+    'a secret key given as the public key',
+    () => variant((b) => (rule(b).keys = ['EXAMPLE-ONLY-secret-key.asc'])),
+    'EXAMPLE-ONLY-secret-key.asc: is a secret key; give the public key (gpg --export)',
+  ],
+  [
+    'an expired key, with its expiry date',
+    () => variant((b) => (rule(b).keys = ['expired.asc'])),
+    /keys\[0\]: expired\.asc: key 67B24AACC459679E0283D7EE58F6ED07EEA6B429 .*expired on 2022-09-2\d/,
+  ],
+  [
+    'a revoked key',
+    () => variant((b) => (rule(b).keys = ['revoked.asc'])),
+    /keys\[0\]: revoked\.asc: key [0-9A-F]{40} \(Revoked Signer <revoked@example\.com>\) is revoked/,
+  ],
+  [
+    'a missing key file',
+    () => variant((b) => (rule(b).keys = ['missing.asc'])),
+    `policy.scopes["${REG}"][0].keys[0]: missing.asc: file not found`,
+  ],
+  [
+    'a missing password file',
+    () => variant((b) => (registry(b).passwordFile = 'nope')),
+    `registries["${REG}"].passwordFile: nope: file not found`,
+  ],
+  [
+    'a missing CA file',
+    () => variant((b) => (registry(b).caFile = 'nope.crt')),
+    `registries["${REG}"].caFile: nope.crt: file not found`,
+  ],
+  [
+    'a missing signature store',
+    () => variant((b) => (b.signatures = ['no-such-store'])),
+    'signatures[0]: no-such-store: not found',
+  ],
+  [
+    'an uppercase scope',
+    () => variant((b) => (b.policy.scopes['Registry.example.com'] = [{ type: 'reject' }])),
+    'example/case.yaml: policy.scopes["Registry.example.com"]: repository must be lowercase',
+  ],
+  [
+    'an uppercase repository',
+    () => variant((b) => (b.policy.scopes[`${REG}/Demo/app`] = [{ type: 'reject' }])),
+    `policy.scopes["${REG}/Demo/app"]: repository must be lowercase`,
+  ],
+  [
+    'a bad port',
+    () => variant((b) => (b.policy.scopes['registry.example.com:99999'] = [{ type: 'reject' }])),
+    'policy.scopes["registry.example.com:99999"]: bad port "99999"',
+  ],
+  [
+    'a non-numeric port',
+    () => variant((b) => (b.policy.scopes['registry.example.com:http'] = [{ type: 'reject' }])),
+    'bad port "http"',
+  ],
+  [
+    'a garbage scope',
+    () => variant((b) => (b.policy.scopes['!!!'] = [{ type: 'reject' }])),
+    'policy.scopes["!!!"]: not a valid scope',
+  ],
+  [
+    'a short-name scope',
+    () => variant((b) => (b.policy.scopes['busybox'] = [{ type: 'reject' }])),
+    'policy.scopes["busybox"]: not a valid scope: "busybox" is not a registry host',
+  ],
+  [
+    'a scope that is not fully expanded',
+    () => variant((b) => (b.policy.scopes['docker.io/busybox'] = [{ type: 'reject' }])),
+    'write the fully expanded name "docker.io/library/busybox"',
+  ],
+  [
+    'an invalid store scope',
+    () => variant((b) => (b.signatureStores.scopes['REG.example.com'] = 'file:///x')),
+    'signatureStores.scopes["REG.example.com"]: repository must be lowercase',
+  ],
+  [
+    'an illegal resource tag',
+    () => variant((b) => (b.kbs.tag = 'te/st')),
+    'example/case.yaml: kbs.tag: "te/st" is not a valid KBS resource name',
+  ],
+  [
+    'an illegal resource repository',
+    () => variant((b) => (b.kbs.repository = '.hidden')),
+    'kbs.repository: ".hidden" is not a valid KBS resource name',
+  ],
+  [
+    'an illegal keyPath resource',
+    () => variant((b) => (rule(b).keyPath = 'kbs:///default/gpg key/test')),
+    `policy.scopes["${REG}"][0].keyPath: "kbs:///default/gpg key/test" is not a KBS resource URI`,
+  ],
+  [
+    'a relative guest keyPath',
+    () => variant((b) => (rule(b).keyPath = 'keys/signer.gpg')),
+    'is neither a kbs:/// resource URI nor an absolute guest file path',
+  ],
+  [
+    'credentials without a password source',
+    () => variant((b) => delete registry(b).passwordFile),
+    `registries["${REG}"]: credentials without a password source`,
+  ],
+  [
+    'an inline password',
+    () => variant((b) => (registry(b).password = 'example-password')),
+    `registries["${REG}"].password: inline passwords are not allowed`,
+  ],
+  [
+    'a password variable that is not set',
+    () =>
+      variant((b) => {
+        delete registry(b).passwordFile;
+        registry(b).passwordEnv = 'KBSB_TEST_UNSET';
+      }),
+    `registries["${REG}"].passwordEnv: environment variable KBSB_TEST_UNSET is not set`,
+  ],
+  [
+    'an https signature store',
+    () => variant((b) => (b.signatureStores.scopes[REG] = 'https://sigs.example.com/store')),
+    /signatureStores\.scopes\["registry\.example\.com:5000"\]: https:\/\/sigs\.example\.com\/store is an https store: the guest cannot read it .*HTTP support for signature stores is not implemented/,
+  ],
+  [
+    'an http default store',
+    () => variant((b) => (b.signatureStores.default = 'http://sigs.example.com')),
+    'signatureStores.default: http://sigs.example.com is an http store: the guest cannot read it',
+  ],
   ['an empty rule list', () => variant((b) => (b.policy.scopes[REG] = [])), `policy.scopes["${REG}"]: empty rule list`],
   ['an empty default list', () => variant((b) => (b.policy.default = [])), 'policy.default: empty rule list'],
-  ['a cosign private key', () => variant((b) => (b.policy.scopes['quay.io/example/app'] = [{ type: 'sigstoreSigned', key: 'cosign.key' }])), 'policy.scopes["quay.io/example/app"][0].key: cosign.key: is a private key; give the public key (cosign.pub)'],
-  ['a cosign key that is a GPG key', () => variant((b) => (b.policy.scopes['quay.io/example/app'] = [{ type: 'sigstoreSigned', key: 'example-public-key.asc' }])), 'not a PEM public key'],
-  ['an unusable sigstoreSigned identity', () => variant((b) => (b.policy.scopes['quay.io/example/app'] = [{ type: 'sigstoreSigned', key: 'registry-ca.crt', signedIdentity: { type: 'matchExact' } }])), 'supports only matchRepository or exactRepository'],
-  ['an invalid registry address', () => variant((b) => (registry(b).address = 'registry.local')), `registries["${REG}"].address: "registry.local" is not an IPv4 or IPv6 address`],
-  ['a CA file without a certificate', () => variant((b) => (registry(b).caFile = 'example-public-key.asc')), 'caFile: example-public-key.asc: no PEM certificate'],
+  [
+    'a cosign private key',
+    () => variant((b) => (b.policy.scopes['quay.io/example/app'] = [{ type: 'sigstoreSigned', key: 'cosign.key' }])),
+    'policy.scopes["quay.io/example/app"][0].key: cosign.key: is a private key; give the public key (cosign.pub)',
+  ],
+  [
+    'a cosign key that is a GPG key',
+    () =>
+      variant(
+        (b) => (b.policy.scopes['quay.io/example/app'] = [{ type: 'sigstoreSigned', key: 'example-public-key.asc' }]),
+      ),
+    'not a PEM public key',
+  ],
+  [
+    'an unusable sigstoreSigned identity',
+    () =>
+      variant(
+        (b) =>
+          (b.policy.scopes['quay.io/example/app'] = [
+            { type: 'sigstoreSigned', key: 'registry-ca.crt', signedIdentity: { type: 'matchExact' } },
+          ]),
+      ),
+    'supports only matchRepository or exactRepository',
+  ],
+  [
+    'an invalid registry address',
+    () => variant((b) => (registry(b).address = 'registry.local')),
+    `registries["${REG}"].address: "registry.local" is not an IPv4 or IPv6 address`,
+  ],
+  [
+    'a CA file without a certificate',
+    () => variant((b) => (registry(b).caFile = 'example-public-key.asc')),
+    'caFile: example-public-key.asc: no PEM certificate',
+  ],
 ];
 
 describe('bad input: one line, exit 2, output unchanged', () => {

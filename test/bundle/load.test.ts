@@ -43,91 +43,164 @@ describe('loadBundle', () => {
     const b = await load('policy: {}\n');
     expect([b.repository, b.tag]).toEqual(['default', 'test']);
     expect(b.policy).toEqual({ default: [{ type: 'reject' }], transports: { docker: {} } });
-    expect(b.sigstoreConfig).toEqual({ 'default-docker': { sigstore: 'file:///var/lib/containers/sigstore' }, docker: {} });
+    expect(b.sigstoreConfig).toEqual({
+      'default-docker': { sigstore: 'file:///var/lib/containers/sigstore' },
+      docker: {},
+    });
     const resources = await renderResources(b);
-    expect(resources.map((r) => resourcePath(r.id))).toEqual(['default/security-policy/test', 'default/sigstore-config/test']);
+    expect(resources.map((r) => resourcePath(r.id))).toEqual([
+      'default/security-policy/test',
+      'default/sigstore-config/test',
+    ]);
   });
 
   it('writes no default-docker entry for `default: null`, and scope entries sorted', async () => {
-    const b = await load('policy: {}\nsignatureStores:\n  default: null\n  scopes:\n    z.io: file:///z\n    a.io/ns: file:///a\n');
-    expect(b.sigstoreConfig).toEqual({ docker: { 'a.io/ns': { sigstore: 'file:///a' }, 'z.io': { sigstore: 'file:///z' } } });
+    const b = await load(
+      'policy: {}\nsignatureStores:\n  default: null\n  scopes:\n    z.io: file:///z\n    a.io/ns: file:///a\n',
+    );
+    expect(b.sigstoreConfig).toEqual({
+      docker: { 'a.io/ns': { sigstore: 'file:///a' }, 'z.io': { sigstore: 'file:///z' } },
+    });
     const bytes = (await renderResources(b)).find((r) => r.id.type === 'sigstore-config')!.bytes;
-    expect(Buffer.from(bytes).toString()).toBe('docker:\n  a.io/ns:\n    sigstore: file:///a\n  z.io:\n    sigstore: file:///z\n');
+    expect(Buffer.from(bytes).toString()).toBe(
+      'docker:\n  a.io/ns:\n    sigstore: file:///a\n  z.io:\n    sigstore: file:///z\n',
+    );
   });
 
   it('accepts every scope form: registry, registry:port, namespace, repository, repository:tag, digest, *.domain', async () => {
-    const scopes = ['r.io', 'localhost:5000', 'r.io:5000/ns', 'r.io:5000/ns/app', 'r.io:5000/ns/app:1.0',
-      `r.io/app@sha256:${'a'.repeat(64)}`, '*.example.com', '[::1]:5000/app'];
-    const b = await load(`policy:\n  scopes:\n${scopes.map((s) => `    "${s}": [{type: insecureAcceptAnything}]\n`).join('')}`);
+    const scopes = [
+      'r.io',
+      'localhost:5000',
+      'r.io:5000/ns',
+      'r.io:5000/ns/app',
+      'r.io:5000/ns/app:1.0',
+      `r.io/app@sha256:${'a'.repeat(64)}`,
+      '*.example.com',
+      '[::1]:5000/app',
+    ];
+    const b = await load(
+      `policy:\n  scopes:\n${scopes.map((s) => `    "${s}": [{type: insecureAcceptAnything}]\n`).join('')}`,
+    );
     expect(Object.keys(b.policy.transports!.docker!).sort()).toEqual([...scopes].sort());
   });
 
   it('embeds a single key file byte for byte and keeps signedIdentity', async () => {
-    const b = await load('policy:\n  scopes:\n    r.io:\n      - type: signedBy\n        keys: [ci.gpg]\n        signedIdentity: {type: remapIdentity, prefix: r.io/a, signedPrefix: q.io/b}\n');
+    const b = await load(
+      'policy:\n  scopes:\n    r.io:\n      - type: signedBy\n        keys: [ci.gpg]\n        signedIdentity: {type: remapIdentity, prefix: r.io/a, signedPrefix: q.io/b}\n',
+    );
     const key = await fs.readFile(path.join(dir, 'ci.gpg'));
     expect(b.policy.transports!.docker!['r.io']).toEqual([
-      { type: 'signedBy', keyType: 'GPGKeys', keyData: key.toString('base64'), signedIdentity: { type: 'remapIdentity', prefix: 'r.io/a', signedPrefix: 'q.io/b' } },
+      {
+        type: 'signedBy',
+        keyType: 'GPGKeys',
+        keyData: key.toString('base64'),
+        signedIdentity: { type: 'remapIdentity', prefix: 'r.io/a', signedPrefix: 'q.io/b' },
+      },
     ]);
-    expect(b.keyrings.map((k) => k.keyring.descriptions[0]!.fingerprint)).toEqual(['08CD26E446E2E95249B7A405E932F44B23E8DD43']);
+    expect(b.keyrings.map((k) => k.keyring.descriptions[0]!.fingerprint)).toEqual([
+      '08CD26E446E2E95249B7A405E932F44B23E8DD43',
+    ]);
   });
 
   it('writes policy keys in a fixed order whatever order the YAML uses', async () => {
-    const b = await load('policy:\n  scopes:\n    r.io/a: [{signedIdentity: {dockerRepository: r.io/b, type: exactRepository}, keys: [ci.gpg], type: signedBy}]\n');
+    const b = await load(
+      'policy:\n  scopes:\n    r.io/a: [{signedIdentity: {dockerRepository: r.io/b, type: exactRepository}, keys: [ci.gpg], type: signedBy}]\n',
+    );
     const text = Buffer.from((await renderResources(b)).find((r) => r.id.type === 'security-policy')!.bytes).toString();
-    const rule = (JSON.parse(text) as { transports: { docker: Record<string, Array<Record<string, Record<string, string>>>> } }).transports.docker['r.io/a']![0]!;
+    const rule = (
+      JSON.parse(text) as { transports: { docker: Record<string, Array<Record<string, Record<string, string>>>> } }
+    ).transports.docker['r.io/a']![0]!;
     expect(Object.keys(rule)).toEqual(['type', 'keyType', 'keyData', 'signedIdentity']);
     expect(Object.keys(rule.signedIdentity!)).toEqual(['type', 'dockerRepository']);
   });
 
   it('joins several key files into one binary keyring that gpg reads as all the keys', async () => {
-    const b = await load('policy:\n  scopes:\n    r.io:\n      - type: signedBy\n        keys: [example.asc, ci.gpg]\n');
+    const b = await load(
+      'policy:\n  scopes:\n    r.io:\n      - type: signedBy\n        keys: [example.asc, ci.gpg]\n',
+    );
     const rule = b.policy.transports!.docker!['r.io']![0] as { keyData: string };
     const keyring = Buffer.from(rule.keyData, 'base64');
     expect(keyring[0]! & 0x80).toBe(0x80);
     await fs.writeFile(path.join(dir, 'joined.gpg'), keyring);
     const shown = (await run('gpg', ['--batch', '--with-colons', '--show-keys', path.join(dir, 'joined.gpg')])).stdout;
-    const fprs = shown.split('\n').filter((l) => l.startsWith('fpr:')).map((l) => l.split(':')[9]);
+    const fprs = shown
+      .split('\n')
+      .filter((l) => l.startsWith('fpr:'))
+      .map((l) => l.split(':')[9]);
     expect(fprs).toContain('DCD29C03BC6111298FBDE57C7C48400FEDEBAF21');
     expect(fprs).toContain('08CD26E446E2E95249B7A405E932F44B23E8DD43');
     expect(b.keyrings).toHaveLength(2);
   });
 
   it('writes a kbs:/// keyPath as a key resource with the keyring bytes', async () => {
-    const b = await load('policy:\n  scopes:\n    r.io:\n      - type: signedBy\n        keys: [example.asc]\n        keyPath: kbs:///default/gpg-public-key/test\n');
-    expect(b.policy.transports!.docker!['r.io']).toEqual([{ type: 'signedBy', keyType: 'GPGKeys', keyPath: 'kbs:///default/gpg-public-key/test' }]);
-    expect(b.hostPolicy.transports!.docker!['r.io']).toEqual([{ type: 'signedBy', keyType: 'GPGKeys', keyData: (await fs.readFile(exampleKey)).toString('base64') }]);
+    const b = await load(
+      'policy:\n  scopes:\n    r.io:\n      - type: signedBy\n        keys: [example.asc]\n        keyPath: kbs:///default/gpg-public-key/test\n',
+    );
+    expect(b.policy.transports!.docker!['r.io']).toEqual([
+      { type: 'signedBy', keyType: 'GPGKeys', keyPath: 'kbs:///default/gpg-public-key/test' },
+    ]);
+    expect(b.hostPolicy.transports!.docker!['r.io']).toEqual([
+      { type: 'signedBy', keyType: 'GPGKeys', keyData: (await fs.readFile(exampleKey)).toString('base64') },
+    ]);
     const resources = await renderResources(b);
-    expect(resources.map((r) => resourcePath(r.id))).toEqual(['default/gpg-public-key/test', 'default/security-policy/test', 'default/sigstore-config/test']);
+    expect(resources.map((r) => resourcePath(r.id))).toEqual([
+      'default/gpg-public-key/test',
+      'default/security-policy/test',
+      'default/sigstore-config/test',
+    ]);
     expect(Buffer.from(resources[0]!.bytes)).toEqual(await fs.readFile(exampleKey));
     expect(b.guestKeyFiles).toEqual([]);
   });
 
   it('lists a guest-path keyPath in guestKeyFiles for stage', async () => {
-    const b = await load('policy:\n  scopes:\n    r.io:\n      - type: signedBy\n        keys: [example.asc]\n        keyPath: /etc/containers/keys/example.gpg\n');
-    expect(b.policy.transports!.docker!['r.io']).toEqual([{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/etc/containers/keys/example.gpg' }]);
-    expect(b.guestKeyFiles.map((f) => [f.guestPath, Buffer.from(f.bytes).equals(Buffer.from(b.keyrings[0]!.keyring.bytes))])).toEqual([
-      ['/etc/containers/keys/example.gpg', true],
+    const b = await load(
+      'policy:\n  scopes:\n    r.io:\n      - type: signedBy\n        keys: [example.asc]\n        keyPath: /etc/containers/keys/example.gpg\n',
+    );
+    expect(b.policy.transports!.docker!['r.io']).toEqual([
+      { type: 'signedBy', keyType: 'GPGKeys', keyPath: '/etc/containers/keys/example.gpg' },
     ]);
+    expect(
+      b.guestKeyFiles.map((f) => [f.guestPath, Buffer.from(f.bytes).equals(Buffer.from(b.keyrings[0]!.keyring.bytes))]),
+    ).toEqual([['/etc/containers/keys/example.gpg', true]]);
     expect(b.keyResources).toEqual([]);
   });
 
   it('refuses one keyPath for two different keys', async () => {
-    await expect(load('policy:\n  scopes:\n    a.io: [{type: signedBy, keys: [example.asc], keyPath: /etc/k.gpg}]\n    b.io: [{type: signedBy, keys: [ci.gpg], keyPath: /etc/k.gpg}]\n'))
-      .rejects.toThrow(/keyPath \/etc\/k\.gpg is used for different keys/);
+    await expect(
+      load(
+        'policy:\n  scopes:\n    a.io: [{type: signedBy, keys: [example.asc], keyPath: /etc/k.gpg}]\n    b.io: [{type: signedBy, keys: [ci.gpg], keyPath: /etc/k.gpg}]\n',
+      ),
+    ).rejects.toThrow(/keyPath \/etc\/k\.gpg is used for different keys/);
   });
 
   it('puts a cosign key in the guest policy as PEM text and in the host policy as base64', async () => {
     const pem = await fs.readFile(path.join(dir, 'cosign.pub'), 'utf8');
-    const b = await load('policy:\n  scopes:\n    q.io/app:\n      - type: sigstoreSigned\n        key: cosign.pub\n        signedIdentity: {type: matchRepository}\n');
-    expect(b.policy.transports!.docker!['q.io/app']).toEqual([{ type: 'sigstoreSigned', keyData: pem, signedIdentity: { type: 'matchRepository' } }]);
-    expect(b.hostPolicy.transports!.docker!['q.io/app']).toEqual([{ type: 'sigstoreSigned', keyData: Buffer.from(pem).toString('base64'), signedIdentity: { type: 'matchRepository' } }]);
-    const viaKbs = await load('policy:\n  scopes:\n    q.io/app: [{type: sigstoreSigned, key: cosign.pub, keyPath: "kbs:///default/cosign-public-key/test"}]\n');
-    expect(viaKbs.keyResources.map((k) => [resourcePath(k.id), Buffer.from(k.bytes).toString()])).toEqual([['default/cosign-public-key/test', pem]]);
+    const b = await load(
+      'policy:\n  scopes:\n    q.io/app:\n      - type: sigstoreSigned\n        key: cosign.pub\n        signedIdentity: {type: matchRepository}\n',
+    );
+    expect(b.policy.transports!.docker!['q.io/app']).toEqual([
+      { type: 'sigstoreSigned', keyData: pem, signedIdentity: { type: 'matchRepository' } },
+    ]);
+    expect(b.hostPolicy.transports!.docker!['q.io/app']).toEqual([
+      {
+        type: 'sigstoreSigned',
+        keyData: Buffer.from(pem).toString('base64'),
+        signedIdentity: { type: 'matchRepository' },
+      },
+    ]);
+    const viaKbs = await load(
+      'policy:\n  scopes:\n    q.io/app: [{type: sigstoreSigned, key: cosign.pub, keyPath: "kbs:///default/cosign-public-key/test"}]\n',
+    );
+    expect(viaKbs.keyResources.map((k) => [resourcePath(k.id), Buffer.from(k.bytes).toString()])).toEqual([
+      ['default/cosign-public-key/test', pem],
+    ]);
   });
 
   it('describes every key as openpgp.js does, reading plain gpg keys without it', async () => {
     const files = ['example.asc', 'ci.gpg', 'expired.asc'];
-    const b = await load(`policy:\n  scopes:\n${files.map((f, i) => `    r${i}.io: [{type: signedBy, keys: [${f}], allowExpired: true}]\n`).join('')}`);
+    const b = await load(
+      `policy:\n  scopes:\n${files.map((f, i) => `    r${i}.io: [{type: signedBy, keys: [${f}], allowExpired: true}]\n`).join('')}`,
+    );
     expect(b.keyrings.map((k) => path.basename(k.sourceFile))).toEqual(files);
     for (const k of b.keyrings) {
       const viaOpenpgp = await readPublicKeyring(await fs.readFile(k.sourceFile), {});
@@ -135,11 +208,14 @@ describe('loadBundle', () => {
       expect(Buffer.from(k.keyring.bytes).equals(await fs.readFile(k.sourceFile))).toBe(true);
     }
     // The common key (gpg --export, binary or armored) took the openpgp.js-free reader.
-    expect(b.keyrings.filter((k) => k.keyring.keys.length === 0).map((k) => path.basename(k.sourceFile))).toContain('ci.gpg');
+    expect(b.keyrings.filter((k) => k.keyring.keys.length === 0).map((k) => path.basename(k.sourceFile))).toContain(
+      'ci.gpg',
+    );
   });
 
   it('trusts an expired key only with allowExpired', async () => {
-    const yaml = (allow: string) => `policy:\n  scopes:\n    quay.io/kata-containers/confidential-containers:\n      - type: signedBy\n        keys: [expired.asc]\n${allow}`;
+    const yaml = (allow: string) =>
+      `policy:\n  scopes:\n    quay.io/kata-containers/confidential-containers:\n      - type: signedBy\n        keys: [expired.asc]\n${allow}`;
     await expect(load(yaml(''))).rejects.toThrow(/expired on 2022-09-23.*allowExpired: true/);
     const b = await load(yaml('        allowExpired: true\n'));
     expect(b.keyrings[0]!.keyring.descriptions[0]!.expires).toMatch(/^2022-09-23/);
@@ -152,16 +228,31 @@ describe('loadBundle', () => {
     expect(cred.mode).toBe(0o600);
     const auths = JSON.parse(Buffer.from(cred.bytes).toString()) as { auths: Record<string, { auth: string }> };
     expect(Buffer.from(auths.auths['r.io:5000']!.auth, 'base64').toString()).toBe('bob:pa:ss word');
-    const fromEnv = await load('policy: {}\nregistries:\n  r.io: {username: al, passwordEnv: REG_PW}\n', { REG_PW: 's3cret' });
-    const envCred = (await renderResources(fromEnv, { env: { REG_PW: 's3cret' } })).find((r) => r.id.type === 'credential')!;
-    expect(JSON.parse(Buffer.from(envCred.bytes).toString())).toEqual({ auths: { 'r.io': { auth: Buffer.from('al:s3cret').toString('base64') } } });
+    const fromEnv = await load('policy: {}\nregistries:\n  r.io: {username: al, passwordEnv: REG_PW}\n', {
+      REG_PW: 's3cret',
+    });
+    const envCred = (await renderResources(fromEnv, { env: { REG_PW: 's3cret' } })).find(
+      (r) => r.id.type === 'credential',
+    )!;
+    expect(JSON.parse(Buffer.from(envCred.bytes).toString())).toEqual({
+      auths: { 'r.io': { auth: Buffer.from('al:s3cret').toString('base64') } },
+    });
   });
 
   it('keeps CA PEM and address for stage, and signature sources as absolute paths', async () => {
     await fs.mkdir(path.join(dir, 'sigs'), { recursive: true });
     await fs.copyFile(path.join(TEMPLATES, 'example/registry-ca.crt'), path.join(dir, 'ca.crt'));
-    const b = await load('policy: {}\nsignatures: [sigs]\nregistries:\n  r.io:5000: {caFile: ca.crt, address: "10.0.0.5"}\n');
-    expect(b.registries).toEqual([{ registry: 'r.io:5000', caFile: path.join(dir, 'ca.crt'), caPem: await fs.readFile(path.join(dir, 'ca.crt'), 'utf8'), address: '10.0.0.5' }]);
+    const b = await load(
+      'policy: {}\nsignatures: [sigs]\nregistries:\n  r.io:5000: {caFile: ca.crt, address: "10.0.0.5"}\n',
+    );
+    expect(b.registries).toEqual([
+      {
+        registry: 'r.io:5000',
+        caFile: path.join(dir, 'ca.crt'),
+        caPem: await fs.readFile(path.join(dir, 'ca.crt'), 'utf8'),
+        address: '10.0.0.5',
+      },
+    ]);
     expect(b.signatureSources).toEqual([path.join(dir, 'sigs')]);
   });
 

@@ -31,7 +31,9 @@ function reference(text: string): Outcome {
 function outcome(read: () => YamlValue): Outcome {
   try {
     const r = read();
-    return r.ok ? { ok: true, json: exactJson(r.value) } : { ok: false, message: r.error.message, linePos: r.error.linePos };
+    return r.ok
+      ? { ok: true, json: exactJson(r.value) }
+      : { ok: false, message: r.error.message, linePos: r.error.linePos };
   } catch (e) {
     return { thrown: String(e) };
   }
@@ -44,16 +46,41 @@ function exactJson(value: unknown): string {
     if (Object.is(v, -0)) return 'number:-0';
     if (v === undefined) return 'undefined';
     if (typeof v === 'bigint') return `bigint:${v}`;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype) return { proto: String(Object.getPrototypeOf(v)), v: { ...v } };
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype)
+      return { proto: String(Object.getPrototypeOf(v)), v: { ...v } };
     return v;
   });
 }
 
 function benchBundle(scopes: number): string {
-  const lines = ['kbs:', '  repository: default', '  tag: test', 'policy:', '  default:', '    - type: reject', '  scopes:'];
-  for (let s = 0; s < scopes; s++) lines.push(`    "bench.example.com:5000/team-${s}":`, '      - type: signedBy', '        keys:', '          - /tmp/data/signer.gpg');
-  lines.push('signatureStores:', '  default: file:///var/lib/containers/sigstore', 'signatures:', '  - /tmp/data/store');
-  lines.push('registries:', '  "bench.example.com:5000":', '    username: bench', '    passwordFile: registry-password');
+  const lines = [
+    'kbs:',
+    '  repository: default',
+    '  tag: test',
+    'policy:',
+    '  default:',
+    '    - type: reject',
+    '  scopes:',
+  ];
+  for (let s = 0; s < scopes; s++)
+    lines.push(
+      `    "bench.example.com:5000/team-${s}":`,
+      '      - type: signedBy',
+      '        keys:',
+      '          - /tmp/data/signer.gpg',
+    );
+  lines.push(
+    'signatureStores:',
+    '  default: file:///var/lib/containers/sigstore',
+    'signatures:',
+    '  - /tmp/data/store',
+  );
+  lines.push(
+    'registries:',
+    '  "bench.example.com:5000":',
+    '    username: bench',
+    '    passwordFile: registry-password',
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -186,7 +213,41 @@ function rng(seed: number): () => number {
   };
 }
 
-const INSERTS = [' ', '  ', '\n', ':', ': ', '-', '- ', '#', ' #', '"', "'", '&a ', '*a', '!', '[', ']', '{', '}', ',', '|', '>', '?', '\t', '%', '@', '`', '~', 'true', '1', '\\', '---', '...', 'x'];
+const INSERTS = [
+  ' ',
+  '  ',
+  '\n',
+  ':',
+  ': ',
+  '-',
+  '- ',
+  '#',
+  ' #',
+  '"',
+  "'",
+  '&a ',
+  '*a',
+  '!',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '|',
+  '>',
+  '?',
+  '\t',
+  '%',
+  '@',
+  '`',
+  '~',
+  'true',
+  '1',
+  '\\',
+  '---',
+  '...',
+  'x',
+];
 
 function mutate(text: string, random: () => number): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
@@ -234,9 +295,112 @@ function corpus(): string[] {
 }
 
 /** Scalars that look alike but resolve differently (strings, null, booleans, numbers, errors). */
-const TRICKY = ['a', 'a b', 'a  b', 'x: y', 'x:y', 'x:', 'a #c', 'a#b', 'a,b', 'a[0]', 'a]', '{a}', 'a}', 'a ]', '$HOME', '/p/q', '_', 'null', 'Null', 'NULL', 'nULL', '~', 'true', 'True', 'tRUE', 'yes', 'no', 'on', 'false', 'FALSE', '007', '0', '123456789012345', '1234567890123456', '1e3', '1.5', '.5', '0x1F', '0o17', '-1', '+1', '.inf', '.nan', 'NaN', 'Infinity', 'a\\b', '"q"', "'s'", '"a\\"b"', "'it''s'", '"a #b"', "'x: y'", '""', "''", 'é', 'a\u0085b', '- a', '-a', '? a', 'a ?', '@a', '`a', '%a', '!a', '&a', '*a', '|', '>', 'a |', 'a!', 'a&b', 'a*'];
-const PLAIN = ['a', 'value b', '/etc/x.gpg', 'file:///var/lib/x', 'signedBy', '"quoted"', "'single'", 'true', 'null', '5000'];
-const KEYS = ['a', 'b', 'k.x', 'k/x', 'k-x', 'k_1', '"q"', "'s'", '"a b"', '"1"', 'null', 'True', '1', 'x y', '"x: y"', '"__proto__"', '"<<"', 'a'];
+const TRICKY = [
+  'a',
+  'a b',
+  'a  b',
+  'x: y',
+  'x:y',
+  'x:',
+  'a #c',
+  'a#b',
+  'a,b',
+  'a[0]',
+  'a]',
+  '{a}',
+  'a}',
+  'a ]',
+  '$HOME',
+  '/p/q',
+  '_',
+  'null',
+  'Null',
+  'NULL',
+  'nULL',
+  '~',
+  'true',
+  'True',
+  'tRUE',
+  'yes',
+  'no',
+  'on',
+  'false',
+  'FALSE',
+  '007',
+  '0',
+  '123456789012345',
+  '1234567890123456',
+  '1e3',
+  '1.5',
+  '.5',
+  '0x1F',
+  '0o17',
+  '-1',
+  '+1',
+  '.inf',
+  '.nan',
+  'NaN',
+  'Infinity',
+  'a\\b',
+  '"q"',
+  "'s'",
+  '"a\\"b"',
+  "'it''s'",
+  '"a #b"',
+  "'x: y'",
+  '""',
+  "''",
+  'é',
+  'a\u0085b',
+  '- a',
+  '-a',
+  '? a',
+  'a ?',
+  '@a',
+  '`a',
+  '%a',
+  '!a',
+  '&a',
+  '*a',
+  '|',
+  '>',
+  'a |',
+  'a!',
+  'a&b',
+  'a*',
+];
+const PLAIN = [
+  'a',
+  'value b',
+  '/etc/x.gpg',
+  'file:///var/lib/x',
+  'signedBy',
+  '"quoted"',
+  "'single'",
+  'true',
+  'null',
+  '5000',
+];
+const KEYS = [
+  'a',
+  'b',
+  'k.x',
+  'k/x',
+  'k-x',
+  'k_1',
+  '"q"',
+  "'s'",
+  '"a b"',
+  '"1"',
+  'null',
+  'True',
+  '1',
+  'x y',
+  '"x: y"',
+  '"__proto__"',
+  '"<<"',
+  'a',
+];
 
 /** A random document in many equivalent spellings: indentation, compact sequences, comments, quoting. */
 function generated(random: () => number): string {
@@ -293,7 +457,7 @@ describe('bundle.yaml values', () => {
     agreesWhereItAnswers(lineYamlValue, 500);
   });
 
-  it('the full path gives parseDocument\'s value or its first error (message and position)', () => {
+  it("the full path gives parseDocument's value or its first error (message and position)", () => {
     let errors = 0;
     let duplicates = 0;
     for (const text of docs) {
@@ -319,6 +483,9 @@ describe('bundle.yaml values', () => {
     expect(plainCstValue(dup)).toBeUndefined();
     expect(lineYamlValue(dup)).toBeUndefined();
     expect(outcome(() => parseYamlValue(dup))).toEqual(reference(dup));
-    expect(reference(dup)).toMatchObject({ ok: false, message: expect.stringMatching(/^Map keys must be unique at line 4004, column 5/) });
+    expect(reference(dup)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^Map keys must be unique at line 4004, column 5/),
+    });
   });
 });

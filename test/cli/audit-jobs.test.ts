@@ -42,7 +42,13 @@ afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
-async function put(base: string, repositoryPath: string, digest: string, name: string, bytes: Uint8Array): Promise<string> {
+async function put(
+  base: string,
+  repositoryPath: string,
+  digest: string,
+  name: string,
+  bytes: Uint8Array,
+): Promise<string> {
   const dir = path.join(base, `${repositoryPath}@sha256=${digest.slice(7)}`);
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, name);
@@ -87,7 +93,9 @@ describe('kbs-bundler audit of a lookaside tree: --jobs 1, --jobs 2 and the defa
       expect(auto.stderr).toMatch(new RegExp(`^audit: 1802 signatures on ${os.availableParallelism()} threads, `, 'm'));
       expect(one.stderr).toMatch(/^audit: 1802 signatures on 1 threads, 0 of them in worker threads$/m);
       // The worker did judge (the comparison below would be vacuous otherwise).
-      expect(Number(/^audit: 1802 signatures on 2 threads, (\d+) of them in worker threads$/m.exec(two.stderr)?.[1])).toBeGreaterThan(0);
+      expect(
+        Number(/^audit: 1802 signatures on 2 threads, (\d+) of them in worker threads$/m.exec(two.stderr)?.[1]),
+      ).toBeGreaterThan(0);
       expect(two.stdout).toBe(one.stdout);
       expect(auto.stdout).toBe(one.stdout);
       expect([two.code, auto.code]).toEqual([1, 1]);
@@ -95,23 +103,38 @@ describe('kbs-bundler audit of a lookaside tree: --jobs 1, --jobs 2 and the defa
       expect(withoutProgress(auto.stderr)).toBe(withoutProgress(one.stderr));
       for (const r of [one, two, auto]) expect(r.stderr).toMatch(/^verifying: 1802\/1802$/m);
     }
-    const report = JSON.parse((await runCli(['audit', '--store', store, '--keys', ...KEYS, '--json', '--jobs', '2'])).stdout) as {
+    const report = JSON.parse(
+      (await runCli(['audit', '--store', store, '--keys', ...KEYS, '--json', '--jobs', '2'])).stdout,
+    ) as {
       total: number;
       counts: Record<string, number>;
       images: Array<{ repositoryPath: string; signatures: Array<{ name: string }> }>;
     };
     expect(report.total).toBe(1802);
-    expect(Object.keys(report.counts).sort()).toEqual(['bad-signature', 'digest-mismatch', 'expired-signature', 'good', 'invalid-identity', 'not-signed', 'subkey', 'too-large', 'unknown-key']);
+    expect(Object.keys(report.counts).sort()).toEqual([
+      'bad-signature',
+      'digest-mismatch',
+      'expired-signature',
+      'good',
+      'invalid-identity',
+      'not-signed',
+      'subkey',
+      'too-large',
+      'unknown-key',
+    ]);
     const linked = report.images.find((i) => i.repositoryPath === 'team-1/linked');
     expect(linked?.signatures.map((s) => s.name)).toEqual(['signature-1', 'signature-2']);
-    expect(report.images.some((i) => i.repositoryPath === 'team-3/alias' || i.repositoryPath === 'team-2/notes')).toBe(false);
+    expect(report.images.some((i) => i.repositoryPath === 'team-3/alias' || i.repositoryPath === 'team-2/notes')).toBe(
+      false,
+    );
   });
 
   it('the same error when a file cannot be read part-way through the store', async () => {
     // Top-level images are read first; the unreadable file (reading /proc/self/mem at offset 0 fails
     // with EIO, even for root) sits one level down, so it is reached after all of them.
     const store = path.join(tmp, 'unreadable');
-    for (let i = 0; i < 1200; i++) await put(store, `app-${i}`, kinds[i % kinds.length]!.digest, 'signature-1', kinds[i % kinds.length]!.bytes);
+    for (let i = 0; i < 1200; i++)
+      await put(store, `app-${i}`, kinds[i % kinds.length]!.digest, 'signature-1', kinds[i % kinds.length]!.bytes);
     const dir = path.join(store, `zz/late@sha256=${DIGEST.slice(7)}`);
     await fs.mkdir(dir, { recursive: true });
     await fs.symlink('/proc/self/mem', path.join(dir, 'signature-1'));
@@ -136,7 +159,10 @@ describe('kbs-bundler audit of a lookaside tree: --jobs 1, --jobs 2 and the defa
         expect([r.code, r.stderr, r.stdout], `${store} ${extra.join(' ')}`).toEqual([one.code, one.stderr, one.stdout]);
       }
     }
-    for (const [store, value] of [[path.join(CI_FIXTURES, 'dir-img-valid'), '1.5'], [path.join(tmp, 'missing'), '0']] as const) {
+    for (const [store, value] of [
+      [path.join(CI_FIXTURES, 'dir-img-valid'), '1.5'],
+      [path.join(tmp, 'missing'), '0'],
+    ] as const) {
       const jobs = await runCli(['audit', '--store', store, '--keys', KEYS[0]!, '--jobs', value]);
       expect([jobs.code, jobs.stdout]).toEqual([2, '']);
       expect(jobs.stderr.trim()).toMatch(/^kbs-bundler: --jobs: must be a whole number ≥ 1$/);

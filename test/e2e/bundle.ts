@@ -4,16 +4,28 @@ import * as path from 'node:path';
 import { stringify } from 'yaml';
 
 /** A bundle for `registry`: signedBy keys/signer.asc (keyData, or a guest keyPath), store `lookaside`, credentials, CA, address. */
-export async function writeBundle(file: string, o: { registry: string; username: string; passwordFile: string; keyPath?: string }): Promise<void> {
+export async function writeBundle(
+  file: string,
+  o: { registry: string; username: string; passwordFile: string; keyPath?: string },
+): Promise<void> {
   const bundle = {
     kbs: { repository: 'default', tag: 'test' },
     policy: {
       default: [{ type: 'reject' }],
-      scopes: { [o.registry]: [{ type: 'signedBy', keys: ['keys/signer.asc'], ...(o.keyPath ? { keyPath: o.keyPath } : {}) }] },
+      scopes: {
+        [o.registry]: [{ type: 'signedBy', keys: ['keys/signer.asc'], ...(o.keyPath ? { keyPath: o.keyPath } : {}) }],
+      },
     },
     signatureStores: { scopes: { [o.registry]: 'file:///var/lib/containers/sigstore' } },
     signatures: ['lookaside'],
-    registries: { [o.registry]: { username: o.username, passwordFile: o.passwordFile, caFile: 'registry-ca.crt', address: '127.0.0.1' } },
+    registries: {
+      [o.registry]: {
+        username: o.username,
+        passwordFile: o.passwordFile,
+        caFile: 'registry-ca.crt',
+        address: '127.0.0.1',
+      },
+    },
   };
   await fs.writeFile(file, stringify(bundle));
 }

@@ -23,18 +23,51 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 }
 
 /** Writes ca.crt/ca.key, server.crt/server.key and chain.crt into `dir` (created if needed). */
-export async function makeCertificates(dir: string, options: { commonName?: string; sans?: string[] } = {}): Promise<TestCertificates> {
+export async function makeCertificates(
+  dir: string,
+  options: { commonName?: string; sans?: string[] } = {},
+): Promise<TestCertificates> {
   await fs.mkdir(dir, { recursive: true });
   const sans = options.sans ?? ['IP:127.0.0.1', 'DNS:localhost'];
   await openssl(
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', '/CN=kbs-bundler test CA', '-keyout', 'ca.key', '-out', 'ca.crt',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=kbs-bundler test CA',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
     dir,
   );
   await openssl(
-    ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-subj', `/CN=${options.commonName ?? 'localhost'}`, '-keyout', 'server.key', '-out', 'server.csr'],
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/CN=${options.commonName ?? 'localhost'}`,
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+    ],
     dir,
   );
   await fs.writeFile(
@@ -42,8 +75,23 @@ export async function makeCertificates(dir: string, options: { commonName?: stri
     `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans.join(',')}\n`,
   );
   await openssl(
-    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
-      '-extfile', 'server.ext', '-out', 'server.crt'],
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'server.ext',
+      '-out',
+      'server.crt',
+    ],
     dir,
   );
   const ca = await fs.readFile(path.join(dir, 'ca.crt'), 'utf8');
@@ -67,14 +115,39 @@ export async function makeSelfSignedCaLeaf(dir: string, options: { sans?: string
   await fs.mkdir(dir, { recursive: true });
   const sans = options.sans ?? ['IP:127.0.0.1', 'DNS:localhost'];
   await openssl(
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.crt',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', `subjectAltName=${sans.join(',')}`],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.crt',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      `subjectAltName=${sans.join(',')}`,
+    ],
     dir,
   );
   const file = (n: string) => path.join(dir, n);
   await fs.copyFile(file('server.crt'), file('ca.crt'));
   await fs.copyFile(file('server.key'), file('ca.key'));
   await fs.copyFile(file('server.crt'), file('chain.crt'));
-  return { dir, caFile: file('ca.crt'), caKeyFile: file('ca.key'), certFile: file('server.crt'), keyFile: file('server.key'), chainFile: file('chain.crt') };
+  return {
+    dir,
+    caFile: file('ca.crt'),
+    caKeyFile: file('ca.key'),
+    certFile: file('server.crt'),
+    keyFile: file('server.key'),
+    chainFile: file('chain.crt'),
+  };
 }

@@ -16,9 +16,11 @@ export function cliRunnableBy(user: string): { cli: string; remove: () => void }
   chmodSync(copy, 0o755);
   cpSync(path.join(REPO_ROOT, 'package.json'), path.join(copy, 'package.json'));
   cpSync(path.join(REPO_ROOT, 'dist'), path.join(copy, 'dist'), { recursive: true });
-  for (const name of runtimePackages()) cpSync(path.join(REPO_ROOT, 'node_modules', name), path.join(copy, 'node_modules', name), { recursive: true });
+  for (const name of runtimePackages())
+    cpSync(path.join(REPO_ROOT, 'node_modules', name), path.join(copy, 'node_modules', name), { recursive: true });
   const cli = path.join(copy, path.relative(REPO_ROOT, CLI));
-  if (spawnSync('runuser', ['-u', user, '--', 'test', '-r', cli]).status !== 0) throw new Error(`${cli} is not readable by ${user} either`);
+  if (spawnSync('runuser', ['-u', user, '--', 'test', '-r', cli]).status !== 0)
+    throw new Error(`${cli} is not readable by ${user} either`);
   return { cli, remove: () => rmSync(copy, { recursive: true, force: true }) };
 }
 
@@ -26,7 +28,8 @@ export function cliRunnableBy(user: string): { cli: string; remove: () => void }
 function runtimePackages(): string[] {
   const seen = new Set<string>();
   const visit = (manifest: string) => {
-    const deps = (JSON.parse(readFileSync(manifest, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
+    const deps =
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
     for (const name of Object.keys(deps)) {
       const dir = path.join(REPO_ROOT, 'node_modules', name);
       if (seen.has(name) || !existsSync(dir)) continue;

@@ -60,7 +60,18 @@ export async function makeGnupgHome(): Promise<GnupgHome> {
     const pass = opts.passphrase ?? '';
     const faked = opts.createdAt ? ['--faked-system-time', `${opts.createdAt}!`] : [];
     await must(
-      [...faked, '--pinentry-mode', 'loopback', '--passphrase', pass, '--quick-gen-key', uid, opts.algo ?? 'rsa3072', opts.usage ?? 'sign', opts.expire ?? 'never'],
+      [
+        ...faked,
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase',
+        pass,
+        '--quick-gen-key',
+        uid,
+        opts.algo ?? 'rsa3072',
+        opts.usage ?? 'sign',
+        opts.expire ?? 'never',
+      ],
       'key generation',
     );
     const listing = (await must(['--with-colons', '--fingerprint', '--list-keys', `=${uid}`], 'list-keys')).toString();
@@ -81,7 +92,18 @@ export async function makeGnupgHome(): Promise<GnupgHome> {
 
   const exportPublic = (fpr: string, armor = false) => must([...(armor ? ['--armor'] : []), '--export', fpr], 'export');
   const exportSecret = (fpr: string, armor = false, passphrase = '') =>
-    must([...(armor ? ['--armor'] : []), '--pinentry-mode', 'loopback', '--passphrase', passphrase, '--export-secret-keys', fpr], 'export-secret-keys');
+    must(
+      [
+        ...(armor ? ['--armor'] : []),
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase',
+        passphrase,
+        '--export-secret-keys',
+        fpr,
+      ],
+      'export-secret-keys',
+    );
 
   const cleanup = async () => {
     await run('gpgconf', ['--kill', 'all'], { env }).catch(() => undefined);
@@ -91,7 +113,9 @@ export async function makeGnupgHome(): Promise<GnupgHome> {
 }
 
 /** Three RSA keys that differ in expiry: never-expiring, expiring in two years, expired since 2020. */
-export async function generateExpiryVariety(gpg: GnupgHome): Promise<{ plain: string; expiring: string; expired: string }> {
+export async function generateExpiryVariety(
+  gpg: GnupgHome,
+): Promise<{ plain: string; expiring: string; expired: string }> {
   const plain = await gpg.generateKey('plain', 'plain@example.com');
   const expiring = await gpg.generateKey('exp', 'exp@example.com', { expire: '2y' });
   const expired = await gpg.generateKey('old', 'old@example.com', { expire: '1d', createdAt: '20200101T000000' });

@@ -10,4 +10,9 @@ export const CI_FIXTURES = path.join(FIXTURES, 'containers-image');
 export const IMAGE_RS_FIXTURES = path.join(FIXTURES, 'image-rs');
 export const TEMPLATES = path.join(REPO_ROOT, 'templates');
 /** The CLI exactly as package.json `bin` names it: the bundle (`npm test` builds before running vitest). */
-export const CLI = path.join(REPO_ROOT, (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['kbs-bundler']!);
+export const CLI = path.join(
+  REPO_ROOT,
+  (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin[
+    'kbs-bundler'
+  ]!,
+);

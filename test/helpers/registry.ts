@@ -67,33 +67,40 @@ export async function freePort(): Promise<number> {
 
 function registryConfig(o: { root: string; addr: string; auth: string; cert?: string; key?: string }): string {
   const tls = o.cert ? `  tls:\n    certificate: ${o.cert}\n    key: ${o.key}\n` : '';
-  return [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${o.root}`,
-    '  delete:',
-    '    enabled: true',
-    '  maintenance:',
-    '    uploadpurging:',
-    '      enabled: false',
-    'http:',
-    `  addr: ${o.addr}`,
-    `  secret: ${randomBytes(16).toString('hex')}`,
-    tls.trimEnd(),
-    'auth:',
-    o.auth.trimEnd(),
-  ]
-    .filter((l) => l !== '')
-    .join('\n') + '\n';
+  return (
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${o.root}`,
+      '  delete:',
+      '    enabled: true',
+      '  maintenance:',
+      '    uploadpurging:',
+      '      enabled: false',
+      'http:',
+      `  addr: ${o.addr}`,
+      `  secret: ${randomBytes(16).toString('hex')}`,
+      tls.trimEnd(),
+      'auth:',
+      o.auth.trimEnd(),
+    ]
+      .filter((l) => l !== '')
+      .join('\n') + '\n'
+  );
 }
 
 /** GET /v2/ until it answers 401 (auth required), i.e. the registry is up with auth on. */
-async function waitUntilServing(url: string, ca: Buffer | undefined, child: ChildProcess, stderr: () => string): Promise<void> {
+async function waitUntilServing(
+  url: string,
+  ca: Buffer | undefined,
+  child: ChildProcess,
+  stderr: () => string,
+): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${stderr()}`);
@@ -107,7 +114,8 @@ async function waitUntilServing(url: string, ca: Buffer | undefined, child: Chil
       req.on('timeout', () => req.destroy());
     });
     if (status === 401) return;
-    if (Date.now() > deadline) throw new Error(`docker-registry did not answer 401 on ${url} (last status ${status}): ${stderr()}`);
+    if (Date.now() > deadline)
+      throw new Error(`docker-registry did not answer 401 on ${url} (last status ${status}): ${stderr()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -128,50 +136,86 @@ const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
  * The token endpoint of the Docker token auth spec: GET /token?service=…&scope=repository:<name>:<actions>
  * with Basic credentials → `{"token": JWT}` granting the requested actions. 401 for unknown users.
  */
-async function startTokenServer(dir: string, users: Record<string, string>, certFile: string, keyFile: string): Promise<TokenServer> {
+async function startTokenServer(
+  dir: string,
+  users: Record<string, string>,
+  certFile: string,
+  keyFile: string,
+): Promise<TokenServer> {
   const signingKey = path.join(dir, 'token.key');
   const signingCert = path.join(dir, 'token.crt');
-  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', '/CN=kbs-bundler test token signer', '-keyout', signingKey, '-out', signingCert]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=kbs-bundler test token signer',
+    '-keyout',
+    signingKey,
+    '-out',
+    signingCert,
+  ]);
   const certPem = await fs.readFile(signingCert, 'utf8');
   const x5c = certPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
   const key = createPrivateKey(await fs.readFile(signingKey));
   let issued = 0;
 
-  const server = https.createServer({ cert: await fs.readFile(certFile), key: await fs.readFile(keyFile) }, (req, res) => {
-    const url = new URL(req.url ?? '/', 'https://localhost');
-    const header = req.headers.authorization ?? '';
-    const decoded = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString() : '';
-    const colon = decoded.indexOf(':');
-    const user = colon === -1 ? '' : decoded.slice(0, colon);
-    if (url.pathname !== '/token' || colon === -1 || users[user] !== decoded.slice(colon + 1)) {
-      res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}');
-      return;
-    }
-    const access = url.searchParams.getAll('scope').flatMap((scope) => {
-      const [type, name, actions] = scope.split(':');
-      return type && name && actions ? [{ type, name, actions: actions.split(',') }] : [];
-    });
-    const now = Math.floor(Date.now() / 1000);
-    const head = b64url(JSON.stringify({ typ: 'JWT', alg: 'ES256', x5c: [x5c] }));
-    const claims = b64url(JSON.stringify({
-      iss: TOKEN_ISSUER, sub: user, aud: url.searchParams.get('service') ?? '', exp: now + 300, nbf: now - 10, iat: now,
-      jti: randomBytes(8).toString('hex'), access,
-    }));
-    const signature = sign('sha256', Buffer.from(`${head}.${claims}`), { key, dsaEncoding: 'ieee-p1363' });
-    issued++;
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ token: `${head}.${claims}.${b64url(signature)}`, expires_in: 300 }));
-  });
+  const server = https.createServer(
+    { cert: await fs.readFile(certFile), key: await fs.readFile(keyFile) },
+    (req, res) => {
+      const url = new URL(req.url ?? '/', 'https://localhost');
+      const header = req.headers.authorization ?? '';
+      const decoded = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString() : '';
+      const colon = decoded.indexOf(':');
+      const user = colon === -1 ? '' : decoded.slice(0, colon);
+      if (url.pathname !== '/token' || colon === -1 || users[user] !== decoded.slice(colon + 1)) {
+        res
+          .writeHead(401, { 'Content-Type': 'application/json' })
+          .end('{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}');
+        return;
+      }
+      const access = url.searchParams.getAll('scope').flatMap((scope) => {
+        const [type, name, actions] = scope.split(':');
+        return type && name && actions ? [{ type, name, actions: actions.split(',') }] : [];
+      });
+      const now = Math.floor(Date.now() / 1000);
+      const head = b64url(JSON.stringify({ typ: 'JWT', alg: 'ES256', x5c: [x5c] }));
+      const claims = b64url(
+        JSON.stringify({
+          iss: TOKEN_ISSUER,
+          sub: user,
+          aud: url.searchParams.get('service') ?? '',
+          exp: now + 300,
+          nbf: now - 10,
+          iat: now,
+          jti: randomBytes(8).toString('hex'),
+          access,
+        }),
+      );
+      const signature = sign('sha256', Buffer.from(`${head}.${claims}`), { key, dsaEncoding: 'ieee-p1363' });
+      issued++;
+      res
+        .writeHead(200, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ token: `${head}.${claims}.${b64url(signature)}`, expires_in: 300 }));
+    },
+  );
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     realm: `https://127.0.0.1:${port}/token`,
     certFile: signingCert,
     issued: () => issued,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -211,7 +255,12 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   const configFile = path.join(dir, 'config.yml');
   await fs.writeFile(
     configFile,
-    registryConfig({ root: dataDir, addr: host, auth: authConfig, ...(options.http ? {} : { cert: certs.chainFile, key: certs.keyFile }) }),
+    registryConfig({
+      root: dataDir,
+      addr: host,
+      auth: authConfig,
+      ...(options.http ? {} : { cert: certs.chainFile, key: certs.keyFile }),
+    }),
   );
 
   const authFile = path.join(dir, 'auth.json');
@@ -243,13 +292,26 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     await fs.rm(dir, { recursive: true, force: true });
   };
   try {
-    await waitUntilServing(`${scheme}://${host}/v2/`, options.http ? undefined : await fs.readFile(certs.caFile), child, () => stderr);
+    await waitUntilServing(
+      `${scheme}://${host}/v2/`,
+      options.http ? undefined : await fs.readFile(certs.caFile),
+      child,
+      () => stderr,
+    );
   } catch (e) {
     await stop();
     throw e;
   }
   return {
-    host, caFile: certs.caFile, certDir, username, password, authFile, dataDir, scheme, stop,
+    host,
+    caFile: certs.caFile,
+    certDir,
+    username,
+    password,
+    authFile,
+    dataDir,
+    scheme,
+    stop,
     ...(token ? { tokenRealm: token.realm, tokensIssued: token.issued } : {}),
   };
 }
@@ -264,7 +326,8 @@ export async function registryRequest(
   const url = pathOrUrl.startsWith('http') ? new URL(pathOrUrl) : new URL(`${reg.scheme}://${reg.host}${pathOrUrl}`);
   const ca = reg.scheme === 'https' ? await fs.readFile(reg.caFile) : undefined;
   const headers: Record<string, string> = { ...o.headers };
-  if (o.auth !== false) headers.Authorization = `Basic ${Buffer.from(`${reg.username}:${reg.password}`).toString('base64')}`;
+  if (o.auth !== false)
+    headers.Authorization = `Basic ${Buffer.from(`${reg.username}:${reg.password}`).toString('base64')}`;
   if (o.body) headers['Content-Length'] = String(o.body.length);
   return new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
@@ -287,18 +350,32 @@ function sha256(bytes: Uint8Array): string {
 export async function putBlob(reg: TestRegistry, repo: string, bytes: Uint8Array): Promise<string> {
   const digest = sha256(bytes);
   const start = await registryRequest(reg, 'POST', `/v2/${repo}/blobs/uploads/`);
-  if (start.status !== 202 || !start.headers.location) throw new Error(`blob upload start: HTTP ${start.status} ${start.body.toString()}`);
+  if (start.status !== 202 || !start.headers.location)
+    throw new Error(`blob upload start: HTTP ${start.status} ${start.body.toString()}`);
   const location = new URL(start.headers.location, `${reg.scheme}://${reg.host}`);
   location.searchParams.set('digest', digest);
-  const put = await registryRequest(reg, 'PUT', location.toString(), { body: bytes, headers: { 'Content-Type': 'application/octet-stream' } });
+  const put = await registryRequest(reg, 'PUT', location.toString(), {
+    body: bytes,
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
   if (put.status !== 201) throw new Error(`blob upload: HTTP ${put.status} ${put.body.toString()}`);
   return digest;
 }
 
 /** PUT a manifest (or index) under a tag or digest; returns the digest of the bytes. */
-export async function putManifest(reg: TestRegistry, repo: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
-  const put = await registryRequest(reg, 'PUT', `/v2/${repo}/manifests/${reference}`, { body: bytes, headers: { 'Content-Type': mediaType } });
-  if (put.status !== 201) throw new Error(`manifest PUT ${repo}:${reference}: HTTP ${put.status} ${put.body.toString()}`);
+export async function putManifest(
+  reg: TestRegistry,
+  repo: string,
+  reference: string,
+  bytes: Uint8Array,
+  mediaType: string,
+): Promise<string> {
+  const put = await registryRequest(reg, 'PUT', `/v2/${repo}/manifests/${reference}`, {
+    body: bytes,
+    headers: { 'Content-Type': mediaType },
+  });
+  if (put.status !== 201)
+    throw new Error(`manifest PUT ${repo}:${reference}: HTTP ${put.status} ${put.body.toString()}`);
   return sha256(bytes);
 }
 

@@ -5,6 +5,13 @@ import { runProcess, type ProcessResult } from './run-process.js';
 export type CliResult = ProcessResult;
 
 /** `entry`: another build of the CLI to run (default: what package.json `bin` names). */
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; entry?: string } = {}): Promise<CliResult> {
-  return runProcess(process.execPath, [options.entry ?? CLI, ...args], { cwd: options.cwd, input: options.input, env: { ...process.env, NO_COLOR: '1', ...options.env } });
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; entry?: string } = {},
+): Promise<CliResult> {
+  return runProcess(process.execPath, [options.entry ?? CLI, ...args], {
+    cwd: options.cwd,
+    input: options.input,
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+  });
 }

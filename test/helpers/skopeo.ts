@@ -31,7 +31,10 @@ export async function skopeo(args: string[], options: SkopeoOptions = {}): Promi
     emptyDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kbsb-regd-'));
     registriesDir = emptyDir;
   }
-  const global = [options.policyFile ? `--policy=${options.policyFile}` : '--insecure-policy', `--registries.d=${registriesDir}`];
+  const global = [
+    options.policyFile ? `--policy=${options.policyFile}` : '--insecure-policy',
+    `--registries.d=${registriesDir}`,
+  ];
   const [sub, ...rest] = args;
   const perCommand: string[] = [];
   if (sub && COPY_LIKE.has(sub)) {
@@ -126,7 +129,10 @@ export async function pushImage(o: PushOptions): Promise<PushResult> {
 }
 
 /** The raw manifest bytes as skopeo reads them from the registry, and their sha256 digest. */
-export async function inspectRaw(registry: TestRegistry, repoAndTagOrDigest: string): Promise<{ bytes: Buffer; digest: string }> {
+export async function inspectRaw(
+  registry: TestRegistry,
+  repoAndTagOrDigest: string,
+): Promise<{ bytes: Buffer; digest: string }> {
   const r = await skopeoOk(['inspect', '--raw', `docker://${registry.host}/${repoAndTagOrDigest}`], {
     authFile: registry.authFile,
     certDir: registry.certDir,

@@ -19,7 +19,9 @@ const KEY_DATA = Buffer.alloc(1900, 7).toString('base64');
 function policy(scopes: number): unknown {
   const docker: Record<string, unknown> = {};
   for (let s = 0; s < scopes; s++) {
-    docker[`bench.example.com:5000/team-${s}`] = [{ type: 'signedBy', keyType: 'GPGKeys', keyData: KEY_DATA, signedIdentity: { type: 'matchRepository' } }];
+    docker[`bench.example.com:5000/team-${s}`] = [
+      { type: 'signedBy', keyType: 'GPGKeys', keyData: KEY_DATA, signedIdentity: { type: 'matchRepository' } },
+    ];
   }
   return { default: [{ type: 'reject' }], transports: { docker } };
 }
@@ -54,7 +56,11 @@ const VALUES: unknown[] = [
   { date: new Date(0) },
   { withToJSON: { toJSON: () => ({ replaced: true }) } },
   new Map([['a', 1]]),
-  { nested: new (class Thing { x = 1; })() },
+  {
+    nested: new (class Thing {
+      x = 1;
+    })(),
+  },
   Object.defineProperty({ visible: 1 }, 'hidden', { value: 2, enumerable: false }),
   { [Symbol('k')]: 1, k: 2 },
   { big: 1n },
@@ -108,7 +114,14 @@ describe('prettyJsonBytes', () => {
 
 describe('the chunked policy resource', () => {
   it('reads, sizes and writes the same bytes as the policy JSON', async () => {
-    const bundle = { repository: 'default', tag: 'test', policy: policy(300), sigstoreConfig: {}, registries: [], keyResources: [] } as unknown as Bundle;
+    const bundle = {
+      repository: 'default',
+      tag: 'test',
+      policy: policy(300),
+      sigstoreConfig: {},
+      registries: [],
+      keyResources: [],
+    } as unknown as Bundle;
     const resources = await renderResources(bundle, { env: {} });
     const policyResource = resources.find((r) => r.id.type === 'security-policy')!;
     expect(resourceChunks(policyResource).length).toBeGreaterThan(300);
@@ -120,7 +133,9 @@ describe('the chunked policy resource', () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kbsb-chunks-'));
     try {
       await writeTree(dir, resources, 'nested');
-      expect(Buffer.compare(await fs.readFile(path.join(dir, 'default/security-policy/test')), reference(bundle.policy))).toBe(0);
+      expect(
+        Buffer.compare(await fs.readFile(path.join(dir, 'default/security-policy/test')), reference(bundle.policy)),
+      ).toBe(0);
       expect((await fs.stat(path.join(dir, 'default/security-policy/test'))).mode & 0o777).toBe(0o644);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });

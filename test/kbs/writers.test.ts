@@ -31,7 +31,9 @@ describe('layouts', () => {
     const id = { repository: 'default', type: 'security-policy', tag: 'test' };
     expect(layoutPath(id, 'nested')).toBe('default/security-policy/test');
     expect(layoutPath(id, 'flat')).toBe('repository/default\\x2Fsecurity-policy\\x2Ftest');
-    expect(layoutPath(id, 'flat')).toHaveLength('repository/default'.length + 4 + 'security-policy'.length + 4 + 'test'.length);
+    expect(layoutPath(id, 'flat')).toHaveLength(
+      'repository/default'.length + 4 + 'security-policy'.length + 4 + 'test'.length,
+    );
   });
 });
 
@@ -41,16 +43,27 @@ describe('tarball', () => {
     const a = await tarballBytes(await renderResources(bundle), 'flat', fixedMtime({}));
     const b = await tarballBytes(await renderResources(bundle), 'flat', fixedMtime({}));
     expect(a.equals(b)).toBe(true);
-    const dated = await tarballBytes(await renderResources(bundle), 'flat', fixedMtime({ SOURCE_DATE_EPOCH: '1700000000' }));
+    const dated = await tarballBytes(
+      await renderResources(bundle),
+      'flat',
+      fixedMtime({ SOURCE_DATE_EPOCH: '1700000000' }),
+    );
     await fs.writeFile(path.join(work, 'dated.tar'), dated);
-    const listing = (await run('tar', ['--full-time', '--quoting-style=literal', '-tvf', path.join(work, 'dated.tar')], { env: { ...process.env, TZ: 'UTC' } })).stdout;
+    const listing = (
+      await run('tar', ['--full-time', '--quoting-style=literal', '-tvf', path.join(work, 'dated.tar')], {
+        env: { ...process.env, TZ: 'UTC' },
+      })
+    ).stdout;
     expect(listing).toContain('2023-11-14 22:13:20 repository/default\\x2Fsecurity-policy\\x2Ftest');
     expect(listing).not.toContain('1970');
     const x = path.join(work, 'flat-x');
     await fs.mkdir(x);
     await run('tar', ['-xpf', path.join(work, 'dated.tar'), '-C', x]);
     expect(Object.keys(await treeSnapshot(x))).toEqual([
-      'repository', 'repository/default\\x2Fcredential\\x2Ftest', 'repository/default\\x2Fsecurity-policy\\x2Ftest', 'repository/default\\x2Fsigstore-config\\x2Ftest',
+      'repository',
+      'repository/default\\x2Fcredential\\x2Ftest',
+      'repository/default\\x2Fsecurity-policy\\x2Ftest',
+      'repository/default\\x2Fsigstore-config\\x2Ftest',
     ]);
   });
 });
@@ -73,11 +86,17 @@ describe('buildRepository', () => {
     const out = path.join(work, 'out');
     const first = await buildRepository({ bundle: path.join(example, 'bundle.yaml'), outDir: out });
     expect(first.resources.map((r) => [r.resource, r.mode])).toEqual([
-      ['default/credential/test', '0600'], ['default/security-policy/test', '0644'], ['default/sigstore-config/test', '0644'],
+      ['default/credential/test', '0600'],
+      ['default/security-policy/test', '0644'],
+      ['default/sigstore-config/test', '0644'],
     ]);
     const before = await treeSnapshot(out);
     await fs.writeFile(path.join(work, 'plainfile'), 'x');
-    const failing = buildRepository({ bundle: path.join(example, 'bundle.yaml'), outDir: out, tarFile: path.join(work, 'plainfile/repo.tar') });
+    const failing = buildRepository({
+      bundle: path.join(example, 'bundle.yaml'),
+      outDir: out,
+      tarFile: path.join(work, 'plainfile/repo.tar'),
+    });
     await expect(failing).rejects.toBeInstanceOf(InputError);
     await expect(failing).rejects.toThrow(/plainfile is not a directory/);
     expect(await treeSnapshot(out)).toEqual(before);
@@ -85,15 +104,17 @@ describe('buildRepository', () => {
 
   it('refuses one file for two outputs', async () => {
     const same = path.join(work, 'same.out');
-    await expect(buildRepository({ bundle: path.join(example, 'bundle.yaml'), tarFile: same, k8sFile: same }))
-      .rejects.toThrow(/same\.out is also the --tar output/);
+    await expect(
+      buildRepository({ bundle: path.join(example, 'bundle.yaml'), tarFile: same, k8sFile: same }),
+    ).rejects.toThrow(/same\.out is also the --tar output/);
     await expect(fs.stat(same)).rejects.toThrow();
   });
 
   it('refuses an output file inside the directory it replaces', async () => {
     const out = path.join(work, 'out2');
-    await expect(buildRepository({ bundle: path.join(example, 'bundle.yaml'), outDir: out, tarFile: path.join(out, 'x.tar') }))
-      .rejects.toThrow(/inside the -o directory/);
+    await expect(
+      buildRepository({ bundle: path.join(example, 'bundle.yaml'), outDir: out, tarFile: path.join(out, 'x.tar') }),
+    ).rejects.toThrow(/inside the -o directory/);
     await expect(fs.stat(out)).rejects.toThrow();
   });
 });

@@ -20,7 +20,9 @@ function armoredKeyFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = path.join(dir, name);
     if (statSync(p).isDirectory()) return armoredKeyFiles(p);
-    return readFileSync(p).subarray(0, 4096).toString('latin1').includes('-----BEGIN PGP PUBLIC KEY BLOCK-----') ? [p] : [];
+    return readFileSync(p).subarray(0, 4096).toString('latin1').includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')
+      ? [p]
+      : [];
   });
 }
 
@@ -28,7 +30,11 @@ function armoredKeyFiles(dir: string): string[] {
 async function outcome(read: () => Promise<Keyring>) {
   try {
     const k = await read();
-    return { bytes: Buffer.from(k.bytes).toString('base64'), descriptions: k.descriptions, index: await keyIndexFacts(k) };
+    return {
+      bytes: Buffer.from(k.bytes).toString('base64'),
+      descriptions: k.descriptions,
+      index: await keyIndexFacts(k),
+    };
   } catch (e) {
     const err = e as { code?: string; message?: string };
     return { code: err.code, message: err.message };
@@ -62,7 +68,12 @@ const bytesOf = (s: string) => Buffer.from(s, 'latin1');
 function parts(armored: string) {
   const lines = armored.trimEnd().split('\n');
   const blank = lines.indexOf('');
-  return { head: lines.slice(0, blank), body: lines.slice(blank + 1, -2), checksum: lines[lines.length - 2]!, end: lines[lines.length - 1]! };
+  return {
+    head: lines.slice(0, blank),
+    body: lines.slice(blank + 1, -2),
+    checksum: lines[lines.length - 2]!,
+    end: lines[lines.length - 1]!,
+  };
 }
 const join = (p: { head: string[]; body: string[]; checksum?: string; end: string }) =>
   [...p.head, '', ...p.body, ...(p.checksum !== undefined ? [p.checksum] : []), p.end].join('\n') + '\n';
@@ -81,12 +92,23 @@ function mutations(armored: string, other: string): Array<[string, string, boole
   return [
     ['as is', armored, true],
     ['CRLF line ends', armored.replace(/\n/g, '\r\n'), true],
-    ['extra headers', join({ ...p, head: [p.head[0]!, 'Version: GnuPG v2', 'Comment: a comment: with colons', 'Hash: SHA256', ...p.head.slice(1)] }), true],
+    [
+      'extra headers',
+      join({
+        ...p,
+        head: [p.head[0]!, 'Version: GnuPG v2', 'Comment: a comment: with colons', 'Hash: SHA256', ...p.head.slice(1)],
+      }),
+      true,
+    ],
     ['blank lines around', `\n\n${armored}\n\n`, true],
     ['bad CRC', join({ ...p, checksum: flip(p.checksum, 2) }), false],
     ['missing CRC', join({ ...p, checksum: undefined }), false],
     ['body changed (CRC no longer matches)', join({ ...p, body: [flip(p.body[0]!, 10), ...p.body.slice(1)] }), false],
-    ['body cut short, CRC recomputed', join({ ...p, body: [paddedTruncated], checksum: checksumOf(paddedTruncated) }), false],
+    [
+      'body cut short, CRC recomputed',
+      join({ ...p, body: [paddedTruncated], checksum: checksumOf(paddedTruncated) }),
+      false,
+    ],
     ['trailing text', `${armored}some trailing text\n`, false],
     ['leading text', `key follows\n${armored}`, false],
     ['two blocks (same key)', armored + armored, false],
@@ -94,7 +116,11 @@ function mutations(armored: string, other: string): Array<[string, string, boole
     ['no blank line after the headers', [...p.head, ...p.body, p.checksum, p.end].join('\n') + '\n', false],
     ['malformed header', join({ ...p, head: [p.head[0]!, 'Comment:no-space'] }), false],
     ['trailing spaces', armored.replace(/\n/g, '  \n'), false],
-    ['a character outside base64', join({ ...p, body: [p.body[0]!.slice(0, 5) + '*' + p.body[0]!.slice(6), ...p.body.slice(1)] }), false],
+    [
+      'a character outside base64',
+      join({ ...p, body: [p.body[0]!.slice(0, 5) + '*' + p.body[0]!.slice(6), ...p.body.slice(1)] }),
+      false,
+    ],
     ['a lone CR', armored.replace('\n', '\r'), false],
     ['a message block', armored.replace(/PUBLIC KEY BLOCK/g, 'MESSAGE'), false],
     ['a private key block header', armored.replace(/PUBLIC KEY BLOCK/g, 'PRIVATE KEY BLOCK'), false],
@@ -137,7 +163,11 @@ describe('armored keys without openpgp.js', () => {
   });
 
   it('reads a keygen key armored exactly as openpgp.js does; mutated armor gets the same keys or the same refusal', async () => {
-    const key = await generateSigningKey({ name: 'armor', email: 'armor@example.com', date: new Date('2024-01-01T00:00:00Z') });
+    const key = await generateSigningKey({
+      name: 'armor',
+      email: 'armor@example.com',
+      date: new Date('2024-01-01T00:00:00Z'),
+    });
     const other = await generateSigningKey({ name: 'other', email: 'other@example.com' });
     await checkMutations(key.publicArmored, other.publicArmored, 'keygen');
     const ring = readPlainPublicKeyring(bytesOf(key.publicArmored))!;
@@ -150,7 +180,9 @@ describe('armored keys without openpgp.js', () => {
     const bytes = bytesOf(key.secretArmored);
     expect(dearmorPublicKey(bytes)).toBeUndefined();
     expect(await agrees(bytes)).toBe(false);
-    expect(await outcome(() => defaultSignatureBackend.readKeyring(bytes, { file: 'key' }))).toMatchObject({ code: 'E_SECRET_KEY' });
+    expect(await outcome(() => defaultSignatureBackend.readKeyring(bytes, { file: 'key' }))).toMatchObject({
+      code: 'E_SECRET_KEY',
+    });
   });
 
   describe('gpg-made keys', () => {

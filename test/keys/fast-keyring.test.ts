@@ -51,7 +51,8 @@ describe('readPlainPublicKeyring', () => {
       if (bytes.subarray(0, 5).toString() === '-----') {
         try {
           const keys = await openpgp.readKeys({ armoredKeys: bytes.toString() });
-          for (const k of keys) if (!k.isPrivate() && (await agrees(k.write()))) answered.push(`${path.relative(FIXTURES, f)} (dearmored)`);
+          for (const k of keys)
+            if (!k.isPrivate() && (await agrees(k.write()))) answered.push(`${path.relative(FIXTURES, f)} (dearmored)`);
         } catch {
           // not a key (a cosign PEM key, say)
         }
@@ -61,11 +62,20 @@ describe('readPlainPublicKeyring', () => {
   });
 
   it('reads a key made by keygen (gpg --export form, with its encryption subkey) and verifies its signatures exactly as openpgp.js-read keys do', async () => {
-    const generated = await generateSigningKey({ name: 'fast', email: 'fast@example.com', date: new Date('2024-01-01T00:00:00Z') });
+    const generated = await generateSigningKey({
+      name: 'fast',
+      email: 'fast@example.com',
+      date: new Date('2024-01-01T00:00:00Z'),
+    });
     const binary = (await openpgp.readKey({ armoredKey: generated.publicArmored })).write();
     expect(await agrees(binary)).toBe(true);
     const key = await readSecretKey(new TextEncoder().encode(generated.secretArmored), undefined, { file: 'secret' });
-    const blob = await signImage({ key, dockerReference: 'registry.example.com/app:1', manifestDigest: `sha256:${'a'.repeat(64)}`, timestamp: 1735689600 });
+    const blob = await signImage({
+      key,
+      dockerReference: 'registry.example.com/app:1',
+      manifestDigest: `sha256:${'a'.repeat(64)}`,
+      timestamp: 1735689600,
+    });
     const fast = readPlainPublicKeyring(binary)!;
     const full = await readPublicKeyring(binary, { file: 'key' });
     for (const mode of ['guest', 'host'] as const) {

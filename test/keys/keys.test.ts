@@ -57,8 +57,13 @@ describe('readPublicKeyring', () => {
   it('reads armored and binary keys joined with cat, in either order', async () => {
     const a = await readPublicKeyring(Buffer.concat([ci('public-key.gpg'), ci('public-key-2.gpg')]), {});
     expect(a.descriptions.map((d) => d.fingerprint)).toEqual([TEST_KEY, PASSPHRASE_KEY]);
-    const b = await readPublicKeyring(Buffer.concat([ci('public-key-2.gpg'), Buffer.from('\n'), ci('public-key-with-subkey.gpg')]), {});
-    expect(b.descriptions.map((d) => d.fingerprint).sort()).toEqual(['B9F4CDB9FD8C475BFA340AC38D54A947EE396F36', PASSPHRASE_KEY].sort());
+    const b = await readPublicKeyring(
+      Buffer.concat([ci('public-key-2.gpg'), Buffer.from('\n'), ci('public-key-with-subkey.gpg')]),
+      {},
+    );
+    expect(b.descriptions.map((d) => d.fingerprint).sort()).toEqual(
+      ['B9F4CDB9FD8C475BFA340AC38D54A947EE396F36', PASSPHRASE_KEY].sort(),
+    );
   });
 
   it('reports a revoked subkey', async () => {
@@ -94,7 +99,10 @@ describe('readPublicKeyring', () => {
 
 describe('assertKeyringUsable', () => {
   it('refuses an expired key with its expiry date, unless allowed', async () => {
-    const ring = await readPublicKeyring(readFileSync(path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/pubkey.gpg')), { file: 'pubkey.gpg' });
+    const ring = await readPublicKeyring(
+      readFileSync(path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/pubkey.gpg')),
+      { file: 'pubkey.gpg' },
+    );
     expect(ring.descriptions[0]!.expires).toBe('2022-09-23T10:17:44.000Z');
     const e = await inputError(() => assertKeyringUsable(ring, { file: 'pubkey.gpg' }, {}));
     expect(e.code).toBe('E_KEY_EXPIRED');
@@ -105,7 +113,11 @@ describe('assertKeyringUsable', () => {
   });
 
   it('refuses a revoked key, unless allowed', async () => {
-    const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', userIDs: [{ name: 'r', email: 'r@example.com' }], format: 'object' });
+    const { privateKey, publicKey } = await openpgp.generateKey({
+      type: 'ecc',
+      userIDs: [{ name: 'r', email: 'r@example.com' }],
+      format: 'object',
+    });
     const { publicKey: revoked } = await openpgp.revokeKey({ key: privateKey, format: 'binary' });
     const ring = await readPublicKeyring(revoked, { file: 'revoked.gpg' });
     expect(ring.descriptions[0]!.revoked).toBe(true);
@@ -124,7 +136,12 @@ describe('assertKeyringUsable', () => {
 
 describe('readSecretKey', () => {
   it('decrypts a passphrase-protected key chosen from a keyring with several', async () => {
-    const key = await readSecretKey(ci('secring.gpg'), 'WithPassphrase123', { file: 'secring.gpg' }, { fingerprint: PASSPHRASE_KEY });
+    const key = await readSecretKey(
+      ci('secring.gpg'),
+      'WithPassphrase123',
+      { file: 'secring.gpg' },
+      { fingerprint: PASSPHRASE_KEY },
+    );
     expect(key.isDecrypted()).toBe(true);
     expect(key.getFingerprint().toUpperCase()).toBe(PASSPHRASE_KEY);
     const plain = await readSecretKey(ci('secring.gpg'), undefined, {}, { fingerprint: 'E932F44B23E8DD43' });
@@ -138,17 +155,27 @@ describe('readSecretKey', () => {
   });
 
   it('refuses a wrong passphrase with exit 2, never echoing it', async () => {
-    const e = await inputError(readSecretKey(ci('secring.gpg'), 'not-the-right-one', { file: 'secring.gpg' }, { fingerprint: PASSPHRASE_KEY }));
+    const e = await inputError(
+      readSecretKey(ci('secring.gpg'), 'not-the-right-one', { file: 'secring.gpg' }, { fingerprint: PASSPHRASE_KEY }),
+    );
     expect(e.code).toBe('E_BAD_PASSPHRASE');
     expect(e.exitCode).toBe(2);
     expect(e.message).toBe('secring.gpg: wrong passphrase for the secret key');
     expect(e.cause).toBeUndefined();
-    const missing = await inputError(readSecretKey(ci('secring.gpg'), undefined, { file: 's' }, { fingerprint: PASSPHRASE_KEY }));
+    const missing = await inputError(
+      readSecretKey(ci('secring.gpg'), undefined, { file: 's' }, { fingerprint: PASSPHRASE_KEY }),
+    );
     expect(missing.code).toBe('E_PASSPHRASE_REQUIRED');
   });
 
   it('reads an armored encrypted key and refuses a public key', async () => {
-    const { privateKey } = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'a' }], passphrase: 'pw', format: 'armored' });
+    const { privateKey } = await openpgp.generateKey({
+      type: 'rsa',
+      rsaBits: 2048,
+      userIDs: [{ name: 'a' }],
+      passphrase: 'pw',
+      format: 'armored',
+    });
     const key = await readSecretKey(Buffer.from(privateKey), 'pw', { file: 'a.asc' });
     expect(key.isDecrypted()).toBe(true);
     const e = await inputError(readSecretKey(ci('public-key.gpg'), undefined, { file: 'public-key.gpg' }));

@@ -51,7 +51,12 @@ describe('quickstart into a new directory', () => {
     expect(lines).toContain(`     ${DENIAL}`);
     expect(first.stdout).toContain(`     ${path.join(dir, 'kbs')}\n`);
     expect(first.stdout).toContain('The guest would pull the signed image and refuse the tampered one');
-    for (const next of ['gpg --quick-gen-key', '--rootfs /opt/kata/share/kata-containers/kata-containers.img', 'render initdata -c', 'kubectl apply -f sign-test.yaml']) {
+    for (const next of [
+      'gpg --quick-gen-key',
+      '--rootfs /opt/kata/share/kata-containers/kata-containers.img',
+      'render initdata -c',
+      'kubectl apply -f sign-test.yaml',
+    ]) {
       expect(first.stdout).toContain(next);
     }
   });
@@ -63,25 +68,37 @@ describe('quickstart into a new directory', () => {
     expect(await mode(path.join(dir, 'kbs/default/security-policy/test'))).toBe('644');
     const secret = await openpgp.readPrivateKey({ armoredKey: (await read('EXAMPLE-ONLY-secret-key.asc')).toString() });
     expect(secret.isDecrypted()).toBe(true);
-    expect(secret.getUserIDs()).toEqual(['kbs-bundler quickstart signer (EXAMPLE ONLY, do not trust) <quickstart@example.com>']);
+    expect(secret.getUserIDs()).toEqual([
+      'kbs-bundler quickstart signer (EXAMPLE ONLY, do not trust) <quickstart@example.com>',
+    ]);
     expect(secret.getAlgorithmInfo()).toEqual({ algorithm: 'rsaEncryptSign', bits: 3072 });
     const password = (await read('EXAMPLE-ONLY-registry-password')).toString().trim();
     expect(password.length).toBeGreaterThanOrEqual(20);
     expect(first.stdout).not.toContain(password);
-    const auths = JSON.parse((await read('kbs/default/credential/test')).toString()) as { auths: Record<string, { auth: string }> };
-    expect(Buffer.from(auths.auths['registry.example.com:5000']?.auth ?? '', 'base64').toString()).toBe(`demo:${password}`);
+    const auths = JSON.parse((await read('kbs/default/credential/test')).toString()) as {
+      auths: Record<string, { auth: string }>;
+    };
+    expect(Buffer.from(auths.auths['registry.example.com:5000']?.auth ?? '', 'base64').toString()).toBe(
+      `demo:${password}`,
+    );
   });
 
   it('renders bundle.yaml from templates/quickstart and the KBS policy carries the generated key as keyData', async () => {
     const bundleText = (await read('bundle.yaml')).toString();
     expect(bundleText).not.toContain('{{');
-    expect(bundleText.split('\n').slice(0, 3)).toEqual((await fs.readFile(path.join(TEMPLATES, 'quickstart/bundle.yaml'), 'utf8')).split('\n').slice(0, 3));
-    const bundle = parseYaml(bundleText) as { policy: { scopes: Record<string, Array<{ keys: string[] }>> }; registries: Record<string, { address: string }> };
+    expect(bundleText.split('\n').slice(0, 3)).toEqual(
+      (await fs.readFile(path.join(TEMPLATES, 'quickstart/bundle.yaml'), 'utf8')).split('\n').slice(0, 3),
+    );
+    const bundle = parseYaml(bundleText) as {
+      policy: { scopes: Record<string, Array<{ keys: string[] }>> };
+      registries: Record<string, { address: string }>;
+    };
     expect(bundle.policy.scopes['registry.example.com:5000']?.[0]?.keys).toEqual(['public-key.asc']);
     expect(bundle.registries['registry.example.com:5000']?.address).toBe('192.0.2.10');
 
     const policy = JSON.parse((await read('kbs/default/security-policy/test')).toString()) as {
-      default: unknown; transports: { docker: Record<string, Array<{ type: string; keyType: string; keyData: string }>> };
+      default: unknown;
+      transports: { docker: Record<string, Array<{ type: string; keyType: string; keyData: string }>> };
     };
     expect(policy.default).toEqual([{ type: 'reject' }]);
     const rule = policy.transports.docker['registry.example.com:5000']?.[0];
@@ -102,13 +119,20 @@ describe('quickstart into a new directory', () => {
     try {
       const imported = await gnupg.gpg(['--import'], await read('public-key.asc'));
       expect(imported.code).toBe(0);
-      const fpr = (await openpgp.readKey({ armoredKey: (await read('public-key.asc')).toString() })).getFingerprint().toUpperCase();
-      const v = await skopeo(['standalone-verify', path.join(dir, 'manifest.json'), IMAGE, fpr, path.join(dir, 'rootfs', GUEST_SIG)], { env: gnupg.env });
+      const fpr = (await openpgp.readKey({ armoredKey: (await read('public-key.asc')).toString() }))
+        .getFingerprint()
+        .toUpperCase();
+      const v = await skopeo(
+        ['standalone-verify', path.join(dir, 'manifest.json'), IMAGE, fpr, path.join(dir, 'rootfs', GUEST_SIG)],
+        { env: gnupg.env },
+      );
       expect([v.code, v.stdout.trim()]).toEqual([0, `Signature verified, digest ${DIGEST}`]);
     } finally {
       await gnupg.cleanup();
     }
-    expect((await read('rootfs/etc/hosts')).toString()).toMatch(/^127\.0\.0\.1 localhost\n[^]*\n192\.0\.2\.10 registry\.example\.com\n/);
+    expect((await read('rootfs/etc/hosts')).toString()).toMatch(
+      /^127\.0\.0\.1 localhost\n[^]*\n192\.0\.2\.10 registry\.example\.com\n/,
+    );
     const ca = (await read('registry-ca.crt')).toString().trim();
     expect((await read('rootfs/etc/ssl/certs/ca-certificates.crt')).toString()).toContain(ca);
   });
@@ -121,15 +145,28 @@ describe('re-running and refusing', () => {
     expect(again.code).toBe(0);
     expect(await snapshot(dir)).toEqual(before);
     const report = JSON.parse(again.stdout) as {
-      target: string; storyHeld: boolean; digest: string;
-      signed: { allowed: boolean }; tampered: { allowed: boolean; message: string; chain: string[] };
+      target: string;
+      storyHeld: boolean;
+      digest: string;
+      signed: { allowed: boolean };
+      tampered: { allowed: boolean; message: string; chain: string[] };
       steps: Array<{ id: string; summary: string }>;
     };
-    expect([report.target, report.storyHeld, report.digest, report.signed.allowed, report.tampered.allowed]).toEqual(['previous', true, DIGEST, true, false]);
+    expect([report.target, report.storyHeld, report.digest, report.signed.allowed, report.tampered.allowed]).toEqual([
+      'previous',
+      true,
+      DIGEST,
+      true,
+      false,
+    ]);
     expect(report.tampered.message).toBe('Image policy rejected: Denied by policy: rejected by `signedBy` rule');
     expect(report.tampered.chain[1]).toMatch(/^Read Sigstore Dir failed: .*NotFound/);
-    expect(report.steps.find((s) => s.id === 'key')?.summary).toBe('Re-used the quickstart signing key from the earlier run');
-    expect(report.steps.find((s) => s.id === 'stage')?.summary).toBe('Staged into the rootfs: 0 created, 0 appended to, 0 replaced, 3 unchanged');
+    expect(report.steps.find((s) => s.id === 'key')?.summary).toBe(
+      'Re-used the quickstart signing key from the earlier run',
+    );
+    expect(report.steps.find((s) => s.id === 'stage')?.summary).toBe(
+      'Staged into the rootfs: 0 created, 0 appended to, 0 replaced, 3 unchanged',
+    );
     expect(again.stdout).not.toContain((await read('EXAMPLE-ONLY-registry-password')).toString().trim());
   });
 
@@ -157,9 +194,20 @@ describe('re-running and refusing', () => {
     await fs.mkdir(cwd);
     const r = await runCli(['quickstart', '--dry-run', '--json'], { cwd });
     expect(r.code).toBe(0);
-    const plan = JSON.parse(r.stdout) as { dryRun: boolean; dir: string; target: string; writes: Array<{ path: string }> };
+    const plan = JSON.parse(r.stdout) as {
+      dryRun: boolean;
+      dir: string;
+      target: string;
+      writes: Array<{ path: string }>;
+    };
     expect([plan.dryRun, plan.dir, plan.target]).toEqual([true, './kbs-bundler-quickstart', 'new']);
-    expect(plan.writes.map((w) => w.path)).toEqual(expect.arrayContaining(['kbs-bundler-quickstart/EXAMPLE-ONLY-secret-key.asc', 'kbs-bundler-quickstart/kbs', 'kbs-bundler-quickstart/rootfs']));
+    expect(plan.writes.map((w) => w.path)).toEqual(
+      expect.arrayContaining([
+        'kbs-bundler-quickstart/EXAMPLE-ONLY-secret-key.asc',
+        'kbs-bundler-quickstart/kbs',
+        'kbs-bundler-quickstart/rootfs',
+      ]),
+    );
     expect(await fs.readdir(cwd)).toEqual([]);
     const again = await runCli(['quickstart', '--dry-run', '--json', '--dir', dir]);
     const previous = JSON.parse(again.stdout) as { target: string; writes: Array<{ path: string }> };
@@ -175,7 +223,10 @@ describe('re-running and refusing', () => {
     const file = path.join(work, 'a-file');
     await fs.writeFile(file, 'x');
     const r = await runCli(['quickstart', '--dir', file]);
-    expect([r.code, r.stderr.trim()]).toEqual([2, `kbs-bundler: ${file}: exists and is not a directory; choose another --dir`]);
+    expect([r.code, r.stderr.trim()]).toEqual([
+      2,
+      `kbs-bundler: ${file}: exists and is not a directory; choose another --dir`,
+    ]);
     expect(await fs.readFile(file, 'utf8')).toBe('x');
   });
 
@@ -188,6 +239,8 @@ describe('re-running and refusing', () => {
       },
     });
     expect([result.storyHeld, result.signed.allowed, result.tampered.allowed]).toEqual([false, false, false]);
-    expect(result.signed.decisions[0]?.chain[1]).toBe('The signatures do not satisfied! Reject reason: [Can not find any signatures.]');
+    expect(result.signed.decisions[0]?.chain[1]).toBe(
+      'The signatures do not satisfied! Reject reason: [Can not find any signatures.]',
+    );
   });
 });

@@ -34,14 +34,25 @@ describe('reference normalisation', () => {
 describe('scope candidates (policy and sigstore lookup order)', () => {
   it('walks identity, repository, namespaces, host and wildcards without the port', () => {
     expect(scopeCandidates(parseReference('example.com:5000/ns/img:t'))).toEqual([
-      'example.com:5000/ns/img:t', 'example.com:5000/ns/img', 'example.com:5000/ns', 'example.com:5000', '*.com',
+      'example.com:5000/ns/img:t',
+      'example.com:5000/ns/img',
+      'example.com:5000/ns',
+      'example.com:5000',
+      '*.com',
     ]);
     expect(scopeCandidates(parseReference('registry.access.redhat.com/busybox:latest'))).toEqual([
-      'registry.access.redhat.com/busybox:latest', 'registry.access.redhat.com/busybox', 'registry.access.redhat.com',
-      '*.access.redhat.com', '*.redhat.com', '*.com',
+      'registry.access.redhat.com/busybox:latest',
+      'registry.access.redhat.com/busybox',
+      'registry.access.redhat.com',
+      '*.access.redhat.com',
+      '*.redhat.com',
+      '*.com',
     ]);
     expect(scopeCandidates(parseReference('test:5000/library/busybox:latest'))).toEqual([
-      'test:5000/library/busybox:latest', 'test:5000/library/busybox', 'test:5000/library', 'test:5000',
+      'test:5000/library/busybox:latest',
+      'test:5000/library/busybox',
+      'test:5000/library',
+      'test:5000',
     ]);
   });
 });

@@ -42,9 +42,12 @@ describe('bearer token flow and plain http', () => {
 
   it('reports a token refused for a wrong password as an auth failure', async () => {
     const wrong = `not-${tokenRegistry.password}`;
-    const auths = { auths: { [tokenRegistry.host]: { auth: Buffer.from(`${tokenRegistry.username}:${wrong}`).toString('base64') } } };
+    const auths = {
+      auths: { [tokenRegistry.host]: { auth: Buffer.from(`${tokenRegistry.username}:${wrong}`).toString('base64') } },
+    };
     const e = await fetchManifest(parseReference(`${tokenRegistry.host}/team/app:1`), {
-      auths, caPems: [await fs.readFile(tokenRegistry.caFile, 'utf8')],
+      auths,
+      caPems: [await fs.readFile(tokenRegistry.caFile, 'utf8')],
     }).catch((x: unknown) => x as RegistryError);
     expect(e).toBeInstanceOf(RegistryError);
     expect((e as RegistryError).code).toBe('E_REGISTRY_AUTH');
@@ -54,15 +57,20 @@ describe('bearer token flow and plain http', () => {
     expect((e as RegistryError).message).not.toContain(wrong);
   });
 
-  it('refuses a self-signed CA:TRUE server certificate as the guest\'s rustls does, unless allowed (skopeo accepts it)', async () => {
+  it("refuses a self-signed CA:TRUE server certificate as the guest's rustls does, unless allowed (skopeo accepts it)", async () => {
     const guideStyle = await startRegistry({ selfSignedCaLeaf: true });
     try {
       const pushed = await pushImage({ ociRef, registry: guideStyle, dest: 'guide/app:1' });
       const ref = parseReference(`${guideStyle.host}/guide/app:1`);
-      const options = { auths: JSON.parse(await fs.readFile(guideStyle.authFile, 'utf8')), caPems: [await fs.readFile(guideStyle.caFile, 'utf8')] };
+      const options = {
+        auths: JSON.parse(await fs.readFile(guideStyle.authFile, 'utf8')),
+        caPems: [await fs.readFile(guideStyle.caFile, 'utf8')],
+      };
       const e = await fetchManifest(ref, options).catch((x: unknown) => x as RegistryError);
       expect((e as RegistryError).code).toBe('E_REGISTRY_TLS');
-      expect((e as RegistryError).message).toContain(`registry ${guideStyle.host} presents a CA certificate (basicConstraints CA:TRUE) as its server certificate: the guest's rustls refuses it (CaUsedAsEndEntity)`);
+      expect((e as RegistryError).message).toContain(
+        `registry ${guideStyle.host} presents a CA certificate (basicConstraints CA:TRUE) as its server certificate: the guest's rustls refuses it (CaUsedAsEndEntity)`,
+      );
       expect((await fetchManifest(ref, { ...options, allowCaLeaf: true })).digest).toBe(pushed.digest);
     } finally {
       await guideStyle.stop();

@@ -36,7 +36,14 @@ describe('caLeafProblem', () => {
   });
 
   it('render initdata notes it', async () => {
-    const { notes } = await renderInitdata({ repository: 'default', tag: 'test', registries: [{ registry: 'registry.example.com:5000', caPem: guideStyle }] }, { kbsUrl: 'http://kbs:8080' });
+    const { notes } = await renderInitdata(
+      {
+        repository: 'default',
+        tag: 'test',
+        registries: [{ registry: 'registry.example.com:5000', caPem: guideStyle }],
+      },
+      { kbsUrl: 'http://kbs:8080' },
+    );
     expect(notes.some((n) => n.includes('CaUsedAsEndEntity'))).toBe(true);
   });
 });

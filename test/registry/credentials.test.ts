@@ -9,17 +9,27 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 describe('selectCredential (image-rs order)', () => {
   it('lists registry/repo, then each parent, then the registry', () => {
     expect(authKeyCandidates(parseReference('quay.io/a/b/c/image:1'))).toEqual([
-      'quay.io/a/b/c/image', 'quay.io/a/b/c', 'quay.io/a/b', 'quay.io/a', 'quay.io',
+      'quay.io/a/b/c/image',
+      'quay.io/a/b/c',
+      'quay.io/a/b',
+      'quay.io/a',
+      'quay.io',
     ]);
   });
 
   it('prefers the most specific exact key', () => {
-    const auths = { auths: {
-      'reg.example:5000': { auth: b64('host:h') },
-      'reg.example:5000/team': { auth: b64('team:t') },
-      'reg.example:5000/team/app': { auth: b64('app:a') },
-    } };
-    expect(selectCredential(auths, parseReference('reg.example:5000/team/app:1'))).toEqual({ key: 'reg.example:5000/team/app', username: 'app', password: 'a' });
+    const auths = {
+      auths: {
+        'reg.example:5000': { auth: b64('host:h') },
+        'reg.example:5000/team': { auth: b64('team:t') },
+        'reg.example:5000/team/app': { auth: b64('app:a') },
+      },
+    };
+    expect(selectCredential(auths, parseReference('reg.example:5000/team/app:1'))).toEqual({
+      key: 'reg.example:5000/team/app',
+      username: 'app',
+      password: 'a',
+    });
     expect(selectCredential(auths, parseReference('reg.example:5000/team/other:1'))?.key).toBe('reg.example:5000/team');
     expect(selectCredential(auths, parseReference('reg.example:5000/else:1'))?.key).toBe('reg.example:5000');
     expect(selectCredential(auths, parseReference('other.example/team/app:1'))).toBeUndefined();
@@ -27,7 +37,11 @@ describe('selectCredential (image-rs order)', () => {
 
   it('falls back to normalised keys: https://index.docker.io/v1/ serves docker.io images', () => {
     const auths = { auths: { 'https://index.docker.io/v1/': { auth: b64('liudalibj:Passw0rd!qaz\n') } } };
-    expect(selectCredential(auths, parseReference('mysql:latest'))).toEqual({ key: 'https://index.docker.io/v1/', username: 'liudalibj', password: 'Passw0rd!qaz' });
+    expect(selectCredential(auths, parseReference('mysql:latest'))).toEqual({
+      key: 'https://index.docker.io/v1/',
+      username: 'liudalibj',
+      password: 'Passw0rd!qaz',
+    });
     expect(selectCredential(auths, parseReference('quay.io/x/y:1'))).toBeUndefined();
     expect(normaliseAuthKey('https://docker.io/v1/')).toBe('index.docker.io');
     expect(normaliseAuthKey('http://quay.io/some/path')).toBe('quay.io');
@@ -56,11 +70,18 @@ describe('selectCredential (image-rs order)', () => {
 
 describe('parseChallenges', () => {
   it('reads Bearer parameters with quoted commas and a second Basic challenge', () => {
-    const got = parseChallenges('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push", Basic realm="x"');
+    const got = parseChallenges(
+      'Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push", Basic realm="x"',
+    );
     expect(got).toEqual([
-      { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull,push' } },
+      {
+        scheme: 'bearer',
+        params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull,push' },
+      },
       { scheme: 'basic', params: { realm: 'x' } },
     ]);
-    expect(parseChallenges('Basic realm="kbs-bundler-test"')).toEqual([{ scheme: 'basic', params: { realm: 'kbs-bundler-test' } }]);
+    expect(parseChallenges('Basic realm="kbs-bundler-test"')).toEqual([
+      { scheme: 'basic', params: { realm: 'kbs-bundler-test' } },
+    ]);
   });
 });

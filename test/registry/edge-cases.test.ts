@@ -25,7 +25,9 @@ afterEach(async () => {
   }
 });
 
-async function listen<T extends http.Server | https.Server | net.Server>(server: T): Promise<{ server: T; host: string }> {
+async function listen<T extends http.Server | https.Server | net.Server>(
+  server: T,
+): Promise<{ server: T; host: string }> {
   servers.push(server);
   server.on('connection', (socket: net.Socket) => sockets.add(socket));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -40,18 +42,25 @@ describe('registry client edge cases', () => {
     const blob = Buffer.from('payload bytes');
     const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
     const seenByStorage: http.IncomingHttpHeaders[] = [];
-    const storage = await listen(http.createServer((req, res) => {
-      seenByStorage.push(req.headers);
-      res.end(blob);
-    }));
-    const registry = await listen(http.createServer((req, res) => {
-      if (req.headers.authorization !== `Basic ${Buffer.from('user:pw').toString('base64')}`) {
-        res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="r"' }).end();
-        return;
-      }
-      res.writeHead(307, { Location: `http://${storage.host}/bucket/${digest}?sig=x` }).end();
-    }));
-    const got = await fetchBlob(parseReference(`${registry.host}/team/app:1`), digest, { auths: auths(registry.host), insecure: true });
+    const storage = await listen(
+      http.createServer((req, res) => {
+        seenByStorage.push(req.headers);
+        res.end(blob);
+      }),
+    );
+    const registry = await listen(
+      http.createServer((req, res) => {
+        if (req.headers.authorization !== `Basic ${Buffer.from('user:pw').toString('base64')}`) {
+          res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="r"' }).end();
+          return;
+        }
+        res.writeHead(307, { Location: `http://${storage.host}/bucket/${digest}?sig=x` }).end();
+      }),
+    );
+    const got = await fetchBlob(parseReference(`${registry.host}/team/app:1`), digest, {
+      auths: auths(registry.host),
+      insecure: true,
+    });
     expect(Buffer.from(got).equals(blob)).toBe(true);
     expect(seenByStorage).toHaveLength(1);
     expect(seenByStorage[0]?.authorization).toBeUndefined();
@@ -60,35 +69,48 @@ describe('registry client edge cases', () => {
   it('rejects a blob whose bytes do not match its digest', async () => {
     const digest = `sha256:${'0'.repeat(64)}`;
     const registry = await listen(http.createServer((_req, res) => res.end('not what was asked')));
-    const e = await fetchBlob(parseReference(`${registry.host}/team/app:1`), digest, { insecure: true }).catch((x: unknown) => x as RegistryError);
+    const e = await fetchBlob(parseReference(`${registry.host}/team/app:1`), digest, { insecure: true }).catch(
+      (x: unknown) => x as RegistryError,
+    );
     expect((e as RegistryError).code).toBe('E_REGISTRY_DIGEST_MISMATCH');
   });
 
   it('gives up after the timeout when the registry never answers', async () => {
     const silent = await listen(net.createServer(() => undefined));
     const started = Date.now();
-    const e = await fetchManifest(parseReference(`${silent.host}/team/app:1`), { insecure: true, timeoutMs: 300 }).catch((x: unknown) => x as RegistryError);
+    const e = await fetchManifest(parseReference(`${silent.host}/team/app:1`), {
+      insecure: true,
+      timeoutMs: 300,
+    }).catch((x: unknown) => x as RegistryError);
     expect((e as RegistryError).code).toBe('E_REGISTRY_TIMEOUT');
-    expect((e as RegistryError).message).toBe(`registry ${silent.host} did not answer within 300 ms (http://${silent.host}/v2/team/app/manifests/1)`);
+    expect((e as RegistryError).message).toBe(
+      `registry ${silent.host} did not answer within 300 ms (http://${silent.host}/v2/team/app/manifests/1)`,
+    );
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('stops reading a chunked body (no Content-Length) past the size limit', async () => {
     let written = 0;
-    const registry = await listen(http.createServer((_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' });
-      const chunk = Buffer.alloc(64 * 1024, 0x20);
-      const pump = () => {
-        while (written < 64 * 1024 * 1024 && res.write(chunk)) written += chunk.length;
-        if (written < 64 * 1024 * 1024) res.once('drain', pump);
-        else res.end();
-      };
-      res.on('close', () => (written = Infinity));
-      pump();
-    }));
-    const e = await fetchManifest(parseReference(`${registry.host}/team/app:1`), { insecure: true }).catch((x: unknown) => x as RegistryError);
+    const registry = await listen(
+      http.createServer((_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = () => {
+          while (written < 64 * 1024 * 1024 && res.write(chunk)) written += chunk.length;
+          if (written < 64 * 1024 * 1024) res.once('drain', pump);
+          else res.end();
+        };
+        res.on('close', () => (written = Infinity));
+        pump();
+      }),
+    );
+    const e = await fetchManifest(parseReference(`${registry.host}/team/app:1`), { insecure: true }).catch(
+      (x: unknown) => x as RegistryError,
+    );
     expect((e as RegistryError).code).toBe('E_REGISTRY_TOO_LARGE');
-    expect((e as RegistryError).message).toBe(`manifest ${registry.host}/team/app:1 from registry ${registry.host} is over the 4194304-byte limit`);
+    expect((e as RegistryError).message).toBe(
+      `manifest ${registry.host}/team/app:1 from registry ${registry.host} is over the 4194304-byte limit`,
+    );
   });
 
   it('refuses to send credentials to an http token realm when the registry is https', async () => {
@@ -96,15 +118,23 @@ describe('registry client edge cases', () => {
     try {
       const certs = await makeCertificates(dir);
       let tokenRequests = 0;
-      const realm = await listen(http.createServer((_req, res) => {
-        tokenRequests++;
-        res.end('{"token":"t"}');
-      }));
-      const registry = await listen(https.createServer({ cert: await fs.readFile(certs.chainFile), key: await fs.readFile(certs.keyFile) }, (_req, res) => {
-        res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="http://${realm.host}/token",service="s"` }).end();
-      }));
+      const realm = await listen(
+        http.createServer((_req, res) => {
+          tokenRequests++;
+          res.end('{"token":"t"}');
+        }),
+      );
+      const registry = await listen(
+        https.createServer(
+          { cert: await fs.readFile(certs.chainFile), key: await fs.readFile(certs.keyFile) },
+          (_req, res) => {
+            res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="http://${realm.host}/token",service="s"` }).end();
+          },
+        ),
+      );
       const e = await fetchManifest(parseReference(`${registry.host}/team/app:1`), {
-        auths: auths(registry.host), caPems: [await fs.readFile(certs.caFile, 'utf8')],
+        auths: auths(registry.host),
+        caPems: [await fs.readFile(certs.caFile, 'utf8')],
       }).catch((x: unknown) => x as RegistryError);
       expect((e as RegistryError).code).toBe('E_REGISTRY_TLS');
       expect((e as RegistryError).message).toBe(

@@ -32,7 +32,14 @@ describe('test helpers: docker-registry + umoci + gpg + skopeo', () => {
     expect(ociRef).toBe(`oci:${path.join(tmp, 'layout')}:1.0`);
 
     const staging = path.join(tmp, 'sigstore');
-    const pushed = await pushImage({ ociRef, registry, dest: 'team/busybox:signed', signBy: fpr, gnupg, lookasideStagingDir: staging });
+    const pushed = await pushImage({
+      ociRef,
+      registry,
+      dest: 'team/busybox:signed',
+      signBy: fpr,
+      gnupg,
+      lookasideStagingDir: staging,
+    });
     expect(pushed.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(pushed.reference).toBe(`${registry.host}/team/busybox:signed`);
 
@@ -51,9 +58,16 @@ describe('test helpers: docker-registry + umoci + gpg + skopeo', () => {
   });
 
   it('makes keys that have already expired (faked creation time)', async () => {
-    const fpr = await gnupg.generateKey('Old Signer', 'old@example.com', { createdAt: '20200101T000000', expire: '1d', algo: 'ed25519' });
+    const fpr = await gnupg.generateKey('Old Signer', 'old@example.com', {
+      createdAt: '20200101T000000',
+      expire: '1d',
+      algo: 'ed25519',
+    });
     const listing = (await gnupg.gpg(['--with-colons', '--list-keys', fpr])).stdout.toString();
-    const pub = listing.split('\n').find((l) => l.startsWith('pub:'))?.split(':');
+    const pub = listing
+      .split('\n')
+      .find((l) => l.startsWith('pub:'))
+      ?.split(':');
     expect(pub?.[1]).toBe('e'); // validity: expired
     expect(pub?.[5]).toBe(String(Date.UTC(2020, 0, 1) / 1000));
   });
@@ -62,7 +76,10 @@ describe('test helpers: docker-registry + umoci + gpg + skopeo', () => {
     const badAuth = path.join(tmp, 'bad-auth.json');
     const auth = Buffer.from(`${registry.username}:wrong-${registry.password}`).toString('base64');
     await fs.writeFile(badAuth, JSON.stringify({ auths: { [registry.host]: { auth } } }), { mode: 0o600 });
-    const r = await skopeo(['inspect', '--raw', `docker://${registry.host}/team/busybox:signed`], { authFile: badAuth, certDir: registry.certDir });
+    const r = await skopeo(['inspect', '--raw', `docker://${registry.host}/team/busybox:signed`], {
+      authFile: badAuth,
+      certDir: registry.certDir,
+    });
     expect(r.code).not.toBe(0);
     expect(r.stderr.toLowerCase()).toMatch(/unauthorized|401/);
   });
@@ -70,7 +87,9 @@ describe('test helpers: docker-registry + umoci + gpg + skopeo', () => {
   it('stop() ends the registry and removes its files', async () => {
     const other = await startRegistry({ users: { alice: 'secret-1' } });
     expect(other.username).toBe('alice');
-    expect(JSON.parse(await fs.readFile(other.authFile, 'utf8')).auths[other.host].auth).toBe(Buffer.from('alice:secret-1').toString('base64'));
+    expect(JSON.parse(await fs.readFile(other.authFile, 'utf8')).auths[other.host].auth).toBe(
+      Buffer.from('alice:secret-1').toString('base64'),
+    );
     expect((await fs.stat(other.authFile)).mode & 0o777).toBe(0o600);
     await other.stop();
     const r = await skopeo(['inspect', '--raw', `docker://${other.host}/x:y`], { certDir: registry.certDir });

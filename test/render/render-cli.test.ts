@@ -25,24 +25,27 @@ describe('kbs-bundler render', () => {
     // A bundle with another repository/tag, two registries (one CA file shared, one with its own CA), no passwords.
     await fs.writeFile(path.join(tmp, 'second-ca.crt'), await fs.readFile(path.join(EXAMPLE, 'registry-ca.crt')));
     otherBundle = path.join(tmp, 'other.yaml');
-    await fs.writeFile(otherBundle, [
-      'kbs: {repository: team-a, tag: prod}',
-      'policy:',
-      '  default: [{type: reject}]',
-      '  scopes:',
-      `    "registry.example.com:5000": [{type: signedBy, keys: [${JSON.stringify(path.join(EXAMPLE, 'example-public-key.asc'))}]}]`,
-      'registries:',
-      `  "registry.example.com:5000": {caFile: ${JSON.stringify(path.join(EXAMPLE, 'registry-ca.crt'))}}`,
-      '  "mirror.example.com": {caFile: second-ca.crt}',
-      '',
-    ].join('\n'));
+    await fs.writeFile(
+      otherBundle,
+      [
+        'kbs: {repository: team-a, tag: prod}',
+        'policy:',
+        '  default: [{type: reject}]',
+        '  scopes:',
+        `    "registry.example.com:5000": [{type: signedBy, keys: [${JSON.stringify(path.join(EXAMPLE, 'example-public-key.asc'))}]}]`,
+        'registries:',
+        `  "registry.example.com:5000": {caFile: ${JSON.stringify(path.join(EXAMPLE, 'registry-ca.crt'))}}`,
+        '  "mirror.example.com": {caFile: second-ca.crt}',
+        '',
+      ].join('\n'),
+    );
     anonBundle = otherBundle;
   });
   afterAll(async () => {
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
-  it('render pod: the guide\'s pod YAML', async () => {
+  it("render pod: the guide's pod YAML", async () => {
     const r = await runCli(['render', 'pod', '--image', 'registry.com:5000/busybox_sign:latest']);
     expect(r.code).toBe(0);
     expect(parseYaml(r.stdout)).toEqual({
@@ -58,9 +61,23 @@ describe('kbs-bundler render', () => {
     expect(init.code).toBe(0);
     const plainFile = path.join(tmp, 'initdata.toml');
     await fs.writeFile(plainFile, init.stdout);
-    const r = await runCli(['render', 'pod', '--image', 'registry.example.com:5000/app:1', '--name', 'signed-app', '--runtime-class', 'kata-qemu-tdx', '--initdata', plainFile]);
+    const r = await runCli([
+      'render',
+      'pod',
+      '--image',
+      'registry.example.com:5000/app:1',
+      '--name',
+      'signed-app',
+      '--runtime-class',
+      'kata-qemu-tdx',
+      '--initdata',
+      plainFile,
+    ]);
     expect(r.code).toBe(0);
-    const pod = parseYaml(r.stdout) as { metadata: { name: string; annotations: Record<string, string> }; spec: { runtimeClassName: string } };
+    const pod = parseYaml(r.stdout) as {
+      metadata: { name: string; annotations: Record<string, string> };
+      spec: { runtimeClassName: string };
+    };
     expect(pod.metadata.name).toBe('signed-app');
     expect(pod.spec.runtimeClassName).toBe('kata-qemu-tdx');
     const value = pod.metadata.annotations['io.katacontainers.config.hypervisor.cc_init_data'] ?? '';
@@ -68,16 +85,36 @@ describe('kbs-bundler render', () => {
 
     const encodedFile = path.join(tmp, 'initdata.b64');
     await fs.writeFile(encodedFile, `${encodeInitdata(init.stdout)}\n`);
-    const again = await runCli(['render', 'pod', '--image', 'registry.example.com:5000/app:1', '--initdata', encodedFile]);
-    expect((parseYaml(again.stdout) as typeof pod).metadata.annotations['io.katacontainers.config.hypervisor.cc_init_data']).toBe(encodeInitdata(init.stdout));
+    const again = await runCli([
+      'render',
+      'pod',
+      '--image',
+      'registry.example.com:5000/app:1',
+      '--initdata',
+      encodedFile,
+    ]);
+    expect(
+      (parseYaml(again.stdout) as typeof pod).metadata.annotations['io.katacontainers.config.hypervisor.cc_init_data'],
+    ).toBe(encodeInitdata(init.stdout));
   });
 
-  it('render pod -c --kbs-url embeds the bundle\'s initdata in one step', async () => {
+  it("render pod -c --kbs-url embeds the bundle's initdata in one step", async () => {
     const init = await runCli(['render', 'initdata', '-c', EXAMPLE_BUNDLE, '--kbs-url', 'http://kbs.example.com:8080']);
-    const r = await runCli(['render', 'pod', '--image', 'registry.example.com:5000/app:1', '-c', EXAMPLE_BUNDLE, '--kbs-url', 'http://kbs.example.com:8080']);
+    const r = await runCli([
+      'render',
+      'pod',
+      '--image',
+      'registry.example.com:5000/app:1',
+      '-c',
+      EXAMPLE_BUNDLE,
+      '--kbs-url',
+      'http://kbs.example.com:8080',
+    ]);
     expect(r.code).toBe(0);
     const pod = parseYaml(r.stdout) as { metadata: { annotations: Record<string, string> } };
-    expect(decodeInitdata(pod.metadata.annotations['io.katacontainers.config.hypervisor.cc_init_data'] ?? '')).toBe(init.stdout);
+    expect(decodeInitdata(pod.metadata.annotations['io.katacontainers.config.hypervisor.cc_init_data'] ?? '')).toBe(
+      init.stdout,
+    );
     const half = await runCli(['render', 'pod', '--image', 'busybox', '-c', EXAMPLE_BUNDLE]);
     expect(half.code).toBe(2);
     expect(half.stderr).toContain('--config: -c and --kbs-url go together');
@@ -86,7 +123,9 @@ describe('kbs-bundler render', () => {
   it('render pod refuses a bad image, name or initdata file with exit 2', async () => {
     const bad = await runCli(['render', 'pod', '--image', 'Registry.com/UPPER:1']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--image: invalid reference "Registry.com/UPPER:1": repository name must be lowercase');
+    expect(bad.stderr).toContain(
+      '--image: invalid reference "Registry.com/UPPER:1": repository name must be lowercase',
+    );
     const name = await runCli(['render', 'pod', '--image', 'busybox', '--name', 'Sign_Test']);
     expect(name.code).toBe(2);
     expect(name.stderr).toContain('--name: "Sign_Test" is not a valid Kubernetes name');
@@ -94,13 +133,15 @@ describe('kbs-bundler render', () => {
     await fs.writeFile(junk, 'hello\n');
     const init = await runCli(['render', 'pod', '--image', 'busybox', '--initdata', junk]);
     expect(init.code).toBe(2);
-    expect(init.stderr).toContain(`${junk}: is neither initdata TOML (no [data] table) nor a gzip+base64 initdata value`);
+    expect(init.stderr).toContain(
+      `${junk}: is neither initdata TOML (no [data] table) nor a gzip+base64 initdata value`,
+    );
     const missing = await runCli(['render', 'pod', '--image', 'busybox', '--initdata', path.join(tmp, 'nope.toml')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('nope.toml: initdata file not found');
   });
 
-  it('render initdata: cdh.toml points at the bundle\'s resources and carries the registries\' CAs', async () => {
+  it("render initdata: cdh.toml points at the bundle's resources and carries the registries' CAs", async () => {
     const r = await runCli(['render', 'initdata', '-c', EXAMPLE_BUNDLE, '--kbs-url', 'https://kbs.example.com:8443/']);
     expect(r.code).toBe(0);
     const top = parseToml(r.stdout) as Toml;
@@ -133,9 +174,18 @@ describe('kbs-bundler render', () => {
     expect(JSON.parse(json.stdout)).toEqual({ toml: plain.stdout, annotation: encoded.stdout.trim(), notes: [] });
   });
 
-  it('render initdata uses the bundle\'s repository and tag, leaves out a credential that does not exist, dedupes CAs', async () => {
+  it("render initdata uses the bundle's repository and tag, leaves out a credential that does not exist, dedupes CAs", async () => {
     const certFile = path.join(EXAMPLE, 'registry-ca.crt');
-    const r = await runCli(['render', 'initdata', '-c', anonBundle, '--kbs-url', 'http://kbs:8080', '--kbs-cert', certFile]);
+    const r = await runCli([
+      'render',
+      'initdata',
+      '-c',
+      anonBundle,
+      '--kbs-url',
+      'http://kbs:8080',
+      '--kbs-cert',
+      certFile,
+    ]);
     expect(r.code).toBe(0);
     const cdh = cdhOf(r.stdout);
     const ca = (await fs.readFile(certFile, 'utf8')).trim() + '\n';
@@ -145,7 +195,9 @@ describe('kbs-bundler render', () => {
       extra_root_certificates: [ca],
     });
     expect((cdh.kbc as Toml).kbs_cert).toBe(await fs.readFile(certFile, 'utf8'));
-    expect(r.stderr).toContain('note: no registry in the bundle has a username, so no credential resource exists: authenticated_registry_credentials_uri is left out');
+    expect(r.stderr).toContain(
+      'note: no registry in the bundle has a username, so no credential resource exists: authenticated_registry_credentials_uri is left out',
+    );
   });
 
   it('render initdata without --kbs-url leaves ${KBS_ADDRESS}, and refuses --encode', async () => {
@@ -176,17 +228,28 @@ describe('kbs-bundler render', () => {
   });
 
   it('render kernel-params: the agent.* line and the sigstore note on stderr', async () => {
-    const r = await runCli(['render', 'kernel-params', '-c', EXAMPLE_BUNDLE, '--kbs-url', 'http://kbs.example.com:8080']);
+    const r = await runCli([
+      'render',
+      'kernel-params',
+      '-c',
+      EXAMPLE_BUNDLE,
+      '--kbs-url',
+      'http://kbs.example.com:8080',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       'agent.enable_signature_verification=true agent.image_policy_file=kbs:///default/security-policy/test ' +
         'agent.image_registry_auth=kbs:///default/credential/test agent.aa_kbc_params=cc_kbc::http://kbs.example.com:8080\n',
     );
-    expect(r.stderr).toContain('note: no kernel parameter carries the sigstore config (kbs:///default/sigstore-config/test)');
+    expect(r.stderr).toContain(
+      'note: no kernel parameter carries the sigstore config (kbs:///default/sigstore-config/test)',
+    );
     const json = await runCli(['render', 'kernel-params', '-c', anonBundle, '--kbs-url', 'http://kbs:8080', '--json']);
     expect(json.code).toBe(0);
     const out = JSON.parse(json.stdout) as { params: string; notes: string[] };
-    expect(out.params).toBe('agent.enable_signature_verification=true agent.image_policy_file=kbs:///team-a/security-policy/prod agent.aa_kbc_params=cc_kbc::http://kbs:8080');
+    expect(out.params).toBe(
+      'agent.enable_signature_verification=true agent.image_policy_file=kbs:///team-a/security-policy/prod agent.aa_kbc_params=cc_kbc::http://kbs:8080',
+    );
     expect(out.notes).toHaveLength(2);
   });
 
@@ -196,14 +259,19 @@ describe('kbs-bundler render', () => {
     expect(parseToml(kata.stdout)).toEqual({ service_offload: true, image_request_timeout: 900 });
     const ctr = await runCli(['render', 'snippet', 'containerd', '--runtime-class', 'kata-qemu.tdx']);
     expect(ctr.code).toBe(0);
-    const parsed = parseToml(ctr.stdout) as { plugins: Record<string, { containerd: { runtimes: Record<string, unknown> } }> };
-    expect(parsed.plugins['io.containerd.grpc.v1.cri']?.containerd.runtimes['kata-qemu.tdx']).toEqual({ runtime_type: 'io.containerd.kata.v2', cri_handler: 'cc' });
+    const parsed = parseToml(ctr.stdout) as {
+      plugins: Record<string, { containerd: { runtimes: Record<string, unknown> } }>;
+    };
+    expect(parsed.plugins['io.containerd.grpc.v1.cri']?.containerd.runtimes['kata-qemu.tdx']).toEqual({
+      runtime_type: 'io.containerd.kata.v2',
+      cri_handler: 'cc',
+    });
     const bad = await runCli(['render', 'snippet', 'kata-config', '--image-request-timeout', '10m']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--image-request-timeout: must be a positive whole number of seconds');
   });
 
-  it('render snippet kbsconfig lists the bundle\'s Secrets, and refuses a repository trustee-operator cannot serve', async () => {
+  it("render snippet kbsconfig lists the bundle's Secrets, and refuses a repository trustee-operator cannot serve", async () => {
     const r = await runCli(['render', 'snippet', 'kbsconfig', '-c', EXAMPLE_BUNDLE, '--namespace', 'coco']);
     expect(r.code).toBe(0);
     expect(parseYaml(r.stdout)).toEqual({
@@ -229,6 +297,9 @@ describe('kbs-bundler render', () => {
     const r = await runCli(['render', 'pod', '--image', 'busybox', '-o', out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
-    expect((parseYaml(await fs.readFile(out, 'utf8')) as { spec: { containers: Array<{ image: string }> } }).spec.containers[0]?.image).toBe('busybox');
+    expect(
+      (parseYaml(await fs.readFile(out, 'utf8')) as { spec: { containers: Array<{ image: string }> } }).spec
+        .containers[0]?.image,
+    ).toBe('busybox');
   });
 });

@@ -12,11 +12,13 @@ const NASTY = [
 ];
 
 describe('template escaping', () => {
-  it('writes TOML strings that parse back to the same value, also inside an outer \'\'\' literal', () => {
+  it("writes TOML strings that parse back to the same value, also inside an outer ''' literal", () => {
     for (const value of NASTY) {
       expect(parseToml(`v = ${tomlString(value)}`).v).toBe(value);
       // initdata: cdh.toml is TOML inside a literal multi-line string of the outer TOML.
-      const outer = parseToml(`"cdh.toml" = '''\nv = ${tomlString(value)}\nw = ${tomlArray([value, `${value}\n`])}\n'''\n`);
+      const outer = parseToml(
+        `"cdh.toml" = '''\nv = ${tomlString(value)}\nw = ${tomlArray([value, `${value}\n`])}\n'''\n`,
+      );
       const inner = parseToml(outer['cdh.toml'] as string);
       expect(inner.v).toBe(value);
       expect(inner.w).toEqual([value, `${value}\n`]);
@@ -46,7 +48,9 @@ describe('renderTemplate', () => {
     expect(() => renderTemplate('t', '{{#x}}\na', { x: 'v' })).toThrow(/never closed/);
     expect(() => renderTemplate('t', 'a\n{{/x}}', { x: 'v' })).toThrow(/t:2: \{\{\/x\}\} closes nothing/);
     expect(() => renderTemplate('t', 'a = {{x | toml}}', { x: ['v'] })).toThrow(TemplateError);
-    expect(() => renderTemplate('t', 'a = {{x | kernel}}', { x: 'has space' })).toThrow(/cannot go on a kernel command line/);
+    expect(() => renderTemplate('t', 'a = {{x | kernel}}', { x: 'has space' })).toThrow(
+      /cannot go on a kernel command line/,
+    );
     expect(() => renderTemplate('t', 'a = {{x | toml-integer}}', { x: '1e3' })).toThrow(/not a non-negative integer/);
   });
 });

@@ -18,7 +18,11 @@ export async function tempDir(prefix = 'kbs-rootfs-'): Promise<string> {
 }
 
 /** Runs a command and returns stdout as a Buffer (throws with stderr on failure). */
-export function run(cmd: string, args: string[], options: { input?: Buffer | string; cwd?: string } = {}): Promise<Buffer> {
+export function run(
+  cmd: string,
+  args: string[],
+  options: { input?: Buffer | string; cwd?: string } = {},
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -64,7 +68,12 @@ export async function makeBareExt4(tree: string, img: string, sizeMiB = 16): Pro
  * An MBR disk with `tree` as ext4 in partition 1 at `fsOffset` (3 MiB = kata's DAX layout,
  * 1 MiB = SKIP_DAX_HEADER), and optionally a second partition after it.
  */
-export async function makeMbrExt4(tree: string, img: string, fsOffset: number, options: { fsMiB?: number; secondMiB?: number } = {}): Promise<{ p1: { offset: number; size: number }; p2?: { offset: number; size: number } }> {
+export async function makeMbrExt4(
+  tree: string,
+  img: string,
+  fsOffset: number,
+  options: { fsMiB?: number; secondMiB?: number } = {},
+): Promise<{ p1: { offset: number; size: number }; p2?: { offset: number; size: number } }> {
   const fsMiB = options.fsMiB ?? 16;
   const p1 = { offset: fsOffset, size: fsMiB * MIB };
   const total = fsOffset + p1.size + (options.secondMiB ?? 0) * MIB;
@@ -92,7 +101,11 @@ export async function debugfsCatFile(img: string, offset: number, guestPath: str
   return run('debugfs', ['-R', `cat "${guestPath}"`, `${img}?offset=${offset}`]);
 }
 
-export async function debugfsStat(img: string, offset: number, guestPath: string): Promise<{ mode: number; uid: number; gid: number; type: string }> {
+export async function debugfsStat(
+  img: string,
+  offset: number,
+  guestPath: string,
+): Promise<{ mode: number; uid: number; gid: number; type: string }> {
   const out = (await run('debugfs', ['-R', `stat "${guestPath}"`, `${img}?offset=${offset}`])).toString();
   const m = /Type: (\w+)\s+Mode:\s+(\d+)/.exec(out);
   const u = /User:\s+(\d+)\s+Group:\s+(\d+)/.exec(out);

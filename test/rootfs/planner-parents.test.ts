@@ -82,7 +82,11 @@ async function outcomes(reuseParents: boolean): Promise<{ results: unknown[]; pl
   const results: unknown[] = [];
   for (const p of PATHS) {
     try {
-      results.push({ path: p, components: await planner.directory(p), planned: planner.isPlannedDir(await planner.directory(p)) });
+      results.push({
+        path: p,
+        components: await planner.directory(p),
+        planned: planner.isPlannedDir(await planner.directory(p)),
+      });
     } catch (e) {
       const err = e as Error & { code?: string };
       results.push({ path: p, error: err.code, name: err.name, message: err.message });
@@ -104,10 +108,25 @@ describe('WritePlanner.directory(): parents reused for siblings', () => {
 
   it('siblings planned at the same time (as stage plans 16 directories at once): the same answers', async () => {
     const settle = async (planner: WritePlanner) => {
-      const results = await Promise.all(PATHS.map((p) => planner.directory(p).then((c) => c.join('/'), (e: Error) => e.message)));
-      return { results, planned: planner.plannedDirs().map((d) => d.path.join('/')).sort() };
+      const results = await Promise.all(
+        PATHS.map((p) =>
+          planner.directory(p).then(
+            (c) => c.join('/'),
+            (e: Error) => e.message,
+          ),
+        ),
+      );
+      return {
+        results,
+        planned: planner
+          .plannedDirs()
+          .map((d) => d.path.join('/'))
+          .sort(),
+      };
     };
-    expect(await settle(new WritePlanner(directoryView(root)))).toEqual(await settle(new WritePlanner(directoryView(root), { reuseParents: false })));
+    expect(await settle(new WritePlanner(directoryView(root)))).toEqual(
+      await settle(new WritePlanner(directoryView(root), { reuseParents: false })),
+    );
   });
 
   it('plannedDirectorySync() first (as stage does), directory() when it declines: the same answers', async () => {
@@ -144,7 +163,17 @@ describe('WritePlanner.directory(): parents reused for siblings', () => {
       }
     };
     for (const p of paths) expect(await answer(a, p)).toEqual(await answer(b, p));
-    expect(a.plannedDirs().map((d) => d.path.join('/')).sort()).toEqual(b.plannedDirs().map((d) => d.path.join('/')).sort());
+    expect(
+      a
+        .plannedDirs()
+        .map((d) => d.path.join('/'))
+        .sort(),
+    ).toEqual(
+      b
+        .plannedDirs()
+        .map((d) => d.path.join('/'))
+        .sort(),
+    );
   });
 
   it('each sibling in any order: the same answers as the full resolution', async () => {

@@ -33,7 +33,11 @@ describe('detectRootfs', () => {
     await fs.copyFile(images.dax as string, renamed);
     expect(await detectRootfs(renamed)).toMatchObject({ kind: 'disk-image', fs: 'ext4', offset: 3 * MIB });
     expect(await detectRootfs(images.bare as string)).toMatchObject({ kind: 'disk-image', fs: 'ext4', offset: 0 });
-    expect(await detectRootfs(images.nodax as string)).toMatchObject({ kind: 'disk-image', fs: 'ext4', offset: 1 * MIB });
+    expect(await detectRootfs(images.nodax as string)).toMatchObject({
+      kind: 'disk-image',
+      fs: 'ext4',
+      offset: 1 * MIB,
+    });
     expect(await detectRootfs(images.initrd as string)).toMatchObject({ kind: 'initrd', compressed: true });
     expect(await detectRootfs(tree)).toMatchObject({ kind: 'directory' });
   });
@@ -42,15 +46,24 @@ describe('detectRootfs', () => {
     const img = path.join(work, 'measured.img');
     await makeMbrExt4(tree, img, 1 * MIB, { secondMiB: 1 });
     const layout = await detectRootfs(img);
-    expect(layout).toMatchObject({ kind: 'disk-image', offset: MIB, verityHash: { index: 2, offset: 17 * MIB, size: MIB } });
+    expect(layout).toMatchObject({
+      kind: 'disk-image',
+      offset: MIB,
+      verityHash: { index: 2, offset: 17 * MIB, size: MIB },
+    });
   });
 
   it('refuses a GPT disk (kata images use MBR) with a clear message', async () => {
     const img = path.join(work, 'gpt.img');
     await fs.writeFile(img, '');
     await fs.truncate(img, 8 * MIB);
-    await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', img], { input: 'label: gpt\nstart=2048, size=8192\n' });
-    await expect(detectRootfs(img)).rejects.toMatchObject({ code: 'E_ROOTFS_GPT', message: expect.stringContaining('GPT is not supported') });
+    await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', img], {
+      input: 'label: gpt\nstart=2048, size=8192\n',
+    });
+    await expect(detectRootfs(img)).rejects.toMatchObject({
+      code: 'E_ROOTFS_GPT',
+      message: expect.stringContaining('GPT is not supported'),
+    });
   });
 
   it('recognises erofs and refuses unknown bytes with a clear message', async () => {
@@ -59,11 +72,16 @@ describe('detectRootfs', () => {
     expect(await detectRootfs(img)).toMatchObject({ kind: 'disk-image', fs: 'erofs' });
     const reader = await openRootfsReader(img);
     expect(reader.kind).toBe('erofs-image');
-    expect(Buffer.from((await reader.readFile('/chain1/certs/ca-certificates.crt')) ?? []).toString()).toBe('# host bundle\n');
+    expect(Buffer.from((await reader.readFile('/chain1/certs/ca-certificates.crt')) ?? []).toString()).toBe(
+      '# host bundle\n',
+    );
     await reader.close();
     const junk = path.join(work, 'junk');
     await fs.writeFile(junk, 'hello');
-    await expect(detectRootfs(junk)).rejects.toMatchObject({ code: 'E_ROOTFS_KIND', message: expect.stringContaining('junk: is not a directory') });
+    await expect(detectRootfs(junk)).rejects.toMatchObject({
+      code: 'E_ROOTFS_KIND',
+      message: expect.stringContaining('junk: is not a directory'),
+    });
   });
 });
 

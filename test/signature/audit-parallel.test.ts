@@ -21,12 +21,28 @@ type Library = typeof import('../../src/index.js');
 
 const DIGEST = 'sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55';
 const CI_BLOBS = [
-  'image.signature', 'no-optional-fields.signature', 'corrupt.signature', 'expired.signature', 'invalid-blob.signature',
-  'invalid-reference.signature', 'unknown-key.signature', 'subkey.signature', 'subkey-revoked.signature',
-  'unsigned-literal.signature', 'unsigned-encrypted.signature', 'invalid-cleartext.signature', 'invalid-blob.signature-v3',
-  'corrupt.signature-v3', 'subkey.signature-v3', 'unknown-key.signature-v3', 'dir-img-valid/signature-1', 'dir-img-valid-subkey/signature-1',
+  'image.signature',
+  'no-optional-fields.signature',
+  'corrupt.signature',
+  'expired.signature',
+  'invalid-blob.signature',
+  'invalid-reference.signature',
+  'unknown-key.signature',
+  'subkey.signature',
+  'subkey-revoked.signature',
+  'unsigned-literal.signature',
+  'unsigned-encrypted.signature',
+  'invalid-cleartext.signature',
+  'invalid-blob.signature-v3',
+  'corrupt.signature-v3',
+  'subkey.signature-v3',
+  'unknown-key.signature-v3',
+  'dir-img-valid/signature-1',
+  'dir-img-valid-subkey/signature-1',
 ];
-const RSA_KEYS = ['public-key.gpg', 'public-key-with-subkey.gpg', 'public-key-with-revoked-subkey.gpg'].map((f) => path.join(CI_FIXTURES, f));
+const RSA_KEYS = ['public-key.gpg', 'public-key-with-subkey.gpg', 'public-key-with-revoked-subkey.gpg'].map((f) =>
+  path.join(CI_FIXTURES, f),
+);
 const IMAGE_RS_KEY = path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/pubkey.gpg');
 
 let dist: Library;
@@ -54,7 +70,13 @@ function store(n: number, seed = 1): StoredSignature[] {
     const pick = pool[Math.floor(next() * pool.length)]!;
     const mismatch = next() < 0.1; // the right signature for another image
     const digest = mismatch ? `sha256:${(i + 1).toString(16).padStart(64, '0')}` : pick.digest;
-    return { repositoryPath: `ns/app-${String(i).padStart(5, '0')}`, digest, name: 'signature-1', bytes: pick.bytes, source: `test:${i}` };
+    return {
+      repositoryPath: `ns/app-${String(i).padStart(5, '0')}`,
+      digest,
+      name: 'signature-1',
+      bytes: pick.bytes,
+      source: `test:${i}`,
+    };
   });
 }
 
@@ -66,13 +88,26 @@ beforeAll(async () => {
   pool.push({ bytes: Buffer.from('not a signature'), digest: DIGEST }, { bytes: new Uint8Array(0), digest: DIGEST });
   pool.push({ bytes: new Uint8Array(MAX_SIGNATURE_SIZE + 1).fill(0xa3), digest: DIGEST });
   // The image-rs tarball's signatures: one by an expired key (guest accepts, host rejects), one by an unknown key.
-  for (const sig of await dist.readSignatureStore(path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/signatures.tar'))) pool.push({ bytes: sig.bytes, digest: sig.digest });
+  for (const sig of await dist.readSignatureStore(path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/signatures.tar')))
+    pool.push({ bytes: sig.bytes, digest: sig.digest });
   // ed25519 signatures (openpgp.js path), each for its own image and identity.
-  const ed = await generateSigningKey({ name: 'Ed Audit', algorithm: 'ed25519', date: new Date('2024-01-01T00:00:00Z') });
+  const ed = await generateSigningKey({
+    name: 'Ed Audit',
+    algorithm: 'ed25519',
+    date: new Date('2024-01-01T00:00:00Z'),
+  });
   const key = await openpgp.readPrivateKey({ armoredKey: ed.secretArmored });
   for (let i = 0; i < 24; i++) {
     const digest = `sha256:${(0xed0000 + i).toString(16).padStart(64, '0')}`;
-    pool.push({ bytes: await signImage({ key, dockerReference: `registry.example.com/ed/app-${i}:v${i}`, manifestDigest: digest, timestamp: 1_735_689_600 + i }), digest });
+    pool.push({
+      bytes: await signImage({
+        key,
+        dockerReference: `registry.example.com/ed/app-${i}:v${i}`,
+        manifestDigest: digest,
+        timestamp: 1_735_689_600 + i,
+      }),
+      digest,
+    });
   }
   edPublicFile = path.join(tmp, 'ed.asc');
   await fs.writeFile(edPublicFile, ed.publicArmored);
@@ -95,7 +130,20 @@ describe('findings between threads', () => {
     }
     // Every shape occurs: rejected by one side only, by both, signer with and without subkey, no signer.
     expect(new Set(findings.map((f) => f.status))).toEqual(
-      new Set(['good', 'bad-signature', 'unknown-key', 'not-signed', 'too-large', 'invalid-payload', 'invalid-identity', 'digest-mismatch', 'expired-key', 'expired-signature', 'subkey', 'revoked']),
+      new Set([
+        'good',
+        'bad-signature',
+        'unknown-key',
+        'not-signed',
+        'too-large',
+        'invalid-payload',
+        'invalid-identity',
+        'digest-mismatch',
+        'expired-key',
+        'expired-signature',
+        'subkey',
+        'revoked',
+      ]),
     );
     expect(findings.some((f) => f.signer?.subkeyFingerprint !== undefined)).toBe(true);
     expect(findings.some((f) => f.guestReason === undefined && f.hostReason !== undefined)).toBe(true);
@@ -112,7 +160,13 @@ describe('auditSignaturesOnAllCores (compiled library, worker threads)', () => {
     const expected = await dist.auditSignatures(sigs, dist.mergeKeyrings(rsaKeyrings));
     const stats = { threads: 0, inWorkers: 0 };
     const progress: number[] = [];
-    const report = await dist.auditSignaturesOnAllCores(sigs, rsaKeyrings, { threads: 3, workersOnly: true, minForWorkers: 0, stats, onProgress: (done) => progress.push(done) });
+    const report = await dist.auditSignaturesOnAllCores(sigs, rsaKeyrings, {
+      threads: 3,
+      workersOnly: true,
+      minForWorkers: 0,
+      stats,
+      onProgress: (done) => progress.push(done),
+    });
     expect(stats).toEqual({ threads: 3, inWorkers: 1500 });
     expect(report).toStrictEqual(expected);
     expect(JSON.stringify(report)).toBe(JSON.stringify(expected));
@@ -130,9 +184,17 @@ describe('auditSignaturesOnAllCores (compiled library, worker threads)', () => {
     const scopes = new Map([[edKeyring.descriptions[0]!.fingerprint, ['docker:registry.example.com/ed']]]);
     const withScopes = await dist.auditSignatures(sigs, dist.mergeKeyrings(keyrings), undefined, scopes);
     const stats = { threads: 0, inWorkers: 0 };
-    expect(await dist.auditSignaturesOnAllCores(sigs, keyrings, { threads: 2, workersOnly: true, minForWorkers: 0, stats })).toStrictEqual(expected);
+    expect(
+      await dist.auditSignaturesOnAllCores(sigs, keyrings, { threads: 2, workersOnly: true, minForWorkers: 0, stats }),
+    ).toStrictEqual(expected);
     expect(stats.inWorkers).toBe(1200);
-    expect(await dist.auditSignaturesOnAllCores(sigs, keyrings, { threads: 2, minForWorkers: 0, scopesByFingerprint: scopes })).toStrictEqual(withScopes);
+    expect(
+      await dist.auditSignaturesOnAllCores(sigs, keyrings, {
+        threads: 2,
+        minForWorkers: 0,
+        scopesByFingerprint: scopes,
+      }),
+    ).toStrictEqual(withScopes);
     const threads = await dist.startAuditThreads(keyrings, { threads: 2 });
     expect(await threads.audit(sigs, { scopesByFingerprint: scopes })).toStrictEqual(withScopes);
   });
@@ -144,7 +206,9 @@ describe('auditSignaturesOnAllCores (compiled library, worker threads)', () => {
     const sigs = store(400, 3);
     const expected = await dist.auditSignatures(sigs, dist.mergeKeyrings(keyrings));
     const stats = { threads: 0, inWorkers: 0 };
-    expect(await dist.auditSignaturesOnAllCores(sigs, keyrings, { threads: 2, workersOnly: true, minForWorkers: 0, stats })).toStrictEqual(expected);
+    expect(
+      await dist.auditSignaturesOnAllCores(sigs, keyrings, { threads: 2, workersOnly: true, minForWorkers: 0, stats }),
+    ).toStrictEqual(expected);
     expect(stats.inWorkers).toBe(0);
   });
 
@@ -154,7 +218,14 @@ describe('auditSignaturesOnAllCores (compiled library, worker threads)', () => {
       throw new Error('stop');
     };
     await expect(dist.auditSignaturesOnAllCores(sigs, rsaKeyrings, { threads: 1, onProgress })).rejects.toThrow('stop');
-    await expect(dist.auditSignaturesOnAllCores(sigs, rsaKeyrings, { threads: 2, workersOnly: true, minForWorkers: 0, onProgress })).rejects.toThrow('stop');
+    await expect(
+      dist.auditSignaturesOnAllCores(sigs, rsaKeyrings, {
+        threads: 2,
+        workersOnly: true,
+        minForWorkers: 0,
+        onProgress,
+      }),
+    ).rejects.toThrow('stop');
   });
 
   it('small stores and threads: 1 stay in-process', async () => {
@@ -191,10 +262,12 @@ describe('AuditThreads.auditStore (compiled library): workers judge while the st
     const sorted = await dist.readSignatureStore(dir, { onRead: (batch) => batches.push([...batch]) });
     expect(batches.length).toBeGreaterThan(2);
     const given = batches.flat();
-    const sameObjects = (a: readonly StoredSignature[], b: readonly StoredSignature[]) => a.length === b.length && new Set([...a, ...b]).size === a.length;
+    const sameObjects = (a: readonly StoredSignature[], b: readonly StoredSignature[]) =>
+      a.length === b.length && new Set([...a, ...b]).size === a.length;
     expect(given.length).toBe(700);
     expect(sameObjects(given, sorted)).toBe(true);
-    const plain = (list: readonly StoredSignature[]) => list.map((sig) => ({ ...sig, bytes: Buffer.from(sig.bytes).toString('hex') }));
+    const plain = (list: readonly StoredSignature[]) =>
+      list.map((sig) => ({ ...sig, bytes: Buffer.from(sig.bytes).toString('hex') }));
     expect(plain(sorted)).toEqual(plain(await dist.readSignatureStore(dir)));
     const tar = path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/signatures.tar');
     const once: StoredSignature[][] = [];
@@ -214,7 +287,11 @@ describe('AuditThreads.auditStore (compiled library): workers judge while the st
       const stats = { threads: 0, inWorkers: 0 };
       const progress: Array<[number, number]> = [];
       const pool = await readyThreads(keyrings, 2);
-      const report = await pool.auditStore(dir, { workersOnly, stats, onProgress: (done, total) => progress.push([done, total]) });
+      const report = await pool.auditStore(dir, {
+        workersOnly,
+        stats,
+        onProgress: (done, total) => progress.push([done, total]),
+      });
       expect(report).toStrictEqual(expected);
       expect(JSON.stringify(report)).toBe(JSON.stringify(expected));
       expect(stats.threads).toBe(2);
@@ -227,7 +304,9 @@ describe('AuditThreads.auditStore (compiled library): workers judge while the st
     // A worker that fails while loading (its non-RSA keyring no longer parses): the calling thread judges it all.
     const broken = [...rsaKeyrings, { ...edKeyring, bytes: Buffer.from('not a keyring') }];
     const stats = { threads: 0, inWorkers: 0 };
-    expect(await (await dist.startAuditThreads(broken, { threads: 2 })).auditStore(dir, { workersOnly: true, stats })).toStrictEqual(expected);
+    expect(
+      await (await dist.startAuditThreads(broken, { threads: 2 })).auditStore(dir, { workersOnly: true, stats }),
+    ).toStrictEqual(expected);
     expect(stats.inWorkers).toBe(0);
   });
 
@@ -294,7 +373,15 @@ describe('kbs-bundler audit: --jobs 1 and every core print the same', () => {
     }
     const policy = path.join(tmp, 'policy.json');
     const signedBy = (f: string) => ({ type: 'signedBy', keyType: 'GPGKeys', keyPath: f });
-    await fs.writeFile(policy, JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { 'docker.io/ns': RSA_KEYS.map(signedBy), 'registry.example.com/ed': [signedBy(edPublicFile)] } } }));
+    await fs.writeFile(
+      policy,
+      JSON.stringify({
+        default: [{ type: 'reject' }],
+        transports: {
+          docker: { 'docker.io/ns': RSA_KEYS.map(signedBy), 'registry.example.com/ed': [signedBy(edPublicFile)] },
+        },
+      }),
+    );
     for (const extra of [['--json'], []]) {
       const args = ['audit', '--store', dir, '--keys', IMAGE_RS_KEY, '--policy', policy, ...extra];
       const one = await runCli([...args, '--jobs', '1']);
@@ -310,20 +397,33 @@ describe('kbs-bundler audit: --jobs 1 and every core print the same', () => {
       expect(withoutProgress(all.stderr)).toBe(withoutProgress(one.stderr));
       expect(all.stderr).toContain('verifying: 1500/1500');
     }
-    const report = JSON.parse((await runCli(['audit', '--store', dir, '--keys', ...RSA_KEYS, IMAGE_RS_KEY, edPublicFile, '--json'])).stdout) as { counts: Record<string, number> };
+    const report = JSON.parse(
+      (await runCli(['audit', '--store', dir, '--keys', ...RSA_KEYS, IMAGE_RS_KEY, edPublicFile, '--json'])).stdout,
+    ) as { counts: Record<string, number> };
     expect(Object.keys(report.counts).length).toBeGreaterThanOrEqual(9);
   });
 
   it('the same errors: an unreadable store, a bad --jobs', async () => {
     const bad = path.join(tmp, 'bad.tar');
     await fs.writeFile(bad, 'this is not a tar archive, nor gzip');
-    for (const args of [['--store', bad], ['--store', path.join(tmp, 'missing')]]) {
+    for (const args of [
+      ['--store', bad],
+      ['--store', path.join(tmp, 'missing')],
+    ]) {
       const one = await runCli(['audit', ...args, '--keys', RSA_KEYS[0]!, '--jobs', '1']);
       const all = await runCli(['audit', ...args, '--keys', RSA_KEYS[0]!]);
       expect(one.code).toBe(2);
       expect([all.code, all.stderr, all.stdout]).toEqual([one.code, one.stderr, one.stdout]);
     }
-    const jobs = await runCli(['audit', '--store', path.join(CI_FIXTURES, 'dir-img-valid'), '--keys', RSA_KEYS[0]!, '--jobs', '0']);
+    const jobs = await runCli([
+      'audit',
+      '--store',
+      path.join(CI_FIXTURES, 'dir-img-valid'),
+      '--keys',
+      RSA_KEYS[0]!,
+      '--jobs',
+      '0',
+    ]);
     expect(jobs.code).toBe(2);
     expect(jobs.stderr).toContain('--jobs');
   });

@@ -15,7 +15,10 @@ import { CI_FIXTURES, IMAGE_RS_FIXTURES } from '../helpers/paths.js';
 
 const DIGEST = 'sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55';
 const NOT_GOOD = 'not good';
-const openpgpConfig = { ...openpgp.config, rejectMessageHashAlgorithms: new Set<openpgp.enums.hash>([openpgp.enums.hash.md5, openpgp.enums.hash.ripemd]) };
+const openpgpConfig = {
+  ...openpgp.config,
+  rejectMessageHashAlgorithms: new Set<openpgp.enums.hash>([openpgp.enums.hash.md5, openpgp.enums.hash.ripemd]),
+};
 
 let gnupg: GnupgHome;
 let ring: Keyring;
@@ -34,7 +37,12 @@ async function fast(blob: Uint8Array): Promise<string> {
 async function full(blob: Uint8Array): Promise<string> {
   try {
     const message = await openpgp.readMessage({ binaryMessage: blob });
-    const result = await openpgp.verify({ message, verificationKeys: [...ring.keys], format: 'binary', config: openpgpConfig });
+    const result = await openpgp.verify({
+      message,
+      verificationKeys: [...ring.keys],
+      format: 'binary',
+      config: openpgpConfig,
+    });
     if (result.signatures.length !== 1) return NOT_GOOD;
     const sig = result.signatures[0]!;
     await sig.verified;
@@ -51,7 +59,10 @@ async function full(blob: Uint8Array): Promise<string> {
  */
 function hostFromBlobAccepts(blob: Uint8Array): boolean {
   const first = blob[0];
-  return first !== undefined && [0xa0, 0xa1, 0xa2, 0xa3, 0xc8, 0x90, 0x91, 0x92, 0x3d, 0xc4, 0x88, 0x89, 0x8a, 0x8b, 0xc2].includes(first);
+  return (
+    first !== undefined &&
+    [0xa0, 0xa1, 0xa2, 0xa3, 0xc8, 0x90, 0x91, 0x92, 0x3d, 0xc4, 0x88, 0x89, 0x8a, 0x8b, 0xc2].includes(first)
+  );
 }
 
 async function gpg(blob: Uint8Array): Promise<string> {
@@ -95,7 +106,9 @@ beforeAll(async () => {
   ];
   for (const f of keyFiles) expect((await gnupg.gpg(['--import', f])).code).toBe(0);
 
-  const payload = Buffer.from(`{"critical":{"identity":{"docker-reference":"r/x:1"},"image":{"docker-manifest-digest":"${DIGEST}"},"type":"atomic container signature"},"optional":{}}`);
+  const payload = Buffer.from(
+    `{"critical":{"identity":{"docker-reference":"r/x:1"},"image":{"docker-manifest-digest":"${DIGEST}"},"type":"atomic container signature"},"optional":{}}`,
+  );
   const gpgSigned = await gnupg.gpg(['--sign', '--local-user', fpr], payload);
   expect(gpgSigned.code).toBe(0);
   bases.push({ name: 'gpg --sign (compressed)', blob: gpgSigned.stdout });
@@ -110,29 +123,65 @@ beforeAll(async () => {
   ];
   const textPayload = Buffer.concat([payload, Buffer.from('\nsecond line\r\nthird\n')]);
   for (const [name, extra] of variants) {
-    const r = await gnupg.gpg([...extra, '--sign', '--local-user', fpr], extra.includes('--textmode') ? textPayload : payload);
+    const r = await gnupg.gpg(
+      [...extra, '--sign', '--local-user', fpr],
+      extra.includes('--textmode') ? textPayload : payload,
+    );
     expect(r.code, name).toBe(0);
     extraGood.push({ name, blob: r.stdout });
   }
   // A signing subkey added by gpg: the host maps it to the primary.
-  const sub = await gnupg.gpg(['--pinentry-mode', 'loopback', '--passphrase', '', '--quick-add-key', fpr, 'rsa2048', 'sign', 'never']);
+  const sub = await gnupg.gpg([
+    '--pinentry-mode',
+    'loopback',
+    '--passphrase',
+    '',
+    '--quick-add-key',
+    fpr,
+    'rsa2048',
+    'sign',
+    'never',
+  ]);
   expect(sub.code).toBe(0);
   const bySubkey = await gnupg.gpg(['--sign', '--local-user', fpr], payload);
   expect(bySubkey.code).toBe(0);
   extraGood.push({ name: 'gpg signing subkey', blob: bySubkey.stdout });
   // Made with a faked clock before the key existed: gpg and openpgp.js refuse it.
-  const early = await gnupg.gpg(['--ignore-time-conflict', '--faked-system-time', '20200101T000000', '--sign', '--local-user', fpr], payload);
+  const early = await gnupg.gpg(
+    ['--ignore-time-conflict', '--faked-system-time', '20200101T000000', '--sign', '--local-user', fpr],
+    payload,
+  );
   expect(early.code).toBe(0);
   extraFixtures.push({ name: 'signature older than its key', blob: early.stdout });
-  bases.push({ name: 'kbs-bundler signImage', blob: await signImage({ key: secret, dockerReference: 'r/x:1', manifestDigest: DIGEST, creator: 'c' }) });
+  bases.push({
+    name: 'kbs-bundler signImage',
+    blob: await signImage({ key: secret, dockerReference: 'r/x:1', manifestDigest: DIGEST, creator: 'c' }),
+  });
   const ownPublic = await gnupg.exportPublic(fpr, true);
   ring = await readPublicKeyring(Buffer.concat([...keyFiles.slice(0, 3).map((f) => readFileSync(f)), ownPublic]), {});
   const rsRing = await readPublicKeyring(readFileSync(keyFiles[3]!), {});
-  ring = { bytes: ring.bytes, keys: [...ring.keys, ...rsRing.keys], descriptions: [...ring.descriptions, ...rsRing.descriptions] };
-  bases.push({ name: 'containers-image image.signature', blob: readFileSync(path.join(CI_FIXTURES, 'image.signature')) });
-  bases.push({ name: 'image-rs signature-1 (SHA-1)', blob: readFileSync(path.join(IMAGE_RS_FIXTURES, 'signature/signatures/signature-1')) });
-  bases.push({ name: 'containers-image subkey.signature', blob: readFileSync(path.join(CI_FIXTURES, 'subkey.signature')) });
-  bases.push({ name: 'containers-image invalid-blob.signature-v3', blob: readFileSync(path.join(CI_FIXTURES, 'invalid-blob.signature-v3')), v3: true });
+  ring = {
+    bytes: ring.bytes,
+    keys: [...ring.keys, ...rsRing.keys],
+    descriptions: [...ring.descriptions, ...rsRing.descriptions],
+  };
+  bases.push({
+    name: 'containers-image image.signature',
+    blob: readFileSync(path.join(CI_FIXTURES, 'image.signature')),
+  });
+  bases.push({
+    name: 'image-rs signature-1 (SHA-1)',
+    blob: readFileSync(path.join(IMAGE_RS_FIXTURES, 'signature/signatures/signature-1')),
+  });
+  bases.push({
+    name: 'containers-image subkey.signature',
+    blob: readFileSync(path.join(CI_FIXTURES, 'subkey.signature')),
+  });
+  bases.push({
+    name: 'containers-image invalid-blob.signature-v3',
+    blob: readFileSync(path.join(CI_FIXTURES, 'invalid-blob.signature-v3')),
+    v3: true,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -141,8 +190,14 @@ afterAll(async () => {
 
 describe('fast path = openpgp.js full path = gpg', () => {
   it('on every containers-image and image-rs signature fixture', async () => {
-    const files = (await fs.readdir(CI_FIXTURES)).filter((f) => f.includes('.signature')).map((f) => path.join(CI_FIXTURES, f));
-    files.push(...['dir-img-valid/signature-1', 'dir-img-valid-2/signature-2', 'dir-img-valid-subkey/signature-1'].map((f) => path.join(CI_FIXTURES, f)));
+    const files = (await fs.readdir(CI_FIXTURES))
+      .filter((f) => f.includes('.signature'))
+      .map((f) => path.join(CI_FIXTURES, f));
+    files.push(
+      ...['dir-img-valid/signature-1', 'dir-img-valid-2/signature-2', 'dir-img-valid-subkey/signature-1'].map((f) =>
+        path.join(CI_FIXTURES, f),
+      ),
+    );
     files.push(path.join(IMAGE_RS_FIXTURES, 'signature/signatures/signature-1'));
     const table: string[] = [];
     for (const file of files) {
@@ -154,13 +209,16 @@ describe('fast path = openpgp.js full path = gpg', () => {
       table.push(`${name}: fast=${f} openpgp=${o} gpg=${g}`);
       expect(f, name).toBe(g);
       expect(f, name).toBe(reference);
-      expect(f, `${name} (openpgp.js full path, FromBlob applied)`).toBe(hostFromBlobAccepts(blob) ? reference : NOT_GOOD);
+      expect(f, `${name} (openpgp.js full path, FromBlob applied)`).toBe(
+        hostFromBlobAccepts(blob) ? reference : NOT_GOOD,
+      );
     }
     for (const extra of extraGood) {
       const [f, o, g] = [await fast(extra.blob), await full(extra.blob), await gpg(extra.blob)];
       expect([f, o], extra.name).toEqual([g, g]);
       expect(f, extra.name).not.toBe(NOT_GOOD);
-      if (extra.name === 'gpg signing subkey') expect((await verifySignature(extra.blob, ring, 'host')).bySubkey).toBe(true);
+      if (extra.name === 'gpg signing subkey')
+        expect((await verifySignature(extra.blob, ring, 'host')).bySubkey).toBe(true);
     }
     for (const extra of extraFixtures) {
       const [f, o, g] = [await fast(extra.blob), await full(extra.blob), await gpg(extra.blob)];

@@ -5,7 +5,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readPublicKeyring, type Keyring } from '../../src/keys/index.js';
 import { parseNormalizedNamed } from '../../src/reference/index.js';
 import * as openpgp from 'openpgp';
-import { judgeSignature, manifestDigest, mergeKeyrings, parsePayload, SignatureError, signImage, verifySignature, type VerifiedSignature } from '../../src/signature/index.js';
+import {
+  judgeSignature,
+  manifestDigest,
+  mergeKeyrings,
+  parsePayload,
+  SignatureError,
+  signImage,
+  verifySignature,
+  type VerifiedSignature,
+} from '../../src/signature/index.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES } from '../helpers/paths.js';
 
 const ci = (f: string) => readFileSync(path.join(CI_FIXTURES, f));
@@ -14,7 +23,10 @@ const IMAGE_DIGEST = 'sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01
 
 let ring: Keyring;
 beforeAll(async () => {
-  ring = await readPublicKeyring(Buffer.concat([ci('public-key.gpg'), ci('public-key-with-subkey.gpg'), ci('public-key-with-revoked-subkey.gpg')]), { file: 'keys' });
+  ring = await readPublicKeyring(
+    Buffer.concat([ci('public-key.gpg'), ci('public-key-with-subkey.gpg'), ci('public-key-with-revoked-subkey.gpg')]),
+    { file: 'keys' },
+  );
 });
 
 async function hostError(file: string): Promise<SignatureError> {
@@ -82,13 +94,16 @@ describe('containers-image fixtures, host mode', () => {
     expect(e.reason).toBe('Key not found for key ID 5f9470e3bc6c3b55 in signature');
   });
 
-  it.each(['subkey.signature', 'subkey.signature-v3'])('%s: valid on the host, subkey mapped to its primary', async (f) => {
-    const v = await verifySignature(ci(f), ring, 'host');
-    expect(v.signerFingerprint).toBe('B9F4CDB9FD8C475BFA340AC38D54A947EE396F36');
-    expect(v.bySubkey).toBe(true);
-    expect(v.subkeyFingerprint).toBe('57D1D95BBC53BA0EAFF0718CD75B3109B3BAAEAF');
-    expect(parsePayload(v.payloadBytes, 'host').dockerReference).toBe('testing/manifest:latest');
-  });
+  it.each(['subkey.signature', 'subkey.signature-v3'])(
+    '%s: valid on the host, subkey mapped to its primary',
+    async (f) => {
+      const v = await verifySignature(ci(f), ring, 'host');
+      expect(v.signerFingerprint).toBe('B9F4CDB9FD8C475BFA340AC38D54A947EE396F36');
+      expect(v.bySubkey).toBe(true);
+      expect(v.subkeyFingerprint).toBe('57D1D95BBC53BA0EAFF0718CD75B3109B3BAAEAF');
+      expect(parsePayload(v.payloadBytes, 'host').dockerReference).toBe('testing/manifest:latest');
+    },
+  );
 
   it.each(['subkey-revoked.signature', 'subkey-revoked.signature-v3'])('%s: revoked subkey', async (f) => {
     const e = await hostError(f);
@@ -108,12 +123,22 @@ describe('containers-image fixtures, host mode', () => {
   });
 
   it('dir-img signatures verify; the modified manifest no longer matches the signed digest', async () => {
-    for (const f of ['dir-img-valid/signature-1', 'dir-img-valid-2/signature-1', 'dir-img-valid-2/signature-2', 'dir-img-mixed/signature-2', 'dir-img-valid-subkey/signature-1']) {
+    for (const f of [
+      'dir-img-valid/signature-1',
+      'dir-img-valid-2/signature-1',
+      'dir-img-valid-2/signature-2',
+      'dir-img-mixed/signature-2',
+      'dir-img-valid-subkey/signature-1',
+    ]) {
       const v = await verifySignature(ci(f), ring, 'host');
-      expect(parsePayload(v.payloadBytes, 'host').manifestDigest, f).toBe(manifestDigest(ci('dir-img-valid/manifest.json')));
+      expect(parsePayload(v.payloadBytes, 'host').manifestDigest, f).toBe(
+        manifestDigest(ci('dir-img-valid/manifest.json')),
+      );
     }
     const v = await verifySignature(ci('dir-img-modified-manifest/signature-1'), ring, 'host');
-    expect(parsePayload(v.payloadBytes, 'host').manifestDigest).not.toBe(manifestDigest(ci('dir-img-modified-manifest/manifest.json')));
+    expect(parsePayload(v.payloadBytes, 'host').manifestDigest).not.toBe(
+      manifestDigest(ci('dir-img-modified-manifest/manifest.json')),
+    );
   });
 });
 
@@ -123,7 +148,9 @@ describe('guest mode on the same fixtures (image-rs rules)', () => {
     expect(v.host).not.toBeInstanceOf(SignatureError);
     expect(v.guest).toBeInstanceOf(SignatureError);
     expect((v.guest as SignatureError).code).toBe('E_SIG_SUBKEY');
-    expect((v.guest as SignatureError).reason).toBe('signature verify failed! There is no pubkey can verify the signature!');
+    expect((v.guest as SignatureError).reason).toBe(
+      'signature verify failed! There is no pubkey can verify the signature!',
+    );
   });
 
   it('an expired signature is accepted by the guest (no expiry check) but reported', async () => {
@@ -132,7 +159,9 @@ describe('guest mode on the same fixtures (image-rs rules)', () => {
   });
 
   it('a message without a one-pass packet is refused with the guest text', async () => {
-    const e = await verifySignature(ci('unsigned-literal.signature'), ring, 'guest').catch((x: unknown) => x as SignatureError);
+    const e = await verifySignature(ci('unsigned-literal.signature'), ring, 'guest').catch(
+      (x: unknown) => x as SignatureError,
+    );
     expect((e as SignatureError).reason).toBe('Signature format error: no OnePassSignature packet found');
   });
 });
@@ -148,7 +177,11 @@ describe('blob format checks', () => {
   it('accepts the \\x00simple-signing\\n framing on the host and refuses sigstore blobs', async () => {
     const framed = Buffer.concat([Buffer.from('\x00simple-signing\n'), ci('image.signature')]);
     expect((await verifySignature(framed, ring, 'host')).signerFingerprint).toBe(TEST_KEY);
-    const e = await verifySignature(Buffer.concat([Buffer.from('\x00sigstore-json\n'), Buffer.from('{}')]), ring, 'host').catch((x: unknown) => x as SignatureError);
+    const e = await verifySignature(
+      Buffer.concat([Buffer.from('\x00sigstore-json\n'), Buffer.from('{}')]),
+      ring,
+      'host',
+    ).catch((x: unknown) => x as SignatureError);
     expect((e as SignatureError).code).toBe('E_SIG_FORMAT');
     const empty = await verifySignature(new Uint8Array(), ring, 'host').catch((x: unknown) => x as SignatureError);
     expect((empty as SignatureError).reason).toBe('empty signature blob');
@@ -162,8 +195,18 @@ describe('blob format checks', () => {
   });
 
   it('refuses two signature packets on the host (gpgme: one signature expected)', async () => {
-    const { privateKey, publicKey } = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'a' }], format: 'object' });
-    const { privateKey: second, publicKey: secondPublic } = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'b' }], format: 'object' });
+    const { privateKey, publicKey } = await openpgp.generateKey({
+      type: 'rsa',
+      rsaBits: 2048,
+      userIDs: [{ name: 'a' }],
+      format: 'object',
+    });
+    const { privateKey: second, publicKey: secondPublic } = await openpgp.generateKey({
+      type: 'rsa',
+      rsaBits: 2048,
+      userIDs: [{ name: 'b' }],
+      format: 'object',
+    });
     const message = await openpgp.createMessage({ binary: Buffer.from('{}') });
     const blob = await openpgp.sign({ message, signingKeys: [privateKey, second], format: 'binary' });
     const keyring = await readPublicKeyring(Buffer.concat([publicKey.write(), secondPublic.write()]), {});
@@ -174,27 +217,45 @@ describe('blob format checks', () => {
 
 describe('mergeKeyrings', () => {
   it('joins an armored and a binary keyring into one whose bytes read back as a binary keyring', async () => {
-    const merged = mergeKeyrings([await readPublicKeyring(ci('public-key.gpg'), {}), await readPublicKeyring(ci('public-key-2.gpg'), {})]);
+    const merged = mergeKeyrings([
+      await readPublicKeyring(ci('public-key.gpg'), {}),
+      await readPublicKeyring(ci('public-key-2.gpg'), {}),
+    ]);
     expect(merged.bytes[0]! & 0x80).toBe(0x80);
     const again = await readPublicKeyring(merged.bytes, {});
-    expect(again.descriptions.map((d) => d.fingerprint)).toEqual([TEST_KEY, 'F2B501009F78B0B340221A12A3CD242DA6028093']);
+    expect(again.descriptions.map((d) => d.fingerprint)).toEqual([
+      TEST_KEY,
+      'F2B501009F78B0B340221A12A3CD242DA6028093',
+    ]);
   });
 });
 
 describe('guest key-id check', () => {
   it('refuses a signature whose one-pass key id is not the verifying key (the host, like gpg, ignores it)', async () => {
-    const { privateKey, publicKey } = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'k' }], format: 'object' });
+    const { privateKey, publicKey } = await openpgp.generateKey({
+      type: 'rsa',
+      rsaBits: 2048,
+      userIDs: [{ name: 'k' }],
+      format: 'object',
+    });
     const keyring = await readPublicKeyring(publicKey.write(), {});
-    const blob = Buffer.from(await signImage({ key: privateKey, dockerReference: 'a/b:1', manifestDigest: IMAGE_DIGEST }));
+    const blob = Buffer.from(
+      await signImage({ key: privateKey, dockerReference: 'a/b:1', manifestDigest: IMAGE_DIGEST }),
+    );
     expect([blob[0], blob[1], blob[2]]).toEqual([0xc4, 0x0d, 0x03]); // new-format one-pass packet, v3
     blob[13] = blob[13]! ^ 0x01; // last byte of the one-pass key id
     const fpr = keyring.descriptions[0]!.fingerprint;
-    const trusted = fpr.slice(-16).match(/../g)!.map((b) => parseInt(b, 16).toString(16).toUpperCase());
+    const trusted = fpr
+      .slice(-16)
+      .match(/../g)!
+      .map((b) => parseInt(b, 16).toString(16).toUpperCase());
     const claimed = [...trusted.slice(0, 7), (parseInt(fpr.slice(-2), 16) ^ 1).toString(16).toUpperCase()];
     const e = await verifySignature(blob, keyring, 'guest').catch((x: unknown) => x as SignatureError);
     expect(e).toBeInstanceOf(SignatureError);
     expect((e as SignatureError).code).toBe('E_SIG_KEY_ID');
-    expect((e as SignatureError).reason).toBe(`Key ID not matched. trusted key id is: [${trusted.join(', ')}], but key id in signature info is: [${claimed.join(', ')}]`);
+    expect((e as SignatureError).reason).toBe(
+      `Key ID not matched. trusted key id is: [${trusted.join(', ')}], but key id in signature info is: [${claimed.join(', ')}]`,
+    );
     expect((await verifySignature(blob, keyring, 'host')).signerFingerprint).toBe(fpr);
   });
 });
@@ -203,7 +264,11 @@ describe('image-rs fixtures, guest mode', () => {
   it('signature/signatures/signature-{1,2} verify with signature/pubring.gpg (SHA-1)', async () => {
     const rs = await readPublicKeyring(readFileSync(path.join(IMAGE_RS_FIXTURES, 'signature/pubring.gpg')), {});
     for (const f of ['signature-1', 'signature-2']) {
-      const v: VerifiedSignature = await verifySignature(readFileSync(path.join(IMAGE_RS_FIXTURES, 'signature/signatures', f)), rs, 'guest');
+      const v: VerifiedSignature = await verifySignature(
+        readFileSync(path.join(IMAGE_RS_FIXTURES, 'signature/signatures', f)),
+        rs,
+        'guest',
+      );
       expect(v.signerFingerprint).toBe('2183156095E072685518F8A97EFD4C926F9311E2');
       expect(parsePayload(v.payloadBytes, 'guest')).toMatchObject({
         dockerReference: 'quay.io/ali_os_security/alpine:latest',

@@ -58,10 +58,28 @@ describe('kbs-bundler sign → skopeo and gpg', () => {
     store = path.join(tmp, 'store-a');
     const passFile = path.join(tmp, 'pass.txt');
     await fs.writeFile(passFile, `${PASSPHRASE}\nsecond line ignored\n`, { mode: 0o600 });
-    const r = await signWithCli(['--key', secretArmored, '--passphrase-file', passFile, '--reference', 'busybox', '--manifest', MANIFEST, '--store', store, '--json']);
+    const r = await signWithCli([
+      '--key',
+      secretArmored,
+      '--passphrase-file',
+      passFile,
+      '--reference',
+      'busybox',
+      '--manifest',
+      MANIFEST,
+      '--store',
+      store,
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { identity: string; digest: string; signer: string; path: string; index: number };
+    const out = JSON.parse(r.stdout) as {
+      identity: string;
+      digest: string;
+      signer: string;
+      path: string;
+      index: number;
+    };
     expect(out).toMatchObject({ identity: 'docker.io/library/busybox:latest', digest: DIGEST, signer: fpr, index: 1 });
     sigFile = onlySignature(store, 'library/busybox');
     expect(out.path).toBe(sigFile);
@@ -80,7 +98,9 @@ describe('kbs-bundler sign → skopeo and gpg', () => {
   });
 
   it('passes skopeo standalone-verify with the key in a throwaway GNUPGHOME', async () => {
-    const r = await skopeo(['standalone-verify', MANIFEST, 'docker.io/library/busybox:latest', fpr, sigFile], { env: gnupg.env });
+    const r = await skopeo(['standalone-verify', MANIFEST, 'docker.io/library/busybox:latest', fpr, sigFile], {
+      env: gnupg.env,
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`digest ${DIGEST}`);
@@ -95,18 +115,40 @@ describe('kbs-bundler sign → skopeo and gpg', () => {
 
   it('is refused by skopeo for another digest or another identity', async () => {
     const other = path.join(CI_FIXTURES, 'dir-img-modified-manifest/manifest.json');
-    const wrongDigest = await skopeo(['standalone-verify', other, 'docker.io/library/busybox:latest', fpr, sigFile], { env: gnupg.env });
+    const wrongDigest = await skopeo(['standalone-verify', other, 'docker.io/library/busybox:latest', fpr, sigFile], {
+      env: gnupg.env,
+    });
     expect(wrongDigest.code).not.toBe(0);
     expect(wrongDigest.stderr).toContain('does not match');
-    const wrongIdentity = await skopeo(['standalone-verify', MANIFEST, 'docker.io/library/alpine:latest', fpr, sigFile], { env: gnupg.env });
+    const wrongIdentity = await skopeo(
+      ['standalone-verify', MANIFEST, 'docker.io/library/alpine:latest', fpr, sigFile],
+      { env: gnupg.env },
+    );
     expect(wrongIdentity.code).not.toBe(0);
-    expect(wrongIdentity.stderr).toContain('Docker reference docker.io/library/busybox:latest does not match docker.io/library/alpine:latest');
+    expect(wrongIdentity.stderr).toContain(
+      'Docker reference docker.io/library/busybox:latest does not match docker.io/library/alpine:latest',
+    );
   });
 
   it('signs --sign-identity verbatim and --digest without a manifest, at the next free N', async () => {
-    const r = await signWithCli(['--key', secretArmored, '--reference', 'busybox', '--sign-identity', 'testing/manifest', '--digest', DIGEST, '--store', store, '--json'], {
-      KBS_BUNDLER_PASSPHRASE: PASSPHRASE,
-    });
+    const r = await signWithCli(
+      [
+        '--key',
+        secretArmored,
+        '--reference',
+        'busybox',
+        '--sign-identity',
+        'testing/manifest',
+        '--digest',
+        DIGEST,
+        '--store',
+        store,
+        '--json',
+      ],
+      {
+        KBS_BUNDLER_PASSPHRASE: PASSPHRASE,
+      },
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ identity: 'testing/manifest', index: 2 });
     const second = path.join(path.dirname(sigFile), 'signature-2');
@@ -118,7 +160,16 @@ describe('kbs-bundler sign → skopeo and gpg', () => {
 describe('key handling through the CLI', () => {
   it('signs with a binary, unencrypted secret key from gpg', async () => {
     const store = path.join(tmp, 'store-b');
-    const r = await signWithCli(['--key', secretBinaryPlain, '--reference', 'quay.io/a/b:1', '--digest', DIGEST, '--store', store]);
+    const r = await signWithCli([
+      '--key',
+      secretBinaryPlain,
+      '--reference',
+      'quay.io/a/b:1',
+      '--digest',
+      DIGEST,
+      '--store',
+      store,
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Signed quay.io/a/b:1');
     await fs.access(onlySignature(store, 'a/b'));
@@ -127,7 +178,10 @@ describe('key handling through the CLI', () => {
   it('refuses a wrong passphrase with exit 2 and one line that does not echo it, writing nothing', async () => {
     const store = path.join(tmp, 'store-c');
     const secret = 'wrong-secret-value-xyz';
-    const r = await signWithCli(['--key', secretArmored, '--reference', 'busybox', '--digest', DIGEST, '--store', store], { KBS_BUNDLER_PASSPHRASE: secret });
+    const r = await signWithCli(
+      ['--key', secretArmored, '--reference', 'busybox', '--digest', DIGEST, '--store', store],
+      { KBS_BUNDLER_PASSPHRASE: secret },
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`kbs-bundler: ${secretArmored}: wrong passphrase for the secret key\n`);
     expect(r.stdout + r.stderr).not.toContain(secret);
@@ -135,15 +189,46 @@ describe('key handling through the CLI', () => {
   });
 
   it('refuses a public key given as the signing key', async () => {
-    const r = await signWithCli(['--key', publicFile, '--reference', 'busybox', '--digest', DIGEST, '--store', path.join(tmp, 'store-d')]);
+    const r = await signWithCli([
+      '--key',
+      publicFile,
+      '--reference',
+      'busybox',
+      '--digest',
+      DIGEST,
+      '--store',
+      path.join(tmp, 'store-d'),
+    ]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`kbs-bundler: ${publicFile}: is a public key; give the secret key (gpg --export-secret-keys)\n`);
+    expect(r.stderr).toBe(
+      `kbs-bundler: ${publicFile}: is a public key; give the secret key (gpg --export-secret-keys)\n`,
+    );
   });
 
   it('refuses --manifest with --digest, and a bad digest', async () => {
-    const both = await signWithCli(['--key', secretBinaryPlain, '--reference', 'a', '--digest', DIGEST, '--manifest', MANIFEST, '--store', tmp]);
+    const both = await signWithCli([
+      '--key',
+      secretBinaryPlain,
+      '--reference',
+      'a',
+      '--digest',
+      DIGEST,
+      '--manifest',
+      MANIFEST,
+      '--store',
+      tmp,
+    ]);
     expect(both.code).toBe(2);
-    const bad = await signWithCli(['--key', secretBinaryPlain, '--reference', 'a', '--digest', 'sha256:1234', '--store', tmp]);
+    const bad = await signWithCli([
+      '--key',
+      secretBinaryPlain,
+      '--reference',
+      'a',
+      '--digest',
+      'sha256:1234',
+      '--store',
+      tmp,
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--digest: "sha256:1234": invalid checksum digest length');
   });
@@ -154,14 +239,20 @@ describe('skopeo standalone-sign → kbs-bundler', () => {
     const out = path.join(tmp, 'skopeo.sig');
     const passFile = path.join(tmp, 'skopeo-pass.txt');
     await fs.writeFile(passFile, PASSPHRASE, { mode: 0o600 });
-    const r = await skopeo(['standalone-sign', '--passphrase-file', passFile, MANIFEST, 'example.com/ns/app:v1', fpr, '-o', out], { env: gnupg.env });
+    const r = await skopeo(
+      ['standalone-sign', '--passphrase-file', passFile, MANIFEST, 'example.com/ns/app:v1', fpr, '-o', out],
+      { env: gnupg.env },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const ring = await readPublicKeyring(readFileSync(publicFile), {});
     for (const mode of ['host', 'guest'] as const) {
       const v = await verifySignature(readFileSync(out), ring, mode);
       expect(v.signerFingerprint).toBe(fpr);
-      expect(parsePayload(v.payloadBytes, mode)).toMatchObject({ dockerReference: 'example.com/ns/app:v1', manifestDigest: DIGEST });
+      expect(parsePayload(v.payloadBytes, mode)).toMatchObject({
+        dockerReference: 'example.com/ns/app:v1',
+        manifestDigest: DIGEST,
+      });
     }
   });
 });
@@ -169,7 +260,18 @@ describe('skopeo standalone-sign → kbs-bundler', () => {
 describe('--dry-run', () => {
   it('sign and keygen check their inputs and write nothing', async () => {
     const store = path.join(tmp, 'dry-store');
-    const r = await signWithCli(['--key', secretBinaryPlain, '--reference', 'busybox', '--digest', DIGEST, '--store', store, '--dry-run', '--json']);
+    const r = await signWithCli([
+      '--key',
+      secretBinaryPlain,
+      '--reference',
+      'busybox',
+      '--digest',
+      DIGEST,
+      '--store',
+      store,
+      '--dry-run',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ dryRun: true, identity: 'docker.io/library/busybox:latest' });
     await expect(fs.access(store)).rejects.toThrow();
@@ -184,15 +286,36 @@ describe('kbs-bundler keygen', () => {
     const dir = path.join(tmp, 'keygen');
     const passFile = path.join(tmp, 'keygen-pass.txt');
     await fs.writeFile(passFile, 'keygen pass\n', { mode: 0o600 });
-    const r = await runCli(['keygen', '--name', 'Keygen Test', '--email', 'k@example.com', '--out', dir, '--passphrase-file', passFile, '--json']);
+    const r = await runCli([
+      'keygen',
+      '--name',
+      'Keygen Test',
+      '--email',
+      'k@example.com',
+      '--out',
+      dir,
+      '--passphrase-file',
+      passFile,
+      '--json',
+    ]);
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { fingerprint: string; publicKey: string; secretKey: string; algorithm: string; encrypted: boolean };
+    const out = JSON.parse(r.stdout) as {
+      fingerprint: string;
+      publicKey: string;
+      secretKey: string;
+      algorithm: string;
+      encrypted: boolean;
+    };
     expect(out.fingerprint).toMatch(/^[0-9A-F]{40}$/);
     expect(out).toMatchObject({ algorithm: 'rsa3072', encrypted: true });
     expect((await fs.stat(out.secretKey)).mode & 0o777).toBe(0o600);
     expect(readFileSync(out.publicKey, 'utf8')).toMatch(/^-----BEGIN PGP PUBLIC KEY BLOCK-----/);
     const ring = await readPublicKeyring(readFileSync(out.publicKey), {});
-    expect(ring.descriptions[0]).toMatchObject({ fingerprint: out.fingerprint, algorithm: 'rsa3072', userIds: ['Keygen Test <k@example.com>'] });
+    expect(ring.descriptions[0]).toMatchObject({
+      fingerprint: out.fingerprint,
+      algorithm: 'rsa3072',
+      userIds: ['Keygen Test <k@example.com>'],
+    });
     expect(r.stdout + r.stderr).not.toContain('keygen pass');
     // A second run refuses to overwrite.
     const again = await runCli(['keygen', '--name', 'X', '--out', dir]);
@@ -200,13 +323,27 @@ describe('kbs-bundler keygen', () => {
     expect(again.stderr).toContain('already exists');
     // Sign with it; gpg (with only the public key) and skopeo accept the signature.
     const store = path.join(tmp, 'store-keygen');
-    const s = await signWithCli(['--key', out.secretKey, '--passphrase-file', passFile, '--reference', 'busybox', '--manifest', MANIFEST, '--store', store]);
+    const s = await signWithCli([
+      '--key',
+      out.secretKey,
+      '--passphrase-file',
+      passFile,
+      '--reference',
+      'busybox',
+      '--manifest',
+      MANIFEST,
+      '--store',
+      store,
+    ]);
     expect(s.code).toBe(0);
     const home = await makeGnupgHome();
     try {
       const imp = await home.gpg(['--import', out.publicKey]);
       expect(imp.code).toBe(0);
-      const v = await skopeo(['standalone-verify', MANIFEST, 'busybox:latest', out.fingerprint, onlySignature(store, 'library/busybox')], { env: home.env });
+      const v = await skopeo(
+        ['standalone-verify', MANIFEST, 'busybox:latest', out.fingerprint, onlySignature(store, 'library/busybox')],
+        { env: home.env },
+      );
       expect(v.stderr).toBe('');
       expect(v.code).toBe(0);
     } finally {
@@ -221,7 +358,8 @@ async function auditStore(): Promise<string> {
   const dir = path.join(store, `testing/manifest@sha256=${DIGEST.slice(7)}`);
   await fs.mkdir(dir, { recursive: true });
   const files = ['dir-img-valid/signature-1', 'unknown-key.signature', 'subkey.signature', 'invalid-blob.signature'];
-  for (const [i, f] of files.entries()) await fs.copyFile(path.join(CI_FIXTURES, f), path.join(dir, `signature-${i + 1}`));
+  for (const [i, f] of files.entries())
+    await fs.copyFile(path.join(CI_FIXTURES, f), path.join(dir, `signature-${i + 1}`));
   return store;
 }
 
@@ -231,7 +369,19 @@ describe('audit', () => {
     const keys = [path.join(CI_FIXTURES, 'public-key.gpg'), path.join(CI_FIXTURES, 'public-key-with-subkey.gpg')];
     const r = await runCli(['audit', '--store', store, '--keys', ...keys, '--json']);
     expect(r.code).toBe(1);
-    const report = JSON.parse(r.stdout) as { images: Array<{ guestAccepts: boolean; hostAccepts: boolean; signatures: Array<{ name: string; status: string; guest: { accepted: boolean }; host: { accepted: boolean }; signer?: { fingerprint: string } }> }> };
+    const report = JSON.parse(r.stdout) as {
+      images: Array<{
+        guestAccepts: boolean;
+        hostAccepts: boolean;
+        signatures: Array<{
+          name: string;
+          status: string;
+          guest: { accepted: boolean };
+          host: { accepted: boolean };
+          signer?: { fingerprint: string };
+        }>;
+      }>;
+    };
     expect(report.images).toHaveLength(1);
     const sigs = report.images[0]!.signatures.map((s) => [s.name, s.status, s.guest.accepted, s.host.accepted]);
     expect(sigs).toEqual([
@@ -242,9 +392,17 @@ describe('audit', () => {
     ]);
     const text = await runCli(['audit', '--store', store, '--keys', ...keys]);
     expect(text.code).toBe(1);
-    expect(text.stdout).toContain('signature-1: good by 08CD26E446E2E95249B7A405E932F44B23E8DD43 (skopeo testing key) identity testing/manifest:latest; guest accepts, host accepts');
+    expect(text.stdout).toContain(
+      'signature-1: good by 08CD26E446E2E95249B7A405E932F44B23E8DD43 (skopeo testing key) identity testing/manifest:latest; guest accepts, host accepts',
+    );
     expect(text.stdout).toContain('4 signatures in 1 images: 1 good, 1 unknown-key, 1 subkey, 1 invalid-payload');
-    const good = await runCli(['audit', '--store', `dir:${path.join(CI_FIXTURES, 'dir-img-valid-2')}`, '--keys', keys[0]!]);
+    const good = await runCli([
+      'audit',
+      '--store',
+      `dir:${path.join(CI_FIXTURES, 'dir-img-valid-2')}`,
+      '--keys',
+      keys[0]!,
+    ]);
     expect(good.code).toBe(0);
   });
 
@@ -257,13 +415,40 @@ describe('audit', () => {
       await fs.mkdir(dir, { recursive: true });
       await fs.writeFile(path.join(dir, 'signature-1'), i % 3 === 2 ? unknown : good);
     }
-    const r = await runCli(['audit', '--store', store, '--keys', path.join(CI_FIXTURES, 'public-key.gpg'), '--json', '--jobs', '2']);
+    const r = await runCli([
+      'audit',
+      '--store',
+      store,
+      '--keys',
+      path.join(CI_FIXTURES, 'public-key.gpg'),
+      '--json',
+      '--jobs',
+      '2',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('verifying: 300/300');
     // Progress comes chunk by chunk (the first line as soon as one is done), then the total.
     expect(r.stderr).toMatch(/^verifying: ([1-9]|[1-9]\d|[12]\d\d)\/300$/m);
-    expect(r.stdout).toBe((await runCli(['audit', '--store', store, '--keys', path.join(CI_FIXTURES, 'public-key.gpg'), '--json', '--jobs', '1'])).stdout);
-    const report = JSON.parse(r.stdout) as { total: number; good: number; counts: Record<string, number>; images: Array<{ repositoryPath: string; signatures: Array<{ status: string }> }> };
+    expect(r.stdout).toBe(
+      (
+        await runCli([
+          'audit',
+          '--store',
+          store,
+          '--keys',
+          path.join(CI_FIXTURES, 'public-key.gpg'),
+          '--json',
+          '--jobs',
+          '1',
+        ])
+      ).stdout,
+    );
+    const report = JSON.parse(r.stdout) as {
+      total: number;
+      good: number;
+      counts: Record<string, number>;
+      images: Array<{ repositoryPath: string; signatures: Array<{ status: string }> }>;
+    };
     expect(report).toMatchObject({ total: 300, good: 200, counts: { good: 200, 'unknown-key': 100 } });
     report.images.forEach((image, i) => {
       expect(image.repositoryPath).toBe(`ns/app-${String(i).padStart(3, '0')}`);
@@ -273,26 +458,64 @@ describe('audit', () => {
 
   it('says where guest and host differ: an expired key (guest accepts), a revoked subkey, a modified manifest', async () => {
     const tar = path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/signatures.tar');
-    const r = await runCli(['audit', '--store', tar, '--keys', path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/pubkey.gpg'), '--json']);
+    const r = await runCli([
+      'audit',
+      '--store',
+      tar,
+      '--keys',
+      path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/pubkey.gpg'),
+      '--json',
+    ]);
     expect(r.code).toBe(1);
-    const report = JSON.parse(r.stdout) as { images: Array<{ digest: string; guestAccepts: boolean; hostAccepts: boolean; signatures: Array<{ status: string; identity?: string; guest: { accepted: boolean; reason?: string }; host: { accepted: boolean; reason?: string } }> }> };
+    const report = JSON.parse(r.stdout) as {
+      images: Array<{
+        digest: string;
+        guestAccepts: boolean;
+        hostAccepts: boolean;
+        signatures: Array<{
+          status: string;
+          identity?: string;
+          guest: { accepted: boolean; reason?: string };
+          host: { accepted: boolean; reason?: string };
+        }>;
+      }>;
+    };
     const signed = report.images.find((i) => i.digest.startsWith('sha256:febcf61c'))!;
     expect(signed).toMatchObject({ guestAccepts: true, hostAccepts: false });
-    expect(signed.signatures[0]).toMatchObject({ status: 'expired-key', identity: 'quay.io/kata-containers/confidential-containers:signed', guest: { accepted: true } });
+    expect(signed.signatures[0]).toMatchObject({
+      status: 'expired-key',
+      identity: 'quay.io/kata-containers/confidential-containers:signed',
+      guest: { accepted: true },
+    });
     expect(signed.signatures[0]!.host.reason).toContain('expired on 2022-09-23');
     const other = report.images.find((i) => i.digest.startsWith('sha256:7250923b'))!;
-    expect(other.signatures[0]).toMatchObject({ status: 'unknown-key', guest: { accepted: false, reason: 'signature verify failed! There is no pubkey can verify the signature!' } });
+    expect(other.signatures[0]).toMatchObject({
+      status: 'unknown-key',
+      guest: { accepted: false, reason: 'signature verify failed! There is no pubkey can verify the signature!' },
+    });
 
     const store = path.join(tmp, 'audit-revoked');
     const dir = path.join(store, `testing/manifest@sha256=${DIGEST.slice(7)}`);
     await fs.mkdir(dir, { recursive: true });
     await fs.copyFile(path.join(CI_FIXTURES, 'subkey-revoked.signature'), path.join(dir, 'signature-1'));
-    const revoked = await runCli(['audit', '--store', store, '--keys', path.join(CI_FIXTURES, 'public-key-with-revoked-subkey.gpg')]);
+    const revoked = await runCli([
+      'audit',
+      '--store',
+      store,
+      '--keys',
+      path.join(CI_FIXTURES, 'public-key-with-revoked-subkey.gpg'),
+    ]);
     expect(revoked.code).toBe(1);
     expect(revoked.stdout).toContain('signature-1: revoked by 6D88C5A1993648A17B2BB0DC6B8499AF63388D63');
     expect(revoked.stdout).toContain('guest rejects, host rejects');
 
-    const modified = await runCli(['audit', '--store', `dir:${path.join(CI_FIXTURES, 'dir-img-modified-manifest')}`, '--keys', path.join(CI_FIXTURES, 'public-key.gpg')]);
+    const modified = await runCli([
+      'audit',
+      '--store',
+      `dir:${path.join(CI_FIXTURES, 'dir-img-modified-manifest')}`,
+      '--keys',
+      path.join(CI_FIXTURES, 'public-key.gpg'),
+    ]);
     expect(modified.code).toBe(1);
     expect(modified.stdout).toContain('signature-1: digest-mismatch');
     expect(modified.stdout).toContain("guest: SigPayload's manifest digest does not match, the input is sha256:");
@@ -306,7 +529,13 @@ describe('audit', () => {
       default: [{ type: 'reject' }],
       transports: {
         docker: {
-          'docker.io/testing/manifest': [{ type: 'signedBy', keyType: 'GPGKeys', keyData: readFileSync(path.join(CI_FIXTURES, 'public-key.gpg')).toString('base64') }],
+          'docker.io/testing/manifest': [
+            {
+              type: 'signedBy',
+              keyType: 'GPGKeys',
+              keyData: readFileSync(path.join(CI_FIXTURES, 'public-key.gpg')).toString('base64'),
+            },
+          ],
           'quay.io/other': [
             { type: 'signedBy', keyType: 'GPGKeys', keyPath: 'subkey.gpg' },
             { type: 'signedBy', keyType: 'GPGKeys', keyPath: '/run/image-security/simple_signing/pubkey.gpg' },
@@ -315,10 +544,21 @@ describe('audit', () => {
       },
     };
     await fs.writeFile(path.join(dir, 'policy.json'), JSON.stringify(policy));
-    const r = await runCli(['audit', '--store', await auditStore(), '--policy', path.join(dir, 'policy.json'), '--json']);
+    const r = await runCli([
+      'audit',
+      '--store',
+      await auditStore(),
+      '--policy',
+      path.join(dir, 'policy.json'),
+      '--json',
+    ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('transports.docker["quay.io/other"][1]: keyPath /run/image-security/simple_signing/pubkey.gpg is not readable here');
-    const report = JSON.parse(r.stdout) as { images: Array<{ signatures: Array<{ name: string; status: string; trustedBy?: string[] }> }> };
+    expect(r.stderr).toContain(
+      'transports.docker["quay.io/other"][1]: keyPath /run/image-security/simple_signing/pubkey.gpg is not readable here',
+    );
+    const report = JSON.parse(r.stdout) as {
+      images: Array<{ signatures: Array<{ name: string; status: string; trustedBy?: string[] }> }>;
+    };
     expect(report.images[0]!.signatures.map((s) => [s.name, s.status, s.trustedBy])).toEqual([
       ['signature-1', 'good', ['docker:docker.io/testing/manifest']],
       ['signature-2', 'unknown-key', undefined],
@@ -338,12 +578,22 @@ describe('non-RSA keys', () => {
     expect(k.code).toBe(0);
     const keys = JSON.parse(k.stdout) as { fingerprint: string; publicKey: string; secretKey: string };
     const store = path.join(tmp, 'store-ed');
-    const s = await signWithCli(['--key', keys.secretKey, '--reference', 'busybox', '--digest', DIGEST, '--store', store]);
+    const s = await signWithCli([
+      '--key',
+      keys.secretKey,
+      '--reference',
+      'busybox',
+      '--digest',
+      DIGEST,
+      '--store',
+      store,
+    ]);
     expect(s.code).toBe(0);
     const blob = readFileSync(onlySignature(store, 'library/busybox'));
     const ring = await readPublicKeyring(readFileSync(keys.publicKey), {});
     expect(ring.descriptions[0]!.algorithm).toBe('ed25519');
-    for (const mode of ['host', 'guest'] as const) expect((await verifySignature(blob, ring, mode)).signerFingerprint).toBe(keys.fingerprint);
+    for (const mode of ['host', 'guest'] as const)
+      expect((await verifySignature(blob, ring, mode)).signerFingerprint).toBe(keys.fingerprint);
     const home = await makeGnupgHome();
     try {
       expect((await home.gpg(['--import', keys.publicKey])).code).toBe(0);

@@ -35,7 +35,9 @@ function randomValue(depth: number): unknown {
     case 5:
       return Array.from({ length: rand(4) }, () => randomValue(depth + 1));
     default:
-      return Object.fromEntries(Array.from({ length: rand(4) }, (_, i) => [`k${i}${CHARS[rand(CHARS.length)]}`, randomValue(depth + 1)]));
+      return Object.fromEntries(
+        Array.from({ length: rand(4) }, (_, i) => [`k${i}${CHARS[rand(CHARS.length)]}`, randomValue(depth + 1)]),
+      );
   }
 }
 
@@ -64,7 +66,10 @@ describe('parseJsonTree', () => {
     for (let n = 0; n < 400; n++) {
       const base = JSON.stringify(randomValue(0));
       const pos = rand(base.length + 1);
-      const mutated = rand(2) === 0 ? base.slice(0, pos) + alphabet[rand(alphabet.length)] + base.slice(pos) : base.slice(0, pos) + base.slice(pos + 1);
+      const mutated =
+        rand(2) === 0
+          ? base.slice(0, pos) + alphabet[rand(alphabet.length)] + base.slice(pos)
+          : base.slice(0, pos) + base.slice(pos + 1);
       const expected = verdict(mutated);
       let ours: { ok: true; value: unknown } | { ok: false };
       try {

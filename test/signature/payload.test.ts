@@ -23,12 +23,21 @@ function reason(text: string, mode: 'host' | 'guest'): string {
 
 describe('buildPayload', () => {
   it('writes compact JSON with sorted keys and no trailing newline, as containers/image does', () => {
-    const bytes = buildPayload({ dockerReference: 'docker.io/library/busybox:latest', manifestDigest: D, creator: 'kbs-bundler 0.1.0', timestamp: 1700000000 });
+    const bytes = buildPayload({
+      dockerReference: 'docker.io/library/busybox:latest',
+      manifestDigest: D,
+      creator: 'kbs-bundler 0.1.0',
+      timestamp: 1700000000,
+    });
     expect(Buffer.from(bytes).toString()).toBe(
       `{"critical":{"identity":{"docker-reference":"docker.io/library/busybox:latest"},"image":{"docker-manifest-digest":"${D}"},"type":"atomic container signature"},"optional":{"creator":"kbs-bundler 0.1.0","timestamp":1700000000}}`,
     );
-    expect(Buffer.from(buildPayload({ dockerReference: 'a/b:c', manifestDigest: D })).toString()).toMatch(/"optional":\{\}\}$/);
-    expect(Buffer.from(buildPayload({ dockerReference: 'a', manifestDigest: D, creator: '<&>' })).toString()).toContain('"creator":"\\u003c\\u0026\\u003e"');
+    expect(Buffer.from(buildPayload({ dockerReference: 'a/b:c', manifestDigest: D })).toString()).toMatch(
+      /"optional":\{\}\}$/,
+    );
+    expect(Buffer.from(buildPayload({ dockerReference: 'a', manifestDigest: D, creator: '<&>' })).toString()).toContain(
+      '"creator":"\\u003c\\u0026\\u003e"',
+    );
   });
 
   it('refuses empty content and a fractional timestamp', () => {
@@ -38,7 +47,13 @@ describe('buildPayload', () => {
 
   it('round-trips through both parsers', () => {
     const bytes = buildPayload({ dockerReference: 'q.io/a/b:1', manifestDigest: D, creator: 'c', timestamp: 5 });
-    const expected = { dockerReference: 'q.io/a/b:1', manifestDigest: D, type: 'atomic container signature', creator: 'c', timestamp: 5 };
+    const expected = {
+      dockerReference: 'q.io/a/b:1',
+      manifestDigest: D,
+      type: 'atomic container signature',
+      creator: 'c',
+      timestamp: 5,
+    };
     expect(parsePayload(bytes, 'host')).toEqual(expected);
     expect(parsePayload(bytes, 'guest')).toEqual(expected);
   });
@@ -63,9 +78,15 @@ describe('parsePayload host (containers/image paranoid rules)', () => {
     [body(CRIT.replace('"type"', '"type":"x","extra":1,"t"')), 'Unknown key "extra"'],
     [body(CRIT.replace('atomic container signature', 'other')), 'Unrecognized signature type other'],
     [body(CRIT.replace('"identity"', '"identity":{"docker-reference":"a"},"identity"')), 'Duplicate key "identity"'],
-    [body(CRIT.replace(D, 'sha256:ABC')), 'invalid docker-manifest-digest value "sha256:ABC": invalid checksum digest length'],
+    [
+      body(CRIT.replace(D, 'sha256:ABC')),
+      'invalid docker-manifest-digest value "sha256:ABC": invalid checksum digest length',
+    ],
     [body(CRIT.replace('"docker-reference":"r/x:1"', '"docker-reference":"r/x:1","x":2')), 'Unknown key "x"'],
-    [body(`{"type":"atomic container signature","image":{"docker-manifest-digest":"${D}"}}`), 'Key "identity" missing in a JSON object'],
+    [
+      body(`{"type":"atomic container signature","image":{"docker-manifest-digest":"${D}"}}`),
+      'Key "identity" missing in a JSON object',
+    ],
     ['[1]', "JSON object expected, got json.Delim('[')"],
   ])('%#: %s → %s', (text, expected) => {
     expect(reason(text, 'host')).toBe(expected);
@@ -75,9 +96,15 @@ describe('parsePayload host (containers/image paranoid rules)', () => {
 describe('parsePayload guest (image-rs serde rules)', () => {
   it('ignores extra fields, keeps the last duplicate, does not check the type value, allows optional to be absent', () => {
     const crit = `{"type":"anything","type":"still anything","extra":true,"image":{"docker-manifest-digest":"a","docker-manifest-digest":"${D}"},"identity":{"docker-reference":"r/x:1","x":1}}`;
-    expect(parsePayload(Buffer.from(`{"critical":${crit},"unknown":1}`), 'guest')).toEqual({ dockerReference: 'r/x:1', manifestDigest: D, type: 'still anything' });
+    expect(parsePayload(Buffer.from(`{"critical":${crit},"unknown":1}`), 'guest')).toEqual({
+      dockerReference: 'r/x:1',
+      manifestDigest: D,
+      type: 'still anything',
+    });
     expect(parsePayload(Buffer.from(body(CRIT, 'null')), 'guest').creator).toBeUndefined();
-    expect(parsePayload(Buffer.from(body(CRIT, '{"creator":null,"timestamp":null,"x":[]}')), 'guest').timestamp).toBeUndefined();
+    expect(
+      parsePayload(Buffer.from(body(CRIT, '{"creator":null,"timestamp":null,"x":[]}')), 'guest').timestamp,
+    ).toBeUndefined();
   });
 
   it.each([
@@ -92,7 +119,9 @@ describe('parsePayload guest (image-rs serde rules)', () => {
   });
 
   it('refuses a body that is not UTF-8', () => {
-    expect(reason(Buffer.from([0x7b, 0xff, 0x7d]) as unknown as string, 'guest')).toBe('Signature body is not valid UTF-8');
+    expect(reason(Buffer.from([0x7b, 0xff, 0x7d]) as unknown as string, 'guest')).toBe(
+      'Signature body is not valid UTF-8',
+    );
   });
 });
 
@@ -105,12 +134,16 @@ describe('manifestDigest', () => {
     const unsigned = '{\n   "schemaVersion": 1,\n   "name": "a/b",\n   "tag": "1"\n}';
     const formatLength = unsigned.length - 2; // up to (not including) the final "\n}"
     const tail = unsigned.slice(formatLength);
-    const protectedHeader = Buffer.from(JSON.stringify({ formatLength, formatTail: Buffer.from(tail).toString('base64url'), time: 'x' })).toString('base64url');
+    const protectedHeader = Buffer.from(
+      JSON.stringify({ formatLength, formatTail: Buffer.from(tail).toString('base64url'), time: 'x' }),
+    ).toString('base64url');
     const signed = `${unsigned.slice(0, formatLength)},\n   "signatures": [{"header": {}, "signature": "x", "protected": "${protectedHeader}"}]${tail}`;
     expect(manifestDigest(Buffer.from(signed))).toBe(`sha256:${createHash('sha256').update(unsigned).digest('hex')}`);
   });
 
   it('errors on v2s1-invalid-signatures.manifest.json', () => {
-    expect(() => manifestDigest(readFileSync(path.join(CI_FIXTURES, 'v2s1-invalid-signatures.manifest.json')), { file: 'm.json' })).toThrow(InputError);
+    expect(() =>
+      manifestDigest(readFileSync(path.join(CI_FIXTURES, 'v2s1-invalid-signatures.manifest.json')), { file: 'm.json' }),
+    ).toThrow(InputError);
   });
 });

@@ -35,7 +35,14 @@ beforeAll(async () => {
   const other = await buildOciImage(path.join(work, 'oci-other'), '1.0', { marker: 'sig-registry-other' });
   ({ digest } = await pushImage({ ociRef: image, registry, dest: 'team/app:1.0' }));
   ({ digest: otherDigest } = await pushImage({ ociRef: other, registry, dest: 'team/other:1.0' }));
-  await pushImage({ ociRef: image, registry, dest: 'team/gpgsigned:1.0', signBy: gpgFpr, gnupg, lookasideStagingDir: path.join(work, 'skopeo-store') });
+  await pushImage({
+    ociRef: image,
+    registry,
+    dest: 'team/gpgsigned:1.0',
+    signBy: gpgFpr,
+    gnupg,
+    lookasideStagingDir: path.join(work, 'skopeo-store'),
+  });
 }, 240_000);
 
 afterAll(async () => {
@@ -48,7 +55,10 @@ async function pullWith(store: string, image: string) {
   const policy = path.join(work, `policy-${path.basename(store)}.json`);
   await fs.writeFile(
     policy,
-    JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [registry.host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: publicKey }] } } }),
+    JSON.stringify({
+      default: [{ type: 'reject' }],
+      transports: { docker: { [registry.host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: publicKey }] } },
+    }),
   );
   const registriesDir = path.join(work, `registries.d-${path.basename(store)}`);
   await writeRegistriesD(registriesDir, registry.host, store);
@@ -67,7 +77,17 @@ describe('kbs-bundler sign → skopeo copy from a registry under signedBy', () =
     expect(raw.digest).toBe(digest);
     await fs.writeFile(manifest, raw.bytes);
     const store = path.join(work, 'store-good');
-    const s = await runCli(['sign', '--key', secretKey, '--reference', `${registry.host}/team/app:1.0`, '--manifest', manifest, '--store', store]);
+    const s = await runCli([
+      'sign',
+      '--key',
+      secretKey,
+      '--reference',
+      `${registry.host}/team/app:1.0`,
+      '--manifest',
+      manifest,
+      '--store',
+      store,
+    ]);
     expect(s.code).toBe(0);
     const r = await pullWith(store, 'team/app:1.0');
     expect(r.stderr).not.toContain('rejected');
@@ -80,7 +100,19 @@ describe('kbs-bundler sign → skopeo copy from a registry under signedBy', () =
 
   it('is refused when the signature names another identity', async () => {
     const store = path.join(work, 'store-identity');
-    const s = await runCli(['sign', '--key', secretKey, '--reference', `${registry.host}/team/app:1.0`, '--sign-identity', `${registry.host}/team/app:2.0`, '--digest', digest, '--store', store]);
+    const s = await runCli([
+      'sign',
+      '--key',
+      secretKey,
+      '--reference',
+      `${registry.host}/team/app:1.0`,
+      '--sign-identity',
+      `${registry.host}/team/app:2.0`,
+      '--digest',
+      digest,
+      '--store',
+      store,
+    ]);
     expect(s.code).toBe(0);
     const r = await pullWith(store, 'team/app:1.0');
     expect(r.code).not.toBe(0);
@@ -90,7 +122,18 @@ describe('kbs-bundler sign → skopeo copy from a registry under signedBy', () =
   it('is refused when the signature is for another digest', async () => {
     const store = path.join(work, 'store-digest');
     // A signature for team/other's manifest, copied into team/app's signature directory.
-    const s = await runCli(['sign', '--key', secretKey, '--reference', `${registry.host}/team/app:1.0`, '--digest', otherDigest, '--store', store, '--json']);
+    const s = await runCli([
+      'sign',
+      '--key',
+      secretKey,
+      '--reference',
+      `${registry.host}/team/app:1.0`,
+      '--digest',
+      otherDigest,
+      '--store',
+      store,
+      '--json',
+    ]);
     expect(s.code).toBe(0);
     const written = (JSON.parse(s.stdout) as { path: string }).path;
     const target = path.join(store, `team/app@sha256=${digest.slice(7)}`);
@@ -110,10 +153,19 @@ describe('skopeo copy --sign-by → kbs-bundler', () => {
     for (const mode of ['host', 'guest'] as const) {
       const v = await verifySignature(list[0]!.bytes, ring, mode);
       expect(v.signerFingerprint).toBe(gpgFpr);
-      expect(parsePayload(v.payloadBytes, mode)).toMatchObject({ dockerReference: `${registry.host}/team/gpgsigned:1.0`, manifestDigest: digest });
+      expect(parsePayload(v.payloadBytes, mode)).toMatchObject({
+        dockerReference: `${registry.host}/team/gpgsigned:1.0`,
+        manifestDigest: digest,
+      });
     }
     await fs.writeFile(path.join(work, 'gpg.pub'), await gnupg.exportPublic(gpgFpr, true));
-    const ok = await runCli(['audit', '--store', path.join(work, 'skopeo-store'), '--keys', path.join(work, 'gpg.pub')]);
+    const ok = await runCli([
+      'audit',
+      '--store',
+      path.join(work, 'skopeo-store'),
+      '--keys',
+      path.join(work, 'gpg.pub'),
+    ]);
     expect(ok.stdout).toContain('signature-1: good');
     expect(ok.code).toBe(0);
     expect(readFileSync(list[0]!.source)[0]).toBe(0xa3);

@@ -5,7 +5,14 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { readPublicKeyring } from '../../src/keys/index.js';
-import { lookasideDir, parsePayload, readSignatureStore, SignatureError, verifySignature, writeSignature } from '../../src/signature/index.js';
+import {
+  lookasideDir,
+  parsePayload,
+  readSignatureStore,
+  SignatureError,
+  verifySignature,
+  writeSignature,
+} from '../../src/signature/index.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES } from '../helpers/paths.js';
 
 const D = 'sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55';
@@ -19,7 +26,12 @@ afterEach(async () => {
 });
 
 const strip = (list: Awaited<ReturnType<typeof readSignatureStore>>) =>
-  list.map(({ repositoryPath, digest, name, bytes }) => ({ repositoryPath, digest, name, bytes: Buffer.from(bytes).toString('hex') }));
+  list.map(({ repositoryPath, digest, name, bytes }) => ({
+    repositoryPath,
+    digest,
+    name,
+    bytes: Buffer.from(bytes).toString('hex'),
+  }));
 
 describe('writeSignature', () => {
   it('uses the lookaside layout and picks the first free N when signature-1..3 exist, never overwriting', async () => {
@@ -77,7 +89,12 @@ describe('readSignatureStore', () => {
     const dir = lookasideDir(tmp, 'x/y', D);
     await fs.mkdir(dir, { recursive: true });
     for (const n of ['signature-10', 'signature-2', 'signature-1', 'other']) await fs.writeFile(path.join(dir, n), n);
-    expect((await readSignatureStore(tmp)).map((s) => s.name)).toEqual(['signature-1', 'signature-2', 'signature-10', 'other']);
+    expect((await readSignatureStore(tmp)).map((s) => s.name)).toEqual([
+      'signature-1',
+      'signature-2',
+      'signature-10',
+      'other',
+    ]);
   });
 
   it('reads the image-rs tarball, whose signature verifies in guest mode with the expired key', async () => {
@@ -86,7 +103,10 @@ describe('readSignatureStore', () => {
       ['kata-containers/confidential-containers', 'sha256:7250923b', 'signature-1'],
       ['kata-containers/confidential-containers', 'sha256:febcf61c', 'signature-1'],
     ]);
-    const ring = await readPublicKeyring(readFileSync(path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/pubkey.gpg')), {});
+    const ring = await readPublicKeyring(
+      readFileSync(path.join(IMAGE_RS_FIXTURES, 'simple-signing-scheme/pubkey.gpg')),
+      {},
+    );
     const signed = list[1]!;
     const v = await verifySignature(signed.bytes, ring, 'guest');
     expect(v.signerFingerprint).toBe('67B24AACC459679E0283D7EE58F6ED07EEA6B429');

@@ -2,7 +2,15 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/run-cli.js';
-import { debugfsCatFile, debugfsStat, e2fsckClean, makeBareExt4, makeGuestTree, run, tempDir } from '../rootfs/images.js';
+import {
+  debugfsCatFile,
+  debugfsStat,
+  e2fsckClean,
+  makeBareExt4,
+  makeGuestTree,
+  run,
+  tempDir,
+} from '../rootfs/images.js';
 import { cliRunnableBy } from '../helpers/cli-as-user.js';
 import { makeCaCert, makeKey, makeStore, REGISTRY, type TestKey } from './fixtures.js';
 import { snapshot } from './snapshot.js';
@@ -21,9 +29,14 @@ beforeAll(async () => {
     { reference: `${REGISTRY}/team/app:v1`, repo: 'team/app' },
     { reference: 'quay.io/other/thing:v1', repo: 'other/thing' },
   ]);
-  await makeStore(path.join(work, 'untrusted-store'), other, [{ reference: `${REGISTRY}/team/evil:v1`, repo: 'team/evil' }]);
+  await makeStore(path.join(work, 'untrusted-store'), other, [
+    { reference: `${REGISTRY}/team/evil:v1`, repo: 'team/evil' },
+  ]);
   await fs.writeFile(path.join(work, 'ca.crt'), await makeCaCert(path.join(work, 'certs'), 'Test Registry CA'));
-  await fs.writeFile(path.join(work, 'selfsigned.crt'), await makeCaCert(path.join(work, 'certs'), 'registry.example.com', 'DNS:registry.example.com'));
+  await fs.writeFile(
+    path.join(work, 'selfsigned.crt'),
+    await makeCaCert(path.join(work, 'certs'), 'registry.example.com', 'DNS:registry.example.com'),
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -68,7 +81,9 @@ describe('kbs-bundler stage / unstage (CLI)', () => {
     expect(dry.stderr).toBe('');
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/^Plan for .* \(directory\):\n  create   \/etc\/containers\/keys\/signer.gpg /);
-    expect(dry.stdout).toMatch(/ create +\/var\/lib\/containers\/sigstore\/team\/app@sha256=[0-9a-f]{64}\/signature-1 /);
+    expect(dry.stdout).toMatch(
+      / create +\/var\/lib\/containers\/sigstore\/team\/app@sha256=[0-9a-f]{64}\/signature-1 /,
+    );
     expect(dry.stdout).toMatch(/ append +\/etc\/ssl\/certs\/ca-certificates\.crt +ca-bundle: 1 certificate/);
     expect(dry.stdout).toMatch(/ append +\/etc\/hosts /);
     expect(dry.stdout).toMatch(/ create +\/etc\/containers\/keys\/signer\.gpg /);
@@ -103,21 +118,47 @@ describe('kbs-bundler stage / unstage (CLI)', () => {
     const root = await rootfs('cli-warn');
     await fs.rm(path.join(root, 'etc/ssl/certs/ca-certificates.crt'));
     const before = await snapshot(root);
-    const cfg = await bundle('warn', { keyPath: '/run/image-security/simple_signing/pubkey.gpg', caFile: 'selfsigned.crt' });
-    const r = await runCli(['stage', '-c', cfg, '--rootfs', root, '--signatures', path.join(work, 'store'), path.join(work, 'untrusted-store')]);
+    const cfg = await bundle('warn', {
+      keyPath: '/run/image-security/simple_signing/pubkey.gpg',
+      caFile: 'selfsigned.crt',
+    });
+    const r = await runCli([
+      'stage',
+      '-c',
+      cfg,
+      '--rootfs',
+      root,
+      '--signatures',
+      path.join(work, 'store'),
+      path.join(work, 'untrusted-store'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/warning \[W_RUN\] \/run\/image-security\/simple_signing\/pubkey\.gpg: .*tmpfs on \/run/);
     expect(r.stderr).toMatch(/warning \[W_CA_AS_SERVER\] .*selfsigned\.crt: .*CA:TRUE.*CaUsedAsEndEntity/);
     expect(r.stderr).toMatch(/warning \[W_NO_CA_BUNDLE\]: none of the known CA bundles exists/);
-    expect(r.stderr).toMatch(/warning \[W_UNTRUSTED_KEY\]: 1 signature .*team\/evil.*made by key [0-9A-F]{16}, which the policy for scope registry\.example\.com:5000 does not trust/);
+    expect(r.stderr).toMatch(
+      /warning \[W_UNTRUSTED_KEY\]: 1 signature .*team\/evil.*made by key [0-9A-F]{16}, which the policy for scope registry\.example\.com:5000 does not trust/,
+    );
     expect(r.stderr.match(/ {2}fix: /g)).toHaveLength(4);
     expect(r.stderr).toContain('nothing was changed');
     expect(await snapshot(root)).toEqual(before);
 
-    const forced = await runCli(['stage', '-c', cfg, '--rootfs', root, '--force', '--signatures', path.join(work, 'store'), path.join(work, 'untrusted-store')]);
+    const forced = await runCli([
+      'stage',
+      '-c',
+      cfg,
+      '--rootfs',
+      root,
+      '--force',
+      '--signatures',
+      path.join(work, 'store'),
+      path.join(work, 'untrusted-store'),
+    ]);
     expect(forced.code).toBe(0);
     expect(forced.stderr).toContain('warning [W_RUN]');
-    expect(await fs.readFile(path.join(root, 'run/image-security/simple_signing/pubkey.gpg'))).toEqual(Buffer.from(key.publicBytes));
+    expect(await fs.readFile(path.join(root, 'run/image-security/simple_signing/pubkey.gpg'))).toEqual(
+      Buffer.from(key.publicBytes),
+    );
   });
 
   it('without root a disk image is staged through debugfs (no mount), mode and owner set', async () => {
@@ -130,7 +171,19 @@ describe('kbs-bundler stage / unstage (CLI)', () => {
     await run('chown', ['nobody', img]);
     await run('chmod', ['-R', 'a+rX', work]);
     const { cli, remove } = cliRunnableBy('nobody');
-    const out = await run('runuser', ['-u', 'nobody', '--', process.execPath, cli, 'stage', '-c', cfg, '--rootfs', img, '--json']).finally(remove);
+    const out = await run('runuser', [
+      '-u',
+      'nobody',
+      '--',
+      process.execPath,
+      cli,
+      'stage',
+      '-c',
+      cfg,
+      '--rootfs',
+      img,
+      '--json',
+    ]).finally(remove);
     const json = JSON.parse(out.toString());
     expect(json).toMatchObject({ kind: 'ext4-image', method: 'debugfs (no mount) at offset 0', applied: true });
     expect((await fs.stat(img)).uid).toBe(65534);

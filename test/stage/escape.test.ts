@@ -75,17 +75,31 @@ describe('writes never leave the rootfs', () => {
     expect(r.applied).toBe(true);
     const inner = path.join(root, outside.slice(1));
     expect(await fs.readFile(path.join(inner, 'keys/signer.gpg'))).toEqual(Buffer.from(key.publicBytes));
-    expect(await fs.readFile(path.join(inner, 'bundle.crt'), 'utf8')).toMatch(/^guest bundle\n# BEGIN kbs-bundler registry CA/);
+    expect(await fs.readFile(path.join(inner, 'bundle.crt'), 'utf8')).toMatch(
+      /^guest bundle\n# BEGIN kbs-bundler registry CA/,
+    );
     expect((await fs.readdir(path.join(root, 'var/lib/store-real/team'))).length).toBe(1);
     const entry = r.plan.entries.find((e) => e.what === 'ca-bundle')!;
     expect(entry.realPath).toBe(`${outside}/bundle.crt`);
-    expect(entry.via).toEqual(['/etc/ssl/certs/ca-certificates.crt → /chain/a', '/chain/a → b', `/chain/b → ${outside}/bundle.crt`]);
+    expect(entry.via).toEqual([
+      '/etc/ssl/certs/ca-certificates.crt → /chain/a',
+      '/chain/a → b',
+      `/chain/b → ${outside}/bundle.crt`,
+    ]);
     expect(await snapshot(outside)).toEqual(outsideBefore);
   });
 
   it.each([
-    ['a relative link climbing above the root (middle of the path)', 'var/lib/containers', '../../../../../../../..' + '/outside'],
-    ['a relative link climbing above the root (last component)', 'etc/hosts', '../../../../../../../../../outside/hosts'],
+    [
+      'a relative link climbing above the root (middle of the path)',
+      'var/lib/containers',
+      '../../../../../../../..' + '/outside',
+    ],
+    [
+      'a relative link climbing above the root (last component)',
+      'etc/hosts',
+      '../../../../../../../../../outside/hosts',
+    ],
     ['an absolute link whose target then climbs with ..', 'etc/containers', '/etc/../../../outside'],
   ])('%s is refused and nothing changes', async (_name, link, target) => {
     const root = await rootfs(async (r) => {
@@ -94,7 +108,10 @@ describe('writes never leave the rootfs', () => {
       await fs.symlink(target, path.join(r, link));
     });
     const before = await snapshot(root);
-    await expect(stageRootfs({ rootfs: root, input, signatureStores: [store], force: true })).rejects.toMatchObject({ code: 'E_PATH_ESCAPE', message: expect.stringContaining('climbs above the rootfs root') });
+    await expect(stageRootfs({ rootfs: root, input, signatureStores: [store], force: true })).rejects.toMatchObject({
+      code: 'E_PATH_ESCAPE',
+      message: expect.stringContaining('climbs above the rootfs root'),
+    });
     expect(await snapshot(root)).toEqual(before);
     expect(await snapshot(outside)).toEqual(outsideBefore);
   });
@@ -103,26 +120,50 @@ describe('writes never leave the rootfs', () => {
     const root = await rootfs(async (r) => {
       await fs.symlink('/etc/containers', path.join(r, 'etc/containers'));
     });
-    await expect(stageRootfs({ rootfs: root, input, signatureStores: [store] })).rejects.toMatchObject({ code: 'E_SYMLINK_LOOP' });
+    await expect(stageRootfs({ rootfs: root, input, signatureStores: [store] })).rejects.toMatchObject({
+      code: 'E_SYMLINK_LOOP',
+    });
   });
 
   it('repository names with .. or absolute paths in a store are refused', async () => {
     const root = await rootfs(async () => undefined);
     const digest = digestOf('x');
     for (const repositoryPath of ['../../../../outside', 'team/../../../x', '/abs/path']) {
-      const sig = { repositoryPath, digest, name: 'signature-1', bytes: new Uint8Array([1]), source: 'evil.tar:member' };
+      const sig = {
+        repositoryPath,
+        digest,
+        name: 'signature-1',
+        bytes: new Uint8Array([1]),
+        source: 'evil.tar:member',
+      };
       await expect(planStage(directoryView(root), input, [sig])).rejects.toMatchObject({ code: 'E_PATH_ESCAPE' });
     }
-    const badDigest = { repositoryPath: 'team/app', digest: 'sha256:../../../../x', name: 'signature-1', bytes: new Uint8Array([1]), source: 'evil' };
+    const badDigest = {
+      repositoryPath: 'team/app',
+      digest: 'sha256:../../../../x',
+      name: 'signature-1',
+      bytes: new Uint8Array([1]),
+      source: 'evil',
+    };
     await expect(planStage(directoryView(root), input, [badDigest])).rejects.toMatchObject({ code: 'E_PATH_ESCAPE' });
     // and through the store reader: a tarball whose member climbs out
     const tree = path.join(work, 'evil-tree');
     await fs.mkdir(path.join(tree, `a@sha256=${digest.slice(7)}`), { recursive: true });
     await fs.writeFile(path.join(tree, `a@sha256=${digest.slice(7)}/signature-1`), 'x');
     const tarFile = path.join(work, 'evil.tar');
-    await run('tar', ['-cf', tarFile, '-C', tree, '--transform', 's,^a@,../../escape@,', `a@sha256=${digest.slice(7)}`]);
+    await run('tar', [
+      '-cf',
+      tarFile,
+      '-C',
+      tree,
+      '--transform',
+      's,^a@,../../escape@,',
+      `a@sha256=${digest.slice(7)}`,
+    ]);
     expect((await run('tar', ['-tf', tarFile])).toString()).toContain('../../escape@sha256=');
-    await expect(stageRootfs({ rootfs: root, input, signatureStores: [tarFile], force: true })).rejects.toMatchObject({ code: expect.stringMatching(/E_PATH_ESCAPE|E_BAD_REPOSITORY_PATH/) });
+    await expect(stageRootfs({ rootfs: root, input, signatureStores: [tarFile], force: true })).rejects.toMatchObject({
+      code: expect.stringMatching(/E_PATH_ESCAPE|E_BAD_REPOSITORY_PATH/),
+    });
     expect(await snapshot(outside)).toEqual(outsideBefore);
   });
 
@@ -142,7 +183,9 @@ describe('writes never leave the rootfs', () => {
         await fs.symlink('../../../../../../../outside', path.join(r2, 'etc/containers'));
       });
       await makeBareExt4(badTree, bad);
-      await expect(stageRootfs({ rootfs: bad, input, signatureStores: [store], noMount })).rejects.toMatchObject({ code: 'E_PATH_ESCAPE' });
+      await expect(stageRootfs({ rootfs: bad, input, signatureStores: [store], noMount })).rejects.toMatchObject({
+        code: 'E_PATH_ESCAPE',
+      });
     }
   });
 });

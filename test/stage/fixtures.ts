@@ -25,7 +25,12 @@ export interface TestKey {
 }
 
 export async function makeKey(name: string): Promise<TestKey> {
-  const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy' as never, userIDs: [{ name, email: `${name}@example.com` }], format: 'object' });
+  const { privateKey, publicKey } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'curve25519Legacy' as never,
+    userIDs: [{ name, email: `${name}@example.com` }],
+    format: 'object',
+  });
   return { key: privateKey, publicBytes: publicKey.write(), fingerprint: publicKey.getFingerprint().toUpperCase() };
 }
 
@@ -34,7 +39,11 @@ export function digestOf(text: string): string {
 }
 
 /** Writes `<store>/<repo>@sha256=<hex>/signature-1` for each image and returns the digests. */
-export async function makeStore(store: string, key: TestKey, images: Array<{ reference: string; repo: string; digest?: string }>): Promise<string[]> {
+export async function makeStore(
+  store: string,
+  key: TestKey,
+  images: Array<{ reference: string; repo: string; digest?: string }>,
+): Promise<string[]> {
   const digests: string[] = [];
   for (const img of images) {
     const digest = img.digest ?? digestOf(img.reference);
@@ -47,18 +56,37 @@ export async function makeStore(store: string, key: TestKey, images: Array<{ ref
   return digests;
 }
 
-export async function makeInput(key: TestKey, options: { caPem?: string; address?: string; keyPath?: string; policyScope?: string; sigstore?: string } = {}): Promise<StageInput> {
+export async function makeInput(
+  key: TestKey,
+  options: { caPem?: string; address?: string; keyPath?: string; policyScope?: string; sigstore?: string } = {},
+): Promise<StageInput> {
   const scope = options.policyScope ?? REGISTRY;
   const keyring = await readPublicKeyring(key.publicBytes, { file: 'test-key' });
   const requirement = options.keyPath
     ? { type: 'signedBy' as const, keyType: 'GPGKeys', keyPath: options.keyPath }
     : { type: 'signedBy' as const, keyType: 'GPGKeys', keyData: Buffer.from(key.publicBytes).toString('base64') };
-  const policy: Policy = { default: [{ type: 'reject' }], transports: { docker: { [scope]: [requirement], 'docker.io/library/busybox': [{ type: 'insecureAcceptAnything' }] } } };
+  const policy: Policy = {
+    default: [{ type: 'reject' }],
+    transports: {
+      docker: { [scope]: [requirement], 'docker.io/library/busybox': [{ type: 'insecureAcceptAnything' }] },
+    },
+  };
   return {
     policy,
-    sigstoreConfig: { 'default-docker': { sigstore: options.sigstore ?? 'file:///var/lib/containers/sigstore' }, docker: {} },
-    registries: [{ registry: REGISTRY, ...(options.caPem ? { caPem: options.caPem, caFile: '/bundle/registry-ca.crt' } : {}), ...(options.address ? { address: options.address } : {}) }],
-    guestKeyFiles: options.keyPath ? [{ guestPath: options.keyPath, bytes: key.publicBytes, sourceFile: '/bundle/keys/signer.gpg' }] : [],
+    sigstoreConfig: {
+      'default-docker': { sigstore: options.sigstore ?? 'file:///var/lib/containers/sigstore' },
+      docker: {},
+    },
+    registries: [
+      {
+        registry: REGISTRY,
+        ...(options.caPem ? { caPem: options.caPem, caFile: '/bundle/registry-ca.crt' } : {}),
+        ...(options.address ? { address: options.address } : {}),
+      },
+    ],
+    guestKeyFiles: options.keyPath
+      ? [{ guestPath: options.keyPath, bytes: key.publicBytes, sourceFile: '/bundle/keys/signer.gpg' }]
+      : [],
     keyrings: [{ scope, keyring, sourceFile: '/bundle/keys/signer.gpg' }],
   };
 }
@@ -68,9 +96,23 @@ export async function makeCaCert(dir: string, cn: string, san?: string): Promise
   await fs.mkdir(dir, { recursive: true });
   const crt = path.join(dir, `${cn}.crt`);
   await exec('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', `/CN=${cn}`, '-keyout', path.join(dir, `${cn}.key`), '-out', crt,
-    '-addext', 'basicConstraints=critical,CA:TRUE',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${cn}`,
+    '-keyout',
+    path.join(dir, `${cn}.key`),
+    '-out',
+    crt,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
     ...(san ? ['-addext', `subjectAltName=${san}`] : []),
   ]);
   return fs.readFile(crt, 'utf8');

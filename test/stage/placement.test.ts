@@ -23,12 +23,23 @@ const policies: Array<Record<string, typeof signed | typeof accept>> = [
 ];
 const sigstores: SigstoreConfig[] = [
   { 'default-docker': { sigstore: 'file:///var/lib/containers/sigstore' }, docker: {} },
-  { 'default-docker': { sigstore: 'file:///a' }, docker: { 'reg.example.com:5000/team/app1': { sigstore: 'file:///b' }, 'reg.example.com:5000/team': { sigstore: 'https://x/y' } } },
-  { docker: { [`reg.example.com:5000/team/app2@${D2}`]: { sigstore: 'file:///c' }, 'reg.example.com:5000/team/deep/app3': { sigstore: 'file:///d' } } },
+  {
+    'default-docker': { sigstore: 'file:///a' },
+    docker: {
+      'reg.example.com:5000/team/app1': { sigstore: 'file:///b' },
+      'reg.example.com:5000/team': { sigstore: 'https://x/y' },
+    },
+  },
+  {
+    docker: {
+      [`reg.example.com:5000/team/app2@${D2}`]: { sigstore: 'file:///c' },
+      'reg.example.com:5000/team/deep/app3': { sigstore: 'file:///d' },
+    },
+  },
 ];
 const refs = [
-  ...['team/app1', 'team/app2', 'team/app3', 'team/deep/app3', 'team/deep/app4', 'other/app1', 'team'].flatMap((repository) =>
-    [D1, D2].map((digest) => ({ registry: 'reg.example.com:5000', repository, digest })),
+  ...['team/app1', 'team/app2', 'team/app3', 'team/deep/app3', 'team/deep/app4', 'other/app1', 'team'].flatMap(
+    (repository) => [D1, D2].map((digest) => ({ registry: 'reg.example.com:5000', repository, digest })),
   ),
   { registry: 'docker.io', repository: 'library/busybox', digest: D1 },
   { registry: 'docker.io', repository: 'library/alpine', digest: D1 },
@@ -40,9 +51,16 @@ describe('placement remembered by parent namespace', () => {
     for (const scopes of policies) {
       for (const sigstoreConfig of sigstores) {
         for (const order of [refs, [...refs].reverse()]) {
-          const ctx: SignatureContext = { policy: { default: [{ type: 'reject' }], transports: { docker: scopes } } as Policy, sigstoreConfig, keyrings: [] };
+          const ctx: SignatureContext = {
+            policy: { default: [{ type: 'reject' }], transports: { docker: scopes } } as Policy,
+            sigstoreConfig,
+            keyrings: [],
+          };
           for (const ref of order) {
-            expect(placementOf(ctx, ref)).toEqual({ policy: policyFor(ctx.policy, ref), where: sigstoreBaseFor(sigstoreConfig, ref) });
+            expect(placementOf(ctx, ref)).toEqual({
+              policy: policyFor(ctx.policy, ref),
+              where: sigstoreBaseFor(sigstoreConfig, ref),
+            });
           }
         }
       }

@@ -25,9 +25,16 @@ beforeAll(async () => {
   work = await tempDir('kbs-rollback-');
   const key = await makeKey('signer');
   store = path.join(work, 'store');
-  const images = Array.from({ length: SIGNATURES }, (_, i) => ({ reference: `${REGISTRY}/team/app${i}:v1`, repo: `team/app${i}` }));
+  const images = Array.from({ length: SIGNATURES }, (_, i) => ({
+    reference: `${REGISTRY}/team/app${i}:v1`,
+    repo: `team/app${i}`,
+  }));
   await makeStore(store, key, images);
-  input = await makeInput(key, { caPem: await makeCaCert(path.join(work, 'ca'), 'Rollback CA'), address: '192.0.2.10', keyPath: '/etc/containers/keys/signer.gpg' });
+  input = await makeInput(key, {
+    caPem: await makeCaCert(path.join(work, 'ca'), 'Rollback CA'),
+    address: '192.0.2.10',
+    keyPath: '/etc/containers/keys/signer.gpg',
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -54,7 +61,9 @@ describe('failure part-way', () => {
     await makeGuestTree(root);
     const before = await snapshot(root);
     const onProgress = signalDuringApply('SIGTERM');
-    await expect(stageRootfs({ rootfs: root, input, signatureStores: [store], onProgress })).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
+    await expect(stageRootfs({ rootfs: root, input, signatureStores: [store], onProgress })).rejects.toMatchObject({
+      code: 'E_INTERRUPTED',
+    });
     expect(onProgress.sentAt).toBeGreaterThan(0); // the signal came after changes had been made
     expect(await snapshot(root)).toEqual(before);
     expect(process.listenerCount('SIGTERM')).toBe(0);
@@ -82,13 +91,17 @@ describe('failure part-way', () => {
     const img = path.join(work, 'img');
     await makeBareExt4(tree, img);
     const onProgress = signalDuringApply('SIGINT');
-    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store], onProgress })).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
+    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store], onProgress })).rejects.toMatchObject({
+      code: 'E_INTERRUPTED',
+    });
     expect(onProgress.sentAt).toBeGreaterThan(0);
     const mounts = await fs.readFile('/proc/mounts', 'utf8');
     expect(mounts).not.toContain('kbs-mnt-');
     expect((await debugfsCatFile(img, 0, '/etc/hosts')).toString()).toBe('127.0.0.1 localhost\n');
     expect((await debugfsCatFile(img, 0, '/etc/ssl/certs/ca-certificates.crt')).toString()).toBe('# host bundle\n');
-    const ls = (await import('node:child_process')).execFileSync('debugfs', ['-R', 'ls -p /var/lib', img], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const ls = (await import('node:child_process'))
+      .execFileSync('debugfs', ['-R', 'ls -p /var/lib', img], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString();
     expect(ls).not.toMatch(/containers|kbs-bundler/);
     expect((await e2fsckClean(img, 0)).code).toBe(0);
   });
@@ -98,7 +111,10 @@ describe('failure part-way', () => {
     await makeGuestTree(tree);
     const img = path.join(work, 'img2');
     await makeBareExt4(tree, img);
-    const sha = async () => createHash('sha256').update(await fs.readFile(img)).digest('hex');
+    const sha = async () =>
+      createHash('sha256')
+        .update(await fs.readFile(img))
+        .digest('hex');
     const before = await sha();
     let sent = false;
     const onProgress = (done: number, total: number) => {
@@ -107,7 +123,9 @@ describe('failure part-way', () => {
         process.emit('SIGINT', 'SIGINT');
       }
     };
-    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store], noMount: true, onProgress })).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
+    await expect(
+      stageRootfs({ rootfs: img, input, signatureStores: [store], noMount: true, onProgress }),
+    ).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
     expect(await sha()).toBe(before);
     expect((await fs.readdir(work)).filter((f) => f.includes('kbs-staging'))).toEqual([]);
   });
@@ -123,21 +141,31 @@ describe('a disk image that fills up while staging', () => {
     execFileSync('mkfs.ext4', ['-q', '-F', '-b', '1024', '-N', '128', '-d', tree, img, '1M']);
     return img;
   };
-  const sha = async (f: string) => createHash('sha256').update(await fs.readFile(f)).digest('hex');
+  const sha = async (f: string) =>
+    createHash('sha256')
+      .update(await fs.readFile(f))
+      .digest('hex');
 
   it('through debugfs: the error is reported and the image is byte-identical', async () => {
     const img = await fullImage('full-debugfs');
     const before = await sha(img);
-    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store], noMount: true })).rejects.toMatchObject({ code: 'E_DEBUGFS' });
+    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store], noMount: true })).rejects.toMatchObject({
+      code: 'E_DEBUGFS',
+    });
     expect(await sha(img)).toBe(before);
   });
 
   it('through a loop mount: ENOSPC rolls back, the image is unmounted and e2fsck clean', async () => {
     const img = await fullImage('full-mount');
-    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store] })).rejects.toMatchObject({ code: 'E_ROOTFS_WRITE', message: expect.stringMatching(/ENOSPC.*every change made so far was undone/) });
+    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store] })).rejects.toMatchObject({
+      code: 'E_ROOTFS_WRITE',
+      message: expect.stringMatching(/ENOSPC.*every change made so far was undone/),
+    });
     expect(await fs.readFile('/proc/mounts', 'utf8')).not.toContain('kbs-mnt-');
     const { execFileSync } = await import('node:child_process');
-    const ls = execFileSync('debugfs', ['-R', 'ls -p /var/lib', img], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const ls = execFileSync('debugfs', ['-R', 'ls -p /var/lib', img], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).toString();
     expect(ls).not.toMatch(/containers|kbs-bundler/);
     expect((await debugfsCatFile(img, 0, '/etc/hosts')).toString()).toBe('127.0.0.1 localhost\n');
     expect((await e2fsckClean(img, 0)).code).toBe(0);
@@ -154,12 +182,19 @@ describe('a disk image that fills up while staging', () => {
     const before = await sha(img);
     const { cli, remove } = cliRunnableBy('nobody');
     const cfg = path.join(work, 'full.yaml');
-    await fs.writeFile(cfg, `policy:\n  default: [{type: reject}]\n  scopes:\n    "${REGISTRY}":\n      - type: signedBy\n        keys: [key.gpg]\n`);
-    await fs.writeFile(path.join(work, 'key.gpg'), (input.keyrings[0]!.keyring.bytes));
+    await fs.writeFile(
+      cfg,
+      `policy:\n  default: [{type: reject}]\n  scopes:\n    "${REGISTRY}":\n      - type: signedBy\n        keys: [key.gpg]\n`,
+    );
+    await fs.writeFile(path.join(work, 'key.gpg'), input.keyrings[0]!.keyring.bytes);
     let code = 0;
     let stderr = '';
     try {
-      execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, cli, 'stage', '-c', cfg, '--rootfs', img, '--signatures', store], { stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync(
+        'runuser',
+        ['-u', 'nobody', '--', process.execPath, cli, 'stage', '-c', cfg, '--rootfs', img, '--signatures', store],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
     } catch (e) {
       code = (e as { status: number }).status;
       stderr = String((e as { stderr: Buffer }).stderr);

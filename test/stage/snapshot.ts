@@ -15,7 +15,10 @@ export async function snapshot(root: string): Promise<Record<string, string>> {
       else if (st.isDirectory()) {
         out[r] = `dir ${meta}`;
         await walk(r);
-      } else out[r] = `file ${meta} ${createHash('sha256').update(await fs.readFile(abs)).digest('hex')}`;
+      } else
+        out[r] = `file ${meta} ${createHash('sha256')
+          .update(await fs.readFile(abs))
+          .digest('hex')}`;
     }
   };
   await walk('');

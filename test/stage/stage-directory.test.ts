@@ -47,13 +47,19 @@ describe('stage into a directory rootfs', () => {
     expect(first.applied).toBe(true);
 
     const sigPath = path.join(root, `var/lib/containers/sigstore/team/app@sha256=${digests[0]!.slice(7)}/signature-1`);
-    expect(await fs.readFile(sigPath)).toEqual(await fs.readFile(path.join(store, `team/app@sha256=${digests[0]!.slice(7)}/signature-1`)));
+    expect(await fs.readFile(sigPath)).toEqual(
+      await fs.readFile(path.join(store, `team/app@sha256=${digests[0]!.slice(7)}/signature-1`)),
+    );
     expect((await fs.stat(sigPath)).mode & 0o7777).toBe(0o644);
     expect((await fs.stat(path.dirname(sigPath))).mode & 0o7777).toBe(0o755);
     // busybox is insecureAcceptAnything: reported, not copied
     await expect(fs.access(path.join(root, 'var/lib/containers/sigstore/library'))).rejects.toThrow();
-    expect(first.plan.skippedSignatures).toEqual([expect.objectContaining({ code: 'uncovered', image: expect.stringContaining('docker.io/library/busybox@') })]);
-    expect(Buffer.from(await fs.readFile(path.join(root, 'etc/containers/keys/signer.gpg')))).toEqual(Buffer.from(key.publicBytes));
+    expect(first.plan.skippedSignatures).toEqual([
+      expect.objectContaining({ code: 'uncovered', image: expect.stringContaining('docker.io/library/busybox@') }),
+    ]);
+    expect(Buffer.from(await fs.readFile(path.join(root, 'etc/containers/keys/signer.gpg')))).toEqual(
+      Buffer.from(key.publicBytes),
+    );
 
     const bundle = await fs.readFile(path.join(root, 'etc/ssl/certs/ca-certificates.crt'), 'utf8');
     expect(bundle.startsWith('# host bundle\n# BEGIN kbs-bundler registry CA certificates')).toBe(true);
@@ -65,7 +71,10 @@ describe('stage into a directory rootfs', () => {
     );
     const record = JSON.parse(await fs.readFile(path.join(root, RECORD_PATH.slice(1)), 'utf8'));
     expect(record.files).toHaveLength(3);
-    expect(record.blocks.map((b: { path: string }) => b.path)).toEqual(['/etc/hosts', '/etc/ssl/certs/ca-certificates.crt']);
+    expect(record.blocks.map((b: { path: string }) => b.path)).toEqual([
+      '/etc/hosts',
+      '/etc/ssl/certs/ca-certificates.crt',
+    ]);
 
     const afterFirst = await snapshot(root);
     const second = await stageRootfs({ rootfs: root, input, signatureStores: [store] });
@@ -84,9 +93,20 @@ describe('stage into a directory rootfs', () => {
     const root = await freshRootfs('dir2');
     const input = await makeInput(key, { caPem, address: '192.0.2.10' });
     await stageRootfs({ rootfs: root, input, signatureStores: [store] });
-    const input2 = { ...input, registries: [{ registry: REGISTRY, caPem, address: '192.0.2.99' }, { registry: 'other.example.com', caPem, address: '192.0.2.7' }] };
+    const input2 = {
+      ...input,
+      registries: [
+        { registry: REGISTRY, caPem, address: '192.0.2.99' },
+        { registry: 'other.example.com', caPem, address: '192.0.2.7' },
+      ],
+    };
     const again = await stageRootfs({ rootfs: root, input: input2, signatureStores: [store] });
-    expect(again.plan.entries.filter((e) => e.action === 'replace').map((e) => e.realPath).sort()).toEqual(['/etc/hosts', '/etc/ssl/certs/ca-certificates.crt']);
+    expect(
+      again.plan.entries
+        .filter((e) => e.action === 'replace')
+        .map((e) => e.realPath)
+        .sort(),
+    ).toEqual(['/etc/hosts', '/etc/ssl/certs/ca-certificates.crt']);
     const hosts = await fs.readFile(path.join(root, 'etc/hosts'), 'utf8');
     expect(hosts.match(/BEGIN kbs-bundler/g)).toHaveLength(1);
     expect(hosts).toContain('192.0.2.7 other.example.com\n192.0.2.99 registry.example.com\n');
@@ -107,7 +127,9 @@ describe('stage into a directory rootfs', () => {
     const input = await makeInput(key, { caPem, address: '192.0.2.10', keyPath: '/etc/containers/keys/signer.gpg' });
     const r = await stageRootfs({ rootfs: root, input, signatureStores: [store], dryRun: true });
     expect(r.applied).toBe(false);
-    const actions = Object.fromEntries(r.plan.entries.filter((e) => e.what !== 'directory').map((e) => [e.realPath, e.action]));
+    const actions = Object.fromEntries(
+      r.plan.entries.filter((e) => e.what !== 'directory').map((e) => [e.realPath, e.action]),
+    );
     expect(actions).toMatchObject({
       '/etc/ssl/certs/ca-certificates.crt': 'append',
       '/etc/hosts': 'append',
@@ -126,7 +148,10 @@ describe('keyrings across runs', () => {
     const input = await makeInput(key, { keyPath: '/etc/containers/keys/signer.gpg' });
     await stageRootfs({ rootfs: root, input, signatureStores: [] });
     const other = await makeKey('second');
-    const input2 = { ...input, guestKeyFiles: [{ guestPath: '/etc/containers/keys/signer.gpg', bytes: other.publicBytes, sourceFile: 'k2' }] };
+    const input2 = {
+      ...input,
+      guestKeyFiles: [{ guestPath: '/etc/containers/keys/signer.gpg', bytes: other.publicBytes, sourceFile: 'k2' }],
+    };
     const r = await stageRootfs({ rootfs: root, input: input2, signatureStores: [] });
     expect(r.plan.entries.find((e) => e.what === 'keyring')?.action).toBe('replace');
     await unstageRootfs({ rootfs: root });
@@ -153,7 +178,7 @@ describe('signatures already in the guest', () => {
     const root = await freshRootfs('existing-sigs');
     const dir = path.join(root, `var/lib/containers/sigstore/team/app@sha256=${digests[0]!.slice(7)}`);
     await fs.mkdir(dir, { recursive: true });
-    await fs.writeFile(path.join(dir, 'signature-1'), 'someone else\'s signature');
+    await fs.writeFile(path.join(dir, 'signature-1'), "someone else's signature");
     const ours = await fs.readFile(path.join(store, `team/db@sha256=${digests[1]!.slice(7)}/signature-1`));
     const dbDir = path.join(root, `var/lib/containers/sigstore/team/db@sha256=${digests[1]!.slice(7)}`);
     await fs.mkdir(dbDir, { recursive: true });
@@ -161,7 +186,9 @@ describe('signatures already in the guest', () => {
     const input = await makeInput(key);
     // the same store twice: identical blobs are staged once
     const r = await stageRootfs({ rootfs: root, input, signatureStores: [store, store] });
-    const sigEntries = r.plan.entries.filter((e) => e.what === 'signature').map((e) => [e.realPath.split('/').slice(-2).join('/'), e.action]);
+    const sigEntries = r.plan.entries
+      .filter((e) => e.what === 'signature')
+      .map((e) => [e.realPath.split('/').slice(-2).join('/'), e.action]);
     expect(sigEntries).toEqual([
       [`app@sha256=${digests[0]!.slice(7)}/signature-2`, 'create'],
       [`db@sha256=${digests[1]!.slice(7)}/copied-by-hand`, 'skip'],

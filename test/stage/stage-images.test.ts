@@ -5,7 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageRootfs } from '../../src/stage/stage.js';
 import { unstageRootfs } from '../../src/stage/unstage.js';
 import { RECORD_PATH } from '../../src/stage/record.js';
-import { debugfsCatFile, debugfsStat, e2fsckClean, makeBareExt4, makeGuestTree, makeInitrd, makeMbrExt4, MIB, run, tempDir } from '../rootfs/images.js';
+import {
+  debugfsCatFile,
+  debugfsStat,
+  e2fsckClean,
+  makeBareExt4,
+  makeGuestTree,
+  makeInitrd,
+  makeMbrExt4,
+  MIB,
+  run,
+  tempDir,
+} from '../rootfs/images.js';
 import { makeCaCert, makeInput, makeKey, makeStore, REGISTRY, type TestKey } from './fixtures.js';
 import { snapshot } from './snapshot.js';
 import type { StageInput } from '../../src/stage/types.js';
@@ -19,7 +30,10 @@ let input: StageInput;
 let sigGuestPath: string;
 let sigBytes: Buffer;
 
-const sha = async (f: string) => createHash('sha256').update(await fs.readFile(f)).digest('hex');
+const sha = async (f: string) =>
+  createHash('sha256')
+    .update(await fs.readFile(f))
+    .digest('hex');
 
 beforeAll(async () => {
   work = await tempDir('kbs-stage-img-');
@@ -41,10 +55,21 @@ afterAll(async () => {
 async function expectStagedImage(img: string, offset: number): Promise<void> {
   expect(await debugfsCatFile(img, offset, sigGuestPath)).toEqual(sigBytes);
   expect(await debugfsStat(img, offset, sigGuestPath)).toEqual({ type: 'regular', mode: 0o644, uid: 0, gid: 0 });
-  expect(await debugfsStat(img, offset, path.dirname(sigGuestPath))).toEqual({ type: 'directory', mode: 0o755, uid: 0, gid: 0 });
-  expect(Buffer.from(await debugfsCatFile(img, offset, '/etc/containers/keys/signer.gpg'))).toEqual(Buffer.from(key.publicBytes));
-  expect((await debugfsCatFile(img, offset, '/etc/hosts')).toString()).toContain('192.0.2.10 registry.example.com\n# END kbs-bundler');
-  expect((await debugfsCatFile(img, offset, '/etc/ssl/certs/ca-certificates.crt')).toString()).toContain('-----BEGIN CERTIFICATE-----');
+  expect(await debugfsStat(img, offset, path.dirname(sigGuestPath))).toEqual({
+    type: 'directory',
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+  });
+  expect(Buffer.from(await debugfsCatFile(img, offset, '/etc/containers/keys/signer.gpg'))).toEqual(
+    Buffer.from(key.publicBytes),
+  );
+  expect((await debugfsCatFile(img, offset, '/etc/hosts')).toString()).toContain(
+    '192.0.2.10 registry.example.com\n# END kbs-bundler',
+  );
+  expect((await debugfsCatFile(img, offset, '/etc/ssl/certs/ca-certificates.crt')).toString()).toContain(
+    '-----BEGIN CERTIFICATE-----',
+  );
   expect(JSON.parse((await debugfsCatFile(img, offset, RECORD_PATH)).toString()).files).toHaveLength(2);
   const fsck = await e2fsckClean(img, offset);
   expect(fsck.code, fsck.output).toBe(0);
@@ -55,7 +80,8 @@ describe.each([
   ['MBR, filesystem at 3 MiB (DAX header)', 3 * MIB],
   ['MBR, filesystem at 1 MiB', 1 * MIB],
 ])('stage into a disk image: %s', (_name, offset) => {
-  const make = async (img: string) => (offset === 0 ? makeBareExt4(tree, img) : makeMbrExt4(tree, img, offset).then(() => undefined));
+  const make = async (img: string) =>
+    offset === 0 ? makeBareExt4(tree, img) : makeMbrExt4(tree, img, offset).then(() => undefined);
 
   it('through a loop mount (root): read back with debugfs, e2fsck clean, re-run changes no byte, unstage restores the files', async () => {
     const img = path.join(work, `mount-${offset}.img`);
@@ -75,8 +101,12 @@ describe.each([
     const un = await unstageRootfs({ rootfs: img });
     expect(un.applied).toBe(true);
     expect((await debugfsCatFile(img, offset, '/etc/hosts')).toString()).toBe('127.0.0.1 localhost\n');
-    expect((await debugfsCatFile(img, offset, '/etc/ssl/certs/ca-certificates.crt')).toString()).toBe('# host bundle\n');
-    expect((await run('debugfs', ['-R', 'ls -p /var/lib', `${img}?offset=${offset}`])).toString()).not.toMatch(/containers|kbs-bundler/);
+    expect((await debugfsCatFile(img, offset, '/etc/ssl/certs/ca-certificates.crt')).toString()).toBe(
+      '# host bundle\n',
+    );
+    expect((await run('debugfs', ['-R', 'ls -p /var/lib', `${img}?offset=${offset}`])).toString()).not.toMatch(
+      /containers|kbs-bundler/,
+    );
     expect((await e2fsckClean(img, offset)).code).toBe(0);
   });
 
@@ -106,8 +136,12 @@ describe.each([
     expect(un.method).toBe(`debugfs (no mount) at offset ${offset}`);
     expect(un.applied).toBe(true);
     expect((await debugfsCatFile(img, offset, '/etc/hosts')).toString()).toBe('127.0.0.1 localhost\n');
-    expect((await run('debugfs', ['-R', 'ls -p /var/lib', `${img}?offset=${offset}`])).toString()).not.toMatch(/containers|kbs-bundler/);
-    expect((await run('debugfs', ['-R', 'ls -p /etc', `${img}?offset=${offset}`])).toString()).not.toMatch(/\/containers\//);
+    expect((await run('debugfs', ['-R', 'ls -p /var/lib', `${img}?offset=${offset}`])).toString()).not.toMatch(
+      /containers|kbs-bundler/,
+    );
+    expect((await run('debugfs', ['-R', 'ls -p /etc', `${img}?offset=${offset}`])).toString()).not.toMatch(
+      /\/containers\//,
+    );
     expect((await e2fsckClean(img, offset)).code).toBe(0);
   });
 });
@@ -116,9 +150,33 @@ describe('a dm-verity measured image', () => {
   let img: string;
   let parts: { p1: { offset: number; size: number }; p2?: { offset: number; size: number } };
   const verify = async (rootHash: string, salt: string) => {
-    const loop = (await run('losetup', ['-r', '-f', '--show', '-o', String(parts.p1.offset), '--sizelimit', String(parts.p1.size), img])).toString().trim();
+    const loop = (
+      await run('losetup', [
+        '-r',
+        '-f',
+        '--show',
+        '-o',
+        String(parts.p1.offset),
+        '--sizelimit',
+        String(parts.p1.size),
+        img,
+      ])
+    )
+      .toString()
+      .trim();
     try {
-      return await run('veritysetup', ['verify', '--no-superblock', `--hash-offset=${parts.p2!.offset}`, `--salt=${salt}`, loop, img, rootHash]).then(() => true, () => false);
+      return await run('veritysetup', [
+        'verify',
+        '--no-superblock',
+        `--hash-offset=${parts.p2!.offset}`,
+        `--salt=${salt}`,
+        loop,
+        img,
+        rootHash,
+      ]).then(
+        () => true,
+        () => false,
+      );
     } finally {
       await run('losetup', ['-d', loop]);
     }
@@ -127,7 +185,20 @@ describe('a dm-verity measured image', () => {
   beforeAll(async () => {
     img = path.join(work, 'measured.img');
     parts = await makeMbrExt4(tree, img, 1 * MIB, { secondMiB: 1 });
-    const loop = (await run('losetup', ['-r', '-f', '--show', '-o', String(parts.p1.offset), '--sizelimit', String(parts.p1.size), img])).toString().trim();
+    const loop = (
+      await run('losetup', [
+        '-r',
+        '-f',
+        '--show',
+        '-o',
+        String(parts.p1.offset),
+        '--sizelimit',
+        String(parts.p1.size),
+        img,
+      ])
+    )
+      .toString()
+      .trim();
     try {
       await run('veritysetup', ['format', '--no-superblock', `--hash-offset=${parts.p2!.offset}`, loop, img]);
     } finally {
@@ -150,7 +221,9 @@ describe('a dm-verity measured image', () => {
     const r = await stageRootfs({ rootfs: img, input, signatureStores: [store], reverity: true });
     expect(r.applied).toBe(true);
     const v = r.verity!;
-    expect(v.kernelVerityParams).toBe(`root_hash=${v.rootHash},salt=${v.salt},data_blocks=${parts.p1.size / 4096},data_block_size=4096,hash_block_size=4096`);
+    expect(v.kernelVerityParams).toBe(
+      `root_hash=${v.rootHash},salt=${v.salt},data_blocks=${parts.p1.size / 4096},data_block_size=4096,hash_block_size=4096`,
+    );
     expect(await verify(v.rootHash, v.salt)).toBe(true);
     expect(await verify('0'.repeat(64), v.salt)).toBe(false);
     await expectStagedImage(img, parts.p1.offset);
@@ -171,7 +244,9 @@ describe('stage into an initrd', () => {
     // gzip -dc decompresses every member; cpio stops at each trailer, so run it once per archive
     const whole = path.join(work, 'initrd.cpio');
     await fs.writeFile(whole, await run('gzip', ['-dc', initrd]));
-    const list = (await run('sh', ['-c', '(cpio -t --quiet; cpio -t --quiet) < "$1"', 'sh', whole])).toString().split('\n');
+    const list = (await run('sh', ['-c', '(cpio -t --quiet; cpio -t --quiet) < "$1"', 'sh', whole]))
+      .toString()
+      .split('\n');
     expect(list).toContain(sigGuestPath.slice(1));
     expect(list).toContain('etc/containers/keys/signer.gpg');
     expect(list).toContain('var/lib/containers/sigstore');
@@ -230,7 +305,10 @@ describe('an erofs image', () => {
     const img = path.join(work, 'bare.erofs');
     await run('mkfs.erofs', ['--quiet', '-zlz4hc', '-Enoinline_data', img, tree]);
     const before = await sha(img);
-    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store] })).rejects.toMatchObject({ code: 'E_ROOTFS_EROFS', message: expect.stringContaining('--rebuild') });
+    await expect(stageRootfs({ rootfs: img, input, signatureStores: [store] })).rejects.toMatchObject({
+      code: 'E_ROOTFS_EROFS',
+      message: expect.stringContaining('--rebuild'),
+    });
     expect(await sha(img)).toBe(before);
     const r = await stageRootfs({ rootfs: img, input, signatureStores: [store], rebuild: true });
     expect(r.kind).toBe('erofs-image');
@@ -250,7 +328,9 @@ describe('an erofs image', () => {
     await run('mkfs.erofs', ['--quiet', '-zlz4hc', '-Enoinline_data', fsFile, tree]);
     await fs.writeFile(img, '');
     await fs.truncate(img, 9 * MIB);
-    await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', img], { input: `label: dos\nstart=2048, size=${8 * 2048}, type=83\n` });
+    await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', img], {
+      input: `label: dos\nstart=2048, size=${8 * 2048}, type=83\n`,
+    });
     await run('dd', [`if=${fsFile}`, `of=${img}`, 'bs=1M', 'seek=1', 'conv=notrunc', 'status=none']);
     const mbr = (await fs.readFile(img)).subarray(0, 512);
     const r = await stageRootfs({ rootfs: img, input, signatureStores: [store], rebuild: true });

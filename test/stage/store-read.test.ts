@@ -20,10 +20,12 @@ beforeAll(async () => {
   work = await tempDir('kbs-store-read-');
   store = path.join(work, 'store');
   let seed = 1;
-  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff));
+  const bytes = (n: number) =>
+    Buffer.from(Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff));
   // every size once, then 400 small ones (several slabs), in nested repositories
   const files: Array<[string, Buffer]> = SIZES.map((n, i) => [`team/size-${i}@sha256=${HEX}/signature-1`, bytes(n)]);
-  for (let i = 0; i < 400; i++) files.push([`bulk/g${i % 7}/app${i}@sha256=${HEX}/signature-${1 + (i % 3)}`, bytes(600 + (i % 50) * 37)]);
+  for (let i = 0; i < 400; i++)
+    files.push([`bulk/g${i % 7}/app${i}@sha256=${HEX}/signature-${1 + (i % 3)}`, bytes(600 + (i % 50) * 37)]);
   for (const [rel, data] of files) {
     await fs.mkdir(path.dirname(path.join(store, rel)), { recursive: true });
     await fs.writeFile(path.join(store, rel), data);
@@ -48,7 +50,9 @@ describe('reading a lookaside store into slabs', () => {
       expect(sig.source).toBe(path.join(store, `${sig.repositoryPath}@sha256=${HEX}`, sig.name));
       expect(sig.digest).toBe(`sha256:${HEX}`);
     }
-    expect(read.find((s) => s.repositoryPath === `team/size-${SIZES.length - 1}`)?.bytes.byteLength).toBe(MAX_SIGNATURE_SIZE + 1);
+    expect(read.find((s) => s.repositoryPath === `team/size-${SIZES.length - 1}`)?.bytes.byteLength).toBe(
+      MAX_SIGNATURE_SIZE + 1,
+    );
     expect(read.filter((s) => s.name.startsWith('.'))).toEqual([]);
     // views of one slab never overlap: changing one changes no other
     const copies = read.map((s) => Buffer.from(s.bytes));
@@ -58,7 +62,15 @@ describe('reading a lookaside store into slabs', () => {
 
   it('sources are path.join(base, directory, name) however the base is spelled', async () => {
     const rel = path.relative(process.cwd(), store);
-    for (const base of [store, `${store}/`, `${store}//`, `${store}/./`, `${path.dirname(store)}/../${path.basename(path.dirname(store))}/store`, rel, `./${rel}/`]) {
+    for (const base of [
+      store,
+      `${store}/`,
+      `${store}//`,
+      `${store}/./`,
+      `${path.dirname(store)}/../${path.basename(path.dirname(store))}/store`,
+      rel,
+      `./${rel}/`,
+    ]) {
       const read = await readSignatureStore(base);
       expect(read).toHaveLength(SIZES.length + 400 + 1);
       for (const sig of read) expect(sig.source).toBe(path.join(base, `${sig.repositoryPath}@sha256=${HEX}`, sig.name));

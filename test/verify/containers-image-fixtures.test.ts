@@ -18,7 +18,10 @@ afterEach(async () => {
 const fixture = (...p: string[]) => path.join(CI_FIXTURES, ...p);
 
 /** Judges dir-img-<name> as `testing/manifest:<tag>` under signedBy <key> with matchExact. */
-async function judge(name: string, opts: { tag?: string; key?: string; side?: 'host' | 'guest' } = {}): Promise<SideDecision> {
+async function judge(
+  name: string,
+  opts: { tag?: string; key?: string; side?: 'host' | 'guest' } = {},
+): Promise<SideDecision> {
   const dir = fixture(`dir-img-${name}`);
   const manifest = await manifestFromFile(path.join(dir, 'manifest.json'));
   const signatures: Record<string, string> = {};
@@ -29,7 +32,9 @@ async function judge(name: string, opts: { tag?: string; key?: string; side?: 'h
     'keys/key.gpg': await fs.readFile(fixture(opts.key ?? 'public-key.gpg')),
   });
   const rootfs = await openRootfsReader(root);
-  const policy = policyWith('docker.io/testing/manifest', [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/keys/key.gpg', signedIdentity: { type: 'matchExact' } }]);
+  const policy = policyWith('docker.io/testing/manifest', [
+    { type: 'signedBy', keyType: 'GPGKeys', keyPath: '/keys/key.gpg', signedIdentity: { type: 'matchExact' } },
+  ]);
   return evaluateSide(
     {
       image: `testing/manifest:${opts.tag ?? 'latest'}`,
@@ -48,7 +53,9 @@ describe('containers/image dir-img-* fixtures in containers-image mode', () => {
   it('dir-img-valid: allowed as testing/manifest:latest', async () => {
     const d = await judge('valid');
     expect(d.allowed).toBe(true);
-    expect(d.outcomes[0]?.signatures.map((s) => [s.accepted, s.signer])).toEqual([[true, '08CD26E446E2E95249B7A405E932F44B23E8DD43']]);
+    expect(d.outcomes[0]?.signatures.map((s) => [s.accepted, s.signer])).toEqual([
+      [true, '08CD26E446E2E95249B7A405E932F44B23E8DD43'],
+    ]);
   });
 
   it('dir-img-valid: rejected as :notlatest (identity)', async () => {
@@ -72,7 +79,9 @@ describe('containers/image dir-img-* fixtures in containers-image mode', () => {
   it('dir-img-modified-manifest: rejected for the digest', async () => {
     const d = await judge('modified-manifest');
     expect(d.allowed).toBe(false);
-    expect(d.message).toBe('Source image rejected: Signature for digest sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55 does not match');
+    expect(d.message).toBe(
+      'Source image rejected: Signature for digest sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55 does not match',
+    );
   });
 
   it('dir-img-unsigned: rejected, no signature exists', async () => {
@@ -87,7 +96,9 @@ describe('containers/image dir-img-* fixtures in containers-image mode', () => {
   });
 
   it('dir-img-no-manifest: no decision without a manifest (bad input)', async () => {
-    await expect(manifestFromFile(fixture('dir-img-no-manifest', 'manifest.json'))).rejects.toThrow(/manifest not found/);
+    await expect(manifestFromFile(fixture('dir-img-no-manifest', 'manifest.json'))).rejects.toThrow(
+      /manifest not found/,
+    );
   });
 
   it('dir-img-valid-subkey: allowed with public-key-with-subkey.gpg (subkey mapped to its primary)', async () => {

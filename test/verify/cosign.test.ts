@@ -27,18 +27,33 @@ afterAll(async () => {
 });
 
 function layer(key: typeof ec, digest = DIGEST, wrapEvery = 0) {
-  const payload = new TextEncoder().encode(JSON.stringify({ critical: { identity: { 'docker-reference': 'registry.example.com/ns/app' }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' }, optional: null }));
+  const payload = new TextEncoder().encode(
+    JSON.stringify({
+      critical: {
+        identity: { 'docker-reference': 'registry.example.com/ns/app' },
+        image: { 'docker-manifest-digest': digest },
+        type: 'cosign container image signature',
+      },
+      optional: null,
+    }),
+  );
   let signature = cryptoSign('sha256', payload, key.privateKey).toString('base64');
   if (wrapEvery) signature = signature.replace(new RegExp(`(.{${wrapEvery}})`, 'g'), '$1\n');
   return { payload, signature };
 }
 
 function fetcher(layers: ReturnType<typeof layer>[]): CosignFetcher {
-  return async (image, digest) => ({ reference: `registry.example.com/ns/app:${digest.replace(':', '-')}.sig`, layers: image === IMAGE ? layers : [] });
+  return async (image, digest) => ({
+    reference: `registry.example.com/ns/app:${digest.replace(':', '-')}.sig`,
+    layers: image === IMAGE ? layers : [],
+  });
 }
 
 async function judgeReport(requirement: Record<string, unknown>, layers: ReturnType<typeof layer>[], sigstore = '') {
-  const policy = { default: [{ type: 'reject' }], transports: { docker: { 'registry.example.com/ns/app': [{ type: 'sigstoreSigned', ...requirement }] } } };
+  const policy = {
+    default: [{ type: 'reject' }],
+    transports: { docker: { 'registry.example.com/ns/app': [{ type: 'sigstoreSigned', ...requirement }] } },
+  };
   const report = await verifyImage(
     {
       image: IMAGE,
@@ -55,12 +70,17 @@ async function judgeReport(requirement: Record<string, unknown>, layers: ReturnT
   return report;
 }
 
-async function judge(requirement: Record<string, unknown>, layers: ReturnType<typeof layer>[], sigstore = ''): Promise<SideDecision[]> {
+async function judge(
+  requirement: Record<string, unknown>,
+  layers: ReturnType<typeof layer>[],
+  sigstore = '',
+): Promise<SideDecision[]> {
   return (await judgeReport(requirement, layers, sigstore)).decisions;
 }
 
 /** The guest needs `sigstore:` in every entry; the host needs use-sigstore-attachments to read cosign signatures. */
-const ATTACHMENTS = 'docker:\n  registry.example.com:\n    sigstore: file:///sigs\n    use-sigstore-attachments: true\n';
+const ATTACHMENTS =
+  'docker:\n  registry.example.com:\n    sigstore: file:///sigs\n    use-sigstore-attachments: true\n';
 
 describe('sigstoreSigned (cosign, static key)', () => {
   it('ECDSA P-256 key from keyPath: allowed by the guest; the host reads cosign signatures only with use-sigstore-attachments', async () => {
@@ -69,7 +89,11 @@ describe('sigstoreSigned (cosign, static key)', () => {
     expect(guest?.allowed).toBe(true);
     expect(host?.message).toBe('Source image rejected: A signature was required, but no signature exists');
     expect(report.divergences.map((d) => d.rule)).toEqual(['cosign attachments']);
-    const [, host2] = await judge({ keyPath: '/keys/cosign.pub', signedIdentity: { type: 'matchRepository' } }, [layer(ec)], ATTACHMENTS);
+    const [, host2] = await judge(
+      { keyPath: '/keys/cosign.pub', signedIdentity: { type: 'matchRepository' } },
+      [layer(ec)],
+      ATTACHMENTS,
+    );
     expect(host2?.allowed).toBe(true);
   });
 
@@ -77,7 +101,11 @@ describe('sigstoreSigned (cosign, static key)', () => {
     const [guest, host] = await judge({ keyData: pem(ec) }, [layer(ec)]);
     expect(guest?.allowed).toBe(true);
     expect(host?.message).toBe('invalid policy in "policy.json": illegal base64 data at input byte 0');
-    const [guestB64, hostB64] = await judge({ keyData: Buffer.from(pem(ec)).toString('base64'), signedIdentity: { type: 'matchRepository' } }, [layer(ec)], ATTACHMENTS);
+    const [guestB64, hostB64] = await judge(
+      { keyData: Buffer.from(pem(ec)).toString('base64'), signedIdentity: { type: 'matchRepository' } },
+      [layer(ec)],
+      ATTACHMENTS,
+    );
     expect(guestB64?.chain[1]).toMatch(/^failed to build public key verifier: /);
     expect(hostB64?.allowed).toBe(true);
   });
@@ -94,7 +122,11 @@ describe('sigstoreSigned (cosign, static key)', () => {
   });
 
   it('payload digest: the manifest digest or, for multi-arch, the manifest-list digest (guest); every layer must match', async () => {
-    const listReport = await judgeReport({ keyPath: '/keys/cosign.pub', signedIdentity: { type: 'matchRepository' } }, [layer(ec, LIST_DIGEST)], ATTACHMENTS);
+    const listReport = await judgeReport(
+      { keyPath: '/keys/cosign.pub', signedIdentity: { type: 'matchRepository' } },
+      [layer(ec, LIST_DIGEST)],
+      ATTACHMENTS,
+    );
     const [guest, host] = listReport.decisions;
     expect(guest?.allowed).toBe(true);
     expect(host?.message).toBe(`Source image rejected: Signature for digest ${LIST_DIGEST} does not match`);
@@ -106,7 +138,13 @@ describe('sigstoreSigned (cosign, static key)', () => {
   it('signedIdentity other than matchRepository/exactRepository: `Denied by MatchExact` before any fetch', async () => {
     const [guest] = await judge({ keyData: pem(ec), signedIdentity: { type: 'matchExact' } }, [layer(ec)]);
     expect(guest?.chain[1]).toBe('Denied by MatchExact');
-    const [exact] = await judge({ keyData: pem(ec), signedIdentity: { type: 'exactRepository', dockerRepository: 'registry.example.com/ns/app' } }, [layer(ec)]);
+    const [exact] = await judge(
+      {
+        keyData: pem(ec),
+        signedIdentity: { type: 'exactRepository', dockerRepository: 'registry.example.com/ns/app' },
+      },
+      [layer(ec)],
+    );
     expect(exact?.allowed).toBe(true);
   });
 

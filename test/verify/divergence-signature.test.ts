@@ -11,12 +11,18 @@ const TEST_MANIFEST_DIGEST = 'sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda
 
 describe('§6 one signature, guest vs host', () => {
   it('a valid signature by the primary key is accepted by both', async () => {
-    const { guest, host } = await judgeBoth({ policy: scoped([await signedByKeyData()]), signatures: { 'signature-1': await sign(payloadText(IMAGE_FULL)) } });
+    const { guest, host } = await judgeBoth({
+      policy: scoped([await signedByKeyData()]),
+      signatures: { 'signature-1': await sign(payloadText(IMAGE_FULL)) },
+    });
     expect([guest.allowed, host.allowed]).toEqual([true, true]);
   });
 
   it('an armored cleartext blob: not a signed message for the guest, refused by the host first-byte check', async () => {
-    const { guest, host } = await judgeBoth({ policy: scoped([await signedByKeyData()]), signatures: { 'signature-1': await fixture('invalid-cleartext.signature') } });
+    const { guest, host } = await judgeBoth({
+      policy: scoped([await signedByKeyData()]),
+      signatures: { 'signature-1': await fixture('invalid-cleartext.signature') },
+    });
     expect(guest.chain[1]).toBe('The signatures do not satisfied! Reject reason: [Failed to parse OpenPGP packet]');
     expect(host.message).toBe('Source image rejected: unrecognized signature format, starting with binary 0x2d');
   });
@@ -26,10 +32,15 @@ describe('§6 one signature, guest vs host', () => {
     const { guest, host, report } = await judgeBoth({
       image: 'docker.io/testing/manifest:latest',
       digest: TEST_MANIFEST_DIGEST,
-      policy: scoped([{ type: 'signedBy', keyType: 'GPGKeys', keyData: key, signedIdentity: { type: 'matchRepository' } }], 'docker.io/testing/manifest'),
+      policy: scoped(
+        [{ type: 'signedBy', keyType: 'GPGKeys', keyData: key, signedIdentity: { type: 'matchRepository' } }],
+        'docker.io/testing/manifest',
+      ),
       signatures: { 'signature-1': await fixture('subkey.signature') },
     });
-    expect(guest.chain[1]).toBe('The signatures do not satisfied! Reject reason: [signature verify failed! There is no pubkey can verify the signature!]');
+    expect(guest.chain[1]).toBe(
+      'The signatures do not satisfied! Reject reason: [signature verify failed! There is no pubkey can verify the signature!]',
+    );
     expect(host.allowed).toBe(true);
     expect(host.outcomes[0]?.signatures[0]?.reason).toContain('older hosts (skopeo 1.9.3 / c/image 5.23) reject it');
     expect(report.divergences[0]?.rule).toBe('subkey signature');
@@ -37,11 +48,28 @@ describe('§6 one signature, guest vs host', () => {
 
   it('an expired key: the guest does not check expiry, the host rejects the signature', async () => {
     const created = new Date(Date.now() - 10 * 86400_000);
-    const { privateKey, publicKey } = await openpgp.generateKey({ userIDs: [{ name: 'expired', email: 'e@example.com' }], type: 'ecc', keyExpirationTime: 86400, date: created, format: 'object' });
-    const message = await openpgp.createMessage({ binary: new TextEncoder().encode(payloadText(IMAGE_FULL)), date: created });
-    const blob = await openpgp.sign({ message, signingKeys: privateKey, format: 'binary', date: new Date(created.getTime() + 1000) });
+    const { privateKey, publicKey } = await openpgp.generateKey({
+      userIDs: [{ name: 'expired', email: 'e@example.com' }],
+      type: 'ecc',
+      keyExpirationTime: 86400,
+      date: created,
+      format: 'object',
+    });
+    const message = await openpgp.createMessage({
+      binary: new TextEncoder().encode(payloadText(IMAGE_FULL)),
+      date: created,
+    });
+    const blob = await openpgp.sign({
+      message,
+      signingKeys: privateKey,
+      format: 'binary',
+      date: new Date(created.getTime() + 1000),
+    });
     const keyData = Buffer.from(publicKey.write()).toString('base64');
-    const { guest, host, report } = await judgeBoth({ policy: scoped([{ type: 'signedBy', keyType: 'GPGKeys', keyData }]), signatures: { 'signature-1': blob as Uint8Array } });
+    const { guest, host, report } = await judgeBoth({
+      policy: scoped([{ type: 'signedBy', keyType: 'GPGKeys', keyData }]),
+      signatures: { 'signature-1': blob as Uint8Array },
+    });
     expect(guest.allowed).toBe(true);
     expect(host.allowed).toBe(false);
     expect(host.outcomes[0]?.signatures[0]?.code).toBe('E_KEY_EXPIRED');
@@ -49,7 +77,10 @@ describe('§6 one signature, guest vs host', () => {
   });
 
   it('critical.type: a string whose value the guest does not check; the host requires `atomic container signature`', async () => {
-    const { guest, host, report } = await judgeBoth({ policy: scoped([await signedByKeyData()]), signatures: { 'signature-1': await sign(payloadText(IMAGE_FULL, DIGEST, { type: 'something else' })) } });
+    const { guest, host, report } = await judgeBoth({
+      policy: scoped([await signedByKeyData()]),
+      signatures: { 'signature-1': await sign(payloadText(IMAGE_FULL, DIGEST, { type: 'something else' })) },
+    });
     expect(guest.allowed).toBe(true);
     expect(host.allowed).toBe(false);
     expect(host.message).toContain('something else');
@@ -57,20 +88,32 @@ describe('§6 one signature, guest vs host', () => {
   });
 
   it('unknown keys in critical: ignored by the guest, `Unknown key "x"` on the host', async () => {
-    const { guest, host } = await judgeBoth({ policy: scoped([await signedByKeyData()]), signatures: { 'signature-1': await sign(payloadText(IMAGE_FULL, DIGEST, { critical: ',"extra":1' })) } });
+    const { guest, host } = await judgeBoth({
+      policy: scoped([await signedByKeyData()]),
+      signatures: { 'signature-1': await sign(payloadText(IMAGE_FULL, DIGEST, { critical: ',"extra":1' })) },
+    });
     expect(guest.allowed).toBe(true);
     expect(host.message).toBe('Source image rejected: Unknown key "extra"');
   });
 
   it('duplicate JSON keys: the last wins in the guest, `Duplicate key "x"` on the host', async () => {
-    const text = payloadText(IMAGE_FULL).replace('"identity":{', '"identity":{"docker-reference":"elsewhere.example.com/x:1",');
-    const { guest, host } = await judgeBoth({ policy: scoped([await signedByKeyData()]), signatures: { 'signature-1': await sign(text) } });
+    const text = payloadText(IMAGE_FULL).replace(
+      '"identity":{',
+      '"identity":{"docker-reference":"elsewhere.example.com/x:1",',
+    );
+    const { guest, host } = await judgeBoth({
+      policy: scoped([await signedByKeyData()]),
+      signatures: { 'signature-1': await sign(text) },
+    });
     expect(guest.allowed).toBe(true);
     expect(host.message).toBe('Source image rejected: Duplicate key "docker-reference"');
   });
 
   it('`optional` absent: fine for the guest, required by the host', async () => {
-    const { guest, host } = await judgeBoth({ policy: scoped([await signedByKeyData()]), signatures: { 'signature-1': await sign(payloadText(IMAGE_FULL, DIGEST, { optional: null })) } });
+    const { guest, host } = await judgeBoth({
+      policy: scoped([await signedByKeyData()]),
+      signatures: { 'signature-1': await sign(payloadText(IMAGE_FULL, DIGEST, { optional: null })) },
+    });
     expect(guest.allowed).toBe(true);
     expect(host.allowed).toBe(false);
     expect(host.message).toContain('optional');
@@ -78,31 +121,50 @@ describe('§6 one signature, guest vs host', () => {
 
   it('order of checks: identity first in the guest, digest first on the host', async () => {
     const other = `sha256:${'3'.repeat(64)}`;
-    const { guest, host } = await judgeBoth({ policy: scoped([await signedByKeyData()]), signatures: { 'signature-1': await sign(payloadText('registry.example.com/ns/app:9', other)) } });
+    const { guest, host } = await judgeBoth({
+      policy: scoped([await signedByKeyData()]),
+      signatures: { 'signature-1': await sign(payloadText('registry.example.com/ns/app:9', other)) },
+    });
     expect(guest.chain[1]).toBe('The signatures do not satisfied! Reject reason: [Match reference failed.]');
     expect(host.message).toBe(`Source image rejected: Signature for digest ${other} does not match`);
   });
 
   it('digest mismatch: each side words it', async () => {
     const other = `sha256:${'3'.repeat(64)}`;
-    const { guest, host } = await judgeBoth({ policy: scoped([await signedByKeyData()]), signatures: { 'signature-1': await sign(payloadText(IMAGE_FULL, other)) } });
-    expect(guest.chain[1]).toBe(`The signatures do not satisfied! Reject reason: [SigPayload's manifest digest does not match, the input is ${DIGEST}, but in SigPayload it is ${other}]`);
+    const { guest, host } = await judgeBoth({
+      policy: scoped([await signedByKeyData()]),
+      signatures: { 'signature-1': await sign(payloadText(IMAGE_FULL, other)) },
+    });
+    expect(guest.chain[1]).toBe(
+      `The signatures do not satisfied! Reject reason: [SigPayload's manifest digest does not match, the input is ${DIGEST}, but in SigPayload it is ${other}]`,
+    );
     expect(host.message).toBe(`Source image rejected: Signature for digest ${other} does not match`);
   });
 
   it('identity mismatch: `Match reference failed.` / `Signature for identity "…" is not accepted`', async () => {
-    const { guest, host } = await judgeBoth({ policy: scoped([await signedByKeyData()]), signatures: { 'signature-1': await sign(payloadText('registry.example.com/ns/other:1.0')) } });
+    const { guest, host } = await judgeBoth({
+      policy: scoped([await signedByKeyData()]),
+      signatures: { 'signature-1': await sign(payloadText('registry.example.com/ns/other:1.0')) },
+    });
     expect(guest.chain[1]).toBe('The signatures do not satisfied! Reject reason: [Match reference failed.]');
-    expect(host.message).toBe('Source image rejected: Signature for identity "registry.example.com/ns/other:1.0" is not accepted');
+    expect(host.message).toBe(
+      'Source image rejected: Signature for identity "registry.example.com/ns/other:1.0" is not accepted',
+    );
   });
 
   it('several signatures: one valid is enough on both sides; none valid lists every reason', async () => {
     const bad = await sign(payloadText('registry.example.com/ns/other:1.0'));
     const good = await sign(payloadText(IMAGE_FULL));
-    const one = await judgeBoth({ policy: scoped([await signedByKeyData()]), signatures: { 'signature-1': bad, 'signature-2': good } });
+    const one = await judgeBoth({
+      policy: scoped([await signedByKeyData()]),
+      signatures: { 'signature-1': bad, 'signature-2': good },
+    });
     expect([one.guest.allowed, one.host.allowed]).toEqual([true, true]);
     const other = `sha256:${'3'.repeat(64)}`;
-    const none = await judgeBoth({ policy: scoped([await signedByKeyData()]), signatures: { 'signature-1': bad, 'signature-2': await sign(payloadText(IMAGE_FULL, other)) } });
+    const none = await judgeBoth({
+      policy: scoped([await signedByKeyData()]),
+      signatures: { 'signature-1': bad, 'signature-2': await sign(payloadText(IMAGE_FULL, other)) },
+    });
     expect(none.guest.chain[1]).toMatch(/^The signatures do not satisfied! Reject reason: \[.+, .+\]$/);
     expect(none.guest.chain[1]).toContain('Match reference failed.');
     expect(none.guest.chain[1]).toContain(`but in SigPayload it is ${other}`);

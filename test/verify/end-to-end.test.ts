@@ -40,15 +40,34 @@ describe('build → stage → verify', () => {
   it('lint finds the missing signatures before staging, nothing after', async () => {
     const before = await runCli(['lint', '-c', BUNDLE, '--rootfs', empty, '--json']);
     expect(before.code).toBe(1);
-    expect((JSON.parse(before.stdout) as { findings: Array<{ code: string }> }).findings.map((f) => f.code)).toEqual(['L_NO_SIGNATURES']);
+    expect((JSON.parse(before.stdout) as { findings: Array<{ code: string }> }).findings.map((f) => f.code)).toEqual([
+      'L_NO_SIGNATURES',
+    ]);
     const after = await runCli(['lint', '--kbs', kbs, '--rootfs', root]);
-    expect([after.code, after.stdout.trim()]).toEqual([0, 'No findings: the guest and the host read this configuration the same way.']);
+    expect([after.code, after.stdout.trim()]).toEqual([
+      0,
+      'No findings: the guest and the host read this configuration the same way.',
+    ]);
   });
 
   it('allowed from a directory rootfs, on both sides', async () => {
-    const r = await runCli(['verify', IMAGE, '--kbs', kbs, '--rootfs', root, '--manifest', MANIFEST, '--mode', 'both', '--json']);
+    const r = await runCli([
+      'verify',
+      IMAGE,
+      '--kbs',
+      kbs,
+      '--rootfs',
+      root,
+      '--manifest',
+      MANIFEST,
+      '--mode',
+      'both',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
-    expect((JSON.parse(r.stdout) as { decisions: Array<{ allowed: boolean }> }).decisions.map((d) => d.allowed)).toEqual([true, true]);
+    expect(
+      (JSON.parse(r.stdout) as { decisions: Array<{ allowed: boolean }> }).decisions.map((d) => d.allowed),
+    ).toEqual([true, true]);
   });
 
   it('allowed from an ext4 image and from an initrd of the same tree; denied from an empty rootfs', async () => {

@@ -43,7 +43,9 @@ export async function writeTree(dir: string, files: Record<string, string | Uint
 
 /** A policy (default reject) with one docker scope. */
 export function policyWith(scope: string, requirements: unknown[], extra: Record<string, unknown> = {}): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [scope]: requirements } }, ...extra }));
+  return new TextEncoder().encode(
+    JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [scope]: requirements } }, ...extra }),
+  );
 }
 
 /**
@@ -59,7 +61,8 @@ export async function lookasideRootfs(
 ): Promise<string> {
   const sigDir = path.join(dir, 'sigs', `${repoPath}@${digest.replace(':', '=')}`);
   await fs.mkdir(sigDir, { recursive: true });
-  for (const [name, source] of Object.entries(signatures)) await fs.writeFile(path.join(sigDir, name), await fs.readFile(source));
+  for (const [name, source] of Object.entries(signatures))
+    await fs.writeFile(path.join(sigDir, name), await fs.readFile(source));
   await writeTree(dir, files);
   return dir;
 }

@@ -6,8 +6,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fs } from 'node:fs';
 import { openKbsRepository } from '../../src/kbs/read.js';
 import { openRootfsReader, type RootfsReader } from '../../src/rootfs/reader.js';
-import { defaultSignatureBackend, loadVerifyInputs, manifestFromDigest, verifyImage, type VerifyReport } from '../../src/verify/index.js';
-import { IMAGE_RS_RESOURCES, OTHER_SIGNED_DIGEST, SIGNED_DIGEST, kbsTreeFromOfflineJson, rootfsWithImageRsSignatures, tempDir } from './fixtures.js';
+import {
+  defaultSignatureBackend,
+  loadVerifyInputs,
+  manifestFromDigest,
+  verifyImage,
+  type VerifyReport,
+} from '../../src/verify/index.js';
+import {
+  IMAGE_RS_RESOURCES,
+  OTHER_SIGNED_DIGEST,
+  SIGNED_DIGEST,
+  kbsTreeFromOfflineJson,
+  rootfsWithImageRsSignatures,
+  tempDir,
+} from './fixtures.js';
 
 let kbsDir: string;
 let rootfsDir: string;
@@ -36,7 +49,10 @@ describe("image-rs's offline-fs-kbc repository", () => {
     const [guest, host] = report.decisions;
     expect(guest?.allowed).toBe(true);
     expect(guest?.scope).toBe('docker:"quay.io/kata-containers/confidential-containers"');
-    expect(guest?.outcomes[0]?.signatures[0]).toMatchObject({ accepted: true, signer: '67B24AACC459679E0283D7EE58F6ED07EEA6B429' });
+    expect(guest?.outcomes[0]?.signatures[0]).toMatchObject({
+      accepted: true,
+      signer: '67B24AACC459679E0283D7EE58F6ED07EEA6B429',
+    });
     expect(host?.allowed).toBe(false);
     expect(host?.message).toMatch(/^Source image rejected: /);
     expect(host?.outcomes[0]?.signatures[0]?.code).toBe('E_KEY_EXPIRED');
@@ -57,12 +73,17 @@ describe("image-rs's offline-fs-kbc repository", () => {
 
   it(':signed at the :other_signed digest is denied: the signature names another tag', async () => {
     const report = await verify('quay.io/kata-containers/confidential-containers:other_signed', SIGNED_DIGEST);
-    expect(report.decisions[0]?.chain[1]).toBe('The signatures do not satisfied! Reject reason: [Match reference failed.]');
+    expect(report.decisions[0]?.chain[1]).toBe(
+      'The signatures do not satisfied! Reject reason: [Match reference failed.]',
+    );
   });
 
   it('quay.io/prometheus/busybox:latest is allowed by the default insecureAcceptAnything', async () => {
     const report = await verify('quay.io/prometheus/busybox:latest', SIGNED_DIGEST);
-    expect(report.decisions.map((d) => [d.allowed, d.scope])).toEqual([[true, 'default'], [true, 'default']]);
+    expect(report.decisions.map((d) => [d.allowed, d.scope])).toEqual([
+      [true, 'default'],
+      [true, 'default'],
+    ]);
   });
 
   it('a digest with no signature directory is denied with the guest and host texts', async () => {

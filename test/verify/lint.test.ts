@@ -15,7 +15,12 @@ afterAll(async () => {
 
 const KEY = async (file = 'public-key.gpg') => (await fs.readFile(path.join(CI_FIXTURES, file))).toString('base64');
 
-async function lint(policy: unknown, sigstore?: string, rootfsFiles?: Record<string, string | Uint8Array>, resources: Record<string, Uint8Array> = {}): Promise<LintFinding[]> {
+async function lint(
+  policy: unknown,
+  sigstore?: string,
+  rootfsFiles?: Record<string, string | Uint8Array>,
+  resources: Record<string, Uint8Array> = {},
+): Promise<LintFinding[]> {
   let rootfs;
   if (rootfsFiles) {
     const dir = await tempDir('lint');
@@ -26,7 +31,9 @@ async function lint(policy: unknown, sigstore?: string, rootfsFiles?: Record<str
   return lintConfiguration(
     {
       policy: { bytes: new TextEncoder().encode(JSON.stringify(policy)), source: 'policy.json' },
-      ...(sigstore !== undefined ? { sigstoreConfig: { bytes: new TextEncoder().encode(sigstore), source: 'sigstore.yaml' } } : {}),
+      ...(sigstore !== undefined
+        ? { sigstoreConfig: { bytes: new TextEncoder().encode(sigstore), source: 'sigstore.yaml' } }
+        : {}),
       resources: { get: async (p) => resources[p] },
       ...(rootfs ? { rootfs } : {}),
     },
@@ -36,40 +43,81 @@ async function lint(policy: unknown, sigstore?: string, rootfsFiles?: Record<str
 
 const codes = (f: LintFinding[]) => f.map((x) => x.code);
 const STORE = 'default-docker:\n  sigstore: file:///var/lib/containers/sigstore\n';
-const scoped = (scope: string, reqs: unknown[]) => ({ default: [{ type: 'reject' }], transports: { docker: { [scope]: reqs } } });
+const scoped = (scope: string, reqs: unknown[]) => ({
+  default: [{ type: 'reject' }],
+  transports: { docker: { [scope]: reqs } },
+});
 
 describe('lint findings', () => {
   it('a clean policy has none', async () => {
-    expect(await lint(scoped('registry.example.com/ns', [{ type: 'signedBy', keyType: 'GPGKeys', keyData: await KEY() }]), STORE)).toEqual([]);
+    expect(
+      await lint(
+        scoped('registry.example.com/ns', [{ type: 'signedBy', keyType: 'GPGKeys', keyData: await KEY() }]),
+        STORE,
+      ),
+    ).toEqual([]);
   });
 
   it('lookaside-only entries and http stores', async () => {
-    const f = await lint(scoped('registry.example.com', [{ type: 'insecureAcceptAnything' }]), 'docker:\n  registry.example.com:\n    lookaside: https://sigs.example.com\n');
+    const f = await lint(
+      scoped('registry.example.com', [{ type: 'insecureAcceptAnything' }]),
+      'docker:\n  registry.example.com:\n    lookaside: https://sigs.example.com\n',
+    );
     expect(codes(f)).toEqual(['L_LOOKASIDE_ONLY']);
     expect(f[0]?.fix).toContain('sigstore: <file:// base>');
-    const h = await lint(scoped('registry.example.com', [{ type: 'insecureAcceptAnything' }]), 'docker:\n  registry.example.com:\n    sigstore: https://sigs.example.com\n');
+    const h = await lint(
+      scoped('registry.example.com', [{ type: 'insecureAcceptAnything' }]),
+      'docker:\n  registry.example.com:\n    sigstore: https://sigs.example.com\n',
+    );
     expect(codes(h)).toEqual(['L_HTTP_STORE']);
     expect(h[0]?.problem).toContain('HTTP support for signature stores is not implemented.');
   });
 
   it('keyPaths, keyPath under /run, missing transports, empty lists', async () => {
-    expect(codes(await lint(scoped('registry.example.com', [{ type: 'signedBy', keyType: 'GPGKeys', keyPaths: ['/etc/k.gpg'] }]), STORE))).toEqual(['L_KEYPATHS']);
-    const run = await lint(scoped('registry.example.com', [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/run/image-security/simple_signing/pubkey.gpg' }]), STORE);
+    expect(
+      codes(
+        await lint(
+          scoped('registry.example.com', [{ type: 'signedBy', keyType: 'GPGKeys', keyPaths: ['/etc/k.gpg'] }]),
+          STORE,
+        ),
+      ),
+    ).toEqual(['L_KEYPATHS']);
+    const run = await lint(
+      scoped('registry.example.com', [
+        { type: 'signedBy', keyType: 'GPGKeys', keyPath: '/run/image-security/simple_signing/pubkey.gpg' },
+      ]),
+      STORE,
+    );
     expect(codes(run)).toEqual(['L_RUN_PATH']);
     expect(run[0]?.fix).toContain('tmpfs on /run');
-    expect(codes(await lint({ default: [{ type: 'insecureAcceptAnything' }] }, STORE))).toEqual(['L_MISSING_TRANSPORTS']);
+    expect(codes(await lint({ default: [{ type: 'insecureAcceptAnything' }] }, STORE))).toEqual([
+      'L_MISSING_TRANSPORTS',
+    ]);
     const empty = await lint({ default: [], transports: { docker: { 'registry.example.com': [] } } }, STORE);
     expect(codes(empty)).toEqual(['L_EMPTY_LIST', 'L_EMPTY_LIST']);
   });
 
   it('scope keys that can never match: uppercase, no registry host', async () => {
-    const f = await lint({ default: [{ type: 'reject' }], transports: { docker: { busybox: [{ type: 'insecureAcceptAnything' }], 'registry.example.com/NS/App': [{ type: 'insecureAcceptAnything' }] } } }, STORE);
+    const f = await lint(
+      {
+        default: [{ type: 'reject' }],
+        transports: {
+          docker: {
+            busybox: [{ type: 'insecureAcceptAnything' }],
+            'registry.example.com/NS/App': [{ type: 'insecureAcceptAnything' }],
+          },
+        },
+      },
+      STORE,
+    );
     expect(codes(f)).toEqual(['L_SCOPE_NEVER_MATCHES', 'L_SCOPE_NEVER_MATCHES']);
     expect(f[0]?.fix).toBe('use "docker.io/library/busybox" (the fully-expanded, lowercase name)');
   });
 
   it('a sigstore base with no signatures for an allowed scope, and a keyPath missing from the rootfs', async () => {
-    const policy = scoped('registry.example.com/ns/app', [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/etc/pki/k.gpg' }]);
+    const policy = scoped('registry.example.com/ns/app', [
+      { type: 'signedBy', keyType: 'GPGKeys', keyPath: '/etc/pki/k.gpg' },
+    ]);
     const f = await lint(policy, STORE, { 'var/lib/containers/sigstore/.keep': '' });
     expect(codes(f)).toEqual(['L_KEY_MISSING', 'L_NO_SIGNATURES']);
     const staged = await lint(policy, STORE, {
@@ -80,30 +128,66 @@ describe('lint findings', () => {
   });
 
   it('expired keys and signing subkeys', async () => {
-    const { publicKey } = await openpgp.generateKey({ userIDs: [{ name: 'old' }], type: 'ecc', keyExpirationTime: 60, date: new Date(Date.now() - 86400_000), format: 'object' });
-    const expired = await lint(scoped('registry.example.com', [{ type: 'signedBy', keyType: 'GPGKeys', keyData: Buffer.from(publicKey.write()).toString('base64') }]), STORE);
+    const { publicKey } = await openpgp.generateKey({
+      userIDs: [{ name: 'old' }],
+      type: 'ecc',
+      keyExpirationTime: 60,
+      date: new Date(Date.now() - 86400_000),
+      format: 'object',
+    });
+    const expired = await lint(
+      scoped('registry.example.com', [
+        { type: 'signedBy', keyType: 'GPGKeys', keyData: Buffer.from(publicKey.write()).toString('base64') },
+      ]),
+      STORE,
+    );
     expect(codes(expired)).toEqual(['L_KEY_EXPIRED']);
-    const sub = await lint(scoped('registry.example.com', [{ type: 'signedBy', keyType: 'GPGKeys', keyData: await KEY('public-key-with-subkey.gpg') }]), STORE);
+    const sub = await lint(
+      scoped('registry.example.com', [
+        { type: 'signedBy', keyType: 'GPGKeys', keyData: await KEY('public-key-with-subkey.gpg') },
+      ]),
+      STORE,
+    );
     expect(codes(sub)).toEqual(['L_SIGNING_SUBKEY']);
   });
 
   it('staged signatures that one side accepts and the other refuses (a subkey-made signature)', async () => {
-    const policy = scoped('docker.io/testing/manifest', [{ type: 'signedBy', keyType: 'GPGKeys', keyData: await KEY('public-key-with-subkey.gpg') }]);
+    const policy = scoped('docker.io/testing/manifest', [
+      { type: 'signedBy', keyType: 'GPGKeys', keyData: await KEY('public-key-with-subkey.gpg') },
+    ]);
     const f = await lint(policy, STORE, {
-      [`var/lib/containers/sigstore/testing/manifest@sha256=${'2'.repeat(64)}/signature-1`]: await fs.readFile(path.join(CI_FIXTURES, 'subkey.signature')),
+      [`var/lib/containers/sigstore/testing/manifest@sha256=${'2'.repeat(64)}/signature-1`]: await fs.readFile(
+        path.join(CI_FIXTURES, 'subkey.signature'),
+      ),
     });
     expect(codes(f)).toEqual(['L_SIGNING_SUBKEY', 'L_SIGNATURE_DIVERGES']);
-    expect(f[1]?.problem).toMatch(/^signature \/var\/lib\/containers\/sigstore\/testing\/manifest@sha256=2+\/signature-1 is refused by the guest \(.+\) but accepted by the host$/);
+    expect(f[1]?.problem).toMatch(
+      /^signature \/var\/lib\/containers\/sigstore\/testing\/manifest@sha256=2+\/signature-1 is refused by the guest \(.+\) but accepted by the host$/,
+    );
   });
 
   it('identity values the guest compares literally', async () => {
-    const f = await lint(scoped('registry.example.com', [{ type: 'signedBy', keyType: 'GPGKeys', keyData: await KEY(), signedIdentity: { type: 'exactReference', dockerReference: 'busybox:1.36' } }]), STORE);
+    const f = await lint(
+      scoped('registry.example.com', [
+        {
+          type: 'signedBy',
+          keyType: 'GPGKeys',
+          keyData: await KEY(),
+          signedIdentity: { type: 'exactReference', dockerReference: 'busybox:1.36' },
+        },
+      ]),
+      STORE,
+    );
     expect(codes(f)).toEqual(['L_IDENTITY_LITERAL']);
     expect(f[0]?.fix).toBe('write "docker.io/library/busybox:1.36"');
   });
 
   it('a kbs:// keyPath whose resource is missing, and signedBy without any sigstore config', async () => {
-    const f = await lint(scoped('registry.example.com', [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: 'kbs:///default/gpg-public-key/test' }]));
+    const f = await lint(
+      scoped('registry.example.com', [
+        { type: 'signedBy', keyType: 'GPGKeys', keyPath: 'kbs:///default/gpg-public-key/test' },
+      ]),
+    );
     expect(codes(f)).toEqual(['L_KEY_MISSING', 'L_NO_SIGSTORE_CONFIG']);
   });
 });
@@ -115,11 +199,20 @@ describe('lint: registry CA certificates', () => {
     dirs.push(dir);
     const leaf = await makeSelfSignedCaLeaf(path.join(dir, 'leaf'), { sans: ['DNS:registry.example.com'] });
     const proper = await makeCertificates(path.join(dir, 'proper'), { sans: ['DNS:registry.example.com'] });
-    const policy = new TextEncoder().encode(JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }], transports: {} }));
-    const run = async (caFile: string) => lintConfiguration(
-      { policy: { bytes: policy, source: 'policy.json' }, resources: { get: async () => undefined }, registryCas: [{ registry: 'registry.example.com:5000', pem: await fs.readFile(caFile, 'utf8'), source: caFile }] },
-      defaultSignatureBackend,
+    const policy = new TextEncoder().encode(
+      JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }], transports: {} }),
     );
+    const run = async (caFile: string) =>
+      lintConfiguration(
+        {
+          policy: { bytes: policy, source: 'policy.json' },
+          resources: { get: async () => undefined },
+          registryCas: [
+            { registry: 'registry.example.com:5000', pem: await fs.readFile(caFile, 'utf8'), source: caFile },
+          ],
+        },
+        defaultSignatureBackend,
+      );
     const bad = await run(leaf.caFile);
     expect(codes(bad)).toEqual(['L_CA_AS_SERVER_CERT']);
     expect(bad[0]?.problem).toContain('CaUsedAsEndEntity');

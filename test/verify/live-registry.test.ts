@@ -38,15 +38,42 @@ beforeAll(async () => {
   const imageC = await buildOciImage(path.join(work, 'oci-c'), '1.0', { marker: 'c' });
   const imageD = await buildOciImage(path.join(work, 'oci-d'), '1.0', { marker: 'd' });
 
-  signedDigest = (await pushImage({ ociRef: imageA, registry, dest: 'demo/app:1.0', signBy: alice, gnupg, lookasideStagingDir: lookaside })).digest;
+  signedDigest = (
+    await pushImage({
+      ociRef: imageA,
+      registry,
+      dest: 'demo/app:1.0',
+      signBy: alice,
+      gnupg,
+      lookasideStagingDir: lookaside,
+    })
+  ).digest;
   // The same manifest under another tag: its signature names :1.0.
   await pushImage({ ociRef: imageA, registry, dest: 'demo/app:other', lookasideStagingDir: lookaside });
   await pushImage({ ociRef: imageB, registry, dest: 'demo/app:unsigned', lookasideStagingDir: lookaside });
-  await pushImage({ ociRef: imageC, registry, dest: 'demo/app:mallory', signBy: mallory, gnupg, lookasideStagingDir: lookaside });
+  await pushImage({
+    ociRef: imageC,
+    registry,
+    dest: 'demo/app:mallory',
+    signBy: mallory,
+    gnupg,
+    lookasideStagingDir: lookaside,
+  });
   // demo/tampered:1.0 is signed, then the tag is re-pushed with another manifest; the old signature is
   // placed where the new digest's signatures are looked up (a store that serves it for any digest).
-  const tamperedSigned = (await pushImage({ ociRef: imageA, registry, dest: 'demo/tampered:1.0', signBy: alice, gnupg, lookasideStagingDir: lookaside })).digest;
-  const modified = (await pushImage({ ociRef: imageD, registry, dest: 'demo/tampered:1.0', lookasideStagingDir: lookaside })).digest;
+  const tamperedSigned = (
+    await pushImage({
+      ociRef: imageA,
+      registry,
+      dest: 'demo/tampered:1.0',
+      signBy: alice,
+      gnupg,
+      lookasideStagingDir: lookaside,
+    })
+  ).digest;
+  const modified = (
+    await pushImage({ ociRef: imageD, registry, dest: 'demo/tampered:1.0', lookasideStagingDir: lookaside })
+  ).digest;
   const sigOf = (d: string) => path.join(lookaside, 'demo/tampered@' + d.replace(':', '='));
   await fs.mkdir(sigOf(modified), { recursive: true });
   await fs.copyFile(path.join(sigOf(tamperedSigned), 'signature-1'), path.join(sigOf(modified), 'signature-1'));
@@ -58,14 +85,31 @@ beforeAll(async () => {
 
   const policy = JSON.stringify({
     default: [{ type: 'reject' }],
-    transports: { docker: { [`${registry.host}/demo`]: [{ type: 'signedBy', keyType: 'GPGKeys', keyData: (await gnupg.exportPublic(alice)).toString('base64') }] } },
+    transports: {
+      docker: {
+        [`${registry.host}/demo`]: [
+          { type: 'signedBy', keyType: 'GPGKeys', keyData: (await gnupg.exportPublic(alice)).toString('base64') },
+        ],
+      },
+    },
   });
   const sigstore = `docker:\n  ${registry.host}:\n    sigstore: file:///${STORE}\n`;
-  const credential = (password: string) => JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${registry.username}:${password}`).toString('base64') } } });
+  const credential = (password: string) =>
+    JSON.stringify({
+      auths: { [registry.host]: { auth: Buffer.from(`${registry.username}:${password}`).toString('base64') } },
+    });
   kbs = path.join(work, 'kbs');
-  await writeTree(kbs, { 'default/security-policy/test': policy, 'default/sigstore-config/test': sigstore, 'default/credential/test': credential(registry.password) });
+  await writeTree(kbs, {
+    'default/security-policy/test': policy,
+    'default/sigstore-config/test': sigstore,
+    'default/credential/test': credential(registry.password),
+  });
   badKbs = path.join(work, 'kbs-bad');
-  await writeTree(badKbs, { 'default/security-policy/test': policy, 'default/sigstore-config/test': sigstore, 'default/credential/test': credential('wrong-password') });
+  await writeTree(badKbs, {
+    'default/security-policy/test': policy,
+    'default/sigstore-config/test': sigstore,
+    'default/credential/test': credential('wrong-password'),
+  });
 }, 240_000);
 
 afterAll(async () => {
@@ -75,9 +119,26 @@ afterAll(async () => {
 });
 
 const verify = (tag: string, repo = kbs, mode = 'both') =>
-  runCli(['verify', `${registry.host}/demo/app:${tag}`, '--kbs', repo, '--rootfs', rootfs, '--fetch', '--ca-file', registry.caFile, '--mode', mode, '--json']);
+  runCli([
+    'verify',
+    `${registry.host}/demo/app:${tag}`,
+    '--kbs',
+    repo,
+    '--rootfs',
+    rootfs,
+    '--fetch',
+    '--ca-file',
+    registry.caFile,
+    '--mode',
+    mode,
+    '--json',
+  ]);
 
-interface Report { allowed: boolean; digest: string; decisions: Array<{ side: string; allowed: boolean; message: string; chain: string[] }> }
+interface Report {
+  allowed: boolean;
+  digest: string;
+  decisions: Array<{ side: string; allowed: boolean; message: string; chain: string[] }>;
+}
 const parse = (s: string) => JSON.parse(s) as Report;
 
 describe('verify --fetch against a live registry', () => {
@@ -99,11 +160,26 @@ describe('verify --fetch against a live registry', () => {
   });
 
   it('denies a manifest that is not the one signed', async () => {
-    const r = await runCli(['verify', `${registry.host}/demo/tampered:1.0`, '--kbs', kbs, '--rootfs', rootfs, '--fetch', '--ca-file', registry.caFile, '--mode', 'both', '--json']);
+    const r = await runCli([
+      'verify',
+      `${registry.host}/demo/tampered:1.0`,
+      '--kbs',
+      kbs,
+      '--rootfs',
+      rootfs,
+      '--fetch',
+      '--ca-file',
+      registry.caFile,
+      '--mode',
+      'both',
+      '--json',
+    ]);
     expect(r.code).toBe(1);
     const report = parse(r.stdout);
     const [guest, host] = report.decisions;
-    expect(guest?.chain[1]).toBe(`The signatures do not satisfied! Reject reason: [SigPayload's manifest digest does not match, the input is ${report.digest}, but in SigPayload it is ${signedDigest}]`);
+    expect(guest?.chain[1]).toBe(
+      `The signatures do not satisfied! Reject reason: [SigPayload's manifest digest does not match, the input is ${report.digest}, but in SigPayload it is ${signedDigest}]`,
+    );
     expect(host?.message).toBe(`Source image rejected: Signature for digest ${signedDigest} does not match`);
   });
 
@@ -111,7 +187,9 @@ describe('verify --fetch against a live registry', () => {
     const r = await verify('mallory');
     expect(r.code).toBe(1);
     const [guest, host] = parse(r.stdout).decisions;
-    expect(guest?.chain[1]).toBe('The signatures do not satisfied! Reject reason: [signature verify failed! There is no pubkey can verify the signature!]');
+    expect(guest?.chain[1]).toBe(
+      'The signatures do not satisfied! Reject reason: [signature verify failed! There is no pubkey can verify the signature!]',
+    );
     expect(host?.allowed).toBe(false);
   });
 
@@ -120,11 +198,23 @@ describe('verify --fetch against a live registry', () => {
     expect(r.code).toBe(1);
     const [guest, host] = parse(r.stdout).decisions;
     expect(guest?.chain[1]).toBe('The signatures do not satisfied! Reject reason: [Match reference failed.]');
-    expect(host?.message).toBe(`Source image rejected: Signature for identity "${registry.host}/demo/app:1.0" is not accepted`);
+    expect(host?.message).toBe(
+      `Source image rejected: Signature for identity "${registry.host}/demo/app:1.0" is not accepted`,
+    );
   });
 
   it('denies with a clear authentication error when the credential is wrong', async () => {
-    const r = await runCli(['verify', `${registry.host}/demo/app:1.0`, '--kbs', badKbs, '--rootfs', rootfs, '--fetch', '--ca-file', registry.caFile]);
+    const r = await runCli([
+      'verify',
+      `${registry.host}/demo/app:1.0`,
+      '--kbs',
+      badKbs,
+      '--rootfs',
+      rootfs,
+      '--fetch',
+      '--ca-file',
+      registry.caFile,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^DENIED /);
     expect(r.stdout).toMatch(/message: cannot pull the image manifest: .*(401|auth|credential)/i);
@@ -133,11 +223,21 @@ describe('verify --fetch against a live registry', () => {
 });
 
 /** A cosign signature image `<repo>:sha256-<hex>.sig` as cosign writes it: one layer per signed payload. */
-async function pushCosignSignature(repo: string, digest: string, key: ReturnType<typeof generateKeyPairSync>['privateKey']): Promise<void> {
-  const payload = new TextEncoder().encode(JSON.stringify({
-    critical: { identity: { 'docker-reference': `${registry.host}/${repo}` }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' },
-    optional: null,
-  }));
+async function pushCosignSignature(
+  repo: string,
+  digest: string,
+  key: ReturnType<typeof generateKeyPairSync>['privateKey'],
+): Promise<void> {
+  const payload = new TextEncoder().encode(
+    JSON.stringify({
+      critical: {
+        identity: { 'docker-reference': `${registry.host}/${repo}` },
+        image: { 'docker-manifest-digest': digest },
+        type: 'cosign container image signature',
+      },
+      optional: null,
+    }),
+  );
   const payloadDigest = await putBlob(registry, repo, payload);
   const config = new TextEncoder().encode('{}');
   const configDigest = await putBlob(registry, repo, config);
@@ -146,9 +246,22 @@ async function pushCosignSignature(repo: string, digest: string, key: ReturnType
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: config.length, digest: configDigest },
-    layers: [{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', size: payload.length, digest: payloadDigest, annotations: { 'dev.cosignproject.cosign/signature': signature } }],
+    layers: [
+      {
+        mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+        size: payload.length,
+        digest: payloadDigest,
+        annotations: { 'dev.cosignproject.cosign/signature': signature },
+      },
+    ],
   });
-  await putManifest(registry, repo, `${digest.replace(':', '-')}.sig`, new TextEncoder().encode(manifest), 'application/vnd.oci.image.manifest.v1+json');
+  await putManifest(
+    registry,
+    repo,
+    `${digest.replace(':', '-')}.sig`,
+    new TextEncoder().encode(manifest),
+    'application/vnd.oci.image.manifest.v1+json',
+  );
 }
 
 describe('verify --fetch with sigstoreSigned (cosign signature image in the registry)', () => {
@@ -162,19 +275,47 @@ describe('verify --fetch with sigstoreSigned (cosign signature image in the regi
       const dir = path.join(work, name);
       const pem = key.publicKey.export({ type: 'spki', format: 'pem' }).toString();
       await writeTree(dir, {
-        'default/security-policy/test': JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [`${registry.host}/demo/cosigned`]: [{ type: 'sigstoreSigned', keyPath: 'kbs:///default/cosign-public-key/test' }] } } }),
+        'default/security-policy/test': JSON.stringify({
+          default: [{ type: 'reject' }],
+          transports: {
+            docker: {
+              [`${registry.host}/demo/cosigned`]: [
+                { type: 'sigstoreSigned', keyPath: 'kbs:///default/cosign-public-key/test' },
+              ],
+            },
+          },
+        }),
         'default/cosign-public-key/test': pem,
         'default/credential/test': await fs.readFile(path.join(kbs, 'default/credential/test')),
       });
       return dir;
     };
     const image = `${registry.host}/demo/cosigned:1.0`;
-    const good = await runCli(['verify', image, '--kbs', await repoFor('kbs-cosign', trusted), '--fetch', '--ca-file', registry.caFile, '--mode', 'both', '--json']);
+    const good = await runCli([
+      'verify',
+      image,
+      '--kbs',
+      await repoFor('kbs-cosign', trusted),
+      '--fetch',
+      '--ca-file',
+      registry.caFile,
+      '--mode',
+      'both',
+      '--json',
+    ]);
     expect(good.code).toBe(0);
     const [guest, host] = parse(good.stdout).decisions;
     expect(guest?.allowed).toBe(true);
     expect(host?.message).toBe('Source image rejected: A signature was required, but no signature exists');
-    const bad = await runCli(['verify', image, '--kbs', await repoFor('kbs-cosign-other', other), '--fetch', '--ca-file', registry.caFile]);
+    const bad = await runCli([
+      'verify',
+      image,
+      '--kbs',
+      await repoFor('kbs-cosign-other', other),
+      '--fetch',
+      '--ca-file',
+      registry.caFile,
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('message: Image policy rejected: Denied by policy: rejected by `sigstoreSigned` rule');
   });
@@ -185,18 +326,55 @@ describe('verify --fetch with a multi-arch image (index)', () => {
     const lookaside = path.join(work, 'lookaside-multi');
     const imageF = await buildOciImage(path.join(work, 'oci-f'), '1.0', { marker: 'f' });
     // skopeo signs demo/multi:1.0 (the platform manifest), then the tag is replaced by an index holding it.
-    const platform = (await pushImage({ ociRef: imageF, registry, dest: 'demo/multi:1.0', signBy: alice, gnupg, lookasideStagingDir: lookaside })).digest;
+    const platform = (
+      await pushImage({
+        ociRef: imageF,
+        registry,
+        dest: 'demo/multi:1.0',
+        signBy: alice,
+        gnupg,
+        lookasideStagingDir: lookaside,
+      })
+    ).digest;
     const raw = await inspectRaw(registry, `demo/multi@${platform}`);
     const index = JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', size: raw.bytes.length, digest: platform, platform: { architecture: 'amd64', os: 'linux' } }],
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          size: raw.bytes.length,
+          digest: platform,
+          platform: { architecture: 'amd64', os: 'linux' },
+        },
+      ],
     });
-    const indexDigest = await putManifest(registry, 'demo/multi', '1.0', new TextEncoder().encode(index), 'application/vnd.oci.image.index.v1+json');
+    const indexDigest = await putManifest(
+      registry,
+      'demo/multi',
+      '1.0',
+      new TextEncoder().encode(index),
+      'application/vnd.oci.image.index.v1+json',
+    );
     const root = path.join(work, 'rootfs-multi');
     await fs.mkdir(path.join(root, path.dirname(STORE)), { recursive: true });
     await fs.cp(lookaside, path.join(root, STORE), { recursive: true });
-    const r = await runCli(['verify', `${registry.host}/demo/multi:1.0`, '--kbs', kbs, '--rootfs', root, '--fetch', '--ca-file', registry.caFile, '--platform', 'linux/amd64', '--mode', 'both', '--json']);
+    const r = await runCli([
+      'verify',
+      `${registry.host}/demo/multi:1.0`,
+      '--kbs',
+      kbs,
+      '--rootfs',
+      root,
+      '--fetch',
+      '--ca-file',
+      registry.caFile,
+      '--platform',
+      'linux/amd64',
+      '--mode',
+      'both',
+      '--json',
+    ]);
     const report = JSON.parse(r.stdout) as Report & { listDigest?: string };
     expect([r.code, report.digest, report.listDigest]).toEqual([0, platform, indexDigest]);
     expect(report.decisions.map((d) => d.allowed)).toEqual([true, true]);
@@ -214,9 +392,15 @@ describe('containers-image mode agrees with the real skopeo (the host oracle)', 
     await writeRegistriesD(registriesDir, registry.host, path.join(rootfs, STORE));
     for (const tag of ['1.0', 'unsigned', 'other', 'mallory']) {
       const ours = parse((await verify(tag, kbs, 'containers-image')).stdout).decisions[0];
-      const oracle = await skopeo(['copy', `docker://${registry.host}/demo/app:${tag}`, `dir:${path.join(hostDir, `copy-${tag}`)}`], {
-        policyFile, registriesDir, authFile: registry.authFile, certDir: registry.certDir,
-      });
+      const oracle = await skopeo(
+        ['copy', `docker://${registry.host}/demo/app:${tag}`, `dir:${path.join(hostDir, `copy-${tag}`)}`],
+        {
+          policyFile,
+          registriesDir,
+          authFile: registry.authFile,
+          certDir: registry.certDir,
+        },
+      );
       expect([tag, ours?.allowed]).toEqual([tag, oracle.code === 0]);
       // skopeo 1.9.3 (c/image 5.23) prints identities with %s where current upstream uses %q, and logrus
       // escapes quotes: compare without them.

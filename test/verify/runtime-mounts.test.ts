@@ -14,7 +14,9 @@ import { DIGEST, IMAGE_FULL, judgeBoth, payloadText, publicKeyData, scoped, sign
 describe('paths under /run are hidden from the guest at run time', () => {
   it('keyPath under /run: the guest cannot read the key, the host can', async () => {
     const { guest, host } = await judgeBoth({
-      policy: scoped([{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/run/image-security/simple_signing/pubkey.gpg' }]),
+      policy: scoped([
+        { type: 'signedBy', keyType: 'GPGKeys', keyPath: '/run/image-security/simple_signing/pubkey.gpg' },
+      ]),
       signatures: { 'signature-1': await sign(payloadText(IMAGE_FULL)) },
       files: { 'run/image-security/simple_signing/pubkey.gpg': Buffer.from(await publicKeyData(), 'base64') },
     });

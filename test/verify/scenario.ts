@@ -7,7 +7,13 @@ import * as path from 'node:path';
 import * as openpgp from 'openpgp';
 import { parseReference } from '../../src/reference/index.js';
 import { openRootfsReader } from '../../src/rootfs/reader.js';
-import { defaultSignatureBackend, verifyImage, type HttpGetter, type SideDecision, type VerifyReport } from '../../src/verify/index.js';
+import {
+  defaultSignatureBackend,
+  verifyImage,
+  type HttpGetter,
+  type SideDecision,
+  type VerifyReport,
+} from '../../src/verify/index.js';
 import { CI_FIXTURES } from '../helpers/paths.js';
 import { tempDir, writeTree } from './fixtures.js';
 
@@ -19,7 +25,9 @@ export const IMAGE_FULL = 'registry.example.com/ns/app:1.0';
 let secretKey: openpgp.PrivateKey | undefined;
 async function testKey(): Promise<openpgp.PrivateKey> {
   if (!secretKey) {
-    const keys = await openpgp.readPrivateKeys({ binaryKeys: await fs.readFile(path.join(CI_FIXTURES, 'secring.gpg')) });
+    const keys = await openpgp.readPrivateKeys({
+      binaryKeys: await fs.readFile(path.join(CI_FIXTURES, 'secring.gpg')),
+    });
     const key = keys.find((k) => k.getFingerprint().toUpperCase() === TEST_KEY_FPR);
     if (!key) throw new Error('test key not in secring.gpg');
     secretKey = key;
@@ -27,8 +35,13 @@ async function testKey(): Promise<openpgp.PrivateKey> {
   return secretKey;
 }
 
-export function payloadText(reference: string, digest = DIGEST, extra: { critical?: string; optional?: string | null; type?: string } = {}): string {
-  const optional = extra.optional === undefined ? '{"creator":"kbs-bundler test","timestamp":1700000000}' : extra.optional;
+export function payloadText(
+  reference: string,
+  digest = DIGEST,
+  extra: { critical?: string; optional?: string | null; type?: string } = {},
+): string {
+  const optional =
+    extra.optional === undefined ? '{"creator":"kbs-bundler test","timestamp":1700000000}' : extra.optional;
   const critical = `{"identity":{"docker-reference":${JSON.stringify(reference)}},"image":{"docker-manifest-digest":${JSON.stringify(digest)}},"type":${JSON.stringify(extra.type ?? 'atomic container signature')}${extra.critical ?? ''}}`;
   return optional === null ? `{"critical":${critical}}` : `{"critical":${critical},"optional":${optional}}`;
 }
@@ -65,7 +78,9 @@ export interface Scenario {
 
 export const SIGSTORE_DEFAULT = 'default-docker:\n  sigstore: file:///sigs\n  lookaside: file:///sigs\n';
 
-export async function judgeBoth(s: Scenario): Promise<{ report: VerifyReport; guest: SideDecision; host: SideDecision }> {
+export async function judgeBoth(
+  s: Scenario,
+): Promise<{ report: VerifyReport; guest: SideDecision; host: SideDecision }> {
   const root = await tempDir('scenario');
   try {
     const digest = s.digest ?? DIGEST;
@@ -86,9 +101,20 @@ export async function judgeBoth(s: Scenario): Promise<{ report: VerifyReport; gu
     const report = await verifyImage(
       {
         image,
-        manifest: { digest, ...(s.manifest ? { bytes: s.manifest } : {}), ...(s.listDigest ? { listDigest: s.listDigest } : {}) },
+        manifest: {
+          digest,
+          ...(s.manifest ? { bytes: s.manifest } : {}),
+          ...(s.listDigest ? { listDigest: s.listDigest } : {}),
+        },
         policy: { bytes: policyBytes, source: 'policy.json' },
-        ...(s.sigstore === null ? {} : { sigstoreConfig: { bytes: new TextEncoder().encode(s.sigstore ?? SIGSTORE_DEFAULT), source: 'sigstore-config' } }),
+        ...(s.sigstore === null
+          ? {}
+          : {
+              sigstoreConfig: {
+                bytes: new TextEncoder().encode(s.sigstore ?? SIGSTORE_DEFAULT),
+                source: 'sigstore-config',
+              },
+            }),
         resources: { get: async () => undefined },
         rootfs,
         ...(s.http ? { http: s.http } : {}),

@@ -21,10 +21,16 @@ interface BuildFlags {
 export function register(program: Command): void {
   program
     .command('build')
-    .description('Write the KBS repository (security-policy, sigstore-config, credential, key resources) from bundle.yaml')
+    .description(
+      'Write the KBS repository (security-policy, sigstore-config, credential, key resources) from bundle.yaml',
+    )
     .requiredOption('-c, --config <file>', 'bundle.yaml')
     .option('-o, --output <dir>', 'repository directory to write (replaced as a whole)')
-    .option('--layout <layout>', 'nested (trustee <= v0.18, openEuler guide) or flat (trustee >= v0.19 LocalFs)', 'nested')
+    .option(
+      '--layout <layout>',
+      'nested (trustee <= v0.18, openEuler guide) or flat (trustee >= v0.19 LocalFs)',
+      'nested',
+    )
     .option('--tar <file>', 'also write the tree as a deterministic tarball')
     .option('--k8s <file>', 'also write Kubernetes Secrets for trustee-operator')
     .option('--k8s-namespace <ns>', 'namespace of the Secrets', 'trustee-operator-system')
@@ -36,8 +42,15 @@ export function register(program: Command): void {
       if (!(LAYOUTS as readonly string[]).includes(flags.layout)) {
         throw new InputError('E_USAGE', { field: '--layout' }, `must be one of ${LAYOUTS.join(', ')}`);
       }
-      if (!flags.dryRun && [flags.output, flags.tar, flags.k8s, flags.kbsClientScript, flags.hostConfig].every((o) => o === undefined)) {
-        throw new InputError('E_USAGE', {}, 'nothing to write: give -o DIR, --tar FILE, --k8s FILE, --kbs-client-script FILE or --host-config DIR (or --dry-run)');
+      if (
+        !flags.dryRun &&
+        [flags.output, flags.tar, flags.k8s, flags.kbsClientScript, flags.hostConfig].every((o) => o === undefined)
+      ) {
+        throw new InputError(
+          'E_USAGE',
+          {},
+          'nothing to write: give -o DIR, --tar FILE, --k8s FILE, --kbs-client-script FILE or --host-config DIR (or --dry-run)',
+        );
       }
       const result = await buildRepository({
         bundle: flags.config,
@@ -74,10 +87,14 @@ function summaryJson(r: BuildResult): unknown {
 }
 
 function printSummary(r: BuildResult): void {
-  printLine(style.bold(`${r.dryRun ? 'Would write' : 'Wrote'} ${r.resources.length} KBS resources (${r.layout} layout):`));
+  printLine(
+    style.bold(`${r.dryRun ? 'Would write' : 'Wrote'} ${r.resources.length} KBS resources (${r.layout} layout):`),
+  );
   const width = Math.max(...r.resources.map((x) => x.resource.length));
   for (const x of r.resources) {
-    printLine(`  ${x.resource.padEnd(width)}  ${String(x.size).padStart(7)} bytes  mode ${x.mode}  kbs:///${x.resource}`);
+    printLine(
+      `  ${x.resource.padEnd(width)}  ${String(x.size).padStart(7)} bytes  mode ${x.mode}  kbs:///${x.resource}`,
+    );
   }
   if (r.keys.length > 0) {
     printLine(style.bold('Keys trusted by signedBy rules:'));

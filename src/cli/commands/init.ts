@@ -20,7 +20,10 @@ export function register(program: Command): void {
         process.stdout.write(text);
         return;
       }
-      const exists = await fs.lstat(flags.output).then(() => true, () => false);
+      const exists = await fs.lstat(flags.output).then(
+        () => true,
+        () => false,
+      );
       if (exists && !flags.force) {
         throw new InputError('E_EXISTS', { file: flags.output }, 'already exists; use --force to overwrite it');
       }

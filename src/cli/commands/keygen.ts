@@ -27,33 +27,60 @@ export function register(program: Command): void {
     .option('--email <email>', 'user id email')
     .option('--out <dir>', 'directory for the key files', '.')
     .option('--basename <name>', 'file names: <name>.pub.asc and <name>.sec.asc', 'signing-key')
-    .option('--algorithm <algo>', `one of ${KEY_ALGORITHMS.join(', ')} (statically built skopeo cannot read ed25519)`, 'rsa3072')
-    .option('--passphrase-file <file>', 'encrypt the secret key with the first line of this file (or set KBS_BUNDLER_PASSPHRASE)')
+    .option(
+      '--algorithm <algo>',
+      `one of ${KEY_ALGORITHMS.join(', ')} (statically built skopeo cannot read ed25519)`,
+      'rsa3072',
+    )
+    .option(
+      '--passphrase-file <file>',
+      'encrypt the secret key with the first line of this file (or set KBS_BUNDLER_PASSPHRASE)',
+    )
     .option('--force', 'replace existing key files')
     .option('--dry-run', 'show what would be written, generate and write nothing')
     .option('--json', 'machine-readable output')
     .action(async (flags: KeygenFlags) => {
-      if (!/^[A-Za-z0-9._-]+$/.test(flags.basename)) throw new InputError('E_USAGE', { field: '--basename' }, 'use letters, digits, ".", "_" and "-" only');
+      if (!/^[A-Za-z0-9._-]+$/.test(flags.basename))
+        throw new InputError('E_USAGE', { field: '--basename' }, 'use letters, digits, ".", "_" and "-" only');
       const publicFile = path.join(flags.out, `${flags.basename}.pub.asc`);
       const secretFile = path.join(flags.out, `${flags.basename}.sec.asc`);
       if (!flags.force) {
         for (const f of [publicFile, secretFile]) {
-          if (await fs.stat(f).then(() => true, () => false)) throw new InputError('E_EXISTS', { file: f }, 'already exists (use --force to replace it)');
+          if (
+            await fs.stat(f).then(
+              () => true,
+              () => false,
+            )
+          )
+            throw new InputError('E_EXISTS', { file: f }, 'already exists (use --force to replace it)');
         }
       }
       if (flags.dryRun) {
-        if (flags.json) printJson({ dryRun: true, publicKey: publicFile, secretKey: secretFile, algorithm: flags.algorithm });
+        if (flags.json)
+          printJson({ dryRun: true, publicKey: publicFile, secretKey: secretFile, algorithm: flags.algorithm });
         else printLine(`Would write ${publicFile} and ${secretFile} (${flags.algorithm})`);
         return;
       }
       const passphrase = await readPassphrase({ file: flags.passphraseFile });
-      const key = await generateSigningKey({ name: flags.name, email: flags.email, algorithm: flags.algorithm as KeyAlgorithm, passphrase });
+      const key = await generateSigningKey({
+        name: flags.name,
+        email: flags.email,
+        algorithm: flags.algorithm as KeyAlgorithm,
+        passphrase,
+      });
       await fs.mkdir(flags.out, { recursive: true });
       await writeNew(secretFile, key.secretArmored, 0o600, Boolean(flags.force));
       await writeNew(publicFile, key.publicArmored, 0o644, Boolean(flags.force));
       if (passphrase === undefined) warnLine(`warning: ${secretFile} is not passphrase-protected`);
       if (flags.json) {
-        printJson({ fingerprint: key.fingerprint, keyId: key.keyId, algorithm: flags.algorithm, publicKey: publicFile, secretKey: secretFile, encrypted: passphrase !== undefined });
+        printJson({
+          fingerprint: key.fingerprint,
+          keyId: key.keyId,
+          algorithm: flags.algorithm,
+          publicKey: publicFile,
+          secretKey: secretFile,
+          encrypted: passphrase !== undefined,
+        });
       } else {
         printLine(key.fingerprint);
         printLine(`public key: ${publicFile}`);
@@ -67,7 +94,8 @@ async function writeNew(file: string, data: string, mode: number, force: boolean
   try {
     await writeFileAtomic(file, data, mode, { overwrite: force });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError('E_EXISTS', { file }, 'already exists (use --force to replace it)');
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new InputError('E_EXISTS', { file }, 'already exists (use --force to replace it)');
     throw e;
   }
 }

@@ -9,7 +9,12 @@ import { renderResources } from '../../kbs/index.js';
 import { openKbsRepository } from '../../kbs/read.js';
 import { resourcePath } from '../../kbs/resource-id.js';
 import { openRootfsReader, type RootfsReader } from '../../rootfs/reader.js';
-import { defaultSignatureBackend, lintConfiguration, type LintFinding, type ResourceSource } from '../../verify/index.js';
+import {
+  defaultSignatureBackend,
+  lintConfiguration,
+  type LintFinding,
+  type ResourceSource,
+} from '../../verify/index.js';
 import { printJson, printLine, style } from '../output.js';
 
 interface LintFlags {
@@ -52,8 +57,16 @@ async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
   if (flags.config) {
     const bundle = await loadBundle(flags.config);
     const rendered = new Map((await renderResources(bundle)).map((r) => [resourcePath(r.id), r.bytes]));
-    const registryCas = bundle.registries.flatMap((r) => (r.caPem ? [{ registry: r.registry, pem: r.caPem, source: r.caFile ?? flags.config ?? '' }] : []));
-    return { resources: { get: async (p) => rendered.get(p) }, label: flags.config, repo: bundle.repository, tag: bundle.tag, registryCas };
+    const registryCas = bundle.registries.flatMap((r) =>
+      r.caPem ? [{ registry: r.registry, pem: r.caPem, source: r.caFile ?? flags.config ?? '' }] : [],
+    );
+    return {
+      resources: { get: async (p) => rendered.get(p) },
+      label: flags.config,
+      repo: bundle.repository,
+      tag: bundle.tag,
+      registryCas,
+    };
   }
   if (!flags.kbs) throw new InputError('E_USAGE', {}, 'give --kbs REPO or -c bundle.yaml');
   const repo = await openKbsRepository(flags.kbs);
@@ -64,7 +77,12 @@ async function runLint(flags: LintFlags): Promise<LintFinding[]> {
   const { resources, label, repo, tag, registryCas } = await resourcesFrom(flags);
   const policyId = `${repo}/security-policy/${tag}`;
   const policy = await resources.get(policyId);
-  if (!policy) throw new InputError('E_NO_POLICY', { file: label }, `has no ${policyId}: a guest told to fetch it fails every pull, a guest with no policy configured checks nothing`);
+  if (!policy)
+    throw new InputError(
+      'E_NO_POLICY',
+      { file: label },
+      `has no ${policyId}: a guest told to fetch it fails every pull, a guest with no policy configured checks nothing`,
+    );
   const sigstoreId = `${repo}/sigstore-config/${tag}`;
   const sigstore = await resources.get(sigstoreId);
   const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;

@@ -3,7 +3,14 @@
  * root. Exit 0 when the guest check allowed the signed manifest and denied the tampered one, 1 otherwise.
  */
 import type { Command } from 'commander';
-import { DEFAULT_QUICKSTART_DIR, planQuickstart, runQuickstart, type QuickstartPlan, type QuickstartResult, type QuickstartStep } from '../../quickstart/index.js';
+import {
+  DEFAULT_QUICKSTART_DIR,
+  planQuickstart,
+  runQuickstart,
+  type QuickstartPlan,
+  type QuickstartResult,
+  type QuickstartStep,
+} from '../../quickstart/index.js';
 import type { VerifyReport } from '../../verify/types.js';
 import { printJson, printLine, style } from '../output.js';
 
@@ -17,8 +24,14 @@ interface QuickstartFlags {
 export function register(program: Command): void {
   program
     .command('quickstart')
-    .description('Rehearse the whole flow offline: key, signature, bundle.yaml, KBS repository, staged rootfs, guest check (allowed and denied)')
-    .option('--dir <dir>', 'directory to write everything into (empty, missing, or an earlier quickstart output)', `./${DEFAULT_QUICKSTART_DIR}`)
+    .description(
+      'Rehearse the whole flow offline: key, signature, bundle.yaml, KBS repository, staged rootfs, guest check (allowed and denied)',
+    )
+    .option(
+      '--dir <dir>',
+      'directory to write everything into (empty, missing, or an earlier quickstart output)',
+      `./${DEFAULT_QUICKSTART_DIR}`,
+    )
     .option('--force', 'write into a non-empty directory that is not an earlier quickstart output')
     .option('--dry-run', 'check the directory and list what would be written; write nothing')
     .option('--json', 'machine-readable result')
@@ -41,7 +54,12 @@ export function register(program: Command): void {
 }
 
 function printPlan(p: QuickstartPlan): void {
-  const where = p.target === 'previous' ? 'the earlier quickstart output in' : p.target === 'forced' ? 'the non-empty directory (--force)' : 'the new directory';
+  const where =
+    p.target === 'previous'
+      ? 'the earlier quickstart output in'
+      : p.target === 'forced'
+        ? 'the non-empty directory (--force)'
+        : 'the new directory';
   printLine(style.bold(`Would write into ${where} ${p.dir}:`));
   const width = Math.max(...p.writes.map((w) => w.path.length));
   for (const w of p.writes) printLine(`  ${w.path.padEnd(width)}  ${style.dim(w.what)}`);
@@ -51,7 +69,11 @@ function printPlan(p: QuickstartPlan): void {
 let stepNumber = 0;
 
 function printStep(step: QuickstartStep): void {
-  const verdict = step.id.startsWith('verify-') ? (step.summary.endsWith('ALLOWED') ? style.good : style.bad) : style.bold;
+  const verdict = step.id.startsWith('verify-')
+    ? step.summary.endsWith('ALLOWED')
+      ? style.good
+      : style.bad
+    : style.bold;
   printLine(verdict(`${++stepNumber}. ${step.summary}`));
   for (const p of step.paths) printLine(`     ${p}`);
   for (const d of step.details) printLine(style.dim(`     ${d}`));
@@ -60,9 +82,17 @@ function printStep(step: QuickstartStep): void {
 function printEnding(r: QuickstartResult): void {
   printLine();
   if (r.storyHeld) {
-    printLine(style.good('The guest would pull the signed image and refuse the tampered one: signature checking works end to end.'));
+    printLine(
+      style.good(
+        'The guest would pull the signed image and refuse the tampered one: signature checking works end to end.',
+      ),
+    );
   } else {
-    printLine(style.bad(`Unexpected: the signed manifest was ${r.signed.allowed ? 'allowed' : 'denied'} and the tampered copy ${r.tampered.allowed ? 'allowed' : 'denied'}.`));
+    printLine(
+      style.bad(
+        `Unexpected: the signed manifest was ${r.signed.allowed ? 'allowed' : 'denied'} and the tampered copy ${r.tampered.allowed ? 'allowed' : 'denied'}.`,
+      ),
+    );
   }
   printLine(`See both sides decide: ${r.verifyCommand}`);
   printLine();

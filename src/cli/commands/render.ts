@@ -48,17 +48,23 @@ function notes(lines: string[]): void {
 }
 
 const withOutput = (c: Command) =>
-  c.option('-o, --output <file>', 'write to this file (atomically) instead of stdout').option('--dry-run', 'with -o: say what would be written, write nothing');
+  c
+    .option('-o, --output <file>', 'write to this file (atomically) instead of stdout')
+    .option('--dry-run', 'with -o: say what would be written, write nothing');
 
 export function register(program: Command): void {
   const render = program
     .command('render')
-    .description('Render the pod YAML, initdata, kernel parameters and host config snippets that make a kata pod check signatures');
+    .description(
+      'Render the pod YAML, initdata, kernel parameters and host config snippets that make a kata pod check signatures',
+    );
 
   withOutput(
     render
       .command('pod')
-      .description("The openEuler guide's pod YAML (sign-test.yaml), with the initdata annotation when --initdata is given")
+      .description(
+        "The openEuler guide's pod YAML (sign-test.yaml), with the initdata annotation when --initdata is given",
+      )
       .requiredOption('--image <ref>', 'image reference, e.g. registry.example.com:5000/busybox_sign:latest')
       .option('--name <name>', 'pod name', 'sign-test')
       .option('--runtime-class <name>', 'RuntimeClass of the kata runtime', 'kata')
@@ -66,53 +72,87 @@ export function register(program: Command): void {
       .option('--initdata <file>', 'initdata TOML (from `render initdata`) or its gzip+base64 value (`--encode`)')
       .option('-c, --config <file>', 'bundle.yaml: render the initdata from it (with --kbs-url) and annotate the pod')
       .option('--kbs-url <url>', 'with -c: the KBS address'),
-  ).action(async (flags: { image: string; name: string; runtimeClass: string; containerName: string; initdata?: string; config?: string; kbsUrl?: string } & OutputFlags) => {
-    if (flags.initdata !== undefined && flags.config !== undefined) {
-      throw new InputError('E_USAGE', { field: '--initdata' }, 'give either --initdata FILE or -c bundle.yaml --kbs-url URL, not both');
-    }
-    if ((flags.config === undefined) !== (flags.kbsUrl === undefined)) {
-      throw new InputError('E_USAGE', { field: flags.config === undefined ? '--kbs-url' : '--config' }, '-c and --kbs-url go together (the initdata needs both)');
-    }
-    let initdata: string | undefined;
-    if (flags.initdata !== undefined) {
-      initdata = initdataAnnotationValue(await readUserFile(flags.initdata, 'initdata file'), { file: flags.initdata });
-    } else if (flags.config !== undefined && flags.kbsUrl !== undefined) {
-      const url = validKbsUrl(flags.kbsUrl, { field: '--kbs-url' });
-      const rendered = await renderInitdata(await loadBundle(flags.config), { kbsUrl: url });
-      notes(rendered.notes);
-      initdata = encodeInitdata(rendered.toml);
-    }
-    await emit(await renderPod({ ...flags, initdata }), flags);
-  });
+  ).action(
+    async (
+      flags: {
+        image: string;
+        name: string;
+        runtimeClass: string;
+        containerName: string;
+        initdata?: string;
+        config?: string;
+        kbsUrl?: string;
+      } & OutputFlags,
+    ) => {
+      if (flags.initdata !== undefined && flags.config !== undefined) {
+        throw new InputError(
+          'E_USAGE',
+          { field: '--initdata' },
+          'give either --initdata FILE or -c bundle.yaml --kbs-url URL, not both',
+        );
+      }
+      if ((flags.config === undefined) !== (flags.kbsUrl === undefined)) {
+        throw new InputError(
+          'E_USAGE',
+          { field: flags.config === undefined ? '--kbs-url' : '--config' },
+          '-c and --kbs-url go together (the initdata needs both)',
+        );
+      }
+      let initdata: string | undefined;
+      if (flags.initdata !== undefined) {
+        initdata = initdataAnnotationValue(await readUserFile(flags.initdata, 'initdata file'), {
+          file: flags.initdata,
+        });
+      } else if (flags.config !== undefined && flags.kbsUrl !== undefined) {
+        const url = validKbsUrl(flags.kbsUrl, { field: '--kbs-url' });
+        const rendered = await renderInitdata(await loadBundle(flags.config), { kbsUrl: url });
+        notes(rendered.notes);
+        initdata = encodeInitdata(rendered.toml);
+      }
+      await emit(await renderPod({ ...flags, initdata }), flags);
+    },
+  );
 
   withOutput(
     render
       .command('initdata')
-      .description('initdata TOML whose cdh.toml points the guest at the bundle\'s KBS resources and registry CAs')
+      .description("initdata TOML whose cdh.toml points the guest at the bundle's KBS resources and registry CAs")
       .requiredOption('-c, --config <file>', 'bundle.yaml')
-      .option('--kbs-url <url>', 'KBS address, e.g. http://kbs.example.com:8080 (default: ${KBS_ADDRESS} left to fill in)')
-      .option('--kbs-cert <file>', "PEM certificate of an https KBS (kbs_cert), when it is not publicly trusted")
+      .option(
+        '--kbs-url <url>',
+        'KBS address, e.g. http://kbs.example.com:8080 (default: ${KBS_ADDRESS} left to fill in)',
+      )
+      .option('--kbs-cert <file>', 'PEM certificate of an https KBS (kbs_cert), when it is not publicly trusted')
       .option('--encode', 'print the gzip+base64 annotation value (io.katacontainers.config.hypervisor.cc_init_data)')
       .option('--json', 'machine-readable: {toml, annotation, notes}'),
-  ).action(async (flags: { config: string; kbsUrl?: string; kbsCert?: string; encode?: boolean; json?: boolean } & OutputFlags) => {
-    const url = flags.kbsUrl !== undefined ? validKbsUrl(flags.kbsUrl, { field: '--kbs-url' }) : undefined;
-    if ((flags.encode || flags.json) && url === undefined) {
-      throw new InputError('E_USAGE', { field: '--kbs-url' }, 'required with --encode/--json: an encoded initdata cannot be filled in later');
-    }
-    let kbsCertPem: string | undefined;
-    if (flags.kbsCert !== undefined) {
-      kbsCertPem = (await readUserFile(flags.kbsCert, 'KBS certificate')).toString('utf8');
-      if (!kbsCertPem.includes('-----BEGIN CERTIFICATE-----')) throw new InputError('E_PEM', { file: flags.kbsCert }, 'is not a PEM certificate');
-    }
-    const bundle = await loadBundle(flags.config);
-    const rendered = await renderInitdata(bundle, { kbsUrl: url, kbsCertPem });
-    notes(rendered.notes);
-    if (flags.json) {
-      printJson({ toml: rendered.toml, annotation: encodeInitdata(rendered.toml), notes: rendered.notes });
-      return;
-    }
-    await emit(flags.encode ? encodeInitdata(rendered.toml) : rendered.toml, flags);
-  });
+  ).action(
+    async (
+      flags: { config: string; kbsUrl?: string; kbsCert?: string; encode?: boolean; json?: boolean } & OutputFlags,
+    ) => {
+      const url = flags.kbsUrl !== undefined ? validKbsUrl(flags.kbsUrl, { field: '--kbs-url' }) : undefined;
+      if ((flags.encode || flags.json) && url === undefined) {
+        throw new InputError(
+          'E_USAGE',
+          { field: '--kbs-url' },
+          'required with --encode/--json: an encoded initdata cannot be filled in later',
+        );
+      }
+      let kbsCertPem: string | undefined;
+      if (flags.kbsCert !== undefined) {
+        kbsCertPem = (await readUserFile(flags.kbsCert, 'KBS certificate')).toString('utf8');
+        if (!kbsCertPem.includes('-----BEGIN CERTIFICATE-----'))
+          throw new InputError('E_PEM', { file: flags.kbsCert }, 'is not a PEM certificate');
+      }
+      const bundle = await loadBundle(flags.config);
+      const rendered = await renderInitdata(bundle, { kbsUrl: url, kbsCertPem });
+      notes(rendered.notes);
+      if (flags.json) {
+        printJson({ toml: rendered.toml, annotation: encodeInitdata(rendered.toml), notes: rendered.notes });
+        return;
+      }
+      await emit(flags.encode ? encodeInitdata(rendered.toml) : rendered.toml, flags);
+    },
+  );
 
   render
     .command('kernel-params')
@@ -135,28 +175,49 @@ export function register(program: Command): void {
   withOutput(
     render
       .command('snippet')
-      .description('Config to merge by hand: kata-config (configuration.toml), containerd (config.toml), kbsconfig (trustee-operator)')
+      .description(
+        'Config to merge by hand: kata-config (configuration.toml), containerd (config.toml), kbsconfig (trustee-operator)',
+      )
       .argument('<name>', SNIPPETS.join(' | '))
-      .option('-c, --config <file>', 'kbsconfig: list the Secrets of this bundle\'s resources')
-      .option('--runtime-class <name>', 'containerd: the kata runtime\'s name', 'kata')
+      .option('-c, --config <file>', "kbsconfig: list the Secrets of this bundle's resources")
+      .option('--runtime-class <name>', "containerd: the kata runtime's name", 'kata')
       .option('--image-request-timeout <seconds>', 'kata-config: image pull timeout', '600')
       .option('--namespace <ns>', 'kbsconfig: namespace', 'trustee-operator-system')
       .option('--kbsconfig-name <name>', 'kbsconfig: metadata.name', 'kbsconfig'),
-  ).action(async (name: string, flags: { config?: string; runtimeClass: string; imageRequestTimeout: string; namespace: string; kbsconfigName: string } & OutputFlags) => {
-    if (!(SNIPPETS as readonly string[]).includes(name)) {
-      throw new InputError('E_USAGE', { field: 'snippet' }, `unknown snippet ${JSON.stringify(name)}; one of ${SNIPPETS.join(', ')}`);
-    }
-    if (!/^[0-9]+$/.test(flags.imageRequestTimeout)) {
-      throw new InputError('E_USAGE', { field: '--image-request-timeout' }, 'must be a positive whole number of seconds');
-    }
-    const bundle = flags.config !== undefined ? await loadBundle(flags.config) : undefined;
-    const text = await renderSnippet(name as SnippetName, {
-      imageRequestTimeout: Number(flags.imageRequestTimeout),
-      runtimeClass: flags.runtimeClass,
-      namespace: flags.namespace,
-      kbsConfigName: flags.kbsconfigName,
-      bundle,
-    });
-    await emit(text, flags);
-  });
+  ).action(
+    async (
+      name: string,
+      flags: {
+        config?: string;
+        runtimeClass: string;
+        imageRequestTimeout: string;
+        namespace: string;
+        kbsconfigName: string;
+      } & OutputFlags,
+    ) => {
+      if (!(SNIPPETS as readonly string[]).includes(name)) {
+        throw new InputError(
+          'E_USAGE',
+          { field: 'snippet' },
+          `unknown snippet ${JSON.stringify(name)}; one of ${SNIPPETS.join(', ')}`,
+        );
+      }
+      if (!/^[0-9]+$/.test(flags.imageRequestTimeout)) {
+        throw new InputError(
+          'E_USAGE',
+          { field: '--image-request-timeout' },
+          'must be a positive whole number of seconds',
+        );
+      }
+      const bundle = flags.config !== undefined ? await loadBundle(flags.config) : undefined;
+      const text = await renderSnippet(name as SnippetName, {
+        imageRequestTimeout: Number(flags.imageRequestTimeout),
+        runtimeClass: flags.runtimeClass,
+        namespace: flags.namespace,
+        kbsConfigName: flags.kbsconfigName,
+        bundle,
+      });
+      await emit(text, flags);
+    },
+  );
 }

@@ -50,16 +50,24 @@ export function register(program: Command): void {
       } else {
         digest = flags.digest!;
         const problem = digestProblem(digest);
-        if (problem !== undefined) throw new InputError('E_BAD_DIGEST', { field: '--digest' }, `${JSON.stringify(digest)}: ${problem}`);
-        if (!digest.startsWith('sha256:')) throw new InputError('E_BAD_DIGEST', { field: '--digest' }, 'containers/image only matches sha256 digests');
+        if (problem !== undefined)
+          throw new InputError('E_BAD_DIGEST', { field: '--digest' }, `${JSON.stringify(digest)}: ${problem}`);
+        if (!digest.startsWith('sha256:'))
+          throw new InputError('E_BAD_DIGEST', { field: '--digest' }, 'containers/image only matches sha256 digests');
       }
-      if (flags.signIdentity !== undefined && flags.signIdentity === '') throw new InputError('E_USAGE', { field: '--sign-identity' }, 'must not be empty');
+      if (flags.signIdentity !== undefined && flags.signIdentity === '')
+        throw new InputError('E_USAGE', { field: '--sign-identity' }, 'must not be empty');
       const identity = flags.signIdentity ?? referenceString(ref);
       const keyBytes = await fs.readFile(flags.key).catch(() => {
         throw new FileNotFoundError(flags.key, 'secret key');
       });
       const passphrase = await readPassphrase({ file: flags.passphraseFile });
-      const key = await readSecretKey(keyBytes, passphrase, { file: flags.key }, flags.signBy ? { fingerprint: flags.signBy } : {});
+      const key = await readSecretKey(
+        keyBytes,
+        passphrase,
+        { file: flags.key },
+        flags.signBy ? { fingerprint: flags.signBy } : {},
+      );
       const creator = flags.creator ?? `kbs-bundler ${await version()}`;
       const blob = await signImage({ key, dockerReference: identity, manifestDigest: digest, creator });
       const dir = lookasideDir(flags.store, ref.repository, digest);
@@ -81,6 +89,8 @@ export function register(program: Command): void {
 }
 
 async function version(): Promise<string> {
-  const pkg = JSON.parse(await fs.readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(await fs.readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }

@@ -22,15 +22,26 @@ interface StageFlags {
 export function register(program: Command): void {
   program
     .command('stage')
-    .description('Stage signatures, GPG keyrings, registry CA certificates and /etc/hosts entries into a kata guest rootfs (directory, disk image or initrd)')
+    .description(
+      'Stage signatures, GPG keyrings, registry CA certificates and /etc/hosts entries into a kata guest rootfs (directory, disk image or initrd)',
+    )
     .requiredOption('-c, --config <file>', 'bundle.yaml')
-    .requiredOption('--rootfs <path>', 'a directory, a kata disk image (bare ext4 or MBR) or an initrd; detected from its bytes')
-    .option('--signatures <store...>', "signature stores to copy from (lookaside dir, signatures.tar, dir: layout); default: the bundle's `signatures:`")
+    .requiredOption(
+      '--rootfs <path>',
+      'a directory, a kata disk image (bare ext4 or MBR) or an initrd; detected from its bytes',
+    )
+    .option(
+      '--signatures <store...>',
+      "signature stores to copy from (lookaside dir, signatures.tar, dir: layout); default: the bundle's `signatures:`",
+    )
     .option('--dry-run', 'print the plan (create / append / replace / skip per path) and change nothing')
     .option('--json', 'machine-readable result')
     .option('--tar <file>', 'write an overlay tarball of the staged files instead of changing the rootfs')
     .option('--no-mount', 'write disk images through debugfs even as root (the default without root)')
-    .option('--rebuild', 'allow an erofs image: extract it, stage into the tree and make a new erofs filesystem from it')
+    .option(
+      '--rebuild',
+      'allow an erofs image: extract it, stage into the tree and make a new erofs filesystem from it',
+    )
     .option('--reverity', 'allow staging into a dm-verity measured image and re-make its hash tree')
     .option('--force', 'stage despite warnings (exit 0)')
     .action(async (flags: StageFlags) => {
@@ -51,7 +62,10 @@ export function register(program: Command): void {
       else printStage(result);
       reportWarnings(result.plan.warnings, flags.json);
       if (result.blocked) {
-        throw new FindingsError('E_STAGE_WARNINGS', `stage stopped by ${result.plan.warnings.length} warning(s); nothing was changed. Fix them, or pass --force to stage anyway`);
+        throw new FindingsError(
+          'E_STAGE_WARNINGS',
+          `stage stopped by ${result.plan.warnings.length} warning(s); nothing was changed. Fix them, or pass --force to stage anyway`,
+        );
       }
     });
 }
@@ -73,10 +87,20 @@ export function stageJson(r: StageResult): unknown {
   };
 }
 
-const ORDER: Record<PlanEntry['what'], number> = { initrd: 0, keyring: 1, 'ca-bundle': 2, hosts: 3, signature: 4, record: 5, directory: 6 };
+const ORDER: Record<PlanEntry['what'], number> = {
+  initrd: 0,
+  keyring: 1,
+  'ca-bundle': 2,
+  hosts: 3,
+  signature: 4,
+  record: 5,
+  directory: 6,
+};
 
 export function printEntries(entries: readonly PlanEntry[], all: boolean): void {
-  const shown = entries.filter((e) => e.what !== 'directory' && (all || e.action !== 'skip')).sort((a, b) => ORDER[a.what] - ORDER[b.what]);
+  const shown = entries
+    .filter((e) => e.what !== 'directory' && (all || e.action !== 'skip'))
+    .sort((a, b) => ORDER[a.what] - ORDER[b.what]);
   const signatures = shown.filter((e) => e.what === 'signature');
   const limit = all ? Infinity : 20;
   let sigShown = 0;
@@ -89,11 +113,18 @@ export function printEntries(entries: readonly PlanEntry[], all: boolean): void 
     printLine(`  ${action} ${where}  ${style.dim(`${e.what}${detail}`)}`);
     for (const link of e.via ?? []) printLine(`           ${style.dim(`via ${link}`)}`);
   }
-  if (sigShown > limit) printLine(`  … and ${signatures.length - limit} more signature(s) (--dry-run or --json lists them all)`);
+  if (sigShown > limit)
+    printLine(`  … and ${signatures.length - limit} more signature(s) (--dry-run or --json lists them all)`);
 }
 
 function printStage(r: StageResult): void {
-  const head = r.dryRun ? 'Plan for' : r.blocked ? 'Not staged into' : r.applied ? 'Staged into' : 'Nothing to change in';
+  const head = r.dryRun
+    ? 'Plan for'
+    : r.blocked
+      ? 'Not staged into'
+      : r.applied
+        ? 'Staged into'
+        : 'Nothing to change in';
   printLine(style.bold(`${head} ${r.rootfs} (${r.kind === r.method ? r.kind : `${r.kind}, ${r.method}`}):`));
   printEntries(r.plan.entries, r.dryRun);
   const c = r.plan.counts;
@@ -105,8 +136,10 @@ function printStage(r: StageResult): void {
   );
   if (r.plan.skippedSignatures.length > 0) {
     printLine(style.bold(`Not copied (${r.plan.skippedSignatures.length} signature(s)):`));
-    for (const s of r.plan.skippedSignatures.slice(0, 20)) printLine(`  ${s.source}${s.image ? ` (${s.image})` : ''}: ${s.reason}`);
-    if (r.plan.skippedSignatures.length > 20) printLine(`  … and ${r.plan.skippedSignatures.length - 20} more (--json lists them all)`);
+    for (const s of r.plan.skippedSignatures.slice(0, 20))
+      printLine(`  ${s.source}${s.image ? ` (${s.image})` : ''}: ${s.reason}`);
+    if (r.plan.skippedSignatures.length > 20)
+      printLine(`  … and ${r.plan.skippedSignatures.length - 20} more (--json lists them all)`);
   }
   for (const n of r.notes) printLine(style.warn(`note: ${n}`));
   if (r.verity) {
@@ -116,7 +149,11 @@ function printStage(r: StageResult): void {
     printLine('  Put this in the kata configuration ([hypervisor.qemu] kernel_verity_params, or the annotation');
     printLine('  io.katacontainers.config.hypervisor.kernel_verity_params):');
     printLine(`  kernel_verity_params = "${r.verity.kernelVerityParams}"`);
-    printLine(style.warn('  The image and its root hash changed, so the TEE launch measurement changes too: update the trustee reference values.'));
+    printLine(
+      style.warn(
+        '  The image and its root hash changed, so the TEE launch measurement changes too: update the trustee reference values.',
+      ),
+    );
   }
 }
 

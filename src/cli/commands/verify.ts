@@ -49,20 +49,32 @@ function lazyHttpStoreGetter(options: FetchOptions): HttpGetter {
 export function register(program: Command): void {
   program
     .command('verify')
-    .description('Decide, as the guest\'s image-rs would (and as podman/CRI-O would), whether IMAGE may be pulled')
+    .description("Decide, as the guest's image-rs would (and as podman/CRI-O would), whether IMAGE may be pulled")
     .argument('<image>', 'image reference as the pod spec names it (e.g. registry.example.com:5000/demo/app:1.0)')
-    .option('--kbs <repo>', 'KBS repository: a nested or flat directory, its tarball, or an offline-fs-kbc resources JSON')
+    .option(
+      '--kbs <repo>',
+      'KBS repository: a nested or flat directory, its tarball, or an offline-fs-kbc resources JSON',
+    )
     .option('--rootfs <path>', 'guest rootfs: directory, disk image (kata-containers.img) or initrd; read only')
     .option('--manifest <file>', 'the platform manifest of the image')
     .option('--digest <sha256:hex>', 'the platform manifest digest')
     .option('--fetch', 'fetch the manifest (and cosign signatures) from the registry, with the KBS credential')
-    .option('--mode <mode>', 'image-rs (the guest), containers-image (podman/CRI-O) or both (with a divergence report; the exit code follows the guest)', 'image-rs')
+    .option(
+      '--mode <mode>',
+      'image-rs (the guest), containers-image (podman/CRI-O) or both (with a divergence report; the exit code follows the guest)',
+      'image-rs',
+    )
     .option('--kbs-repository <name>', 'KBS repository name of the resources', 'default')
     .option('--kbs-tag <tag>', 'KBS tag of the resources', 'test')
     .option('--policy <file>', 'use this policy.json instead of <repo>/security-policy/<tag>')
     .option('--sigstore-config <file>', 'use this sigstore config instead of <repo>/sigstore-config/<tag>')
     .option('--platform <os/arch[/variant]>', 'platform chosen from an image index with --fetch', 'linux/amd64')
-    .option('--ca-file <file>', 'extra CA certificate (PEM) to trust for the registry; repeatable', (f: string, all: string[]) => [...all, f], [] as string[])
+    .option(
+      '--ca-file <file>',
+      'extra CA certificate (PEM) to trust for the registry; repeatable',
+      (f: string, all: string[]) => [...all, f],
+      [] as string[],
+    )
     .option('--insecure', 'talk plain http to the registry')
     .option('--json', 'machine-readable report')
     .action(async (image: string, flags: VerifyFlags) => {
@@ -78,7 +90,8 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
     throw new InputError('E_USAGE', { field: '--mode' }, `must be one of ${MODES.join(', ')}`);
   }
   const given = [flags.manifest, flags.digest, flags.fetch ? true : undefined].filter((v) => v !== undefined);
-  if (given.length !== 1) throw new InputError('E_USAGE', {}, 'give exactly one of --manifest FILE, --digest sha256:… or --fetch');
+  if (given.length !== 1)
+    throw new InputError('E_USAGE', {}, 'give exactly one of --manifest FILE, --digest sha256:… or --fetch');
   if (!flags.kbs && !flags.policy) throw new InputError('E_USAGE', {}, 'give --kbs REPO (or --policy FILE)');
 
   const repository: KbsRepositoryReader | undefined = flags.kbs ? await openKbsRepository(flags.kbs) : undefined;
@@ -106,7 +119,11 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
 }
 
 /** The manifest from --manifest, --digest or the registry; a registry failure is what the guest would hit too. */
-async function manifestFor(image: string, flags: VerifyFlags, fetchOptions: FetchOptions): Promise<ManifestInput | { pullProblem: string }> {
+async function manifestFor(
+  image: string,
+  flags: VerifyFlags,
+  fetchOptions: FetchOptions,
+): Promise<ManifestInput | { pullProblem: string }> {
   if (flags.manifest) return manifestFromFile(flags.manifest);
   if (flags.digest) return manifestFromDigest(flags.digest);
   const { fetchPlatformManifest } = await registryAccess();
@@ -139,9 +156,15 @@ async function registryOptions(flags: VerifyFlags, repository: KbsRepositoryRead
 }
 
 function fetchDenial(image: string, mode: VerifierMode, problem: string): VerifyReport {
-  const sides = mode === 'both' ? (['guest', 'host'] as const) : mode === 'image-rs' ? (['guest'] as const) : (['host'] as const);
+  const sides =
+    mode === 'both' ? (['guest', 'host'] as const) : mode === 'image-rs' ? (['guest'] as const) : (['host'] as const);
   const decisions: SideDecision[] = sides.map((side) => ({
-    side, allowed: false, image, outcomes: [], notes: [], code: 'E_FETCH',
+    side,
+    allowed: false,
+    image,
+    outcomes: [],
+    notes: [],
+    code: 'E_FETCH',
     message: `cannot pull the image manifest: ${problem}`,
     chain: [`cannot pull the image manifest: ${problem}`],
   }));
@@ -157,11 +180,16 @@ function printDecision(d: SideDecision): void {
     d.rules.forEach((r, i) => printLine(`    ${i + 1}. ${r}`));
   } else if (d.rules) printLine('  rules: (empty list)');
   for (const o of d.outcomes) {
-    printLine(`  rule ${o.index + 1} ${o.allowed ? style.good('passed') : style.bad('failed')}${o.reason ? `: ${o.reason}` : ''}`);
+    printLine(
+      `  rule ${o.index + 1} ${o.allowed ? style.good('passed') : style.bad('failed')}${o.reason ? `: ${o.reason}` : ''}`,
+    );
     if (o.signatureLocation) printLine(`    signatures from ${o.signatureLocation}`);
     for (const s of o.signatures) {
       printLine(`    ${s.accepted ? style.good('✓') : style.bad('✗')} ${s.source}: ${s.reason}`);
-      if (s.signedIdentity) printLine(style.dim(`        signed ${s.signedIdentity} ${s.signedDigest ?? ''}${s.signer ? ` by ${s.signer}` : ''}`));
+      if (s.signedIdentity)
+        printLine(
+          style.dim(`        signed ${s.signedIdentity} ${s.signedDigest ?? ''}${s.signer ? ` by ${s.signer}` : ''}`),
+        );
       for (const n of s.notes ?? []) printLine(style.dim(`        note: ${n}`));
     }
     for (const n of o.notes) printLine(style.dim(`    note: ${n}`));
@@ -175,7 +203,9 @@ function printDecision(d: SideDecision): void {
 
 function printReport(r: VerifyReport): void {
   const verdicts = r.decisions.map((d) => `${d.allowed ? 'ALLOWED' : 'DENIED'} by ${SIDE_LABEL[d.side]}`).join(', ');
-  printLine(`${style.bold(r.allowed ? 'ALLOWED' : 'DENIED')} ${r.image}${r.digest ? ` (${r.digest})` : ''}${r.decisions.length > 1 ? `: ${verdicts}` : ''}`);
+  printLine(
+    `${style.bold(r.allowed ? 'ALLOWED' : 'DENIED')} ${r.image}${r.digest ? ` (${r.digest})` : ''}${r.decisions.length > 1 ? `: ${verdicts}` : ''}`,
+  );
   for (const d of r.decisions) {
     printLine();
     printDecision(d);

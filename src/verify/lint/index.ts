@@ -34,12 +34,20 @@ export async function lintConfiguration(inputs: LintInputs, backend: SignatureBa
       code: missingTransports ? 'L_MISSING_TRANSPORTS' : 'L_POLICY_GUEST_INVALID',
       where: policyName,
       problem: `the guest cannot read the policy: Invalid image policy file${guest.detail ? ` (${guest.detail})` : ''}; every pull fails`,
-      fix: missingTransports ? 'add "transports": {"docker": {}} (image-rs requires both "default" and "transports")' : 'fix the field named; image-rs knows insecureAcceptAnything, reject, signedBy and sigstoreSigned only',
+      fix: missingTransports
+        ? 'add "transports": {"docker": {}} (image-rs requires both "default" and "transports")'
+        : 'fix the field named; image-rs knows insecureAcceptAnything, reject, signedBy and sigstoreSigned only',
     });
   }
   if (!host.ok) {
     const empty = host.reason.includes('must not be empty');
-    if (!empty) add({ code: 'L_POLICY_HOST_INVALID', where: policyName, problem: `podman/CRI-O refuse the policy: ${host.reason}`, fix: 'fix the field named so that host and guest read the same policy' });
+    if (!empty)
+      add({
+        code: 'L_POLICY_HOST_INVALID',
+        where: policyName,
+        problem: `podman/CRI-O refuse the policy: ${host.reason}`,
+        fix: 'fix the field named so that host and guest read the same policy',
+      });
   }
 
   // Walk the requirement lists as the guest reads them (or the raw JSON when the guest cannot).
@@ -47,7 +55,8 @@ export async function lintConfiguration(inputs: LintInputs, backend: SignatureBa
   if (Array.isArray(raw.default)) lists.push([`${policyName} default`, undefined, raw.default]);
   for (const [transport, scopes] of Object.entries(raw.transports ?? {})) {
     if (transport !== 'docker') continue;
-    for (const [key, reqs] of Object.entries(scopes ?? {})) lists.push([`${policyName} transports.docker[${JSON.stringify(key)}]`, key, reqs]);
+    for (const [key, reqs] of Object.entries(scopes ?? {}))
+      lists.push([`${policyName} transports.docker[${JSON.stringify(key)}]`, key, reqs]);
   }
 
   const sigstore = lintSigstoreConfig(inputs, add);
@@ -55,21 +64,49 @@ export async function lintConfiguration(inputs: LintInputs, backend: SignatureBa
   for (const [where, key, reqs] of lists) {
     if (key !== undefined) {
       const problem = scopeKeyProblem(key);
-      if (problem) add({ code: 'L_SCOPE_NEVER_MATCHES', where, problem: `scope key ${JSON.stringify(key)} ${problem}`, fix: scopeFix(key) });
+      if (problem)
+        add({
+          code: 'L_SCOPE_NEVER_MATCHES',
+          where,
+          problem: `scope key ${JSON.stringify(key)} ${problem}`,
+          fix: scopeFix(key),
+        });
     }
     if (!Array.isArray(reqs)) continue;
     if (reqs.length === 0) {
-      add({ code: 'L_EMPTY_LIST', where, problem: 'empty requirement list: image-rs allows any image here, podman/CRI-O refuse the whole policy (List of verification policy requirements must not be empty)', fix: 'write [{"type": "insecureAcceptAnything"}] to allow or [{"type": "reject"}] to refuse, explicitly' });
+      add({
+        code: 'L_EMPTY_LIST',
+        where,
+        problem:
+          'empty requirement list: image-rs allows any image here, podman/CRI-O refuse the whole policy (List of verification policy requirements must not be empty)',
+        fix: 'write [{"type": "insecureAcceptAnything"}] to allow or [{"type": "reject"}] to refuse, explicitly',
+      });
       continue;
     }
     for (const [i, r] of (reqs as Array<Record<string, unknown>>).entries()) {
-      await lintRequirement(r as PolicyRequirement & Record<string, unknown>, `${where}[${i}]`, key, inputs, sigstore, backend, now, add);
+      await lintRequirement(
+        r as PolicyRequirement & Record<string, unknown>,
+        `${where}[${i}]`,
+        key,
+        inputs,
+        sigstore,
+        backend,
+        now,
+        add,
+      );
     }
   }
-  if (!inputs.sigstoreConfig && lists.some(([, , reqs]) => Array.isArray(reqs) && reqs.some((r) => (r as { type?: unknown }).type === 'signedBy'))) {
-    add({ code: 'L_NO_SIGSTORE_CONFIG', where: policyName, problem: 'signedBy rules but no sigstore config: image-rs fails with "Simple Signing Sigstore Config not set"', fix: 'add the sigstore-config resource (sigstore: file:///… for the scopes) and set sigstore_config_uri in cdh.toml' });
+  if (
+    !inputs.sigstoreConfig &&
+    lists.some(([, , reqs]) => Array.isArray(reqs) && reqs.some((r) => (r as { type?: unknown }).type === 'signedBy'))
+  ) {
+    add({
+      code: 'L_NO_SIGSTORE_CONFIG',
+      where: policyName,
+      problem: 'signedBy rules but no sigstore config: image-rs fails with "Simple Signing Sigstore Config not set"',
+      fix: 'add the sigstore-config resource (sigstore: file:///… for the scopes) and set sigstore_config_uri in cdh.toml',
+    });
   }
   for (const ca of inputs.registryCas ?? []) lintRegistryCa(ca, add);
   return findings;
 }
-

@@ -29,4 +29,3 @@ export function lintRegistryCa(ca: { registry: string; pem: string; source: stri
     }
   }
 }
-

@@ -2,8 +2,10 @@
 import { parseReference, type DockerReference } from '../../reference/index.js';
 
 export function scopeKeyProblem(key: string): string | undefined {
-  if (key === '' || key.startsWith('*.')) return key.toLowerCase() === key || key === '' ? undefined : 'has uppercase letters';
-  if (/[A-Z]/.test(key.split('/').slice(1).join('/'))) return 'has an uppercase repository path (references are lowercase, so it never matches)';
+  if (key === '' || key.startsWith('*.'))
+    return key.toLowerCase() === key || key === '' ? undefined : 'has uppercase letters';
+  if (/[A-Z]/.test(key.split('/').slice(1).join('/')))
+    return 'has an uppercase repository path (references are lowercase, so it never matches)';
   const first = key.split('/')[0] ?? '';
   if (!(first.includes('.') || first.includes(':') || first === 'localhost')) {
     return `has no registry host (${JSON.stringify(first)} is not a host): scope keys are compared with fully-expanded names like docker.io/library/busybox, so it never matches`;
@@ -29,4 +31,3 @@ export function imageForScope(key: string): DockerReference | undefined {
     return undefined;
   }
 }
-

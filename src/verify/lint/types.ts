@@ -22,4 +22,5 @@ export interface LintInputs {
 
 export type AddFinding = (f: LintFinding) => void;
 
-export const RUN_FIX = 'the kata agent mounts a tmpfs on /run at boot, hiding anything staged there: put the file elsewhere (e.g. /etc/...), or use keyData / a kbs:/// keyPath';
+export const RUN_FIX =
+  'the kata agent mounts a tmpfs on /run at boot, hiding anything staged there: put the file elsewhere (e.g. /etc/...), or use keyData / a kbs:/// keyPath';
