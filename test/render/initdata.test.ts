@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import {
@@ -52,10 +53,18 @@ describe('renderInitdata (domain)', () => {
 });
 
 describe('initdata encoding', () => {
-  it('round-trips and is deterministic', () => {
-    const text = 'version = "0.1.0"\n[data]\n';
-    expect(encodeInitdata(text)).toBe(encodeInitdata(text));
-    expect(decodeInitdata(encodeInitdata(text))).toBe(text);
+  it('encodes as base64 of gzip (what `base64 -d | gzip -d` reads back), the same text every time', () => {
+    const text = 'version = "0.1.0"\n[data]\n"policy.rego" = "package agent_policy"\n';
+    const encoded = encodeInitdata(text);
+    expect(encoded).toMatch(/^H4sI[A-Za-z0-9+/]+=*$/);
+    expect(encodeInitdata(text)).toBe(encoded);
+    expect(execFileSync('sh', ['-c', 'base64 -d | gzip -d'], { input: encoded }).toString('utf8')).toBe(text);
+  });
+
+  it('decodes what `gzip | base64` made', () => {
+    const text = 'version = "0.1.0"\nalgorithm = "sha384"\n[data]\n';
+    const encoded = execFileSync('sh', ['-c', 'gzip -9n | base64 -w0'], { input: text }).toString('ascii');
+    expect(decodeInitdata(encoded)).toBe(text);
   });
 
   it('takes a file holding plain TOML or an encoded value (wrapped lines allowed), and refuses anything else', () => {

@@ -81,7 +81,10 @@ describe('failure part-way', () => {
         { op: 'write', path: ['newdir', 'a'], data, mode: 0o644, replaces: false },
         { op: 'write', path: ['etc', 'ssl'], data, mode: 0o644, replaces: true },
       ]),
-    ).rejects.toBeTruthy();
+    ).rejects.toMatchObject({
+      code: 'E_PATH_ESCAPE',
+      message: '/etc/ssl is no longer a regular file; refusing to replace it',
+    });
     expect(await snapshot(root)).toEqual(before);
   });
 
