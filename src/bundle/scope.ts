@@ -1,6 +1,6 @@
 /**
  * Policy and sigstore-config scope keys. Both the guest and the host compare scopes literally with
- * names built from the fully expanded, lowercase reference (guest-vs-host.md §3), so a scope that
+ * names built from the fully expanded, lowercase reference (docs/guest-vs-host.md §3), so a scope that
  * is not in that form can never match: it is refused here rather than written and ignored.
  */
 import { isValidRegistry, parseNormalizedNamed, referenceString } from '../reference/index.js';

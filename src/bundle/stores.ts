@@ -1,6 +1,6 @@
 /**
  * signatureStores → the guest's sigstore config. The guest reads only the `sigstore` key of each
- * entry and only `file://` URLs (guest-vs-host.md §5), so that is what is written; an http(s)
+ * entry and only `file://` URLs (docs/guest-vs-host.md §5), so that is what is written; an http(s)
  * base is refused unless `allowHttp` says the bundle is for hosts only.
  */
 import { DEFAULT_SIGSTORE_BASE, type SigstoreConfig } from '../sigstore/schema.js';

@@ -6,7 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { hostWithoutPort } from '../reference/index.js';
 
-/** Bundle files by distro family (kbs-and-guest-images.md §4). */
+/** Bundle files by distro family (docs/kbs-and-guest-images.md §4). */
 export const CA_BUNDLE_FAMILIES: ReadonlyArray<{ family: string; paths: readonly string[] }> = [
   { family: 'Debian/Ubuntu', paths: ['/etc/ssl/certs/ca-certificates.crt'] },
   {

@@ -1,5 +1,5 @@
 /**
- * Why the guest and the host decide differently: names the rule of guest-vs-host.md that makes
+ * Why the guest and the host decide differently: names the rule of docs/guest-vs-host.md that makes
  * the difference (expired key, subkey, lookaside-only config, http store, empty list, literal vs
  * normalised identity, …), from the two decisions and their per-signature reasons.
  */

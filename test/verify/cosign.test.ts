@@ -1,4 +1,4 @@
-/** sigstoreSigned with a static cosign key (guest-vs-host.md §8), against a signature image served by a test fetcher. */
+/** sigstoreSigned with a static cosign key (docs/guest-vs-host.md §8), against a signature image served by a test fetcher. */
 import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * guest-vs-host.md §7 (signedIdentity rules): for each type, a case both sides agree on and the
+ * docs/guest-vs-host.md §7 (signedIdentity rules): for each type, a case both sides agree on and the
  * case where the guest's literal comparison and the host's normalised one disagree.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-/** guest-vs-host.md §4 (policy parsing): every row, both modes' decisions and words. */
+/** docs/guest-vs-host.md §4 (policy parsing): every row, both modes' decisions and words. */
 import { describe, expect, it } from 'vitest';
 import { IMAGE_FULL, judgeBoth, payloadText, publicKeyData, scoped, sign, signedByKeyData } from './scenario.js';
 

@@ -1,4 +1,4 @@
-/** guest-vs-host.md §6 (one signature): every row, both modes' decisions and words. */
+/** docs/guest-vs-host.md §6 (one signature): every row, both modes' decisions and words. */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as openpgp from 'openpgp';

@@ -1,4 +1,4 @@
-/** guest-vs-host.md §5 (where signatures are found): every row, both modes' decisions and words. */
+/** docs/guest-vs-host.md §5 (where signatures are found): every row, both modes' decisions and words. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

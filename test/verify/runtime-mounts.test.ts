@@ -1,5 +1,5 @@
 /**
- * guest-vs-host.md §10: the kata agent mounts a tmpfs on /run at boot, so a keyPath or a
+ * docs/guest-vs-host.md §10: the kata agent mounts a tmpfs on /run at boot, so a keyPath or a
  * `file://` signature store under /run in the image is invisible to the guest (the host, reading
  * the files as they are, still finds them).
  */

@@ -1,4 +1,4 @@
-/** guest-vs-host.md §3 (which rule applies) and the sigstore base each side picks for an image. */
+/** docs/guest-vs-host.md §3 (which rule applies) and the sigstore base each side picks for an image. */
 import { describe, expect, it } from 'vitest';
 import { parseReference } from '../../src/reference/index.js';
 import {
