@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `audit` on every core (issue #7, target 1: "`audit` uses every core"). Two measures, each beside the
+ * `audit` on every core (target: `audit` uses every core). Two measures, each beside the
  * in-process audit measured in the same run, alternated:
  *  1. the library: `auditSignaturesOnAllCores` over the bench's N signatures (already in memory) with
  *     `threads: 1` (in-process) and with one thread per core, plus a sweep over smaller N that shows

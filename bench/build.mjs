@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
- * Build (issue #7 targets 3, 4, 6): `kbs-bundler build` of a bundle with N images under N/10 signedBy
+ * Build: `kbs-bundler build` of a bundle with N images under N/10 signedBy
  * scopes (so 10,000 images / 1,000 scopes at the top size), beside `tar -cf` of the written tree,
  * at N = 100, 1,000, 10,000 (KBSB_BENCH_SIZES). Also `build --tar` (the tarball streamed to disk) and
  * the CLI's peak RSS (/usr/bin/time -v) for both.
  * Targets: ≤ 2× tar -cf; peak RSS ≤ 200 MiB and growing < 2× from 1,000 to 10,000.
  *
- * The tree is three files, so `tar -cf` takes a few tens of ms, less than node's own start-up
+ * The tree is three files, so `tar -cf` takes less than node's own start-up
  * (`node -e 0`): no CLI process can be within 2× of it. So the same build is also timed as a library
  * call (`buildRepository` from dist/index.js, in this process once warm: median of
  * KBSB_BENCH_LIB_RUNS after two unmeasured runs), same bundle, output checked byte for byte against

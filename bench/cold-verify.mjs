@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * One `verify` from a cold start (issue #7 target 5): a new CLI process deciding as the guest
+ * One `verify` from a cold start: a new CLI process deciding as the guest
  * whether image 0 may be pulled, from a local manifest, a nested KBS tree and a directory rootfs
  * holding its one signature — beside `node -e 0`, interleaved, median of RUNS each. Wall time is the
  * target; CPU time (user + system, from /usr/bin/time) is printed too, as it is far less disturbed by

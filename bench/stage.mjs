@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Stage (issue #7 targets 2, 4, 6): `kbs-bundler stage` of N images (one signature each) from a
+ * Stage: `kbs-bundler stage` of N images (one signature each) from a
  * lookaside store into
  *  - a directory rootfs, beside `cp -a` of the same staged tree into a fresh directory;
  *  - an ext4 disk image (mkfs.ext4, staged through stage's own loop mount; root only), beside

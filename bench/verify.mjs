@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Verify throughput (issue #7 target 1): simple signatures made with RSA-3072 keys, compressed one-pass
+ * Verify throughput: simple signatures made with RSA-3072 keys, compressed one-pass
  * messages as gpg and skopeo make them, verified in one process against a keyring parsed once.
  * Printed beside `openssl speed -seconds 2 rsa3072` (verify/s), a plain openpgp.js readMessage+verify
  * loop, and gpgv per process — all measured in this run on this machine.

@@ -2,9 +2,9 @@
  * The CLI as one bundle (package.json `bin`): dist/bin/kbs-bundler.js plus one chunk per lazily
  * loaded command (and the chunks they share), built with rolldown from tsc's output in dist/
  * (`npm run build` runs tsc first, so the code is exactly what tsc emitted). A cold start then reads a
- * few files instead of ≈ 250 modules (zod alone is 95, 70 of them locales the CLI never uses).
+ * few files instead of every module (zod's alone include locales the CLI never uses).
  *
- * openpgp (one 1.2 MB file, loaded only when a key or signature needs it) and tar-stream (loaded only
+ * openpgp (one large file, loaded only when a key or signature needs it) and tar-stream (loaded only
  * for tarballs) stay outside the bundle and are imported from node_modules exactly when they were
  * before; the library entry (dist/index.js) is tsc's output and is not bundled.
  */

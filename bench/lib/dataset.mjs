@@ -1,5 +1,5 @@
 /**
- * Bench data sets (issue #7): one RSA-3072 key made with the library, and for image i (0 ≤ i < N,
+ * Bench data sets: one RSA-3072 key made with the library, and for image i (0 ≤ i < N,
  * see images.mjs) a simple signature made with the library's signImage, laid out as a lookaside
  * store (`<repo>@sha256=<hex>/signature-1`).
  *

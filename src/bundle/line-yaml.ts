@@ -1,7 +1,7 @@
 /**
  * The plainest bundle.yaml read line by line: block mappings and sequences, one-line plain or quoted
- * scalars, comments. This is the shape `init`, the templates and generated bundles have, and where a
- * 1,000-scope bundle is read ≈ 10× faster than through the yaml package's lexer and parser. Anything
+ * scalars, comments. This is the shape `init`, the templates and generated bundles have, and a large
+ * bundle of that shape is read much faster than through the yaml package's lexer and parser. Anything
  * else — flow collections, anchors, tags, block or multi-line scalars, escapes, numbers other than
  * plain decimals, document markers, odd indentation, duplicate or special keys — answers undefined
  * and yaml-value.ts reads it with the yaml package, which also words every error. What this answers

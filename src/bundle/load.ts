@@ -98,7 +98,7 @@ async function parseBundleFile(file: string): Promise<BundleFile> {
       code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? 'error'})`,
     );
   }
-  // The yaml package (≈ 30 ms to load) only for what the line reader declines: stage never loads it.
+  // The yaml package (slow to load) only for what the line reader declines: stage never loads it.
   const plainest = lineYamlValue(text);
   const parsed = plainest
     ? { ok: true as const, value: plainest.value }

@@ -7,7 +7,7 @@
  * sigstoreSigned: a cosign public key PEM, checked with node:crypto.
  *
  * A key as gpg writes it (one RSA key, self-signed: see keys/fast-keyring.ts) is read without
- * openpgp.js, whose module alone costs ≈ 0.1 s of every build and stage; anything else loads it.
+ * openpgp.js, whose module alone is a noticeable part of every build and stage; anything else loads it.
  */
 import { createPublicKey } from 'node:crypto';
 import { readPlainPublicKeyring } from '../keys/fast-keyring.js';

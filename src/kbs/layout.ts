@@ -33,8 +33,7 @@ export function layoutDirs(resources: readonly KbsResource[], layout: Layout): s
 
 /**
  * Writes the resources into `dir` (which exists and is empty) with their modes. A handful of
- * files: synchronous calls, as a thread-pool round trip per call costs more than the call itself
- * (1,000-scope bench bundle: 2.1 ms instead of 4.4 ms for the whole replace).
+ * files: synchronous calls, as a thread-pool round trip per call costs more than the call itself.
  */
 export async function writeTree(dir: string, resources: readonly KbsResource[], layout: Layout): Promise<void> {
   // Explicit modes: the tree must not depend on the umask (the tarball does not).

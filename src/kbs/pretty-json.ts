@@ -1,9 +1,9 @@
 /**
  * `JSON.stringify(value, null, 2) + '\n'` as UTF-8 bytes, without the one big string.
  *
- * A policy with 1,000 scopes is 2.6 MB, almost all of it the same base64 keyData repeated. Building
- * it as one string and encoding that costs ≈ 25–30 ms on node 20 (V8 assembles a large JSON.stringify
- * result from parts, and the first read of it copies them together); here the structure is written
+ * A policy with many scopes is megabytes, almost all of it the same base64 keyData repeated. Building
+ * it as one string and encoding that is slow (V8 assembles a large JSON.stringify result from parts,
+ * and the first read of it copies them together); here the structure is written
  * as small strings and every long string value is encoded once and its bytes reused. Plain data
  * only (objects with Object or null prototype, arrays, strings, finite or not numbers, booleans,
  * null, undefined members): anything else — toJSON, other classes, bigint, deep or cyclic nesting —

@@ -20,10 +20,10 @@ export const SECRET_MODE = 0o600;
 export const PUBLIC_MODE = 0o644;
 
 /**
- * The policy of 1,000 scopes is 2.6 MB, nearly all of it one keyData string repeated. It is kept as
+ * A policy of many scopes is megabytes, nearly all of it one keyData string repeated. It is kept as
  * chunks (the repeated part one shared Buffer) and written with writev; `bytes` joins them only
- * when something reads it (tarball, k8s, kbs-client script, library callers). Writing 2.6 MB into
- * fresh memory first costs 10–40 ms on the bench machine, more than the rest of the write.
+ * when something reads it (tarball, k8s, kbs-client script, library callers). Copying megabytes into
+ * fresh memory first would cost more than the rest of the write.
  */
 const chunksOf = new WeakMap<KbsResource, readonly Uint8Array[]>();
 

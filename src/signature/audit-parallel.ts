@@ -46,8 +46,8 @@ export interface ParallelAuditOptions extends AuditThreadsOptions {
   scopesByFingerprint?: Map<string, string[]>;
   /**
    * Below this many signatures, judge in-process. `auditSignaturesOnAllCores` starts its workers only
-   * then; their start (≈ 100 ms before a worker judges anything) does not pay off below ≈ 2,000
-   * signatures. Workers started ahead with `startAuditThreads` are used from 0 signatures by default.
+   * then; their start (the time before a worker judges anything) does not pay off below
+   * MIN_SIGNATURES_FOR_WORKERS signatures. Workers started ahead with `startAuditThreads` are used from 0 signatures by default.
    */
   minForWorkers?: number;
   /**

@@ -7,22 +7,18 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 
 /**
- * A worker started on demand judges nothing for its first ≈ 100 ms (thread start, modules, keyring:
- * ≈ 100 ms of CPU, measured on a 2-core machine), in which the calling thread judges ≈ 1,400 signatures
- * at ≈ 70 µs each; below ≈ 2,000 the worker costs more CPU than it saves time (bench/audit.mjs sweeps N).
+ * A worker started on demand judges nothing until its thread, modules and keyring are ready, and the
+ * calling thread judges signatures all that time; below this many signatures a worker costs more CPU
+ * than it saves time (bench/audit.mjs sweeps the store size; its figures are in bench/README.md).
  */
 export const MIN_SIGNATURES_FOR_WORKERS = 2000;
 
 /**
- * Threads for an audit when none are asked for: one per core (`--jobs N` asks for N). Each thread
- * judging signatures also keeps V8's optimizing compiler busy on a background thread, compiling the
- * judging code again in every thread (node --trace-opt, CLI on the bench's 10,000-image store, 2
- * cores: ≈ 0.48 s of compiling in-process, ≈ 0.88 s with one worker), so on 2 cores the second
- * thread gains little: alternated CLI runs, medians of 8-10: --jobs 1 0.89-1.04 s, --jobs 2
- * 0.79-0.96 s (1.09-1.12x, for ≈ 25 % more CPU); the library with the signatures in memory ≈ 1.2x
- * (bench/audit.mjs). It is still the default, as `xz -T0` uses every core: a rule from the load
- * average picked 1 thread on an idle machine here (this VM reads ≈ 1 at rest). On a shared machine,
- * `--jobs 1`.
+ * Threads for an audit when none are asked for: one per core (`--jobs N` asks for N), as `xz -T0`
+ * uses every core. Each thread judging signatures also keeps V8's optimizing compiler busy on a
+ * background thread, compiling the judging code again in every thread, so on few cores the extra
+ * threads gain less than their count suggests (bench/audit.mjs measures it). A rule from the load
+ * average would misjudge an idle machine whose load never reads zero; on a shared machine, `--jobs 1`.
  */
 export function defaultAuditThreads(cores = availableParallelism()): number {
   return Math.max(1, cores);

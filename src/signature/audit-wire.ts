@@ -1,8 +1,8 @@
 /**
  * What goes between `audit`'s main thread and its worker threads, in forms that are cheap to pass:
  * a chunk of signatures as one transferable buffer with end offsets and the expected digests (no file
- * names, no per-signature objects), and findings as one flat array of strings (structured-cloning 10,000
- * nested result objects costs ≈ 300 ms of CPU; the flat array ≈ 20 ms).
+ * names, no per-signature objects), and findings as one flat array of strings (structured-cloning many
+ * nested result objects costs far more CPU than one flat array).
  */
 import type { AuditFinding, AuditStatus } from './audit.js';
 import type { StoredSignature } from './store.js';

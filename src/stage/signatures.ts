@@ -245,7 +245,7 @@ function trustProblem(
 
 /**
  * The signed identity and digest, for placing the file: a plain JSON.parse is enough here (it is
- * several times faster than the strict parser, and staging does not judge the signature; `verify`
+ * much faster than the strict parser, and staging does not judge the signature; `verify`
  * and `audit` do). Anything unusual falls back to the strict guest parser and its error text.
  */
 function readIdentity(literal: Uint8Array): { dockerReference: string; manifestDigest: string } {

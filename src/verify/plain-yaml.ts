@@ -7,8 +7,8 @@
  *       registry.example.com:5000:
  *         sigstore: file:///var/lib/containers/sigstore
  *
- * (or `docker: {}`). Reading exactly that form here spares a cold-start `verify` the yaml package
- * (≈ 75 ms of CPU to load). Anything else — comments, quotes, flow style, other keys, other
+ * (or `docker: {}`). Reading exactly that form here spares a cold-start `verify` loading the yaml
+ * package. Anything else — comments, quotes, flow style, other keys, other
  * indentation, values YAML would read as anything but the literal string — answers undefined and
  * the caller parses with the yaml package. Within the form the result equals yaml's `parse`
  * (test/verify/plain-yaml.test.ts compares them).

@@ -1,5 +1,5 @@
 /**
- * Every kind of bad input named in issue #2: one line naming the file, the field path and the
+ * Every kind of bad input bundle.yaml can hold: one line naming the file, the field path and the
  * problem; exit code 2; the previous output (tree and tarball) left exactly as it was.
  */
 import { generateKeyPairSync } from 'node:crypto';

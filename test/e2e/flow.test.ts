@@ -1,5 +1,5 @@
 /**
- * The whole flow of issue #6, rehearsed end to end with the real tools and nothing but loopback:
+ * The openEuler signed-image flow of the README's walk-through, rehearsed end to end with the real tools and nothing but loopback:
  *  1. docker-registry on 127.0.0.1 (named `localhost:PORT`, as the guide names `registry.com:5000`), TLS + htpasswd;
  *  2. a busybox-static OCI image built offline with umoci, pushed by skopeo signed (`--sign-by`, lookaside staging)
  *     and unsigned, plus a tag whose manifest differs from the signed one;
