@@ -127,7 +127,7 @@ describe('kbs-bundler audit of a lookaside tree: --jobs 1, --jobs 2 and the defa
     expect(report.images.some((i) => i.repositoryPath === 'team-3/alias' || i.repositoryPath === 'team-2/notes')).toBe(
       false,
     );
-  });
+  }, 180_000);
 
   it('the same error when a file cannot be read part-way through the store', async () => {
     // Top-level images are read first; the unreadable file (reading /proc/self/mem at offset 0 fails
