@@ -6,10 +6,13 @@
  * Messages never contain secrets (passwords, private keys, passphrases): callers pass field paths
  * and descriptions, never values read from a secret source.
  */
+import type { ErrorCode } from './error-codes.js';
+
+export type { ErrorCode } from './error-codes.js';
 export type ExitCode = 1 | 2;
 
 export abstract class KbsBundlerError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   /** 2 = bad input (the default); 1 = a decision or findings the user asked for. */
   readonly exitCode: ExitCode = 2;
 }
@@ -28,10 +31,10 @@ export function formatLocated(location: Location, problem: string): string {
 
 /** Malformed or contradictory input: exit 2, nothing written. */
 export class InputError extends KbsBundlerError {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly location: Location;
   readonly problem: string;
-  constructor(code: string, location: Location, problem: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, location: Location, problem: string, options?: { cause?: unknown }) {
     super(formatLocated(location, problem), options);
     this.name = 'InputError';
     this.code = code;
@@ -50,8 +53,8 @@ export class FileNotFoundError extends InputError {
 
 /** An external program (skopeo, debugfs, veritysetup…) is missing or failed. */
 export class ToolError extends KbsBundlerError {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ToolError';
     this.code = code;
@@ -69,9 +72,9 @@ export class PathEscapeError extends KbsBundlerError {
 
 /** Findings the user asked to be told about (audit, lint, stage warnings): exit 1. */
 export class FindingsError extends KbsBundlerError {
-  readonly code: string;
+  readonly code: ErrorCode;
   override readonly exitCode = 1 as const;
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = 'FindingsError';
     this.code = code;

@@ -1,7 +1,7 @@
 /** Reading the files a bundle names: paths relative to the bundle, errors naming the field. */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError, type ErrorCode } from '../errors.js';
 import type { Keyring } from '../keys/index.js';
 
 export interface BundleContext {
@@ -20,7 +20,7 @@ export function resolveBundlePath(ctx: BundleContext, relative: string): string 
   return path.resolve(ctx.dir, relative);
 }
 
-export function fail(ctx: BundleContext, code: string, field: string, problem: string): InputError {
+export function fail(ctx: BundleContext, code: ErrorCode, field: string, problem: string): InputError {
   return new InputError(code, { file: ctx.file, field }, problem);
 }
 

@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     exitCode = process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (e) {
-    exitCode = reportError(e);
+    exitCode = reportError(e, { json: argv.includes('--json') });
   }
   return exitCode;
 }

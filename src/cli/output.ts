@@ -23,8 +23,16 @@ export function printLine(s = ''): void {
   stdout.write(`${s}\n`);
 }
 
+let jsonPrinted = false;
+
 export function printJson(value: unknown): void {
+  jsonPrinted = true;
   stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Whether the command already printed its --json document (an error then does not print a second one). */
+export function jsonWasPrinted(): boolean {
+  return jsonPrinted;
 }
 
 export function warnLine(s: string): void {

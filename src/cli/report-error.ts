@@ -1,21 +1,46 @@
-/** The one place that turns errors into a message on stderr and an exit code. */
+/** The one place that turns errors into a message on stderr (and, under --json, an object on stdout) and an exit code. */
 import { stderr } from 'node:process';
+import type { ErrorCode } from '../error-codes.js';
 import { isKbsBundlerError } from '../errors.js';
-import { colorEnabled } from './output.js';
+import { colorEnabled, jsonWasPrinted, printJson } from './output.js';
 
-export function reportError(e: unknown): number {
-  const prefix = colorEnabled(stderr) ? '\u001b[31mkbs-bundler:\u001b[0m' : 'kbs-bundler:';
-  if (isKbsBundlerError(e)) {
-    stderr.write(`${prefix} ${e.message}\n`);
-    return e.exitCode;
+export interface ReportOptions {
+  /**
+   * The command was run with --json: also print `{"error": {"code", "message", "exitCode"}}` on stdout,
+   * unless the command already printed its own document (which then says what went wrong).
+   */
+  json?: boolean;
+}
+
+interface Reported {
+  code: ErrorCode;
+  message: string;
+  exitCode: number;
+}
+
+export function reportError(e: unknown, options: ReportOptions = {}): number {
+  const reported = describe(e);
+  if (!isCommanderError(e)) {
+    const prefix = colorEnabled(stderr) ? '\u001b[31mkbs-bundler:\u001b[0m' : 'kbs-bundler:';
+    stderr.write(`${prefix} ${reported.code === 'E_INTERNAL' ? 'internal error: ' : ''}${reported.message}\n`);
   }
-  // Commander's own usage errors arrive as CommanderError with exitCode already printed.
-  const maybeCommander = e as { code?: string; exitCode?: number };
-  if (typeof maybeCommander.code === 'string' && maybeCommander.code.startsWith('commander.')) {
-    return maybeCommander.exitCode === 0 ? 0 : 2;
+  if (reported.code === 'E_INTERNAL' && process.env.KBS_BUNDLER_DEBUG && e instanceof Error && e.stack) {
+    stderr.write(`${e.stack}\n`);
   }
-  const message = e instanceof Error ? e.message : String(e);
-  stderr.write(`${prefix} internal error: ${message}\n`);
-  if (process.env.KBS_BUNDLER_DEBUG && e instanceof Error && e.stack) stderr.write(`${e.stack}\n`);
-  return 2;
+  if (options.json && reported.exitCode !== 0 && !jsonWasPrinted()) printJson({ error: reported });
+  return reported.exitCode;
+}
+
+function describe(e: unknown): Reported {
+  if (isKbsBundlerError(e)) return { code: e.code, message: e.message, exitCode: e.exitCode };
+  // Commander's own usage errors arrive as CommanderError, their text already printed by commander.
+  if (isCommanderError(e)) {
+    return { code: 'E_USAGE', message: e.message.replace(/^error: /, ''), exitCode: e.exitCode === 0 ? 0 : 2 };
+  }
+  return { code: 'E_INTERNAL', message: e instanceof Error ? e.message : String(e), exitCode: 2 };
+}
+
+function isCommanderError(e: unknown): e is { code: string; exitCode: number; message: string } {
+  const c = e as { code?: unknown };
+  return e instanceof Error && typeof c.code === 'string' && c.code.startsWith('commander.');
 }

@@ -3,6 +3,7 @@
  * implement it (see default-backend.ts); tests may substitute it.
  */
 import type { Location } from '../errors.js';
+import { isErrorCode, type ErrorCode } from '../error-codes.js';
 import type { Keyring } from '../keys/index.js';
 import type { Side } from './types.js';
 
@@ -36,9 +37,9 @@ export interface SignatureBackend {
 }
 
 /** The side-worded reason of an error from the backend (SignatureError.reason, else its message). */
-export function reasonOf(e: unknown): { reason: string; code?: string } {
+export function reasonOf(e: unknown): { reason: string; code?: ErrorCode } {
   const err = e as { reason?: unknown; code?: unknown; message?: unknown };
   const reason =
     typeof err.reason === 'string' ? err.reason : typeof err.message === 'string' ? err.message : String(e);
-  return typeof err.code === 'string' ? { reason, code: err.code } : { reason };
+  return typeof err.code === 'string' && isErrorCode(err.code) ? { reason, code: err.code } : { reason };
 }

@@ -9,6 +9,7 @@ import {
   digestProblem,
   type DockerReference,
 } from '../reference/index.js';
+import type { ErrorCode } from '../error-codes.js';
 import type { PolicyRequirement } from '../policy/schema.js';
 import type { SignatureBackend } from './backend.js';
 import type { EvalContext } from './context.js';
@@ -34,7 +35,7 @@ function denied(
   image: string,
   message: string,
   chain: string[],
-  code: string,
+  code: ErrorCode,
   extra: Partial<SideDecision> = {},
 ): SideDecision {
   return { side, allowed: false, image, outcomes: [], message, chain, code, notes: [], ...extra };

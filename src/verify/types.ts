@@ -2,6 +2,7 @@
  * The vocabulary of the verifier: which side decides (the guest's image-rs or the host's
  * containers/image), what it decided, and why, down to each signature tried.
  */
+import type { ErrorCode } from '../error-codes.js';
 
 /** `guest` = image-rs inside the CoCo guest; `host` = containers/image (podman, CRI-O, skopeo). */
 export type Side = 'guest' | 'host';
@@ -24,8 +25,8 @@ export interface SignatureAttempt {
   /** The payload's docker-reference / manifest digest, when the payload was read. */
   signedIdentity?: string;
   signedDigest?: string;
-  /** Machine-readable reason (B's SignatureError code or one of ours). */
-  code?: string;
+  /** Machine-readable reason. */
+  code?: ErrorCode;
   /** Facts that the other side would judge differently (expired key, subkey, …). */
   notes?: string[];
 }
@@ -46,6 +47,9 @@ export interface RequirementOutcome {
   notes: string[];
 }
 
+/** How a rule list decided when no error code says it: an empty list (image-rs allows), or the rule type that denied. */
+export type DecisionCode = 'EMPTY_LIST_ALLOWS' | `DENIED_BY_${string}`;
+
 export interface SideDecision {
   side: Side;
   allowed: boolean;
@@ -60,8 +64,8 @@ export interface SideDecision {
   message: string;
   /** The detailed chain behind `message`, outermost first. */
   chain: string[];
-  /** Stable machine-readable reason of the first failure. */
-  code?: string;
+  /** Stable machine-readable reason of the decision: the first failure's code, or how the rule list decided. */
+  code?: ErrorCode | DecisionCode;
   notes: string[];
 }
 

@@ -1,8 +1,35 @@
 /** What lint reports, and what it reads. */
 import type { GuestFiles, ResourceSource } from '../inputs.js';
 
+/** Every finding lint reports; scripts may rely on these codes. */
+export type LintCode =
+  | 'L_CA_AS_SERVER_CERT'
+  | 'L_COSIGN_KEYDATA_BASE64'
+  | 'L_EMPTY_LIST'
+  | 'L_HTTP_STORE'
+  | 'L_IDENTITY_LITERAL'
+  | 'L_KEYDATA_BASE64'
+  | 'L_KEYPATHS'
+  | 'L_KEY_EXPIRED'
+  | 'L_KEY_MISSING'
+  | 'L_KEY_UNREADABLE'
+  | 'L_LOOKASIDE_ONLY'
+  | 'L_MISSING_TRANSPORTS'
+  | 'L_NO_SIGNATURES'
+  | 'L_NO_SIGSTORE_CONFIG'
+  | 'L_NO_STORE'
+  | 'L_POLICY_GUEST_INVALID'
+  | 'L_POLICY_HOST_INVALID'
+  | 'L_REMAP_PREFIX'
+  | 'L_RUN_PATH'
+  | 'L_SCOPE_NEVER_MATCHES'
+  | 'L_SIGNATURE_DIVERGES'
+  | 'L_SIGNING_SUBKEY'
+  | 'L_SIGSTORE_CONFIG_INVALID'
+  | 'L_STORE_SPLIT';
+
 export interface LintFinding {
-  code: string;
+  code: LintCode;
   /** Where: `policy.json transports.docker["reg/app"][0]`, `sigstore-config docker["reg"]`, … */
   where: string;
   problem: string;
