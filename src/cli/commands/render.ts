@@ -11,6 +11,8 @@ import { renderKernelParams } from '../../render/kernel-params.js';
 import { renderPod } from '../../render/pod.js';
 import { SNIPPETS, renderSnippet, type SnippetName } from '../../render/snippets.js';
 import { kbsUrl as validKbsUrl } from '../../render/validate.js';
+import { initdataDigests, TEES, type Tee } from '../../initdata/index.js';
+import { parseGuestRelease } from '../../releases/guest-components.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { printJson, printLine, style, warnLine } from '../output.js';
 
@@ -41,6 +43,14 @@ async function emit(text: string, flags: OutputFlags): Promise<void> {
   }
   await writeFileAtomic(flags.output, body);
   process.stderr.write(`wrote ${flags.output}\n`);
+}
+
+const DIGEST_CHOICES = [...TEES, 'all'] as const;
+
+function digestTees(text: string): readonly Tee[] {
+  if (text === 'all') return TEES;
+  if ((TEES as readonly string[]).includes(text)) return [text as Tee];
+  throw new InputError('E_USAGE', { field: '--digest' }, `must be one of ${DIGEST_CHOICES.join(', ')}`);
 }
 
 function notes(lines: string[]): void {
@@ -124,17 +134,47 @@ export function register(program: Command): void {
       )
       .option('--kbs-cert <file>', 'PEM certificate of an https KBS (kbs_cert), when it is not publicly trusted')
       .option('--encode', 'print the gzip+base64 annotation value (io.katacontainers.config.hypervisor.cc_init_data)')
-      .option('--json', 'machine-readable: {toml, annotation, notes}'),
+      .option(
+        '--inline',
+        'policy and sigstore config inline in cdh.toml (measured with the initdata) instead of KBS URIs (default: bundle.yaml initdata.inline)',
+      )
+      .option(
+        '--guest-release <release>',
+        "the guest's guest-components release; older than v0.17.0 gets the KBS URIs (default: bundle.yaml initdata.guestRelease, else the current release)",
+      )
+      .option('--digest <tee>', `print the initdata digest the TEE reports, in hex: ${DIGEST_CHOICES.join(' | ')}`)
+      .option('--json', 'machine-readable: {toml, annotation, digests, notes}'),
   ).action(
     async (
-      flags: { config: string; kbsUrl?: string; kbsCert?: string; encode?: boolean; json?: boolean } & OutputFlags,
+      flags: {
+        config: string;
+        kbsUrl?: string;
+        kbsCert?: string;
+        encode?: boolean;
+        inline?: boolean;
+        guestRelease?: string;
+        digest?: string;
+        json?: boolean;
+      } & OutputFlags,
     ) => {
       const url = flags.kbsUrl !== undefined ? validKbsUrl(flags.kbsUrl, { field: '--kbs-url' }) : undefined;
+      const tees = flags.digest !== undefined ? digestTees(flags.digest) : undefined;
+      if (flags.encode && tees)
+        throw new InputError('E_USAGE', { field: '--digest' }, 'give --encode or --digest, not both');
+      const guestRelease =
+        flags.guestRelease !== undefined ? parseGuestRelease(flags.guestRelease, '--guest-release') : undefined;
       if ((flags.encode || flags.json) && url === undefined) {
         throw new InputError(
           'E_USAGE',
           { field: '--kbs-url' },
           'required with --encode/--json: an encoded initdata cannot be filled in later',
+        );
+      }
+      if (tees && url === undefined) {
+        throw new InputError(
+          'E_USAGE',
+          { field: '--kbs-url' },
+          'required with --digest: the digest covers the KBS address',
         );
       }
       let kbsCertPem: string | undefined;
@@ -144,10 +184,26 @@ export function register(program: Command): void {
           throw new InputError('E_PEM', { file: flags.kbsCert }, 'is not a PEM certificate');
       }
       const bundle = await loadBundle(flags.config);
-      const rendered = await renderInitdata(bundle, { kbsUrl: url, kbsCertPem });
+      const rendered = await renderInitdata(bundle, {
+        kbsUrl: url,
+        kbsCertPem,
+        ...(flags.inline ? { inline: true } : {}),
+        ...(guestRelease ? { guestRelease } : {}),
+      });
       notes(rendered.notes);
+      const digests = initdataDigests(rendered.toml);
       if (flags.json) {
-        printJson({ toml: rendered.toml, annotation: encodeInitdata(rendered.toml), notes: rendered.notes });
+        printJson({
+          toml: rendered.toml,
+          annotation: encodeInitdata(rendered.toml),
+          digests,
+          notes: rendered.notes,
+        });
+        return;
+      }
+      if (tees) {
+        const lines = digests.tees.filter((d) => tees.includes(d.tee));
+        await emit(lines.map((d) => (tees.length === 1 ? d.hex : `${d.tee} ${d.hex}`)).join('\n'), flags);
         return;
       }
       await emit(flags.encode ? encodeInitdata(rendered.toml) : rendered.toml, flags);
