@@ -6,6 +6,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Bundle } from '../bundle/types.js';
 import { InputError, type Location } from '../errors.js';
+import type { InitdataAlgorithm } from '../initdata/schema.js';
 import { caLeafProblem } from '../registry/ca-check.js';
 import { imageSection, type ImageSectionOptions, type InitdataBundle } from './initdata-image.js';
 import { renderTemplateFile } from './templates.js';
@@ -19,6 +20,8 @@ export interface InitdataOptions extends ImageSectionOptions {
   kbsUrl?: string;
   /** PEM of the KBS's https certificate, for `kbs_cert` / `cert`. */
   kbsCertPem?: string;
+  /** The hash kata measures the initdata with (default sha256). */
+  algorithm?: InitdataAlgorithm;
 }
 
 export interface RenderedInitdata {
@@ -61,6 +64,7 @@ export async function renderInitdata(bundle: InitdataBundle, o: InitdataOptions 
     if (problem) notes.push(problem);
   }
   const toml = await renderTemplateFile('initdata.toml', {
+    algorithm: o.algorithm ?? 'sha256',
     kbsUrl: o.kbsUrl ?? KBS_URL_PLACEHOLDER,
     kbsCert: o.kbsCertPem,
     policyUri: image.policyUri,

@@ -11,7 +11,15 @@ import { renderKernelParams } from '../../render/kernel-params.js';
 import { renderPod } from '../../render/pod.js';
 import { SNIPPETS, renderSnippet, type SnippetName } from '../../render/snippets.js';
 import { kbsUrl as validKbsUrl } from '../../render/validate.js';
-import { initdataDigests, TEES, type Tee } from '../../initdata/index.js';
+import {
+  INITDATA_ALGORITHMS,
+  initdataDigests,
+  readInitdata,
+  TEES,
+  type InitdataAlgorithm,
+  type InitdataDigests,
+  type Tee,
+} from '../../initdata/index.js';
 import { parseGuestRelease } from '../../releases/guest-components.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { printJson, printLine, style, warnLine } from '../output.js';
@@ -47,10 +55,16 @@ async function emit(text: string, flags: OutputFlags): Promise<void> {
 
 const DIGEST_CHOICES = [...TEES, 'all'] as const;
 
-function digestTees(text: string): readonly Tee[] {
+function digestTees(text: string, option = '--digest'): readonly Tee[] {
   if (text === 'all') return TEES;
   if ((TEES as readonly string[]).includes(text)) return [text as Tee];
-  throw new InputError('E_USAGE', { field: '--digest' }, `must be one of ${DIGEST_CHOICES.join(', ')}`);
+  throw new InputError('E_USAGE', { field: option }, `must be one of ${DIGEST_CHOICES.join(', ')}`);
+}
+
+/** One hex value for one TEE; `<tee> <hex>` lines for several. */
+function digestLines(digests: InitdataDigests, tees: readonly Tee[]): string {
+  const picked = digests.tees.filter((d) => tees.includes(d.tee));
+  return picked.map((d) => (tees.length === 1 ? d.hex : `${d.tee} ${d.hex}`)).join('\n');
 }
 
 function notes(lines: string[]): void {
@@ -142,6 +156,7 @@ export function register(program: Command): void {
         '--guest-release <release>',
         "the guest's guest-components release; older than v0.17.0 gets the KBS URIs (default: bundle.yaml initdata.guestRelease, else the current release)",
       )
+      .option('--algorithm <hash>', `the initdata's algorithm: ${INITDATA_ALGORITHMS.join(' | ')}`, 'sha256')
       .option('--digest <tee>', `print the initdata digest the TEE reports, in hex: ${DIGEST_CHOICES.join(' | ')}`)
       .option('--json', 'machine-readable: {toml, annotation, digests, notes}'),
   ).action(
@@ -153,12 +168,20 @@ export function register(program: Command): void {
         encode?: boolean;
         inline?: boolean;
         guestRelease?: string;
+        algorithm: string;
         digest?: string;
         json?: boolean;
       } & OutputFlags,
     ) => {
       const url = flags.kbsUrl !== undefined ? validKbsUrl(flags.kbsUrl, { field: '--kbs-url' }) : undefined;
       const tees = flags.digest !== undefined ? digestTees(flags.digest) : undefined;
+      if (!(INITDATA_ALGORITHMS as readonly string[]).includes(flags.algorithm)) {
+        throw new InputError(
+          'E_USAGE',
+          { field: '--algorithm' },
+          `must be one of ${INITDATA_ALGORITHMS.join(', ')} (kata refuses other spellings such as sha-256)`,
+        );
+      }
       if (flags.encode && tees)
         throw new InputError('E_USAGE', { field: '--digest' }, 'give --encode or --digest, not both');
       const guestRelease =
@@ -187,6 +210,7 @@ export function register(program: Command): void {
       const rendered = await renderInitdata(bundle, {
         kbsUrl: url,
         kbsCertPem,
+        algorithm: flags.algorithm as InitdataAlgorithm,
         ...(flags.inline ? { inline: true } : {}),
         ...(guestRelease ? { guestRelease } : {}),
       });
@@ -202,13 +226,28 @@ export function register(program: Command): void {
         return;
       }
       if (tees) {
-        const lines = digests.tees.filter((d) => tees.includes(d.tee));
-        await emit(lines.map((d) => (tees.length === 1 ? d.hex : `${d.tee} ${d.hex}`)).join('\n'), flags);
+        await emit(digestLines(digests, tees), flags);
         return;
       }
       await emit(flags.encode ? encodeInitdata(rendered.toml) : rendered.toml, flags);
     },
   );
+
+  render
+    .command('initdata-digest')
+    .description(
+      'The digest a TEE reports for an initdata file (TOML, or the gzip+base64 annotation value e.g. as genpolicy wrote it)',
+    )
+    .argument('<file>', 'initdata TOML or its gzip+base64 annotation value')
+    .option('--tee <tee>', DIGEST_CHOICES.join(' | '), 'all')
+    .option('--json', 'machine-readable: {algorithm, hash, tees: [{tee, bytes, hex, base64}]}')
+    .action(async (file: string, flags: { tee: string; json?: boolean }) => {
+      const tees = digestTees(flags.tee, '--tee');
+      const { toml } = readInitdata(await readUserFile(file, 'initdata file'), { file });
+      const digests = initdataDigests(toml, { file });
+      if (flags.json) printJson(digests);
+      else printLine(digestLines(digests, tees));
+    });
 
   render
     .command('kernel-params')
