@@ -5,7 +5,8 @@
 import { parse as parseToml } from 'smol-toml';
 import type { z } from 'zod';
 import { InputError, type Location } from '../errors.js';
-import { decodeInitdata, initdataAnnotationValue } from '../render/initdata.js';
+import { parseAllDocuments } from 'yaml';
+import { decodeInitdata, INITDATA_ANNOTATION, initdataAnnotationValue } from '../render/initdata.js';
 import { cdhConfigSchema, type CdhImageConfig } from './cdh-schema.js';
 import { initdataSchema, type InitdataDocument } from './schema.js';
 
@@ -41,6 +42,22 @@ export function parseInitdataToml(toml: string, location: Location): InitdataDoc
 export function readInitdata(fileBytes: Uint8Array, location: Location): ReadInitdata {
   const toml = decodeInitdata(initdataAnnotationValue(fileBytes, location));
   return { toml, document: parseInitdataToml(toml, location) };
+}
+
+/**
+ * The same, or a Kubernetes YAML (the pod genpolicy wrote) whose first object with the initdata annotation
+ * supplies it: the value the runtime decodes and measures.
+ */
+export function readInitdataOrPod(fileBytes: Uint8Array, location: Location): ReadInitdata {
+  const text = Buffer.from(fileBytes).toString('utf8');
+  if (!/^\s*(apiVersion|kind|metadata)\s*:/m.test(text)) return readInitdata(fileBytes, location);
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) continue;
+    const value = (doc.toJS() as { metadata?: { annotations?: Record<string, unknown> } } | null)?.metadata
+      ?.annotations?.[INITDATA_ANNOTATION];
+    if (typeof value === 'string') return readInitdata(Buffer.from(value, 'utf8'), location);
+  }
+  throw new InputError('E_INITDATA', location, `is a Kubernetes YAML without the ${INITDATA_ANNOTATION} annotation`);
 }
 
 /** cdh.toml's `[image]` table (empty when cdh.toml or the table is absent: the guest then checks nothing). */

@@ -14,7 +14,7 @@ import { kbsUrl as validKbsUrl } from '../../render/validate.js';
 import {
   INITDATA_ALGORITHMS,
   initdataDigests,
-  readInitdata,
+  readInitdataOrPod,
   TEES,
   type InitdataAlgorithm,
   type InitdataDigests,
@@ -52,6 +52,15 @@ async function emit(text: string, flags: OutputFlags): Promise<void> {
   await writeFileAtomic(flags.output, body);
   process.stderr.write(`wrote ${flags.output}\n`);
 }
+
+const GENPOLICY_ORDER = `
+With kata's genpolicy: genpolicy writes the initdata annotation itself (the --initdata-path file plus its
+policy.rego), replacing one already on the pod. So give the initdata to genpolicy, not to render pod:
+  kbs-bundler render initdata -c bundle.yaml --kbs-url URL -o initdata.toml
+  kbs-bundler render pod --image IMAGE -o pod.yaml     (no --initdata; or your own pod YAML)
+  genpolicy -y pod.yaml --initdata-path=initdata.toml
+The TEE measures genpolicy's re-serialized TOML: take the digest from the pod genpolicy wrote with
+\`kbs-bundler render initdata-digest pod.yaml\`, not from initdata.toml. --initdata is for pods without genpolicy.`;
 
 const DIGEST_CHOICES = [...TEES, 'all'] as const;
 
@@ -95,7 +104,8 @@ export function register(program: Command): void {
       .option('--container-name <name>', 'container name', 'box')
       .option('--initdata <file>', 'initdata TOML (from `render initdata`) or its gzip+base64 value (`--encode`)')
       .option('-c, --config <file>', 'bundle.yaml: render the initdata from it (with --kbs-url) and annotate the pod')
-      .option('--kbs-url <url>', 'with -c: the KBS address'),
+      .option('--kbs-url <url>', 'with -c: the KBS address')
+      .addHelpText('after', GENPOLICY_ORDER),
   ).action(
     async (
       flags: {
@@ -236,14 +246,14 @@ export function register(program: Command): void {
   render
     .command('initdata-digest')
     .description(
-      'The digest a TEE reports for an initdata file (TOML, or the gzip+base64 annotation value e.g. as genpolicy wrote it)',
+      'The digest a TEE reports for an initdata: a TOML file, its annotation value, or the pod YAML genpolicy wrote',
     )
-    .argument('<file>', 'initdata TOML or its gzip+base64 annotation value')
+    .argument('<file>', 'initdata TOML, its gzip+base64 annotation value, or a pod YAML carrying the annotation')
     .option('--tee <tee>', DIGEST_CHOICES.join(' | '), 'all')
     .option('--json', 'machine-readable: {algorithm, hash, tees: [{tee, bytes, hex, base64}]}')
     .action(async (file: string, flags: { tee: string; json?: boolean }) => {
       const tees = digestTees(flags.tee, '--tee');
-      const { toml } = readInitdata(await readUserFile(file, 'initdata file'), { file });
+      const { toml } = readInitdataOrPod(await readUserFile(file, 'initdata file'), { file });
       const digests = initdataDigests(toml, { file });
       if (flags.json) printJson(digests);
       else printLine(digestLines(digests, tees));
