@@ -12,6 +12,8 @@ import { readResourceUri } from './key-source.js';
 export interface InitdataImageInputs {
   policy: VerifyInputs['policy'];
   sigstoreConfig?: VerifyInputs['sigstoreConfig'];
+  /** The registry credential (`authenticated_registry_credentials_uri`), when set and found. */
+  credential?: { bytes: Uint8Array; source: string };
 }
 
 async function pick(
@@ -71,7 +73,14 @@ export async function initdataImageInputs(
     files,
     location,
   );
-  return { policy, ...(sigstoreConfig ? { sigstoreConfig } : {}) };
+  const credentialUri = image.authenticated_registry_credentials_uri;
+  const credential =
+    credentialUri !== undefined ? (await readResourceUri(credentialUri, resources, files)).bytes : undefined;
+  return {
+    policy,
+    ...(sigstoreConfig ? { sigstoreConfig } : {}),
+    ...(credential && credentialUri !== undefined ? { credential: { bytes: credential, source: credentialUri } } : {}),
+  };
 }
 
 /** The same, from an initdata file's bytes (TOML or its gzip+base64 annotation value). */

@@ -110,15 +110,16 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
   const repository: KbsRepositoryReader | undefined = flags.kbs ? await openKbsRepository(flags.kbs) : undefined;
   const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
   try {
-    const fetchOptions = await registryOptions(flags, repository);
-    const manifest = await manifestFor(image, flags, fetchOptions);
-    if ('pullProblem' in manifest) return fetchDenial(image, flags.mode as VerifierMode, manifest.pullProblem);
     const fromInitdata = flags.initdata
       ? await initdataInputs(flags.initdata, repository, rootfs ?? EMPTY_ROOTFS)
       : undefined;
+    const fetchOptions = await registryOptions(flags, repository, fromInitdata?.credential);
+    const manifest = await manifestFor(image, flags, fetchOptions);
+    if ('pullProblem' in manifest) return fetchDenial(image, flags.mode as VerifierMode, manifest.pullProblem);
     const inputs = await loadVerifyInputs({
       image,
-      ...fromInitdata,
+      ...(fromInitdata ? { policy: fromInitdata.policy } : {}),
+      ...(fromInitdata?.sigstoreConfig ? { sigstoreConfig: fromInitdata.sigstoreConfig } : {}),
       ...(repository ? { repository } : {}),
       kbsRepository: flags.kbsRepository,
       kbsTag: flags.kbsTag,
@@ -168,7 +169,11 @@ async function manifestFor(
   }
 }
 
-async function registryOptions(flags: VerifyFlags, repository: KbsRepositoryReader | undefined): Promise<FetchOptions> {
+async function registryOptions(
+  flags: VerifyFlags,
+  repository: KbsRepositoryReader | undefined,
+  initdataCredential?: { bytes: Uint8Array; source: string },
+): Promise<FetchOptions> {
   const caPems: string[] = [];
   for (const f of flags.caFile ?? []) {
     try {
@@ -178,9 +183,12 @@ async function registryOptions(flags: VerifyFlags, repository: KbsRepositoryRead
     }
   }
   const credentialId = `${flags.kbsRepository}/credential/${flags.kbsTag}`;
-  const credential = await repository?.get(credentialId);
+  const credential = initdataCredential ?? {
+    bytes: await repository?.get(credentialId),
+    source: `kbs:///${credentialId}`,
+  };
   return {
-    ...(credential ? { auths: parseAuths(credential, `kbs:///${credentialId}`) } : {}),
+    ...(credential.bytes ? { auths: parseAuths(credential.bytes, credential.source) } : {}),
     ...(caPems.length ? { caPems } : {}),
     ...(flags.insecure ? { insecure: true } : {}),
     ...(flags.platform ? { platform: flags.platform } : {}),
