@@ -150,7 +150,9 @@ export function register(program: Command): void {
   withOutput(
     render
       .command('initdata')
-      .description("initdata TOML whose cdh.toml points the guest at the bundle's KBS resources and registry CAs")
+      .description(
+        "initdata TOML whose cdh.toml gives the guest the bundle's policy and sigstore config (KBS URIs or inline), credential URI and registry CAs",
+      )
       .requiredOption('-c, --config <file>', 'bundle.yaml')
       .option(
         '--kbs-url <url>',
