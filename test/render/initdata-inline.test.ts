@@ -43,10 +43,11 @@ describe('render initdata --inline', () => {
     const r = await runCli(['render', 'initdata', '-c', EXAMPLE_BUNDLE, '--kbs-url', KBS, '--inline', '--encode']);
     expect(r.code).toBe(0);
     const image = imageOf(decodeInitdata(r.stdout.trim()));
-    expect(image.image_security_policy).toBe(
-      await fs.readFile(path.join(built, 'default/security-policy/test'), 'utf8'),
+    const utf8 = (v: unknown) => Buffer.from(v as string, 'utf8');
+    expect(utf8(image.image_security_policy)).toEqual(
+      await fs.readFile(path.join(built, 'default/security-policy/test')),
     );
-    expect(image.sigstore_config).toBe(await fs.readFile(path.join(built, 'default/sigstore-config/test'), 'utf8'));
+    expect(utf8(image.sigstore_config)).toEqual(await fs.readFile(path.join(built, 'default/sigstore-config/test')));
     expect(image.image_security_policy_uri).toBeUndefined();
     expect(image.sigstore_config_uri).toBeUndefined();
     expect(image.authenticated_registry_credentials_uri).toBe('kbs:///default/credential/test');
