@@ -26,3 +26,5 @@ export * from './render/index.js';
 export * from './rootfs/index.js';
 export * from './stage/index.js';
 export * from './quickstart/index.js';
+export * from './initdata/index.js';
+export * from './trustee/index.js';

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../errors.js';
 import { assertSegment, resourcePath } from '../kbs/resource-id.js';
+import { parseGuestRelease } from '../releases/guest-components.js';
 import type { Policy, PolicyRequirement } from '../policy/schema.js';
 import { existingPath, fail, type BundleContext } from './files.js';
 import { loadRegistries } from './registries.js';
@@ -83,6 +84,16 @@ export async function loadBundle(file: string, options: { env?: NodeJS.ProcessEn
     keyrings: loaded.flatMap((r) => r.keyrings),
     keyResources,
     signatureSources,
+    ...(raw.initdata
+      ? {
+          initdata: {
+            inline: raw.initdata.inline ?? false,
+            ...(raw.initdata.guestRelease !== undefined
+              ? { guestRelease: parseGuestRelease(raw.initdata.guestRelease) }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -82,8 +82,20 @@ const kbsSection = z.strictObject({
   tag: nonEmpty.optional(),
 });
 
+const initdataSection = z.strictObject({
+  /** Put the policy and sigstore config into initdata's cdh.toml (measured with it) instead of naming KBS URIs. */
+  inline: z.boolean().optional(),
+  /** The guest's guest-components release; older than v0.17.0 reads no inline values, so it gets the URIs. */
+  guestRelease: z
+    .string()
+    .regex(/^v?\d{1,3}\.\d{1,3}(\.\d{1,3})?$/, { error: 'expected a guest-components release, e.g. v0.21.0' })
+    .optional(),
+});
+
 export const bundleSchema = z.strictObject({
   kbs: kbsSection.optional(),
+  /** How `render initdata` writes cdh.toml's [image] table. */
+  initdata: initdataSection.optional(),
   policy: policySection,
   signatureStores: storeSection.optional(),
   /** Host-side signature stores (lookaside dirs or signatures.tar) that `stage` copies into the guest. */

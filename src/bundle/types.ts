@@ -2,6 +2,7 @@
 import type { Keyring } from '../keys/index.js';
 import type { ResourceId } from '../kbs/resource-id.js';
 import type { Policy } from '../policy/schema.js';
+import type { GuestRelease } from '../releases/guest-components.js';
 import type { SigstoreConfig } from '../sigstore/schema.js';
 
 export interface RegistrySettings {
@@ -58,4 +59,6 @@ export interface Bundle {
   keyResources: KeyResource[];
   /** Host-side signature stores `stage` copies from (absolute paths). */
   signatureSources: string[];
+  /** bundle.yaml `initdata:`: inline policy and sigstore config, for a guest of this release. */
+  initdata?: { inline: boolean; guestRelease?: GuestRelease };
 }

@@ -17,6 +17,10 @@ const COMMANDS: Record<string, [() => Promise<CommandModule>, string]> = {
     () => import('./commands/build.js'),
     'Write the KBS repository (policy, sigstore config, credential) from bundle.yaml',
   ],
+  publish: [
+    () => import('./commands/publish.js'),
+    'Set the KBS resources on a running trustee KBS through its admin API (v0.21, or v0.17-v0.20 with --admin-key)',
+  ],
   render: [
     () => import('./commands/render.js'),
     'Render the pod YAML, initdata, kernel parameters and host config snippets for signed-image pods',

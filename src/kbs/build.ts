@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { loadBundle } from '../bundle/load.js';
 import type { Bundle } from '../bundle/types.js';
 import { InputError } from '../errors.js';
+import type { AdminAuthForm } from '../trustee/version.js';
 import { replaceDirAtomic, writeFileAtomic } from '../util/atomic.js';
 import { hostConfigFiles, isHostConfigPath, type HostFile } from './host-config.js';
 import { DEFAULT_K8S_NAMESPACE, k8sManifests } from './k8s.js';
@@ -27,6 +28,8 @@ export interface BuildOptions {
   k8sFile?: string;
   k8sNamespace?: string;
   kbsClientScript?: string;
+  /** How the kbs-client script authenticates (default: trustee v0.21's admin token). */
+  adminAuth?: AdminAuthForm;
   hostConfigDir?: string;
   dryRun?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -104,7 +107,7 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
   }
   if (options.kbsClientScript !== undefined) {
     const file = options.kbsClientScript;
-    const text = kbsClientScript(resources);
+    const text = kbsClientScript(resources, options.adminAuth);
     fileTargets.push(['--kbs-client-script', file]);
     outputs.push({ kind: 'kbs-client-script', path: file });
     writes.push(() => writeFileAtomic(file, text, SCRIPT_MODE));

@@ -6,3 +6,4 @@ export * from './pod.js';
 export * from './kernel-params.js';
 export * from './snippets.js';
 export { kbsUrl as validateKbsUrl } from './validate.js';
+export * from './initdata-image.js';

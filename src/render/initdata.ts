@@ -6,19 +6,22 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Bundle } from '../bundle/types.js';
 import { InputError, type Location } from '../errors.js';
+import type { InitdataAlgorithm } from '../initdata/schema.js';
 import { caLeafProblem } from '../registry/ca-check.js';
-import { bundleUris } from './kbs-uris.js';
+import { imageSection, type ImageSectionOptions, type InitdataBundle } from './initdata-image.js';
 import { renderTemplateFile } from './templates.js';
 
 export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
 /** Left in the TOML when no KBS URL is given, as in the CoCo docs (fill in with envsubst). */
 export const KBS_URL_PLACEHOLDER = '${KBS_ADDRESS}';
 
-export interface InitdataOptions {
+export interface InitdataOptions extends ImageSectionOptions {
   /** The KBS base URL (already validated); absent → KBS_URL_PLACEHOLDER. */
   kbsUrl?: string;
   /** PEM of the KBS's https certificate, for `kbs_cert` / `cert`. */
   kbsCertPem?: string;
+  /** The hash kata measures the initdata with (default sha256). */
+  algorithm?: InitdataAlgorithm;
 }
 
 export interface RenderedInitdata {
@@ -43,18 +46,15 @@ export function registryCaCertificates(bundle: Pick<Bundle, 'registries'>): stri
   return out;
 }
 
-export async function renderInitdata(
-  bundle: Pick<Bundle, 'repository' | 'tag' | 'registries'>,
-  o: InitdataOptions = {},
-): Promise<RenderedInitdata> {
-  const uris = bundleUris(bundle);
-  const notes: string[] = [];
+export async function renderInitdata(bundle: InitdataBundle, o: InitdataOptions = {}): Promise<RenderedInitdata> {
+  const image = await imageSection(bundle, o);
+  const notes: string[] = [...image.notes];
   if (o.kbsUrl === undefined) {
     notes.push(
       `no --kbs-url given: the KBS address is left as ${KBS_URL_PLACEHOLDER} (fill it in, e.g. with envsubst, before encoding)`,
     );
   }
-  if (uris.credentialUri === undefined) {
+  if (image.credentialUri === undefined) {
     notes.push(
       'no registry in the bundle has a username, so no credential resource exists: authenticated_registry_credentials_uri is left out',
     );
@@ -64,11 +64,14 @@ export async function renderInitdata(
     if (problem) notes.push(problem);
   }
   const toml = await renderTemplateFile('initdata.toml', {
+    algorithm: o.algorithm ?? 'sha256',
     kbsUrl: o.kbsUrl ?? KBS_URL_PLACEHOLDER,
     kbsCert: o.kbsCertPem,
-    policyUri: uris.policyUri,
-    sigstoreConfigUri: uris.sigstoreConfigUri,
-    credentialUri: uris.credentialUri,
+    policyUri: image.policyUri,
+    policyInline: image.policyInline,
+    sigstoreConfigUri: image.sigstoreConfigUri,
+    sigstoreConfigInline: image.sigstoreConfigInline,
+    credentialUri: image.credentialUri,
     caCertificates: registryCaCertificates(bundle),
   });
   return { toml, notes };

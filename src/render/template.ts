@@ -23,7 +23,7 @@ function escapeTomlChars(s: string, keepNewlines: boolean): string {
   for (const ch of s) {
     const c = ch.codePointAt(0) ?? 0;
     if (ch === '\\') out += '\\\\';
-    else if (ch === '"') out += '\\"';
+    else if (ch === '"') out += keepNewlines ? '"' : '\\"';
     else if (ch === "'") out += '\\u0027';
     else if (ch === '\n') out += keepNewlines ? '\n' : '\\n';
     else if (ch === '\t') out += '\\t';
@@ -31,7 +31,8 @@ function escapeTomlChars(s: string, keepNewlines: boolean): string {
     else if (c < 0x20 || c === 0x7f) out += `\\u${c.toString(16).padStart(4, '0')}`;
     else out += ch;
   }
-  return out;
+  // A multi-line string ends at the first `"""`: quotes stay readable (policy JSON) except in a run or at the end.
+  return keepNewlines ? out.replace(/"(?=")|"$/g, '\\"') : out;
 }
 
 /** A TOML array of multi-line strings, one per line; `[]` when empty. */

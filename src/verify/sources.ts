@@ -19,6 +19,9 @@ export interface VerifySources {
   kbsTag?: string;
   policyFile?: string;
   sigstoreConfigFile?: string;
+  /** Already read (e.g. from initdata): used instead of the files and the repository's resources. */
+  policy?: VerifyInputs['policy'];
+  sigstoreConfig?: VerifyInputs['sigstoreConfig'];
   rootfs: GuestFiles;
   manifest: ManifestInput;
   http?: HttpGetter;
@@ -75,7 +78,8 @@ export async function loadVerifyInputs(s: VerifySources): Promise<VerifyInputs> 
   const resource = async (type: string) => s.repository?.get(`${repoName}/${type}/${tag}`);
 
   let policy: VerifyInputs['policy'];
-  if (s.policyFile) policy = { bytes: await readFileOr(s.policyFile, 'policy'), source: s.policyFile };
+  if (s.policy) policy = s.policy;
+  else if (s.policyFile) policy = { bytes: await readFileOr(s.policyFile, 'policy'), source: s.policyFile };
   else {
     const bytes = await resource('security-policy');
     if (!bytes) {
@@ -89,7 +93,8 @@ export async function loadVerifyInputs(s: VerifySources): Promise<VerifyInputs> 
   }
 
   let sigstoreConfig: VerifyInputs['sigstoreConfig'];
-  if (s.sigstoreConfigFile)
+  if (s.policy) sigstoreConfig = s.sigstoreConfig;
+  else if (s.sigstoreConfigFile)
     sigstoreConfig = { bytes: await readFileOr(s.sigstoreConfigFile, 'sigstore config'), source: s.sigstoreConfigFile };
   else {
     const bytes = await resource('sigstore-config');

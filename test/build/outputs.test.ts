@@ -195,9 +195,9 @@ describe('build on templates/example', () => {
     const script = path.join(work, 'upload.sh');
     expect(((await fs.stat(script)).mode & 0o777).toString(8)).toBe('700');
     const text = await fs.readFile(script, 'utf8');
-    expect(text).toContain('--auth-private-key');
+    expect(text).toContain('kbs-bundler build --trustee-version 0.20');
     expect(text).toMatch(
-      /kbs-client --url "\$KBS_URL" config --admin-token-file "\$KBS_ADMIN_TOKEN" set-resource --path default\/security-policy\/test --resource-file /,
+      /kbs-client --url "\$KBS_URL" \$\{KBS_CERT_FILE:\+--cert-file "\$KBS_CERT_FILE"\} config --admin-token-file "\$KBS_ADMIN_TOKEN" set-resource --path default\/security-policy\/test --resource-file /,
     );
     await run('sh', [script], {
       env: {

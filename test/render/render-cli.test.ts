@@ -171,7 +171,12 @@ describe('kbs-bundler render', () => {
     expect(cdhOf(decodeInitdata(encoded.stdout.trim())).kbc).toEqual({ name: 'cc_kbc', url: 'http://10.0.0.5:8080' });
     const json = await runCli([...args, '--json']);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual({ toml: plain.stdout, annotation: encoded.stdout.trim(), notes: [] });
+    expect(JSON.parse(json.stdout)).toEqual({
+      toml: plain.stdout,
+      annotation: encoded.stdout.trim(),
+      digests: expect.objectContaining({ algorithm: 'sha256' }) as unknown,
+      notes: [],
+    });
   });
 
   it("render initdata uses the bundle's repository and tag, leaves out a credential that does not exist, dedupes CAs", async () => {

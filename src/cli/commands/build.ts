@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { buildRepository, type BuildResult } from '../../kbs/build.js';
 import { LAYOUTS, type Layout } from '../../kbs/layout.js';
+import { adminAuthForm, parseTrusteeVersion } from '../../trustee/version.js';
 import { printJson, printLine, progressReporter, style, warnLine } from '../output.js';
 
 interface BuildFlags {
@@ -13,6 +14,7 @@ interface BuildFlags {
   k8s?: string;
   k8sNamespace?: string;
   kbsClientScript?: string;
+  trusteeVersion?: string;
   hostConfig?: string;
   dryRun?: boolean;
   json?: boolean;
@@ -35,6 +37,11 @@ export function register(program: Command): void {
     .option('--k8s <file>', 'also write Kubernetes Secrets for trustee-operator')
     .option('--k8s-namespace <ns>', 'namespace of the Secrets', 'trustee-operator-system')
     .option('--kbs-client-script <file>', 'also write a shell script that uploads the resources with kbs-client')
+    .option(
+      '--trustee-version <version>',
+      'with --kbs-client-script: the KBS release; 0.21 authenticates with --admin-token-file, 0.17-0.20 with --auth-private-key',
+      '0.21',
+    )
     .option('--host-config <dir>', 'also write host-side policy.json, registries.d/ and certs.d/ for podman/CRI-O')
     .option('--dry-run', 'validate and show what would be written, write nothing')
     .option('--json', 'machine-readable summary')
@@ -60,6 +67,7 @@ export function register(program: Command): void {
         k8sFile: flags.k8s,
         k8sNamespace: flags.k8sNamespace,
         kbsClientScript: flags.kbsClientScript,
+        adminAuth: adminAuthForm(parseTrusteeVersion(flags.trusteeVersion ?? '0.21')),
         hostConfigDir: flags.hostConfig,
         dryRun: flags.dryRun,
         onProgress: flags.json ? undefined : progressReporter('writing'),

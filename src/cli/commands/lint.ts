@@ -4,7 +4,13 @@
  */
 import type { Command } from 'commander';
 import { loadBundle } from '../../bundle/index.js';
-import { InputError } from '../../errors.js';
+import { promises as fs } from 'node:fs';
+import { FileNotFoundError, InputError } from '../../errors.js';
+import { cdhImageConfig, readInitdata } from '../../initdata/parse.js';
+import { initdataImageInputs } from '../../verify/initdata-config.js';
+import type { GuestFiles } from '../../verify/inputs.js';
+import { lintInitdataImage } from '../../verify/lint/initdata.js';
+import type { LintInputs } from '../../verify/lint/types.js';
 import { renderResources } from '../../kbs/index.js';
 import { openKbsRepository } from '../../kbs/read.js';
 import { resourcePath } from '../../kbs/resource-id.js';
@@ -20,6 +26,7 @@ import { printJson, printLine, style } from '../output.js';
 interface LintFlags {
   kbs?: string;
   config?: string;
+  initdata?: string;
   rootfs?: string;
   kbsRepository: string;
   kbsTag: string;
@@ -32,6 +39,10 @@ export function register(program: Command): void {
     .description('Find configuration the guest (image-rs) will fail on or treat differently from the host, with fixes')
     .option('--kbs <repo>', 'KBS repository: nested or flat directory, tarball, or offline-fs-kbc JSON')
     .option('-c, --config <file>', 'bundle.yaml (lint what build would write)')
+    .option(
+      '--initdata <file>',
+      "a pod's initdata (TOML or gzip+base64): lint the policy and sigstore config its guest uses (URI first, then inline)",
+    )
     .option('--rootfs <path>', 'guest rootfs (directory, disk image or initrd) to check key files and signatures in')
     .option('--kbs-repository <name>', 'KBS repository name of the resources', 'default')
     .option('--kbs-tag <tag>', 'KBS tag of the resources', 'test')
@@ -43,6 +54,11 @@ export function register(program: Command): void {
       process.exitCode = findings.length ? 1 : 0;
     });
 }
+
+const NO_GUEST_FILES: GuestFiles = {
+  readFile: () => Promise.resolve(undefined),
+  listDir: () => Promise.resolve(undefined),
+};
 
 interface LintSources {
   resources: ResourceSource;
@@ -68,13 +84,56 @@ async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
       registryCas,
     };
   }
-  if (!flags.kbs) throw new InputError('E_USAGE', {}, 'give --kbs REPO or -c bundle.yaml');
+  if (!flags.kbs && flags.initdata)
+    return { resources: { get: () => Promise.resolve(undefined) }, label: flags.initdata, repo: '', tag: '' };
+  if (!flags.kbs) throw new InputError('E_USAGE', {}, 'give --kbs REPO, -c bundle.yaml or --initdata FILE');
   const repo = await openKbsRepository(flags.kbs);
   return { resources: { get: (p) => repo.get(p) }, label: flags.kbs, repo: flags.kbsRepository, tag: flags.kbsTag };
 }
 
 async function runLint(flags: LintFlags): Promise<LintFinding[]> {
   const { resources, label, repo, tag, registryCas } = await resourcesFrom(flags);
+  const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
+  try {
+    const used = flags.initdata
+      ? await initdataInUse(flags.initdata, resources, rootfs)
+      : await repositoryInUse(resources, label, repo, tag);
+    const findings = await lintConfiguration(
+      {
+        policy: used.policy,
+        ...(used.sigstoreConfig ? { sigstoreConfig: used.sigstoreConfig } : {}),
+        resources,
+        ...(rootfs ? { rootfs } : {}),
+        ...(registryCas ? { registryCas } : {}),
+      },
+      defaultSignatureBackend,
+    );
+    return [...used.findings, ...findings];
+  } finally {
+    await rootfs?.close();
+  }
+}
+
+type InUse = Pick<LintInputs, 'policy' | 'sigstoreConfig'> & { findings: LintFinding[] };
+
+/** What a guest told by this initdata uses: its URIs (from --kbs / -c, --rootfs) first, else its inline values. */
+async function initdataInUse(
+  file: string,
+  resources: ResourceSource,
+  rootfs: RootfsReader | undefined,
+): Promise<InUse> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    throw new FileNotFoundError(file, 'initdata file', { cause: e });
+  }
+  const image = cdhImageConfig(readInitdata(bytes, { file }).document, { file });
+  const inputs = await initdataImageInputs(image, resources, rootfs ?? NO_GUEST_FILES, { file });
+  return { ...inputs, findings: lintInitdataImage(image, file) };
+}
+
+async function repositoryInUse(resources: ResourceSource, label: string, repo: string, tag: string): Promise<InUse> {
   const policyId = `${repo}/security-policy/${tag}`;
   const policy = await resources.get(policyId);
   if (!policy)
@@ -85,21 +144,11 @@ async function runLint(flags: LintFlags): Promise<LintFinding[]> {
     );
   const sigstoreId = `${repo}/sigstore-config/${tag}`;
   const sigstore = await resources.get(sigstoreId);
-  const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
-  try {
-    return await lintConfiguration(
-      {
-        policy: { bytes: policy, source: `kbs:///${policyId}` },
-        ...(sigstore ? { sigstoreConfig: { bytes: sigstore, source: `kbs:///${sigstoreId}` } } : {}),
-        resources,
-        ...(rootfs ? { rootfs } : {}),
-        ...(registryCas ? { registryCas } : {}),
-      },
-      defaultSignatureBackend,
-    );
-  } finally {
-    await rootfs?.close();
-  }
+  return {
+    policy: { bytes: policy, source: `kbs:///${policyId}` },
+    ...(sigstore ? { sigstoreConfig: { bytes: sigstore, source: `kbs:///${sigstoreId}` } } : {}),
+    findings: [],
+  };
 }
 
 function printFindings(findings: LintFinding[]): void {

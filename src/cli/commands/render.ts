@@ -11,6 +11,16 @@ import { renderKernelParams } from '../../render/kernel-params.js';
 import { renderPod } from '../../render/pod.js';
 import { SNIPPETS, renderSnippet, type SnippetName } from '../../render/snippets.js';
 import { kbsUrl as validKbsUrl } from '../../render/validate.js';
+import {
+  INITDATA_ALGORITHMS,
+  initdataDigests,
+  readInitdataOrPod,
+  TEES,
+  type InitdataAlgorithm,
+  type InitdataDigests,
+  type Tee,
+} from '../../initdata/index.js';
+import { parseGuestRelease } from '../../releases/guest-components.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { printJson, printLine, style, warnLine } from '../output.js';
 
@@ -43,6 +53,29 @@ async function emit(text: string, flags: OutputFlags): Promise<void> {
   process.stderr.write(`wrote ${flags.output}\n`);
 }
 
+const GENPOLICY_ORDER = `
+With kata's genpolicy: genpolicy writes the initdata annotation itself (the --initdata-path file plus its
+policy.rego), replacing one already on the pod. So give the initdata to genpolicy, not to render pod:
+  kbs-bundler render initdata -c bundle.yaml --kbs-url URL -o initdata.toml
+  kbs-bundler render pod --image IMAGE -o pod.yaml     (no --initdata; or your own pod YAML)
+  genpolicy -y pod.yaml --initdata-path=initdata.toml
+The TEE measures genpolicy's re-serialized TOML: take the digest from the pod genpolicy wrote with
+\`kbs-bundler render initdata-digest pod.yaml\`, not from initdata.toml. --initdata is for pods without genpolicy.`;
+
+const DIGEST_CHOICES = [...TEES, 'all'] as const;
+
+function digestTees(text: string, option = '--digest'): readonly Tee[] {
+  if (text === 'all') return TEES;
+  if ((TEES as readonly string[]).includes(text)) return [text as Tee];
+  throw new InputError('E_USAGE', { field: option }, `must be one of ${DIGEST_CHOICES.join(', ')}`);
+}
+
+/** One hex value for one TEE; `<tee> <hex>` lines for several. */
+function digestLines(digests: InitdataDigests, tees: readonly Tee[]): string {
+  const picked = digests.tees.filter((d) => tees.includes(d.tee));
+  return picked.map((d) => (tees.length === 1 ? d.hex : `${d.tee} ${d.hex}`)).join('\n');
+}
+
 function notes(lines: string[]): void {
   for (const l of lines) warnLine(`note: ${l}`);
 }
@@ -71,7 +104,8 @@ export function register(program: Command): void {
       .option('--container-name <name>', 'container name', 'box')
       .option('--initdata <file>', 'initdata TOML (from `render initdata`) or its gzip+base64 value (`--encode`)')
       .option('-c, --config <file>', 'bundle.yaml: render the initdata from it (with --kbs-url) and annotate the pod')
-      .option('--kbs-url <url>', 'with -c: the KBS address'),
+      .option('--kbs-url <url>', 'with -c: the KBS address')
+      .addHelpText('after', GENPOLICY_ORDER),
   ).action(
     async (
       flags: {
@@ -116,7 +150,9 @@ export function register(program: Command): void {
   withOutput(
     render
       .command('initdata')
-      .description("initdata TOML whose cdh.toml points the guest at the bundle's KBS resources and registry CAs")
+      .description(
+        "initdata TOML whose cdh.toml gives the guest the bundle's policy and sigstore config (KBS URIs or inline), credential URI and registry CAs",
+      )
       .requiredOption('-c, --config <file>', 'bundle.yaml')
       .option(
         '--kbs-url <url>',
@@ -124,17 +160,56 @@ export function register(program: Command): void {
       )
       .option('--kbs-cert <file>', 'PEM certificate of an https KBS (kbs_cert), when it is not publicly trusted')
       .option('--encode', 'print the gzip+base64 annotation value (io.katacontainers.config.hypervisor.cc_init_data)')
-      .option('--json', 'machine-readable: {toml, annotation, notes}'),
+      .option(
+        '--inline',
+        'policy and sigstore config inline in cdh.toml (measured with the initdata) instead of KBS URIs (default: bundle.yaml initdata.inline)',
+      )
+      .option(
+        '--guest-release <release>',
+        "the guest's guest-components release; older than v0.17.0 gets the KBS URIs (default: bundle.yaml initdata.guestRelease, else the current release)",
+      )
+      .option('--algorithm <hash>', `the initdata's algorithm: ${INITDATA_ALGORITHMS.join(' | ')}`, 'sha256')
+      .option('--digest <tee>', `print the initdata digest the TEE reports, in hex: ${DIGEST_CHOICES.join(' | ')}`)
+      .option('--json', 'machine-readable: {toml, annotation, digests, notes}'),
   ).action(
     async (
-      flags: { config: string; kbsUrl?: string; kbsCert?: string; encode?: boolean; json?: boolean } & OutputFlags,
+      flags: {
+        config: string;
+        kbsUrl?: string;
+        kbsCert?: string;
+        encode?: boolean;
+        inline?: boolean;
+        guestRelease?: string;
+        algorithm: string;
+        digest?: string;
+        json?: boolean;
+      } & OutputFlags,
     ) => {
       const url = flags.kbsUrl !== undefined ? validKbsUrl(flags.kbsUrl, { field: '--kbs-url' }) : undefined;
+      const tees = flags.digest !== undefined ? digestTees(flags.digest) : undefined;
+      if (!(INITDATA_ALGORITHMS as readonly string[]).includes(flags.algorithm)) {
+        throw new InputError(
+          'E_USAGE',
+          { field: '--algorithm' },
+          `must be one of ${INITDATA_ALGORITHMS.join(', ')} (kata refuses other spellings such as sha-256)`,
+        );
+      }
+      if (flags.encode && tees)
+        throw new InputError('E_USAGE', { field: '--digest' }, 'give --encode or --digest, not both');
+      const guestRelease =
+        flags.guestRelease !== undefined ? parseGuestRelease(flags.guestRelease, '--guest-release') : undefined;
       if ((flags.encode || flags.json) && url === undefined) {
         throw new InputError(
           'E_USAGE',
           { field: '--kbs-url' },
           'required with --encode/--json: an encoded initdata cannot be filled in later',
+        );
+      }
+      if (tees && url === undefined) {
+        throw new InputError(
+          'E_USAGE',
+          { field: '--kbs-url' },
+          'required with --digest: the digest covers the KBS address',
         );
       }
       let kbsCertPem: string | undefined;
@@ -144,15 +219,47 @@ export function register(program: Command): void {
           throw new InputError('E_PEM', { file: flags.kbsCert }, 'is not a PEM certificate');
       }
       const bundle = await loadBundle(flags.config);
-      const rendered = await renderInitdata(bundle, { kbsUrl: url, kbsCertPem });
+      const rendered = await renderInitdata(bundle, {
+        kbsUrl: url,
+        kbsCertPem,
+        algorithm: flags.algorithm as InitdataAlgorithm,
+        ...(flags.inline ? { inline: true } : {}),
+        ...(guestRelease ? { guestRelease } : {}),
+      });
       notes(rendered.notes);
+      const digests = initdataDigests(rendered.toml);
       if (flags.json) {
-        printJson({ toml: rendered.toml, annotation: encodeInitdata(rendered.toml), notes: rendered.notes });
+        printJson({
+          toml: rendered.toml,
+          annotation: encodeInitdata(rendered.toml),
+          digests,
+          notes: rendered.notes,
+        });
+        return;
+      }
+      if (tees) {
+        await emit(digestLines(digests, tees), flags);
         return;
       }
       await emit(flags.encode ? encodeInitdata(rendered.toml) : rendered.toml, flags);
     },
   );
+
+  render
+    .command('initdata-digest')
+    .description(
+      'The digest a TEE reports for an initdata: a TOML file, its annotation value, or the pod YAML genpolicy wrote',
+    )
+    .argument('<file>', 'initdata TOML, its gzip+base64 annotation value, or a pod YAML carrying the annotation')
+    .option('--tee <tee>', DIGEST_CHOICES.join(' | '), 'all')
+    .option('--json', 'machine-readable: {algorithm, hash, tees: [{tee, bytes, hex, base64}]}')
+    .action(async (file: string, flags: { tee: string; json?: boolean }) => {
+      const tees = digestTees(flags.tee, '--tee');
+      const { toml } = readInitdataOrPod(await readUserFile(file, 'initdata file'), { file });
+      const digests = initdataDigests(toml, { file });
+      if (flags.json) printJson(digests);
+      else printLine(digestLines(digests, tees));
+    });
 
   render
     .command('kernel-params')

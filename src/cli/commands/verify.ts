@@ -4,10 +4,11 @@
  */
 import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
-import { InputError } from '../../errors.js';
+import { FileNotFoundError, InputError } from '../../errors.js';
 import { openKbsRepository, type KbsRepositoryReader } from '../../kbs/read.js';
 import { openRootfsReader, type RootfsReader } from '../../rootfs/reader.js';
 import { defaultSignatureBackend } from '../../verify/default-backend.js';
+import { initdataFileInputs, type InitdataImageInputs } from '../../verify/initdata-config.js';
 import { loadVerifyInputs, manifestFromDigest, manifestFromFile } from '../../verify/sources.js';
 import { verifyImage } from '../../verify/verify.js';
 import { SIDE_LABEL, type SideDecision, type VerifierMode, type VerifyReport } from '../../verify/types.js';
@@ -28,6 +29,7 @@ interface VerifyFlags {
   kbsTag: string;
   policy?: string;
   sigstoreConfig?: string;
+  initdata?: string;
   platform?: string;
   caFile?: string[];
   insecure?: boolean;
@@ -68,6 +70,10 @@ export function register(program: Command): void {
     .option('--kbs-tag <tag>', 'KBS tag of the resources', 'test')
     .option('--policy <file>', 'use this policy.json instead of <repo>/security-policy/<tag>')
     .option('--sigstore-config <file>', 'use this sigstore config instead of <repo>/sigstore-config/<tag>')
+    .option(
+      '--initdata <file>',
+      "the pod's initdata (TOML or gzip+base64): policy and sigstore config as the guest reads them (URI first, then inline)",
+    )
     .option('--platform <os/arch[/variant]>', 'platform chosen from an image index with --fetch', 'linux/amd64')
     .option(
       '--ca-file <file>',
@@ -92,16 +98,28 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
   const given = [flags.manifest, flags.digest, flags.fetch ? true : undefined].filter((v) => v !== undefined);
   if (given.length !== 1)
     throw new InputError('E_USAGE', {}, 'give exactly one of --manifest FILE, --digest sha256:… or --fetch');
-  if (!flags.kbs && !flags.policy) throw new InputError('E_USAGE', {}, 'give --kbs REPO (or --policy FILE)');
+  if (!flags.kbs && !flags.policy && !flags.initdata)
+    throw new InputError('E_USAGE', {}, 'give --kbs REPO, --initdata FILE or --policy FILE');
+  if (flags.initdata && (flags.policy || flags.sigstoreConfig))
+    throw new InputError(
+      'E_USAGE',
+      { field: '--initdata' },
+      'the initdata names the policy and sigstore config; drop --policy/--sigstore-config',
+    );
 
   const repository: KbsRepositoryReader | undefined = flags.kbs ? await openKbsRepository(flags.kbs) : undefined;
   const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
   try {
-    const fetchOptions = await registryOptions(flags, repository);
+    const fromInitdata = flags.initdata
+      ? await initdataInputs(flags.initdata, repository, rootfs ?? EMPTY_ROOTFS)
+      : undefined;
+    const fetchOptions = await registryOptions(flags, repository, fromInitdata?.credential);
     const manifest = await manifestFor(image, flags, fetchOptions);
     if ('pullProblem' in manifest) return fetchDenial(image, flags.mode as VerifierMode, manifest.pullProblem);
     const inputs = await loadVerifyInputs({
       image,
+      ...(fromInitdata ? { policy: fromInitdata.policy } : {}),
+      ...(fromInitdata?.sigstoreConfig ? { sigstoreConfig: fromInitdata.sigstoreConfig } : {}),
       ...(repository ? { repository } : {}),
       kbsRepository: flags.kbsRepository,
       kbsTag: flags.kbsTag,
@@ -116,6 +134,21 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
   } finally {
     await rootfs?.close();
   }
+}
+
+/** The policy and sigstore config the initdata gives the guest. */
+async function initdataInputs(
+  file: string,
+  repository: KbsRepositoryReader | undefined,
+  rootfs: GuestFiles,
+): Promise<InitdataImageInputs> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    throw new FileNotFoundError(file, 'initdata file', { cause: e });
+  }
+  return initdataFileInputs(bytes, { get: async (p) => repository?.get(p) }, rootfs, { file });
 }
 
 /** The manifest from --manifest, --digest or the registry; a registry failure is what the guest would hit too. */
@@ -136,7 +169,11 @@ async function manifestFor(
   }
 }
 
-async function registryOptions(flags: VerifyFlags, repository: KbsRepositoryReader | undefined): Promise<FetchOptions> {
+async function registryOptions(
+  flags: VerifyFlags,
+  repository: KbsRepositoryReader | undefined,
+  initdataCredential?: { bytes: Uint8Array; source: string },
+): Promise<FetchOptions> {
   const caPems: string[] = [];
   for (const f of flags.caFile ?? []) {
     try {
@@ -146,9 +183,12 @@ async function registryOptions(flags: VerifyFlags, repository: KbsRepositoryRead
     }
   }
   const credentialId = `${flags.kbsRepository}/credential/${flags.kbsTag}`;
-  const credential = await repository?.get(credentialId);
+  const credential = initdataCredential ?? {
+    bytes: await repository?.get(credentialId),
+    source: `kbs:///${credentialId}`,
+  };
   return {
-    ...(credential ? { auths: parseAuths(credential, `kbs:///${credentialId}`) } : {}),
+    ...(credential.bytes ? { auths: parseAuths(credential.bytes, credential.source) } : {}),
     ...(caPems.length ? { caPems } : {}),
     ...(flags.insecure ? { insecure: true } : {}),
     ...(flags.platform ? { platform: flags.platform } : {}),
