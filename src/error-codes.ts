@@ -93,6 +93,11 @@ export const ERROR_CODES = {
   E_K8S_REPOSITORY: 'Kubernetes Secrets need the KBS repository "default"',
   E_KBS_URL: 'a KBS URL is malformed',
   E_INITDATA: 'an initdata file is malformed',
+  E_INITDATA_RESOURCE: 'a resource the initdata names cannot be read from the given KBS repository or rootfs',
+  E_ADMIN_TOKEN: 'the trustee admin token file is not a JWT',
+  E_ADMIN_KEY: 'the trustee admin key is not an Ed25519 PEM private key',
+  E_KBS_REFUSED: 'the KBS refused to set a resource (its status and message are given)',
+  E_KBS_UNREACHABLE: 'the KBS cannot be reached, or its TLS certificate is not trusted',
   E_NO_POLICY: 'there is no policy to lint',
 
   // Registries

@@ -8,6 +8,7 @@ export type LintCode =
   | 'L_EMPTY_LIST'
   | 'L_HTTP_STORE'
   | 'L_IDENTITY_LITERAL'
+  | 'L_INITDATA_INLINE_SHADOWED'
   | 'L_KEYDATA_BASE64'
   | 'L_KEYPATHS'
   | 'L_KEY_EXPIRED'
