@@ -10,9 +10,9 @@
  * openpgp.js, whose module alone costs ≈ 0.1 s of every build and stage; anything else loads it.
  */
 import { createPublicKey } from 'node:crypto';
-import { readPlainPublicKeyring } from '../keys/fast-keyring.js';
-import { assertKeyringUsable, readPublicKeyring, type Keyring } from '../keys/keyring.js';
-import { armorBlocks, looksArmored } from '../keys/parse.js';
+import { readPlainPublicKeyring } from '../openpgp/fast-keyring.js';
+import { assertKeyringUsable, readPublicKeyring, type Keyring } from '../openpgp/keyring.js';
+import { armorBlocks, looksArmored } from '../openpgp/parse.js';
 import { atField, fail, readBundleFile, type BundleContext } from './files.js';
 import type { SignedByRule } from './schema.js';
 import type { KeyringEntry } from './types.js';

@@ -33,7 +33,7 @@ import {
   type AuditReport,
 } from './audit.js';
 import { decodeFindings, packChunk, type FlatFindings, type PackedChunk } from './audit-wire.js';
-import { plainKeyIndex, type PlainKeyEntry } from './key-index.js';
+import { plainKeyIndex, type PlainKeyEntry } from '../openpgp/key-index.js';
 import { readSignatureStore, type StoredSignature } from './store.js';
 
 export interface AuditThreadsOptions {

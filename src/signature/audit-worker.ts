@@ -9,7 +9,7 @@ import type { Keyring } from '../keys/index.js';
 import { auditFinding, mergeKeyrings, type AuditFinding } from './audit.js';
 import type { AuditWorkerData, AuditWorkerReply, AuditWorkerRequest } from './audit-parallel.js';
 import { chunkBlob, encodeFindings } from './audit-wire.js';
-import { keyringFromPlainIndex } from './key-index.js';
+import { keyringFromPlainIndex } from '../openpgp/key-index.js';
 
 const data = workerData as AuditWorkerData;
 const port = parentPort!;

@@ -16,11 +16,11 @@ import {
   scopeCandidates,
   type DockerReference,
 } from '../reference/index.js';
-import { keyIndex, type KeyIndex } from '../signature/key-index.js';
-import { readSignedMessage } from '../signature/message.js';
-import { parseSignature } from '../signature/packets.js';
+import { keyIndex, type KeyIndex } from '../openpgp/key-index.js';
+import { readSignedMessage } from '../openpgp/message.js';
+import { parseSignature } from '../openpgp/packets.js';
 import { parsePayload } from '../signature/payload.js';
-import { MAX_SIGNATURE_SIZE } from '../signature/verify.js';
+import { MAX_SIGNATURE_SIZE } from '../openpgp/verify-signature.js';
 import type { StoredSignature } from '../signature/store.js';
 import type { SigstoreConfig } from '../sigstore/schema.js';
 

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadBundle } from '../../src/bundle/load.js';
-import { readPublicKeyring } from '../../src/keys/keyring.js';
+import { readPublicKeyring } from '../../src/openpgp/keyring.js';
 import { bundleSchema } from '../../src/bundle/schema.js';
 import { renderResources } from '../../src/kbs/render.js';
 import { resourcePath } from '../../src/kbs/resource-id.js';

@@ -7,9 +7,9 @@
  * The per-signature path parses the packets itself and checks RSA with node:crypto; openpgp.js is used
  * only to read keys (once per keyring) and for non-RSA algorithms.
  */
-import type { Keyring } from '../keys/index.js';
-import { cryptoVerifies, hashAccepted } from './crypto.js';
-import { SignatureError, type VerifyMode } from './errors.js';
+import type { Keyring } from './keyring.js';
+import { cryptoVerifies, hashAccepted } from './signature-check.js';
+import { SignatureError, type VerifyMode } from './signature-error.js';
 import { keyIndex, type KeyEntry, type KeyIndex } from './key-index.js';
 import { MessageError, readSignedMessage, type SignedMessage } from './message.js';
 import { PacketError, parseSignature, type SignaturePacket } from './packets.js';

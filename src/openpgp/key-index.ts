@@ -4,8 +4,8 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type * as openpgp from 'openpgp';
-import type { KeyDescription } from '../keys/index.js';
-import type { Keyring } from '../keys/index.js';
+import type { KeyDescription } from './describe.js';
+import type { Keyring } from './keyring.js';
 
 // openpgp.enums.publicKey values, written out so that this module does not load openpgp.js at run time
 // (audit workers use it without openpgp.js; see plainKeyIndex).

@@ -12,13 +12,13 @@
  *    signatures are openpgp.js's job); a key expiration only on a key with one user ID and one
  *    self-signature per component.
  *
- * Within that case the descriptions and the key index agree with openpgp.js (test/keys/fast-keyring.test.ts
+ * Within that case the descriptions and the key index agree with openpgp.js (test/openpgp/fast-keyring.test.ts
  * compares them on every fixture key).
  */
 import { constants, createHash, createPublicKey, publicDecrypt } from 'node:crypto';
 import { dearmorPublicKey } from './armor.js';
-import { keyringFromPlainIndex, type PlainKeyEntry } from '../signature/key-index.js';
-import { parseSignature, readPackets, type SignaturePacket } from '../signature/packets.js';
+import { keyringFromPlainIndex, type PlainKeyEntry } from './key-index.js';
+import { parseSignature, readPackets, type SignaturePacket } from './packets.js';
 import type { KeyDescription, SubkeyDescription } from './describe.js';
 import type { Keyring } from './keyring.js';
 

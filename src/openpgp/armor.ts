@@ -11,7 +11,7 @@
  *
  * Anything else (a bad or missing checksum, several blocks, text around the block, trailing spaces,
  * a secret key block, …) answers undefined and the caller goes the openpgp.js way, which decides as
- * before. Within this form openpgp.js's `unarmor` yields the same bytes (test/keys/armor.test.ts).
+ * before. Within this form openpgp.js's `unarmor` yields the same bytes (test/openpgp/armor.test.ts).
  */
 
 const BEGIN = '-----BEGIN PGP PUBLIC KEY BLOCK-----';
