@@ -1,18 +1,11 @@
 /**
  * The packet layout of a simple signature, as each verifier walks it. gpg (the host) wants a proper
  * signed message: one-pass packets, literal data, signatures (or the old signature-first layout);
- * image-rs (the guest) just picks the one-pass, literal and signature packets out of the list.
+ * image-rs with rPGP (the guest) just picks the one-pass, literal and signature packets out of the list.
+ * Both open compressed packets at any depth (gpg up to MAX_NESTING levels, as gpg's own limit).
  */
-import {
-  decompress,
-  PacketError,
-  parseLiteral,
-  parseOnePass,
-  readPackets,
-  TAG,
-  type OnePass,
-  type Packet,
-} from './packets.js';
+import { decompress, InflateBudget } from './decompress.js';
+import { PacketError, parseLiteral, parseOnePass, readPackets, TAG, type OnePass, type Packet } from './packets.js';
 
 export interface SignedMessage {
   onePass?: OnePass;
@@ -33,33 +26,17 @@ export class MessageError extends Error {
   }
 }
 
+/** containers/image `iolimits.MaxSignatureBodySize`; also the cap on all the bytes one signature inflates to. */
+export const MAX_SIGNATURE_SIZE = 4 * 1024 * 1024;
+
+/** gpg's `MAX_NESTING_DEPTH` of containers (compressed packets) in one message. */
+const MAX_NESTING = 32;
+
 const ENCRYPTION_TAGS = new Set<number>([TAG.pkesk, TAG.skesk, TAG.symEncrypted, TAG.symEncryptedIntegrity, TAG.aead]);
 
-export function readSignedMessage(blob: Uint8Array, maxOutput: number): SignedMessage {
-  let top: Packet[];
-  try {
-    top = readPackets(blob);
-  } catch (e) {
-    throw new MessageError((e as Error).message, 'packets');
-  }
+export function readSignedMessage(blob: Uint8Array, maxInflated: number = MAX_SIGNATURE_SIZE): SignedMessage {
   const flat: Packet[] = [];
-  for (const p of top) {
-    if (p.tag !== TAG.compressed) {
-      flat.push(p);
-      continue;
-    }
-    let inner: Uint8Array;
-    try {
-      inner = decompress(p.body, maxOutput);
-    } catch (e) {
-      throw new MessageError((e as Error).message, 'decompress');
-    }
-    try {
-      flat.push(...readPackets(inner));
-    } catch (e) {
-      throw new MessageError((e as Error).message, 'packets');
-    }
-  }
+  flatten(blob, new InflateBudget(maxInflated), 0, flat);
   const msg: SignedMessage = { signatures: [], wellFormed: false, encrypted: false };
   const layout: string[] = [];
   let onePassCount = 0;
@@ -91,4 +68,28 @@ export function readSignedMessage(blob: Uint8Array, maxOutput: number): SignedMe
   msg.wellFormed =
     literalCount === 1 && ((/^o+ls+$/.test(shape) && onePassCount === msg.signatures.length) || /^s+l$/.test(shape));
   return msg;
+}
+
+/** The packets of `bytes`, compressed packets replaced by their contents. */
+function flatten(bytes: Uint8Array, budget: InflateBudget, depth: number, out: Packet[]): void {
+  let packets: Packet[];
+  try {
+    packets = readPackets(bytes);
+  } catch (e) {
+    throw new MessageError((e as Error).message, 'packets');
+  }
+  for (const p of packets) {
+    if (p.tag !== TAG.compressed) {
+      out.push(p);
+      continue;
+    }
+    if (depth >= MAX_NESTING) throw new MessageError('compressed packets nested too deeply', 'decompress');
+    let inner: Uint8Array;
+    try {
+      inner = decompress(p.body, budget);
+    } catch (e) {
+      throw new MessageError((e as Error).message, 'decompress');
+    }
+    flatten(inner, budget, depth + 1, out);
+  }
 }

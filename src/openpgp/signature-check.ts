@@ -1,29 +1,34 @@
 /**
- * The cryptographic check of one signature packet over the literal data. RSA (nearly every simple
- * signature) goes through node:crypto with a KeyObject built once per key; other algorithms are handed
- * to openpgp.js's signature packet. V3 packets (GnuPG < 2.1), which openpgp.js v6 no longer reads, are
- * checked here too (RFC 4880 §5.2.2: the hash covers the data, then the signature type and creation time).
+ * The cryptographic check of one signature packet: the hash over the signed parts and the packet's
+ * trailer, verified by node:crypto with the signer's KeyObject (RSA PKCS#1 v1.5, DSA, ECDSA, EdDSA).
+ * V3 packets (GnuPG < 2.1), which openpgp.js v6 no longer reads, are checked too (RFC 4880 §5.2.2:
+ * the hash covers the data, then the signature type and creation time).
+ *
+ * The "left 16 bits" of the hash stored in the packet are reported, not enforced: gpg ignores them,
+ * rPGP (the guest) refuses a signature whose prefix does not match.
  */
-import { constants, createHash, publicDecrypt } from 'node:crypto';
-import type * as openpgp from 'openpgp';
-import type { KeyEntry } from './key-index.js';
+import { createHash, verify } from 'node:crypto';
 import type { SignaturePacket } from './packets.js';
+import { der, derInteger, PUBLIC_KEY_ALGORITHM, type VerificationKey } from './public-key.js';
 
-const HASHES: Record<number, { name: string; digestInfo: Buffer }> = {
-  2: { name: 'sha1', digestInfo: Buffer.from('3021300906052b0e03021a05000414', 'hex') },
-  8: { name: 'sha256', digestInfo: Buffer.from('3031300d060960864801650304020105000420', 'hex') },
-  9: { name: 'sha384', digestInfo: Buffer.from('3041300d060960864801650304020205000430', 'hex') },
-  10: { name: 'sha512', digestInfo: Buffer.from('3051300d060960864801650304020305000440', 'hex') },
-  11: { name: 'sha224', digestInfo: Buffer.from('302d300d06096086480165030402040500041c', 'hex') },
-};
+const HASH_NAMES: Record<number, string> = { 2: 'sha1', 8: 'sha256', 9: 'sha384', 10: 'sha512', 11: 'sha224' };
 
 /** MD5 and RIPEMD-160 are refused (as gpg ≥ 2.2 and openpgp.js do); SHA-1 is still accepted for data. */
 export function hashAccepted(hashAlgo: number): boolean {
-  return HASHES[hashAlgo] !== undefined;
+  return HASH_NAMES[hashAlgo] !== undefined;
 }
 
+export interface SignatureCheck {
+  /** The signature is cryptographically valid for the key. */
+  valid: boolean;
+  /** The packet's two-byte hash prefix equals the computed hash. */
+  hashPrefixMatches: boolean;
+}
+
+const INVALID: SignatureCheck = { valid: false, hashPrefixMatches: false };
+
 /** Binary (0x00) signatures hash the data as is; text (0x01) signatures hash it with CRLF line ends. */
-function signedData(sig: SignaturePacket, data: Uint8Array): Uint8Array | undefined {
+export function dataSignatureInput(sig: SignaturePacket, data: Uint8Array): Uint8Array | undefined {
   if (sig.sigType === 0x00) return data;
   if (sig.sigType === 0x01)
     return Buffer.from(
@@ -35,70 +40,89 @@ function signedData(sig: SignaturePacket, data: Uint8Array): Uint8Array | undefi
   return undefined;
 }
 
-export async function cryptoVerifies(entry: KeyEntry, sig: SignaturePacket, data: Uint8Array): Promise<boolean> {
-  const hash = HASHES[sig.hashAlgo];
-  const signed = signedData(sig, data);
-  if (!hash || !signed) return false;
-  if (sig.pkAlgo !== (entry.packet.algorithm as unknown as number)) return false;
-  if (entry.rsa) return rsaVerifies(entry.rsa, hash, sig, signed);
-  if (sig.version !== 4) return false;
-  return openpgpVerifies(entry, sig, data);
+/** Checks `sig` over `parts` (the data, or the key and user-id prefixes of a self-signature). */
+export function checkSignature(
+  key: VerificationKey,
+  sig: SignaturePacket,
+  parts: readonly Uint8Array[],
+): SignatureCheck {
+  const hashName = HASH_NAMES[sig.hashAlgo];
+  if (hashName === undefined || sig.pkAlgo !== key.algorithm) return INVALID;
+  const message = Buffer.concat([...parts, sig.trailer]);
+  const digest = createHash(hashName).update(message).digest();
+  const hashPrefixMatches = digest[0] === sig.left16[0] && digest[1] === sig.left16[1];
+  const signature = signatureBytes(key, sig.signatureData);
+  if (signature === undefined) return { valid: false, hashPrefixMatches };
+  let valid: boolean;
+  try {
+    if (key.algorithm === PUBLIC_KEY_ALGORITHM.dsa || key.algorithm === PUBLIC_KEY_ALGORITHM.ecdsa) {
+      valid = verify(hashName, message, { key: key.key, dsaEncoding: 'der' }, signature);
+    } else if (isEdDsa(key.algorithm)) {
+      // EdDSA in OpenPGP signs the hash value, not the message.
+      valid = verify(null, digest, key.key, signature);
+    } else {
+      valid = verify(hashName, message, key.key, signature);
+    }
+  } catch {
+    valid = false;
+  }
+  return { valid, hashPrefixMatches };
 }
 
-function rsaVerifies(
-  rsa: NonNullable<KeyEntry['rsa']>,
-  hash: { name: string; digestInfo: Buffer },
-  sig: SignaturePacket,
-  data: Uint8Array,
-): boolean {
-  const digest = createHash(hash.name).update(data).update(sig.trailer).digest();
-  if (digest[0] !== sig.left16[0] || digest[1] !== sig.left16[1]) return false;
-  let s = sig.mpis[0];
-  if (!s || sig.mpis.length !== 1 || s.length > rsa.modulusBytes) return false;
-  if (s.length < rsa.modulusBytes) {
-    const padded = Buffer.alloc(rsa.modulusBytes);
-    padded.set(s, rsa.modulusBytes - s.length);
-    s = padded;
-  }
-  let decoded: Buffer;
-  try {
-    decoded = publicDecrypt({ key: rsa.key, padding: constants.RSA_PKCS1_PADDING }, s);
-  } catch {
-    return false;
-  }
-  // PKCS#1 v1.5 verification: the recovered block must be exactly DigestInfo || hash.
-  const expectedLength = hash.digestInfo.length + digest.length;
+function isEdDsa(algorithm: number): boolean {
   return (
-    decoded.length === expectedLength &&
-    decoded.subarray(0, hash.digestInfo.length).equals(hash.digestInfo) &&
-    decoded.subarray(hash.digestInfo.length).equals(digest)
+    algorithm === PUBLIC_KEY_ALGORITHM.eddsaLegacy ||
+    algorithm === PUBLIC_KEY_ALGORITHM.ed25519 ||
+    algorithm === PUBLIC_KEY_ALGORITHM.ed448
   );
 }
 
-async function openpgpVerifies(entry: KeyEntry, sig: SignaturePacket, data: Uint8Array): Promise<boolean> {
-  // Loaded on demand: the RSA path (and audit workers with RSA keyrings) never needs openpgp.js.
-  if (!('getFingerprint' in entry.packet)) return false;
-  const keyPacket = entry.packet;
-  const openpgp = await import('openpgp');
-  try {
-    const packet = new openpgp.SignaturePacket();
-    packet.read(sig.body);
-    const literal = new openpgp.LiteralDataPacket();
-    (literal as unknown as { setBytes(b: Uint8Array, f: openpgp.enums.literal): void }).setBytes(
-      data,
-      openpgp.enums.literal.binary,
-    );
-    const config = { ...openpgp.config, rejectMessageHashAlgorithms: new Set<openpgp.enums.hash>() };
-    await packet.verify(
-      keyPacket,
-      sig.sigType as openpgp.enums.signature,
-      literal,
-      null as unknown as Date,
-      false,
-      config,
-    );
-    return true;
-  } catch {
-    return false;
+/** The algorithm-specific signature fields, in the encoding node:crypto verifies. */
+function signatureBytes(key: VerificationKey, data: Uint8Array): Uint8Array | undefined {
+  switch (key.algorithm) {
+    case PUBLIC_KEY_ALGORITHM.ed25519:
+      return data.length === 64 ? data : undefined;
+    case PUBLIC_KEY_ALGORITHM.ed448:
+      return data.length === 114 ? data : undefined;
   }
+  const mpis = readMpis(data);
+  if (mpis === undefined) return undefined;
+  switch (key.algorithm) {
+    case PUBLIC_KEY_ALGORITHM.rsaEncryptSign:
+    case PUBLIC_KEY_ALGORITHM.rsaSign: {
+      const s = mpis[0];
+      const size = key.modulusBytes ?? 0;
+      if (mpis.length !== 1 || s === undefined || s.length > size) return undefined;
+      return leftPad(s, size);
+    }
+    case PUBLIC_KEY_ALGORITHM.dsa:
+    case PUBLIC_KEY_ALGORITHM.ecdsa:
+      return mpis.length === 2 ? der(0x30, derInteger(mpis[0]!), derInteger(mpis[1]!)) : undefined;
+    case PUBLIC_KEY_ALGORITHM.eddsaLegacy:
+      if (mpis.length !== 2 || mpis[0]!.length > 32 || mpis[1]!.length > 32) return undefined;
+      return Buffer.concat([leftPad(mpis[0]!, 32), leftPad(mpis[1]!, 32)]);
+    default:
+      return undefined;
+  }
+}
+
+/** MPIs filling `data` exactly, without their bit counts; undefined when they do not. */
+function readMpis(data: Uint8Array): Uint8Array[] | undefined {
+  const out: Uint8Array[] = [];
+  let i = 0;
+  while (i + 2 <= data.length) {
+    const n = (((data[i]! << 8) | data[i + 1]!) + 7) >> 3;
+    i += 2;
+    if (i + n > data.length) return undefined;
+    out.push(data.subarray(i, i + n));
+    i += n;
+  }
+  return i === data.length ? out : undefined;
+}
+
+function leftPad(b: Uint8Array, size: number): Uint8Array {
+  if (b.length >= size) return b;
+  const out = Buffer.alloc(size);
+  out.set(b, size - b.length);
+  return out;
 }

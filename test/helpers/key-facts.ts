@@ -12,8 +12,8 @@ export async function keyIndexFacts(keyring: Keyring) {
     revoked: e.revoked,
     expires: e.expires,
     signingUsable: e.signingUsable,
-    algorithm: e.packet.algorithm,
-    created: e.packet.created.getTime(),
-    rsa: e.rsa ? e.rsa.key.export({ format: 'jwk' }) : undefined,
+    algorithm: e.algorithm,
+    created: e.created.getTime(),
+    key: e.verificationKey?.key.export({ format: 'jwk' }),
   }));
 }
