@@ -10,6 +10,9 @@ import { PacketError, parseLiteral, parseOnePass, readPackets, TAG, type OnePass
 export interface SignedMessage {
   onePass?: OnePass;
   literal?: Uint8Array;
+  /** The last one-pass and literal packets: rPGP keeps the last of each kind it meets. */
+  lastOnePass?: OnePass;
+  lastLiteral?: Uint8Array;
   /** Raw bodies of every signature packet, in order. */
   signatures: Uint8Array[];
   /** Host layout check passed (OPS… literal sig… with matching counts, or sig… literal). */
@@ -47,11 +50,13 @@ export function readSignedMessage(blob: Uint8Array, maxInflated: number = MAX_SI
       if (ENCRYPTION_TAGS.has(p.tag)) msg.encrypted = true;
       if (p.tag === TAG.onePass) {
         onePassCount++;
-        msg.onePass ??= parseOnePass(p.body);
+        msg.lastOnePass = parseOnePass(p.body);
+        msg.onePass ??= msg.lastOnePass;
         layout.push('o');
       } else if (p.tag === TAG.literal) {
         literalCount++;
-        msg.literal ??= parseLiteral(p.body).data;
+        msg.lastLiteral = parseLiteral(p.body).data;
+        msg.literal ??= msg.lastLiteral;
         layout.push('l');
       } else if (p.tag === TAG.signature) {
         msg.signatures.push(p.body);

@@ -122,6 +122,8 @@ export interface SignaturePacket {
   /** Issuer key id (uppercase hex) from the packet (v3) or the issuer / issuer-fingerprint subpacket. */
   issuerKeyId?: string;
   issuerFingerprint?: string;
+  /** Every issuer key id and issuer fingerprint subpacket, hashed or not (rPGP matches a key against all). */
+  issuers: { keyIds: string[]; fingerprints: string[] };
   /** A critical subpacket we (and gpg) do not know: the signature must be rejected. */
   unknownCritical?: number;
 }
@@ -141,6 +143,7 @@ export function parseSignature(body: Uint8Array): SignaturePacket {
       sigType: body[2]!,
       trailer: body.subarray(2, 7),
       issuerKeyId: hex(body.subarray(7, 15)),
+      issuers: { keyIds: [hex(body.subarray(7, 15))], fingerprints: [] },
       pkAlgo: body[15]!,
       hashAlgo: body[16]!,
       left16: body.subarray(17, 19),
@@ -172,6 +175,7 @@ export function parseSignature(body: Uint8Array): SignaturePacket {
     signatureData: checkedSignatureData(body[2]!, body.subarray(unhashedEnd + 2)),
     created: new Date(NaN),
     lifetime: 0,
+    issuers: { keyIds: [], fingerprints: [] },
   };
   readSubpackets(body.subarray(6, hashedEnd), true, sig);
   readSubpackets(body.subarray(hashedEnd + 2, unhashedEnd), false, sig);
@@ -199,6 +203,8 @@ function readSubpackets(area: Uint8Array, hashed: boolean, sig: SignaturePacket)
     const data = area.subarray(i + 1, i + len);
     i += len;
     if (critical && !KNOWN_SUBPACKETS.has(type) && sig.unknownCritical === undefined) sig.unknownCritical = type;
+    if (type === 16 && data.length === 8) sig.issuers.keyIds.push(hex(data));
+    if (type === 33 && data.length >= 21) sig.issuers.fingerprints.push(hex(data.subarray(1)));
     if (type === 2 && hashed && data.length === 4) sig.created = new Date(readU32(data, 0) * 1000);
     else if (type === 3 && hashed && data.length === 4) sig.lifetime = readU32(data, 0);
     else if (type === 16 && data.length === 8 && (hashed || sig.issuerKeyId === undefined)) sig.issuerKeyId = hex(data);

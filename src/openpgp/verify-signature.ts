@@ -80,7 +80,8 @@ export const GUEST_NO_KEY = 'signature verify failed! There is no pubkey can ver
 export class Check {
   private message?: SignedMessage | MessageError;
   private readonly parsedSignatures = new Map<number, SignaturePacket | PacketError>();
-  private readonly cryptoResults = new Map<string, SignatureCheck>();
+  /** Per signature packet and signed data (both sides usually ask about the same pair), per key fingerprint. */
+  private readonly cryptoResults = new Map<SignaturePacket, Map<Uint8Array, Map<string, SignatureCheck>>>();
 
   constructor(
     readonly blob: Uint8Array,
@@ -114,16 +115,20 @@ export class Check {
     return s;
   }
 
-  /** The check of `sig` over the literal `data` with `entry`'s key (memoised per key: one signature per blob). */
+  /** The check of `sig` over the literal `data` with `entry`'s key, memoised. */
   verifies(entry: KeyEntry, sig: SignaturePacket, data: Uint8Array): SignatureCheck {
-    let known = this.cryptoResults.get(entry.fingerprint);
+    let bySig = this.cryptoResults.get(sig);
+    if (!bySig) this.cryptoResults.set(sig, (bySig = new Map<Uint8Array, Map<string, SignatureCheck>>()));
+    let byKey = bySig.get(data);
+    if (!byKey) bySig.set(data, (byKey = new Map<string, SignatureCheck>()));
+    let known = byKey.get(entry.fingerprint);
     if (known === undefined) {
       const signed = dataSignatureInput(sig, data);
       known =
         signed === undefined || entry.verificationKey === undefined
           ? { valid: false, hashPrefixMatches: false }
           : checkSignature(entry.verificationKey, sig, [signed]);
-      this.cryptoResults.set(entry.fingerprint, known);
+      byKey.set(entry.fingerprint, known);
     }
     return known;
   }
@@ -235,17 +240,27 @@ export class Check {
         msg.stage === 'decompress' ? 'Failed to decompress signature packet' : 'Failed to parse OpenPGP packet',
       );
     }
-    if (!msg.onePass) return fail('E_SIG_FORMAT', 'Signature format error: no OnePassSignature packet found');
-    if (msg.literal === undefined) return fail('E_SIG_FORMAT', 'Signature format error: no literal field in it!');
+    // rPGP keeps the last one-pass, literal and signature packet it meets.
+    const onePass = msg.lastOnePass;
+    if (!onePass) return fail('E_SIG_FORMAT', 'Signature format error: no OnePassSignature packet found');
+    if (msg.lastLiteral === undefined) return fail('E_SIG_FORMAT', 'Signature format error: no literal field in it!');
     if (msg.signatures.length === 0) return fail('E_SIG_FORMAT', 'Signature format error: no Signature packet');
-    const sig = this.signature(0, msg.signatures[0]!);
+    const last = msg.signatures.length - 1;
+    const sig = this.signature(last, msg.signatures[last]!);
     if (sig instanceof PacketError) return fail('E_SIG_FORMAT', 'Failed to parse OpenPGP packet');
-    const data = msg.literal;
+    const data = msg.lastLiteral;
     // image-rs tries every primary key in order; trying the named one first changes only the cost.
     const ordered = [...this.index.primaries].sort(
       (a, b) => Number(b.keyId === sig.issuerKeyId) - Number(a.keyId === sig.issuerKeyId),
     );
+    // rPGP: the signature's issuer subpackets (when it has any) must name the key; the hash prefix must match.
+    const { keyIds, fingerprints } = sig.issuers;
+    const named = (e: KeyEntry) =>
+      (keyIds.length === 0 && fingerprints.length === 0) ||
+      keyIds.includes(e.keyId) ||
+      fingerprints.includes(e.fingerprint);
     const rpgpAccepts = (entry: KeyEntry) => {
+      if (!named(entry)) return false;
       const check = this.verifies(entry, sig, data);
       return check.valid && check.hashPrefixMatches;
     };
@@ -260,19 +275,19 @@ export class Check {
         );
       }
       const trusted = entry.fingerprint.slice(-16);
-      if (trusted !== msg.onePass.keyId) {
+      if (trusted !== onePass.keyId) {
         // image-rs prints the whole fingerprint it holds as the trusted key id.
-        const reason = `Key ID not matched. trusted key id is: ${rustHexList(entry.fingerprint)}, but key id in signature info is: ${rustHexList(msg.onePass.keyId)}`;
+        const reason = `Key ID not matched. trusted key id is: ${rustHexList(entry.fingerprint)}, but key id in signature info is: ${rustHexList(onePass.keyId)}`;
         return new SignatureError('E_SIG_KEY_ID', 'guest', reason, this.facts(entry, sig, data));
       }
       return this.facts(entry, sig, data);
     }
-    const named = sig.issuerKeyId === undefined ? [] : (this.index.byKeyId.get(sig.issuerKeyId) ?? []);
-    for (const entry of named.filter((e) => e.isSubkey)) {
+    const issuerKeys = sig.issuerKeyId === undefined ? [] : (this.index.byKeyId.get(sig.issuerKeyId) ?? []);
+    for (const entry of issuerKeys.filter((e) => e.isSubkey)) {
       if (rpgpAccepts(entry))
         return new SignatureError('E_SIG_SUBKEY', 'guest', GUEST_NO_KEY, this.facts(entry, sig, data));
     }
-    return fail(named.length > 0 ? 'E_SIG_BAD' : 'E_SIG_UNKNOWN_KEY', GUEST_NO_KEY);
+    return fail(issuerKeys.length > 0 ? 'E_SIG_BAD' : 'E_SIG_UNKNOWN_KEY', GUEST_NO_KEY);
   }
 }
 
