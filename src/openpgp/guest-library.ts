@@ -9,8 +9,11 @@
  * - rPGP: `PacketParser` over the raw bytes (an armored signature file is no packet); compressed
  *   packets are opened at any depth and the packets picked out of the flat list; the stored hash prefix
  *   must match.
- * - Both read only the FIRST block of an armored keyring (rPGP `from_reader_many` → one `Dearmor`;
- *   sequoia's armor reader stops at the first block's footer) and ignore the armor CRC-24.
+ * - rPGP reads only the FIRST block of an armored keyring (`from_reader_many` → one `Dearmor`) and
+ *   ignores the armor CRC-24 (`DearmorOptions::default()`). sequoia's `armor::Reader` is documented to
+ *   extract the first armored block too; that the sequoia-era guest read no further block is inferred
+ *   from it, not observed, so the same keyring reading is used for both.
+ * - The sequoia verdict also refuses a wrong stored hash prefix, as rPGP does (not observed either).
  */
 import { guestReleaseAtLeast, type GuestRelease } from '../releases/guest-components.js';
 
