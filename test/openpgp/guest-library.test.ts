@@ -72,6 +72,32 @@ describe('guest OpenPGP library by release', () => {
     expect(await guest(blob, 'sequoia')).toBe(NO_KEY);
   });
 
+  it('a message signed by two keys: rPGP pairs the last one-pass packet with the last signature', async () => {
+    const other = await gnupg.generateKey('Second', 'second@example.com', { algo: 'rsa2048' });
+    const both = await readPublicKeyring(
+      Buffer.concat([await gnupg.exportPublic(fpr), await gnupg.exportPublic(other)]),
+      {},
+    );
+    // gpg writes one-pass(second) one-pass(first) literal signature(first) signature(second).
+    const r = await gnupg.gpg(['--sign', '--local-user', fpr, '--local-user', other], PAYLOAD);
+    expect(r.code, r.stderr).toBe(0);
+    const hex = (h: string) =>
+      `[${h
+        .match(/../g)!
+        .map((b) => parseInt(b, 16).toString(16).toUpperCase())
+        .join(', ')}]`;
+    const reason = (guestLibrary: VerifyOptions['guestLibrary']) =>
+      verifySignature(r.stdout, both, 'guest', { guestLibrary }).catch((e: { reason: string }) => e.reason);
+    expect(await reason('rpgp')).toBe(
+      `Key ID not matched. trusted key id is: ${hex(other)}, but key id in signature info is: ${hex(fpr.slice(-16))}`,
+    );
+    // sequoia finds a one-pass packet, not a signature, at [0,2]: no key is tried.
+    expect(await reason('sequoia')).toBe(NO_KEY);
+    expect(await verifySignature(r.stdout, both, 'host').catch((e: { reason: string }) => e.reason)).toBe(
+      'Unexpected GPG signature count 2',
+    );
+  }, 60_000);
+
   it('the backend option selects the library; an armored keyring yields its first block under both', async () => {
     const other = await gnupg.generateKey('Other', 'other@example.com', { algo: 'rsa2048' });
     const twoBlocks = Buffer.concat([await gnupg.exportPublic(fpr, true), await gnupg.exportPublic(other, true)]);
