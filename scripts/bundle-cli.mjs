@@ -43,7 +43,7 @@ const packageRelativeUrls = {
 const { output } = await build({
   input: { 'kbs-bundler': path.join(DIST, 'cli/main.js') },
   platform: 'node',
-  external: [/^node:/, 'openpgp', 'tar-stream'],
+  external: [/^node:/, 'openpgp', 'tar-stream', 'seek-bzip'],
   plugins: [packageRelativeUrls],
   write: false,
   output: {

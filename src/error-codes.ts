@@ -37,6 +37,7 @@ export const ERROR_CODES = {
 
   // Keys
   E_NOT_OPENPGP: 'a key file is not OpenPGP key material',
+  E_ARMOR_CRC: 'an armored key fails its CRC-24 checksum (gpg refuses it too)',
   E_SECRET_KEY: 'a secret key was given where a public key is needed',
   E_PUBLIC_KEY: 'a public key was given where a secret key is needed',
   E_KEY_NOT_FOUND: 'the key file holds no usable (secret) key',

@@ -2,17 +2,18 @@
  * The key files of a rule. signedBy: one or more GPG public key files become ONE keyring, the
  * bytes that go into keyData (image-rs and containers/image both accept several keys in one
  * keyData): a single file is used byte for byte (armored or binary, as `gpg --export` wrote it);
- * several files are de-armored and concatenated into one binary keyring, which every OpenPGP
- * implementation reads as a sequence of keys (mixing armored text and binary would not be).
+ * several files, or one file of several armored blocks (of which image-rs would read only the first),
+ * are de-armored and concatenated into one binary keyring, which every OpenPGP implementation reads
+ * as a sequence of keys (mixing armored text and binary would not be).
  * sigstoreSigned: a cosign public key PEM, checked with node:crypto.
  *
  * A key as gpg writes it (one RSA key, self-signed: see keys/fast-keyring.ts) is read without
  * openpgp.js, whose module alone is a noticeable part of every build and stage; anything else loads it.
  */
 import { createPublicKey } from 'node:crypto';
-import { readPlainPublicKeyring } from '../keys/fast-keyring.js';
-import { assertKeyringUsable, readPublicKeyring, type Keyring } from '../keys/keyring.js';
-import { armorBlocks, looksArmored } from '../keys/parse.js';
+import { readPlainPublicKeyring } from '../openpgp/fast-keyring.js';
+import { assertKeyringUsable, readPublicKeyring, type Keyring } from '../openpgp/keyring.js';
+import { armorBlocks, looksArmored } from '../openpgp/parse.js';
 import { atField, fail, readBundleFile, type BundleContext } from './files.js';
 import type { SignedByRule } from './schema.js';
 import type { KeyringEntry } from './types.js';
@@ -55,7 +56,10 @@ export async function loadSignedByKeys(
     }
     parts.push(bytes);
   }
-  const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(await Promise.all(parts.map(binaryKeyring)));
+  // The guest's rPGP reads only the first block of armored keyData: a file of several armored blocks is
+  // de-armored into one binary keyring as several files are, so that every key reaches the guest.
+  const asIs = parts.length === 1 && armorBlocks(parts[0]!).length <= 1;
+  const bytes = asIs ? parts[0]! : Buffer.concat(await Promise.all(parts.map(binaryKeyring)));
   return { bytes, entries, sourceFiles: entries.map((e) => e.sourceFile) };
 }
 

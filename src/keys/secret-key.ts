@@ -1,7 +1,7 @@
 /** Secret keys for signing, as `gpg --export-secret-keys` writes them (armored or binary, encrypted or not). */
 import * as openpgp from 'openpgp';
 import { InputError, type Location } from '../errors.js';
-import { parseKeys } from './parse.js';
+import { parseKeys } from '../openpgp/parse.js';
 
 /**
  * Returns the decrypted secret key. When the file holds several secret keys, `fingerprint` (or a key

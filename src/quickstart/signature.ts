@@ -9,7 +9,7 @@ import { readPublicKeyring } from '../keys/index.js';
 import { lookasideDir, readSignatureStore, writeSignature } from '../signature/store.js';
 import { parsePayload } from '../signature/payload.js';
 import { signImage } from '../signature/sign.js';
-import { verifySignature } from '../signature/verify.js';
+import { verifySignature } from '../openpgp/verify-signature.js';
 import { replaceDirAtomic } from '../util/atomic.js';
 
 export interface SampleSignature {

@@ -3,7 +3,7 @@
  * `threads - 1` worker threads (by default one thread per core: audit-thread-count.ts). Workers are
  * started before the store is read (`startAuditThreads`), so that they load while the calling thread
  * reads it, and `auditStore` hands them the signatures as they are read: they judge while the store
- * is still being read. Each holds its own copy of the keyrings (a plain key index for RSA keys: no
+ * is still being read. Each holds its own copy of the keyrings (a plain key index: no
  * openpgp.js). Work goes out in chunks (fixed while the store is read, then largest first, shrinking
  * towards the end so that all threads finish together) as one transferred buffer each, and comes
  * back as flat findings (audit-wire.ts); the calling thread puts them in store order and builds the
@@ -33,7 +33,7 @@ import {
   type AuditReport,
 } from './audit.js';
 import { decodeFindings, packChunk, type FlatFindings, type PackedChunk } from './audit-wire.js';
-import { plainKeyIndex, type PlainKeyEntry } from './key-index.js';
+import { plainKeyIndex, type PlainKeyEntry } from '../openpgp/key-index.js';
 import { readSignatureStore, type StoredSignature } from './store.js';
 
 export interface AuditThreadsOptions {
@@ -66,7 +66,7 @@ export interface ParallelAuditStats {
 
 export interface AuditWorkerData {
   keyrings: Uint8Array[];
-  /** Set when every key is RSA: the worker then needs no openpgp.js. */
+  /** The key index as plain data (every algorithm node:crypto verifies): the worker then needs no openpgp.js. */
   plainIndex?: PlainKeyEntry[];
 }
 export interface AuditWorkerRequest {

@@ -6,10 +6,10 @@
  */
 import type { Keyring } from '../keys/index.js';
 import { parseNormalizedNamed } from '../reference/index.js';
-import { SignatureError, type SignatureErrorCode } from './errors.js';
+import { SignatureError, type SignatureErrorCode } from '../openpgp/signature-error.js';
 import { parsePayload, type SignaturePayload } from './payload.js';
 import type { StoredSignature } from './store.js';
-import { judgeSignature, type VerifiedSignature } from './verify.js';
+import { judgeSignature, type VerifiedSignature } from '../openpgp/verify-signature.js';
 
 export type AuditStatus =
   | 'good'

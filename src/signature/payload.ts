@@ -7,7 +7,7 @@
  */
 import { InputError } from '../errors.js';
 import { digestProblem } from '../reference/index.js';
-import { SignatureError, type VerifyMode } from './errors.js';
+import { SignatureError, type VerifyMode } from '../openpgp/signature-error.js';
 import { JsonSyntaxError, parseJsonTree, type JsonNode } from './json-tree.js';
 
 export const SIGNATURE_TYPE = 'atomic container signature';

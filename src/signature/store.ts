@@ -14,7 +14,7 @@ import { createGunzip } from 'node:zlib';
 import { FileNotFoundError, InputError } from '../errors.js';
 import { digestProblem } from '../reference/index.js';
 import { manifestDigest } from './digest.js';
-import { MAX_SIGNATURE_SIZE } from './verify.js';
+import { MAX_SIGNATURE_SIZE } from '../openpgp/verify-signature.js';
 
 export interface StoredSignature {
   /** Repository path without the registry host (`library/busybox`); '' for a `dir:` layout. */

@@ -16,11 +16,11 @@ import {
   scopeCandidates,
   type DockerReference,
 } from '../reference/index.js';
-import { keyIndex, type KeyIndex } from '../signature/key-index.js';
-import { readSignedMessage } from '../signature/message.js';
-import { parseSignature } from '../signature/packets.js';
+import { keyIndex, type KeyIndex } from '../openpgp/key-index.js';
+import { readSignedMessage } from '../openpgp/message.js';
+import { parseSignature } from '../openpgp/packets.js';
 import { parsePayload } from '../signature/payload.js';
-import { MAX_SIGNATURE_SIZE } from '../signature/verify.js';
+import { MAX_SIGNATURE_SIZE } from '../openpgp/verify-signature.js';
 import type { StoredSignature } from '../signature/store.js';
 import type { SigstoreConfig } from '../sigstore/schema.js';
 
@@ -166,9 +166,10 @@ export function decideSignature(sig: StoredSignature, ctx: SignatureContext, key
   try {
     if (sig.bytes.length > MAX_SIGNATURE_SIZE) throw new Error('larger than 4 MiB');
     const message = readSignedMessage(sig.bytes, MAX_SIGNATURE_SIZE);
-    if (!message.literal || message.signatures.length === 0) throw new Error('not a signed message');
-    ({ dockerReference, manifestDigest } = readIdentity(message.literal));
-    const packet = parseSignature(message.signatures[0] as Uint8Array);
+    // As the guest's rPGP reads it: the last literal and signature packet.
+    if (!message.lastLiteral || message.signatures.length === 0) throw new Error('not a signed message');
+    ({ dockerReference, manifestDigest } = readIdentity(message.lastLiteral));
+    const packet = parseSignature(message.signatures[message.signatures.length - 1]!);
     issuer = {
       ...(packet.issuerKeyId ? { keyId: packet.issuerKeyId } : {}),
       ...(packet.issuerFingerprint ? { fingerprint: packet.issuerFingerprint } : {}),

@@ -27,7 +27,12 @@ export interface PayloadInfo {
 }
 
 export interface SignatureBackend {
-  readKeyring(bytes: Uint8Array, location: Location): Promise<Keyring>;
+  /**
+   * The keyring as `side` reads it (the guest: the first armored block, CRC ignored; the host: gpgme's
+   * import, a secret-key export's public part); without a side, strictly (every block, CRC checked, a
+   * secret key refused), as `lint` wants it.
+   */
+  readKeyring(bytes: Uint8Array, location: Location, side?: Side): Promise<Keyring>;
   /** Throws an error with `.code` and `.reason` (worded per side) when the blob does not verify. */
   verify(blob: Uint8Array, keyring: Keyring, side: Side, now?: Date): Promise<VerifiedSignatureInfo>;
   /** Throws an error with `.reason` worded per side when the payload is not acceptable JSON. */

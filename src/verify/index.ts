@@ -1,7 +1,8 @@
 export * from './types.js';
 export * from './inputs.js';
 export type { SignatureBackend, VerifiedSignatureInfo, PayloadInfo } from './backend.js';
-export { defaultSignatureBackend } from './default-backend.js';
+export { createSignatureBackend, defaultSignatureBackend, type SignatureBackendOptions } from './default-backend.js';
+export { guestOpenPgpLibrary, type GuestOpenPgpLibrary } from '../openpgp/guest-library.js';
 export { parsePolicy, type ParsedPolicy, type PolicyReadResult } from './policy.js';
 export { parseSigstoreConfig, signatureBase, signatureDirName } from './sigstore-config.js';
 export { selectRequirements, type SelectedScope } from './scope.js';

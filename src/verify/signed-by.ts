@@ -37,7 +37,7 @@ async function loadKeyring(
   where: string,
 ): Promise<{ keyring?: Keyring; problem?: string }> {
   try {
-    return { keyring: await ctx.backend.readKeyring(bytes, { file: where }) };
+    return { keyring: await ctx.backend.readKeyring(bytes, { file: where }, ctx.side) };
   } catch (e) {
     return { problem: reasonOf(e).reason };
   }

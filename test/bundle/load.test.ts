@@ -6,12 +6,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKey } from 'openpgp';
 import { parse } from 'yaml';
 import { loadBundle } from '../../src/bundle/load.js';
-import { readPublicKeyring } from '../../src/keys/keyring.js';
+import { readPublicKeyring } from '../../src/openpgp/keyring.js';
 import { bundleSchema } from '../../src/bundle/schema.js';
 import { renderResources } from '../../src/kbs/render.js';
 import { resourcePath } from '../../src/kbs/resource-id.js';
+import { createSignatureBackend } from '../../src/verify/index.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES, TEMPLATES } from '../helpers/paths.js';
 
 const run = promisify(execFile);
@@ -130,6 +132,21 @@ describe('loadBundle', () => {
     expect(fprs).toContain('DCD29C03BC6111298FBDE57C7C48400FEDEBAF21');
     expect(fprs).toContain('08CD26E446E2E95249B7A405E932F44B23E8DD43');
     expect(b.keyrings).toHaveLength(2);
+  });
+
+  it('de-armors one file of two armored key blocks, as the guest reads only the first block of armored keyData', async () => {
+    const example = await fs.readFile(exampleKey, 'utf8');
+    const second = await generateKey({ userIDs: [{ name: 'second' }], format: 'object' });
+    await fs.writeFile(path.join(dir, 'two-blocks.asc'), example + second.publicKey.armor());
+    const b = await load('policy:\n  scopes:\n    r.io:\n      - type: signedBy\n        keys: [two-blocks.asc]\n');
+    const rule = b.policy.transports!.docker!['r.io']![0] as { keyData: string };
+    const keyring = Buffer.from(rule.keyData, 'base64');
+    expect(keyring[0]! & 0x80).toBe(0x80);
+    const guest = await createSignatureBackend().readKeyring(keyring, { file: 'keyData' }, 'guest');
+    expect(guest.descriptions.map((d) => d.fingerprint)).toEqual([
+      'DCD29C03BC6111298FBDE57C7C48400FEDEBAF21',
+      second.publicKey.getFingerprint().toUpperCase(),
+    ]);
   });
 
   it('writes a kbs:/// keyPath as a key resource with the keyring bytes', async () => {

@@ -1,6 +1,6 @@
 /** What a key index says of each key, in a form `toEqual` compares (the fast and full readers must agree). */
 import type { Keyring } from '../../src/keys/index.js';
-import { keyIndex } from '../../src/signature/key-index.js';
+import { keyIndex } from '../../src/openpgp/key-index.js';
 
 export async function keyIndexFacts(keyring: Keyring) {
   const index = await keyIndex(keyring);
@@ -12,8 +12,8 @@ export async function keyIndexFacts(keyring: Keyring) {
     revoked: e.revoked,
     expires: e.expires,
     signingUsable: e.signingUsable,
-    algorithm: e.packet.algorithm,
-    created: e.packet.created.getTime(),
-    rsa: e.rsa ? e.rsa.key.export({ format: 'jwk' }) : undefined,
+    algorithm: e.algorithm,
+    created: e.created.getTime(),
+    key: e.verificationKey?.key.export({ format: 'jwk' }),
   }));
 }

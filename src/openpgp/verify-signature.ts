@@ -1,21 +1,22 @@
 /**
- * One signature blob against one keyring, judged as the host (containers/image with gpg) or the guest
- * (image-rs) would judge it. `verifySignature` returns the verified facts or throws a SignatureError
- * whose `reason` is worded as that side words it. `judgeSignature` gives both verdicts from one pass
- * (what `audit` reports).
+ * One signature blob against one keyring, judged as the host (containers/image with gpgme) or the guest
+ * (image-rs, with the OpenPGP library of the chosen release) would judge it. `verifySignature` returns
+ * the verified facts or throws a SignatureError whose `reason` is worded as that side words it.
+ * `judgeSignature` gives both verdicts from one pass (what `audit` reports).
  *
- * The per-signature path parses the packets itself and checks RSA with node:crypto; openpgp.js is used
- * only to read keys (once per keyring) and for non-RSA algorithms.
+ * The per-signature path parses the packets itself and checks them with node:crypto (signature-check.ts);
+ * openpgp.js is used only to read keys, once per keyring.
  */
-import type { Keyring } from '../keys/index.js';
-import { cryptoVerifies, hashAccepted } from './crypto.js';
-import { SignatureError, type VerifyMode } from './errors.js';
+import type { GuestOpenPgpLibrary } from './guest-library.js';
 import { keyIndex, type KeyEntry, type KeyIndex } from './key-index.js';
-import { MessageError, readSignedMessage, type SignedMessage } from './message.js';
+import type { Keyring } from './keyring.js';
+import { MAX_SIGNATURE_SIZE, MessageError, readSignedMessage, type SignedMessage } from './message.js';
 import { PacketError, parseSignature, type SignaturePacket } from './packets.js';
+import { sequoiaGuestVerdict } from './sequoia-guest.js';
+import { checkSignature, dataSignatureInput, hashAccepted, type SignatureCheck } from './signature-check.js';
+import { SignatureError, type VerifyMode } from './signature-error.js';
 
-/** containers/image `iolimits.MaxSignatureBodySize`. */
-export const MAX_SIGNATURE_SIZE = 4 * 1024 * 1024;
+export { MAX_SIGNATURE_SIZE } from './message.js';
 
 export interface VerifiedSignature {
   payloadBytes: Uint8Array;
@@ -36,6 +37,8 @@ export interface VerifiedSignature {
 
 export interface VerifyOptions {
   now?: Date;
+  /** The guest's OpenPGP library (see guest-library.ts); default rPGP, the current release's. */
+  guestLibrary?: GuestOpenPgpLibrary;
 }
 
 export interface SignatureVerdicts {
@@ -50,7 +53,7 @@ export async function verifySignature(
   options: VerifyOptions = {},
 ): Promise<VerifiedSignature> {
   const check = new Check(blob, await keyIndex(keyring), options.now ?? new Date());
-  const result = mode === 'host' ? await check.host() : await check.guest();
+  const result = mode === 'host' ? check.host() : guestVerdict(check, options);
   if (result instanceof SignatureError) throw result;
   return result;
 }
@@ -61,23 +64,28 @@ export async function judgeSignature(
   options: VerifyOptions = {},
 ): Promise<SignatureVerdicts> {
   const check = new Check(blob, await keyIndex(keyring), options.now ?? new Date());
-  return { host: await check.host(), guest: await check.guest() };
+  return { host: check.host(), guest: guestVerdict(check, options) };
+}
+
+function guestVerdict(check: Check, options: VerifyOptions): VerifiedSignature | SignatureError {
+  return options.guestLibrary === 'sequoia' ? sequoiaGuestVerdict(check) : check.guest();
 }
 
 const HOST_ACCEPTED_FIRST_BYTES = new Set([
   0xa0, 0xa1, 0xa2, 0xa3, 0xc8, 0x90, 0x91, 0x92, 0x3d, 0xc4, 0x88, 0x89, 0x8a, 0x8b, 0xc2,
 ]);
-const GUEST_NO_KEY = 'signature verify failed! There is no pubkey can verify the signature!';
+export const GUEST_NO_KEY = 'signature verify failed! There is no pubkey can verify the signature!';
 
 /** Shared state of one blob's examination; crypto results are memoised so both modes pay once. */
-class Check {
+export class Check {
   private message?: SignedMessage | MessageError;
   private readonly parsedSignatures = new Map<number, SignaturePacket | PacketError>();
-  private readonly cryptoResults = new Map<string, boolean>();
+  /** Per signature packet and signed data (both sides usually ask about the same pair), per key fingerprint. */
+  private readonly cryptoResults = new Map<SignaturePacket, Map<Uint8Array, Map<string, SignatureCheck>>>();
 
   constructor(
-    private readonly blob: Uint8Array,
-    private readonly index: KeyIndex,
+    readonly blob: Uint8Array,
+    readonly index: KeyIndex,
     private readonly now: Date,
   ) {}
 
@@ -93,7 +101,7 @@ class Check {
     return this.message;
   }
 
-  private signature(i: number, body: Uint8Array): SignaturePacket | PacketError {
+  signature(i: number, body: Uint8Array): SignaturePacket | PacketError {
     let s = this.parsedSignatures.get(i);
     if (s === undefined) {
       try {
@@ -107,15 +115,25 @@ class Check {
     return s;
   }
 
-  private async verifies(entry: KeyEntry, sig: SignaturePacket, data: Uint8Array): Promise<boolean> {
-    const known = this.cryptoResults.get(entry.fingerprint);
-    if (known !== undefined) return known;
-    const ok = await cryptoVerifies(entry, sig, data);
-    this.cryptoResults.set(entry.fingerprint, ok);
-    return ok;
+  /** The check of `sig` over the literal `data` with `entry`'s key, memoised. */
+  verifies(entry: KeyEntry, sig: SignaturePacket, data: Uint8Array): SignatureCheck {
+    let bySig = this.cryptoResults.get(sig);
+    if (!bySig) this.cryptoResults.set(sig, (bySig = new Map<Uint8Array, Map<string, SignatureCheck>>()));
+    let byKey = bySig.get(data);
+    if (!byKey) bySig.set(data, (byKey = new Map<string, SignatureCheck>()));
+    let known = byKey.get(entry.fingerprint);
+    if (known === undefined) {
+      const signed = dataSignatureInput(sig, data);
+      known =
+        signed === undefined || entry.verificationKey === undefined
+          ? { valid: false, hashPrefixMatches: false }
+          : checkSignature(entry.verificationKey, sig, [signed]);
+      byKey.set(entry.fingerprint, known);
+    }
+    return known;
   }
 
-  private facts(entry: KeyEntry, sig: SignaturePacket, data: Uint8Array): VerifiedSignature {
+  facts(entry: KeyEntry, sig: SignaturePacket, data: Uint8Array): VerifiedSignature {
     const nowMs = this.now.getTime();
     const expiredAt = (iso: string | null) => (iso !== null && Date.parse(iso) <= nowMs ? iso : null);
     const primaryExpired = expiredAt(entry.description.expires);
@@ -137,7 +155,7 @@ class Check {
 
   // ------------------------------------------------------------------ host: containers/image + gpg
 
-  async host(): Promise<VerifiedSignature | SignatureError> {
+  host(): VerifiedSignature | SignatureError {
     const fail = (code: SignatureError['code'], reason: string) => new SignatureError(code, 'host', reason);
     let blob = this.blob;
     if (blob.length > MAX_SIGNATURE_SIZE)
@@ -177,8 +195,9 @@ class Check {
     }
     const data = msg.literal;
     let entry: KeyEntry | undefined;
+    // gpg does not look at the stored "left 16 bits" of the hash: only the signature decides.
     for (const c of candidates) {
-      if (await this.verifies(c, sig, data)) {
+      if (this.verifies(c, sig, data).valid) {
         entry = c;
         break;
       }
@@ -190,7 +209,7 @@ class Check {
       return fail('E_SIG_BAD', `signature error: unknown critical signature subpacket ${sig.unknownCritical}`);
     const facts = this.facts(entry, sig, data);
     const refuse = (code: SignatureError['code'], reason: string) => new SignatureError(code, 'host', reason, facts);
-    if (entry.packet.created.getTime() > sig.created.getTime()) {
+    if (entry.created.getTime() > sig.created.getTime()) {
       return refuse('E_SIG_BAD', `signature error: key ${entry.fingerprint} is newer than the signature`);
     }
     const label = entry.isSubkey ? `${entry.fingerprint} of ${entry.primaryFingerprint}` : entry.fingerprint;
@@ -208,9 +227,9 @@ class Check {
     return facts;
   }
 
-  // ------------------------------------------------------------------ guest: image-rs
+  // ------------------------------------------------------------------ guest: image-rs with rPGP
 
-  async guest(): Promise<VerifiedSignature | SignatureError> {
+  guest(): VerifiedSignature | SignatureError {
     const fail = (code: SignatureError['code'], reason: string) => new SignatureError(code, 'guest', reason);
     if (this.blob.length > MAX_SIGNATURE_SIZE)
       return fail('E_SIG_TOO_LARGE', `signature is larger than the ${MAX_SIGNATURE_SIZE}-byte limit`);
@@ -221,18 +240,32 @@ class Check {
         msg.stage === 'decompress' ? 'Failed to decompress signature packet' : 'Failed to parse OpenPGP packet',
       );
     }
-    if (!msg.onePass) return fail('E_SIG_FORMAT', 'Signature format error: no OnePassSignature packet found');
-    if (msg.literal === undefined) return fail('E_SIG_FORMAT', 'Signature format error: no literal field in it!');
+    // rPGP keeps the last one-pass, literal and signature packet it meets.
+    const onePass = msg.lastOnePass;
+    if (!onePass) return fail('E_SIG_FORMAT', 'Signature format error: no OnePassSignature packet found');
+    if (msg.lastLiteral === undefined) return fail('E_SIG_FORMAT', 'Signature format error: no literal field in it!');
     if (msg.signatures.length === 0) return fail('E_SIG_FORMAT', 'Signature format error: no Signature packet');
-    const sig = this.signature(0, msg.signatures[0]!);
+    const last = msg.signatures.length - 1;
+    const sig = this.signature(last, msg.signatures[last]!);
     if (sig instanceof PacketError) return fail('E_SIG_FORMAT', 'Failed to parse OpenPGP packet');
-    const data = msg.literal;
+    const data = msg.lastLiteral;
     // image-rs tries every primary key in order; trying the named one first changes only the cost.
     const ordered = [...this.index.primaries].sort(
       (a, b) => Number(b.keyId === sig.issuerKeyId) - Number(a.keyId === sig.issuerKeyId),
     );
+    // rPGP: the signature's issuer subpackets (when it has any) must name the key; the hash prefix must match.
+    const { keyIds, fingerprints } = sig.issuers;
+    const named = (e: KeyEntry) =>
+      (keyIds.length === 0 && fingerprints.length === 0) ||
+      keyIds.includes(e.keyId) ||
+      fingerprints.includes(e.fingerprint);
+    const rpgpAccepts = (entry: KeyEntry) => {
+      if (!named(entry)) return false;
+      const check = this.verifies(entry, sig, data);
+      return check.valid && check.hashPrefixMatches;
+    };
     for (const entry of ordered) {
-      if (!(await this.verifies(entry, sig, data))) continue;
+      if (!rpgpAccepts(entry)) continue;
       if (entry.fingerprint.length !== 40) {
         return new SignatureError(
           'E_SIG_KEY_ID',
@@ -242,18 +275,19 @@ class Check {
         );
       }
       const trusted = entry.fingerprint.slice(-16);
-      if (trusted !== msg.onePass.keyId) {
-        const reason = `Key ID not matched. trusted key id is: ${rustHexList(trusted)}, but key id in signature info is: ${rustHexList(msg.onePass.keyId)}`;
+      if (trusted !== onePass.keyId) {
+        // image-rs prints the whole fingerprint it holds as the trusted key id.
+        const reason = `Key ID not matched. trusted key id is: ${rustHexList(entry.fingerprint)}, but key id in signature info is: ${rustHexList(onePass.keyId)}`;
         return new SignatureError('E_SIG_KEY_ID', 'guest', reason, this.facts(entry, sig, data));
       }
       return this.facts(entry, sig, data);
     }
-    const named = sig.issuerKeyId === undefined ? [] : (this.index.byKeyId.get(sig.issuerKeyId) ?? []);
-    for (const entry of named.filter((e) => e.isSubkey)) {
-      if (await this.verifies(entry, sig, data))
+    const issuerKeys = sig.issuerKeyId === undefined ? [] : (this.index.byKeyId.get(sig.issuerKeyId) ?? []);
+    for (const entry of issuerKeys.filter((e) => e.isSubkey)) {
+      if (rpgpAccepts(entry))
         return new SignatureError('E_SIG_SUBKEY', 'guest', GUEST_NO_KEY, this.facts(entry, sig, data));
     }
-    return fail(named.length > 0 ? 'E_SIG_BAD' : 'E_SIG_UNKNOWN_KEY', GUEST_NO_KEY);
+    return fail(issuerKeys.length > 0 ? 'E_SIG_BAD' : 'E_SIG_UNKNOWN_KEY', GUEST_NO_KEY);
   }
 }
 
@@ -276,7 +310,7 @@ function framedFormat(blob: Uint8Array): { name: string; data: Uint8Array } | un
 }
 
 /** Rust's `{:X?}` of a byte vector: `[8E, 61, ED, …]`. */
-function rustHexList(hex: string): string {
+export function rustHexList(hex: string): string {
   const bytes = hex.match(/../g) ?? [];
   return `[${bytes.map((b) => parseInt(b, 16).toString(16).toUpperCase()).join(', ')}]`;
 }

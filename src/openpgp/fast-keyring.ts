@@ -12,13 +12,15 @@
  *    signatures are openpgp.js's job); a key expiration only on a key with one user ID and one
  *    self-signature per component.
  *
- * Within that case the descriptions and the key index agree with openpgp.js (test/keys/fast-keyring.test.ts
+ * Within that case the descriptions and the key index agree with openpgp.js (test/openpgp/fast-keyring.test.ts
  * compares them on every fixture key).
  */
-import { constants, createHash, createPublicKey, publicDecrypt } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { dearmorPublicKey } from './armor.js';
-import { keyringFromPlainIndex, type PlainKeyEntry } from '../signature/key-index.js';
-import { parseSignature, readPackets, type SignaturePacket } from '../signature/packets.js';
+import { keyringFromPlainIndex, type PlainKeyEntry } from './key-index.js';
+import { parseSignature, readPackets, type SignaturePacket } from './packets.js';
+import { verificationKey, type VerificationKey } from './public-key.js';
+import { checkSignature } from './signature-check.js';
 import type { KeyDescription, SubkeyDescription } from './describe.js';
 import type { Keyring } from './keyring.js';
 
@@ -29,12 +31,8 @@ const TAG_PUBLIC_SUBKEY = 14;
 const RSA_ALGOS = new Set([1, 3]);
 const SIGN_DATA_FLAG = 0x02;
 
-const HASHES: Record<number, { name: string; digestInfo: Buffer }> = {
-  8: { name: 'sha256', digestInfo: Buffer.from('3031300d060960864801650304020105000420', 'hex') },
-  9: { name: 'sha384', digestInfo: Buffer.from('3041300d060960864801650304020205000430', 'hex') },
-  10: { name: 'sha512', digestInfo: Buffer.from('3051300d060960864801650304020305000440', 'hex') },
-  11: { name: 'sha224', digestInfo: Buffer.from('302d300d06096086480165030402040500041c', 'hex') },
-};
+/** SHA-2 only: a self-signature over SHA-1 is openpgp.js's (and gpg's) to judge. */
+const SHA2 = new Set([8, 9, 10, 11]);
 
 class NotPlain extends Error {}
 
@@ -71,7 +69,8 @@ function read(packetBytes: Uint8Array, bytes: Uint8Array, now: Date): Keyring | 
   if (packets[0]?.tag !== TAG_PUBLIC_KEY) return undefined;
   const primary = keyMaterial(packets[0].body);
   if (!primary.rsa || bitLength(primary.rsa.n) < 2048) return undefined;
-  const rsa = rsaPublicKey(primary.rsa);
+  const rsa = verificationKey(primary.body);
+  if (rsa === undefined) return undefined;
 
   const users: Array<{ id: string; body: Uint8Array; sigs: SelfSig[] }> = [];
   const subkeys: Array<{ key: KeyMaterial; sigs: SelfSig[] }> = [];
@@ -100,7 +99,7 @@ function read(packetBytes: Uint8Array, bytes: Uint8Array, now: Date): Keyring | 
         current.kind === 'user'
           ? [keyHashPrefix(primary.body), userIdHashPrefix(current.body)]
           : [keyHashPrefix(primary.body), keyHashPrefix(current.key.body)];
-      if (!rsaVerifies(rsa, primary.rsa.n.length, s.sig, signed)) return undefined;
+      if (!selfSignatureVerifies(rsa, s.sig, signed)) return undefined;
       current.sigs.push(s);
     } else return undefined;
   }
@@ -143,7 +142,7 @@ function read(packetBytes: Uint8Array, bytes: Uint8Array, now: Date): Keyring | 
     fingerprint: k.fingerprint,
     keyId: k.keyId,
     primaryFingerprint: primary.fingerprint,
-    rsa: k.rsa ? { n: b64url(stripZeros(k.rsa.n)), e: b64url(k.rsa.e) } : { n: '', e: '' },
+    keyPacket: Buffer.from(k.body).toString('base64'),
     revoked: false,
     expires: exp,
     signingUsable,
@@ -190,7 +189,7 @@ function selfSignature(body: Uint8Array, primary: KeyMaterial, now: Date): SelfS
   const sig = parseSignature(body);
   if (sig.version !== 4 || sig.unknownCritical !== undefined || sig.lifetime !== 0)
     throw new NotPlain('unusual signature');
-  if (sig.pkAlgo !== primary.algorithm || !HASHES[sig.hashAlgo]) throw new NotPlain('unusual algorithm');
+  if (sig.pkAlgo !== primary.algorithm || !SHA2.has(sig.hashAlgo)) throw new NotPlain('unusual algorithm');
   if (sig.created.getTime() > now.getTime() || sig.created.getTime() < primary.created.getTime())
     throw new NotPlain('signature time');
   if (sig.issuerKeyId === undefined && sig.issuerFingerprint === undefined) throw new NotPlain('no issuer');
@@ -234,39 +233,10 @@ function userIdHashPrefix(body: Uint8Array): Buffer {
   return Buffer.concat([head, body]);
 }
 
-function rsaPublicKey(rsa: { n: Uint8Array; e: Uint8Array }) {
-  return createPublicKey({ key: { kty: 'RSA', n: b64url(stripZeros(rsa.n)), e: b64url(rsa.e) }, format: 'jwk' });
-}
-
-/** RSA PKCS#1 v1.5 over hash(parts… || trailer): the recovered block must be exactly DigestInfo || hash. */
-function rsaVerifies(
-  key: ReturnType<typeof createPublicKey>,
-  modulusBytes: number,
-  sig: SignaturePacket,
-  parts: Uint8Array[],
-): boolean {
-  const hash = HASHES[sig.hashAlgo]!;
-  const h = createHash(hash.name);
-  for (const p of parts) h.update(p);
-  const digest = h.update(sig.trailer).digest();
-  if (digest[0] !== sig.left16[0] || digest[1] !== sig.left16[1]) return false;
-  let s = sig.mpis[0];
-  if (!s || sig.mpis.length !== 1 || s.length > modulusBytes) return false;
-  if (s.length < modulusBytes) {
-    const padded = Buffer.alloc(modulusBytes);
-    padded.set(s, modulusBytes - s.length);
-    s = padded;
-  }
-  try {
-    const decoded = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, s);
-    return (
-      decoded.length === hash.digestInfo.length + digest.length &&
-      decoded.subarray(0, hash.digestInfo.length).equals(hash.digestInfo) &&
-      decoded.subarray(hash.digestInfo.length).equals(digest)
-    );
-  } catch {
-    return false;
-  }
+/** As openpgp.js checks a self-signature: valid, and the stored hash prefix equal to the computed one. */
+function selfSignatureVerifies(key: VerificationKey, sig: SignaturePacket, parts: Uint8Array[]): boolean {
+  const check = checkSignature(key, sig, parts);
+  return check.valid && check.hashPrefixMatches;
 }
 
 function expiry(created: Date, seconds: number | undefined): string | null {
@@ -282,8 +252,4 @@ function stripZeros(b: Uint8Array): Uint8Array {
 function bitLength(n: Uint8Array): number {
   const m = stripZeros(n);
   return m.length * 8 - (Math.clz32(m[0]!) - 24);
-}
-
-function b64url(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 }

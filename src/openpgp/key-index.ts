@@ -1,30 +1,26 @@
 /**
  * Everything the per-signature path needs about a keyring, computed once per keyring and cached:
- * keys by key id, node:crypto KeyObjects for RSA keys, and each key's and subkey's standing.
+ * keys by key id, a node:crypto verification key for each key and subkey, and each one's standing.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
 import type * as openpgp from 'openpgp';
-import type { KeyDescription } from '../keys/index.js';
-import type { Keyring } from '../keys/index.js';
-
-// openpgp.enums.publicKey values, written out so that this module does not load openpgp.js at run time
-// (audit workers use it without openpgp.js; see plainKeyIndex).
-const RSA_ENCRYPT_SIGN = 1;
-const RSA_SIGN = 3;
+import type { KeyDescription } from './describe.js';
+import type { Keyring } from './keyring.js';
+import { verificationKey, type VerificationKey } from './public-key.js';
 
 export interface KeyEntry {
   description: KeyDescription;
-  /** The key packet (an openpgp.js object), or just its algorithm and creation time in a plain index. */
-  packet: KeyPacket | { algorithm: number; created: Date };
+  /** The OpenPGP public-key algorithm id. */
+  algorithm: number;
+  created: Date;
   isSubkey: boolean;
   fingerprint: string;
   keyId: string;
   primaryFingerprint: string;
-  /** Present for RSA keys: the fast path. */
-  rsa?: { key: KeyObject; modulusBytes: number };
+  /** Undefined when node:crypto cannot take the key material (not a signing algorithm): nothing verifies. */
+  verificationKey?: VerificationKey;
   revoked: boolean;
   expires: string | null;
-  /** openpgp.js accepts it as a signing key now (key flags, binding and back-signature, not revoked/expired). */
+  /** gpg accepts it as a signing key now (key flags, binding and back-signature, not revoked/expired). */
   signingUsable: boolean;
 }
 
@@ -47,35 +43,40 @@ export function keyIndex(keyring: Keyring): Promise<KeyIndex> {
   return p;
 }
 
-function b64url(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
-}
-
-function rsaKey(packet: KeyPacket): KeyEntry['rsa'] {
-  const algo = packet.algorithm as unknown as number;
-  if (algo !== RSA_ENCRYPT_SIGN && algo !== RSA_SIGN) return undefined;
-  const params = packet.publicParams as unknown as { n: Uint8Array; e: Uint8Array };
-  let n = params.n;
-  while (n.length > 0 && n[0] === 0) n = n.subarray(1);
-  return rsaFromJwk(b64url(n), b64url(params.e));
-}
-
-function rsaFromJwk(n: string, e: string): KeyEntry['rsa'] {
-  try {
-    const key = createPublicKey({ key: { kty: 'RSA', n, e }, format: 'jwk' });
-    return { key, modulusBytes: Buffer.from(n, 'base64url').length };
-  } catch {
-    return undefined;
-  }
+/** The public-key packet body as it was read (a secret key packet's public part). */
+function publicBody(packet: KeyPacket): Uint8Array {
+  return (packet as unknown as { writePublicKey(): Uint8Array }).writePublicKey();
 }
 
 async function signingUsable(primary: openpgp.PublicKey, keyId: openpgp.KeyID): Promise<boolean> {
+  const pgp = await import('openpgp');
+  // gpg (and so gpgme on the host) verifies with DSA keys, which openpgp.js refuses by default.
+  const config = { ...pgp.config, rejectPublicKeyAlgorithms: new Set<openpgp.enums.publicKey>() };
   try {
-    await primary.getSigningKey(keyId, new Date());
+    await primary.getSigningKey(keyId, new Date(), undefined, config);
     return true;
   } catch {
     return false;
   }
+}
+
+function entryOf(
+  description: KeyDescription,
+  packet: KeyPacket,
+  facts: { isSubkey: boolean; fingerprint: string; keyId: string; revoked: boolean; expires: string | null },
+  usable: boolean,
+): KeyEntry {
+  const body = publicBody(packet);
+  const key = verificationKey(body);
+  return {
+    description,
+    algorithm: packet.algorithm,
+    created: packet.created,
+    ...facts,
+    primaryFingerprint: description.fingerprint,
+    ...(key ? { verificationKey: key } : {}),
+    signingUsable: usable,
+  };
 }
 
 async function buildIndex(keyring: Keyring): Promise<KeyIndex> {
@@ -87,41 +88,31 @@ async function buildIndex(keyring: Keyring): Promise<KeyIndex> {
     else byKeyId.set(e.keyId, [e]);
   };
   for (const [i, primary] of keyring.keys.entries()) {
-    const description = keyring.descriptions[i]!;
-    const entry: KeyEntry = {
-      description,
-      packet: primary.keyPacket,
-      isSubkey: false,
-      fingerprint: description.fingerprint,
-      keyId: description.keyId,
-      primaryFingerprint: description.fingerprint,
-      rsa: rsaKey(primary.keyPacket),
-      revoked: description.revoked,
-      expires: description.expires,
-      signingUsable: await signingUsable(primary, primary.getKeyID()),
-    };
+    const d = keyring.descriptions[i]!;
+    const entry = entryOf(
+      d,
+      primary.keyPacket,
+      { isSubkey: false, fingerprint: d.fingerprint, keyId: d.keyId, revoked: d.revoked, expires: d.expires },
+      await signingUsable(primary, primary.getKeyID()),
+    );
     primaries.push(entry);
     add(entry);
     for (const [j, subkey] of primary.subkeys.entries()) {
-      const sd = description.subkeys[j]!;
-      add({
-        description,
-        packet: subkey.keyPacket,
+      const sd = d.subkeys[j]!;
+      const facts = {
         isSubkey: true,
         fingerprint: sd.fingerprint,
         keyId: sd.keyId,
-        primaryFingerprint: description.fingerprint,
-        rsa: rsaKey(subkey.keyPacket),
         revoked: sd.revoked,
         expires: sd.expires,
-        signingUsable: await signingUsable(primary, subkey.getKeyID()),
-      });
+      };
+      add(entryOf(d, subkey.keyPacket, facts, await signingUsable(primary, subkey.getKeyID())));
     }
   }
   return { byKeyId, primaries };
 }
 
-/** A KeyIndex as plain data (structured-clone safe), for worker threads. RSA keys only. */
+/** A KeyIndex as plain data (structured-clone safe), for worker threads. */
 export interface PlainKeyEntry {
   description: KeyDescription;
   algorithm: number;
@@ -130,32 +121,40 @@ export interface PlainKeyEntry {
   fingerprint: string;
   keyId: string;
   primaryFingerprint: string;
-  rsa: { n: string; e: string };
+  /** The public-key packet body, base64. */
+  keyPacket: string;
   revoked: boolean;
   expires: string | null;
   signingUsable: boolean;
   primary: boolean;
 }
 
-/** The plain form of a keyring's index, or undefined when a key is not RSA (workers then parse the keyring). */
+const plainBodies = new WeakMap<KeyEntry, Uint8Array>();
+
+/** The plain form of a keyring's index (primaries first, in keyring order, as the guest tries them). */
 export async function plainKeyIndex(keyring: Keyring): Promise<PlainKeyEntry[] | undefined> {
   const index = await keyIndex(keyring);
-  // Primaries first, in keyring order (the guest tries them in that order), then subkeys.
   const primaries = new Set(index.primaries);
   const all = [...index.primaries, ...[...index.byKeyId.values()].flat().filter((e) => !primaries.has(e))];
+  const bodies = new Map<string, Uint8Array>();
+  for (const [i, key] of keyring.keys.entries()) {
+    bodies.set(keyring.descriptions[i]!.fingerprint, publicBody(key.keyPacket));
+    for (const [j, sub] of key.subkeys.entries())
+      bodies.set(keyring.descriptions[i]!.subkeys[j]!.fingerprint, publicBody(sub.keyPacket));
+  }
   const out: PlainKeyEntry[] = [];
   for (const e of all) {
-    if (!e.rsa) return undefined;
-    const jwk = e.rsa.key.export({ format: 'jwk' }) as { n: string; e: string };
+    const body = plainBodies.get(e) ?? bodies.get(e.fingerprint);
+    if (body === undefined) return undefined;
     out.push({
       description: e.description,
-      algorithm: e.packet.algorithm as unknown as number,
-      created: e.packet.created.getTime(),
+      algorithm: e.algorithm,
+      created: e.created.getTime(),
       isSubkey: e.isSubkey,
       fingerprint: e.fingerprint,
       keyId: e.keyId,
       primaryFingerprint: e.primaryFingerprint,
-      rsa: { n: jwk.n, e: jwk.e },
+      keyPacket: Buffer.from(body).toString('base64'),
       revoked: e.revoked,
       expires: e.expires,
       signingUsable: e.signingUsable,
@@ -171,18 +170,22 @@ export function keyringFromPlainIndex(entries: readonly PlainKeyEntry[]): Keyrin
   const primaries: KeyEntry[] = [];
   const descriptions: KeyDescription[] = [];
   for (const p of entries) {
+    const body = Buffer.from(p.keyPacket, 'base64');
+    const key = verificationKey(body);
     const entry: KeyEntry = {
       description: p.description,
-      packet: { algorithm: p.algorithm, created: new Date(p.created) },
+      algorithm: p.algorithm,
+      created: new Date(p.created),
       isSubkey: p.isSubkey,
       fingerprint: p.fingerprint,
       keyId: p.keyId,
       primaryFingerprint: p.primaryFingerprint,
-      rsa: rsaFromJwk(p.rsa.n, p.rsa.e),
+      ...(key ? { verificationKey: key } : {}),
       revoked: p.revoked,
       expires: p.expires,
       signingUsable: p.signingUsable,
     };
+    plainBodies.set(entry, body);
     if (p.primary) {
       primaries.push(entry);
       descriptions.push(p.description);

@@ -6,12 +6,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as openpgp from 'openpgp';
 import { describe, expect, it } from 'vitest';
-import { readPlainPublicKeyring } from '../../src/keys/fast-keyring.js';
+import { readPlainPublicKeyring } from '../../src/openpgp/fast-keyring.js';
 import { generateSigningKey, readPublicKeyring, readSecretKey, type Keyring } from '../../src/keys/index.js';
 import { signImage, verifySignature } from '../../src/signature/index.js';
 import { generateExpiryVariety, useGnupgHome } from '../helpers/gpg.js';
 import { FIXTURES } from '../helpers/paths.js';
-import { keyIndex } from '../../src/signature/key-index.js';
+import { keyIndex } from '../../src/openpgp/key-index.js';
 import { keyIndexFacts } from '../helpers/key-facts.js';
 
 function keyFiles(dir: string): string[] {

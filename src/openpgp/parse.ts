@@ -5,6 +5,15 @@
  */
 import type * as openpgp from 'openpgp';
 import { InputError, type Location } from '../errors.js';
+import { armorChecksumError } from './armor.js';
+
+/** How a reader other than gpg treats armored key text. */
+export interface KeyParseOptions {
+  /** 'first': only the first armored block, as rPGP's and sequoia's readers do. Default 'all' (gpg). */
+  armoredBlocks?: 'all' | 'first';
+  /** 'refuse' a bad CRC-24 as gpg does ("CRC error", the default), or 'ignore' it as rPGP does (RFC 9580). */
+  armorChecksum?: 'refuse' | 'ignore';
+}
 
 const ARMOR_BLOCK = /-----BEGIN PGP ([A-Z ]+)-----[\s\S]*?-----END PGP \1-----/g;
 
@@ -47,6 +56,7 @@ function trimAsciiSpace(b: Uint8Array): Uint8Array {
 export async function parseKeys(
   bytes: Uint8Array,
   location: Location,
+  options: KeyParseOptions = {},
 ): Promise<Array<openpgp.PublicKey | openpgp.PrivateKey>> {
   const notOpenpgp = (why: string, cause?: unknown) =>
     new InputError('E_NOT_OPENPGP', location, `not an OpenPGP key (armored or binary): ${why}`, { cause });
@@ -54,19 +64,22 @@ export async function parseKeys(
   const pgp = await import('openpgp');
   const keys: Array<openpgp.PublicKey | openpgp.PrivateKey> = [];
   if (looksArmored(bytes)) {
-    const blocks = armorBlocks(bytes);
-    if (blocks.length === 0) throw notOpenpgp('armor header without a matching END line');
+    const all = armorBlocks(bytes);
+    if (all.length === 0) throw notOpenpgp('armor header without a matching END line');
+    const blocks = options.armoredBlocks === 'first' ? all.slice(0, 1) : all;
     for (const block of blocks) {
       if (block.type !== 'PUBLIC KEY BLOCK' && block.type !== 'PRIVATE KEY BLOCK') {
         throw notOpenpgp(`armored block is a "PGP ${block.type}", not a key`);
       }
+      const crc = options.armorChecksum === 'ignore' ? undefined : armorChecksumError(block.text);
+      if (crc !== undefined) throw new InputError('E_ARMOR_CRC', location, `armored key: ${crc}`);
       try {
         keys.push(...(await pgp.readKeys({ armoredKeys: block.text })));
       } catch (e) {
         throw notOpenpgp(reason(e), e);
       }
     }
-    for (const binary of binaryOutsideArmor(bytes, blocks)) {
+    for (const binary of options.armoredBlocks === 'first' ? [] : binaryOutsideArmor(bytes, blocks)) {
       try {
         keys.push(...(await pgp.readKeys({ binaryKeys: binary })));
       } catch (e) {

@@ -23,12 +23,12 @@ export class SignatureError extends KbsBundlerError {
   /** A rejected signature is a denial, not bad input. */
   override readonly exitCode = 1 as const;
   /** Set when the cryptography held but a rule refused the signature (expiry, revocation, subkey, key id). */
-  readonly verified?: import('./verify.js').VerifiedSignature;
+  readonly verified?: import('./verify-signature.js').VerifiedSignature;
   constructor(
     code: SignatureErrorCode,
     mode: VerifyMode,
     reason: string,
-    verified?: import('./verify.js').VerifiedSignature,
+    verified?: import('./verify-signature.js').VerifiedSignature,
   ) {
     super(reason);
     if (verified) this.verified = verified;

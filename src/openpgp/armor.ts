@@ -11,7 +11,7 @@
  *
  * Anything else (a bad or missing checksum, several blocks, text around the block, trailing spaces,
  * a secret key block, …) answers undefined and the caller goes the openpgp.js way, which decides as
- * before. Within this form openpgp.js's `unarmor` yields the same bytes (test/keys/armor.test.ts).
+ * before. Within this form openpgp.js's `unarmor` yields the same bytes (test/openpgp/armor.test.ts).
  */
 
 const BEGIN = '-----BEGIN PGP PUBLIC KEY BLOCK-----';
@@ -65,4 +65,49 @@ export function crc24(data: Uint8Array): number {
     }
   }
   return crc & 0xffffff;
+}
+
+export interface ArmoredBlock {
+  /** `PUBLIC KEY BLOCK`, `SIGNATURE`, `MESSAGE`, … */
+  type: string;
+  data: Uint8Array;
+  /** The `=XXXX` checksum line's value, when there is one. */
+  checksum?: number;
+}
+
+const BLOCK = /-----BEGIN PGP ([A-Z ,/0-9]+)-----\r?\n([\s\S]*?)-----END PGP \1-----/;
+
+/**
+ * The first armored block of `text`, read leniently (armor headers up to the first empty line, base64
+ * with any whitespace, an optional checksum line), or undefined when there is none.
+ */
+export function firstArmoredBlock(text: string): ArmoredBlock | undefined {
+  const m = BLOCK.exec(text);
+  if (!m) return undefined;
+  const lines = m[2]!.split(/\r?\n/);
+  const blank = lines.findIndex((l) => l.trim() === '');
+  const body = (
+    blank >= 0 && lines.slice(0, blank).every((l) => /^[^:\s][^:]*: /.test(l)) ? lines.slice(blank + 1) : lines
+  )
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  let checksum: number | undefined;
+  const last = body[body.length - 1];
+  if (last !== undefined && /^=[A-Za-z0-9+/]{4}$/.test(last)) {
+    body.pop();
+    checksum = Buffer.from(last.slice(1), 'base64').readUIntBE(0, 3);
+  }
+  const block: ArmoredBlock = { type: m[1]!, data: Buffer.from(body.join(''), 'base64') };
+  if (checksum !== undefined) block.checksum = checksum;
+  return block;
+}
+
+/** gpg's `CRC error; XXXXXX - YYYYYY` when the block's checksum line does not match its data, else undefined. */
+export function armorChecksumError(blockText: string): string | undefined {
+  const block = firstArmoredBlock(blockText);
+  if (block?.checksum === undefined) return undefined;
+  const actual = crc24(block.data);
+  if (actual === block.checksum) return undefined;
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(6, '0');
+  return `CRC error; ${hex(actual)} - ${hex(block.checksum)}`;
 }

@@ -2,7 +2,15 @@
 import type * as openpgp from 'openpgp';
 import { InputError, type Location } from '../errors.js';
 import { describeKey, keyLabel, type KeyDescription } from './describe.js';
-import { parseKeys } from './parse.js';
+import { parseKeys, type KeyParseOptions } from './parse.js';
+
+export interface KeyringReadOptions extends KeyParseOptions {
+  /**
+   * 'refuse' a secret-key export (E_SECRET_KEY, the default: a policy should carry public keys), or
+   * take its 'public-part', as gpgme's import (the host) does.
+   */
+  secretKeys?: 'refuse' | 'public-part';
+}
 
 export interface Keyring {
   /** Exactly the bytes read (what goes into `keyData`). */
@@ -13,15 +21,19 @@ export interface Keyring {
 
 /**
  * Armored or binary, one or several keys (concatenated armored blocks too). InputError codes:
- * E_NOT_OPENPGP, E_SECRET_KEY, E_NO_KEYS. Secret material is never echoed.
+ * E_NOT_OPENPGP, E_ARMOR_CRC, E_SECRET_KEY, E_NO_KEYS. Secret material is never echoed.
  */
-export async function readPublicKeyring(bytes: Uint8Array, location: Location): Promise<Keyring> {
-  const parsed = await parseKeys(bytes, location);
-  if (parsed.some((k) => k.isPrivate())) {
+export async function readPublicKeyring(
+  bytes: Uint8Array,
+  location: Location,
+  options: KeyringReadOptions = {},
+): Promise<Keyring> {
+  const parsed = await parseKeys(bytes, location, options);
+  if (options.secretKeys !== 'public-part' && parsed.some((k) => k.isPrivate())) {
     throw new InputError('E_SECRET_KEY', location, 'is a secret key; give the public key (gpg --export)');
   }
   if (parsed.length === 0) throw new InputError('E_NO_KEYS', location, 'holds no OpenPGP public key');
-  const keys = parsed as openpgp.PublicKey[];
+  const keys = parsed.map((k) => (k.isPrivate() ? k.toPublic() : k));
   const descriptions = await Promise.all(keys.map((k) => describeKey(k)));
   return { bytes, keys, descriptions };
 }

@@ -1,10 +1,10 @@
 /**
  * Just enough of RFC 4880 to take apart a simple signature: packet framing (old and new format,
- * partial lengths), compressed data (one level, via node:zlib), one-pass signature, literal data and
- * v3/v4 signature packets. Everything here is synchronous and allocation-light: it is the per-signature
- * hot path of `audit` and `verify`.
+ * partial lengths), one-pass signature, literal data and v3/v4 signature packets (compressed data:
+ * decompress.ts). Everything here is synchronous and allocation-light: it is the per-signature hot path
+ * of `audit` and `verify`; openpgp.js has no synchronous packet reader and costs more to load than a
+ * whole cold `verify` may take.
  */
-import { inflateRawSync, inflateSync } from 'node:zlib';
 
 export const TAG = {
   pkesk: 1,
@@ -79,21 +79,6 @@ export function readPackets(bytes: Uint8Array): Packet[] {
   return out;
 }
 
-/** Contents of a compressed data packet. BZip2 (3) is not supported. */
-export function decompress(body: Uint8Array, maxOutput: number): Uint8Array {
-  const algo = body[0];
-  const data = body.subarray(1);
-  const opts = { maxOutputLength: maxOutput };
-  try {
-    if (algo === 0) return data;
-    if (algo === 1) return inflateRawSync(data, opts);
-    if (algo === 2) return inflateSync(data, opts);
-  } catch (e) {
-    throw new PacketError(`failed to decompress: ${(e as Error).message}`);
-  }
-  throw new PacketError(`unsupported compression algorithm ${algo}`);
-}
-
 export interface OnePass {
   version: number;
   sigType: number;
@@ -129,18 +114,18 @@ export interface SignaturePacket {
   /** Bytes hashed after the data: v3 type+time, v4 hashed area plus the final trailer. */
   trailer: Uint8Array;
   left16: Uint8Array;
-  /** Algorithm-specific MPIs, raw (without the bit counts). */
-  mpis: Uint8Array[];
+  /** The algorithm-specific signature fields after the hash prefix, as written (MPIs, or raw Ed25519/Ed448). */
+  signatureData: Uint8Array;
   created: Date;
   /** Seconds after creation, from a signature expiration subpacket (0 or absent = never). */
   lifetime: number;
   /** Issuer key id (uppercase hex) from the packet (v3) or the issuer / issuer-fingerprint subpacket. */
   issuerKeyId?: string;
   issuerFingerprint?: string;
+  /** Every issuer key id and issuer fingerprint subpacket, hashed or not (rPGP matches a key against all). */
+  issuers: { keyIds: string[]; fingerprints: string[] };
   /** A critical subpacket we (and gpg) do not know: the signature must be rejected. */
   unknownCritical?: number;
-  /** The whole packet body, for handing to openpgp.js for non-RSA algorithms. */
-  body: Uint8Array;
 }
 
 /** Subpacket types whose criticality gpg accepts on a data signature. */
@@ -158,13 +143,13 @@ export function parseSignature(body: Uint8Array): SignaturePacket {
       sigType: body[2]!,
       trailer: body.subarray(2, 7),
       issuerKeyId: hex(body.subarray(7, 15)),
+      issuers: { keyIds: [hex(body.subarray(7, 15))], fingerprints: [] },
       pkAlgo: body[15]!,
       hashAlgo: body[16]!,
       left16: body.subarray(17, 19),
-      mpis: readMpis(body, 19),
+      signatureData: checkedSignatureData(body[15]!, body.subarray(19)),
       created: new Date(created * 1000),
       lifetime: 0,
-      body,
     };
   }
   if (v !== 4) throw new PacketError(`unsupported signature packet version ${v}`);
@@ -187,10 +172,10 @@ export function parseSignature(body: Uint8Array): SignaturePacket {
     hashAlgo: body[3]!,
     trailer,
     left16: body.subarray(unhashedEnd, unhashedEnd + 2),
-    mpis: readMpis(body, unhashedEnd + 2),
+    signatureData: checkedSignatureData(body[2]!, body.subarray(unhashedEnd + 2)),
     created: new Date(NaN),
     lifetime: 0,
-    body,
+    issuers: { keyIds: [], fingerprints: [] },
   };
   readSubpackets(body.subarray(6, hashedEnd), true, sig);
   readSubpackets(body.subarray(hashedEnd + 2, unhashedEnd), false, sig);
@@ -218,6 +203,8 @@ function readSubpackets(area: Uint8Array, hashed: boolean, sig: SignaturePacket)
     const data = area.subarray(i + 1, i + len);
     i += len;
     if (critical && !KNOWN_SUBPACKETS.has(type) && sig.unknownCritical === undefined) sig.unknownCritical = type;
+    if (type === 16 && data.length === 8) sig.issuers.keyIds.push(hex(data));
+    if (type === 33 && data.length >= 21) sig.issuers.fingerprints.push(hex(data.subarray(1)));
     if (type === 2 && hashed && data.length === 4) sig.created = new Date(readU32(data, 0) * 1000);
     else if (type === 3 && hashed && data.length === 4) sig.lifetime = readU32(data, 0);
     else if (type === 16 && data.length === 8 && (hashed || sig.issuerKeyId === undefined)) sig.issuerKeyId = hex(data);
@@ -228,19 +215,16 @@ function readSubpackets(area: Uint8Array, hashed: boolean, sig: SignaturePacket)
   }
 }
 
-function readMpis(body: Uint8Array, start: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let i = start;
-  while (i + 2 <= body.length) {
-    const bits = (body[i]! << 8) | body[i + 1]!;
-    const n = (bits + 7) >> 3;
-    i += 2;
-    if (i + n > body.length) throw new PacketError('truncated MPI');
-    out.push(body.subarray(i, i + n));
-    i += n;
+/** Ed25519 (27) and Ed448 (28) signatures are raw bytes; every other algorithm writes MPIs that fill the rest. */
+function checkedSignatureData(pkAlgo: number, data: Uint8Array): Uint8Array {
+  if (pkAlgo === 27 || pkAlgo === 28) return data;
+  let i = 0;
+  while (i + 2 <= data.length) {
+    i += 2 + ((((data[i]! << 8) | data[i + 1]!) + 7) >> 3);
+    if (i > data.length) throw new PacketError('truncated MPI');
   }
-  if (i !== body.length) throw new PacketError('trailing bytes after signature MPIs');
-  return out;
+  if (i !== data.length) throw new PacketError('trailing bytes after signature MPIs');
+  return data;
 }
 
 function readU32(b: Uint8Array, at: number): number {

@@ -83,7 +83,7 @@ export async function describeKey(key: AnyKey): Promise<KeyDescription> {
     fingerprint: key.getFingerprint().toUpperCase(),
     keyId: key.getKeyID().toHex().toUpperCase(),
     userIds: key.getUserIDs(),
-    algorithm: algorithmName(key.getAlgorithmInfo() as { algorithm: string; bits?: number; curve?: string }),
+    algorithm: algorithmName(key.getAlgorithmInfo()),
     created: key.getCreationTime().toISOString(),
     expires: await expiration(key),
     revoked: await revoked(key),
