@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../errors.js';
-import { assertSegment, resourcePath } from '../kbs/resource-id.js';
+import { assertSegment, resourcePath } from '../resource-id/resource-id.js';
 import type { Policy, PolicyRequirement } from '../policy/schema.js';
 import { existingPath, fail, type BundleContext } from './files.js';
 import { loadRegistries } from './registries.js';

@@ -15,7 +15,7 @@ import { DEFAULT_K8S_NAMESPACE, k8sManifests } from './k8s.js';
 import { kbsClientScript, SCRIPT_MODE } from './kbs-client-script.js';
 import { assertReplaceable, assertReplaceableRepository, layoutPath, writeTree, type Layout } from './layout.js';
 import { renderResources, resourceChunks, resourceSize, SECRET_MODE, type KbsResource } from './render.js';
-import { resourcePath } from './resource-id.js';
+import { resourcePath } from '../resource-id/resource-id.js';
 import { fixedMtime, tarballStream } from './tarball.js';
 
 export interface BuildOptions {

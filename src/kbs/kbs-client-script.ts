@@ -4,7 +4,7 @@
  * so the script works wherever it is copied; it carries the credential, so it is written 0700.
  */
 import type { KbsResource } from './render.js';
-import { resourcePath } from './resource-id.js';
+import { resourcePath } from '../resource-id/resource-id.js';
 
 export const SCRIPT_MODE = 0o700;
 

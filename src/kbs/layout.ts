@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../errors.js';
 import { resourceChunks, resourceSize, type KbsResource } from './render.js';
-import { isValidSegment, type ResourceId } from './resource-id.js';
+import { isValidSegment, type ResourceId } from '../resource-id/resource-id.js';
 
 export type Layout = 'nested' | 'flat';
 export const LAYOUTS: readonly Layout[] = ['nested', 'flat'];

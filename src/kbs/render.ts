@@ -8,7 +8,7 @@ import { passwordSecret } from '../bundle/registries.js';
 import type { Bundle } from '../bundle/types.js';
 import type { AuthsFile } from './auths-schema.js';
 import { prettyJsonBytes, prettyJsonChunks } from './pretty-json.js';
-import { resourcePath, type ResourceId } from './resource-id.js';
+import { resourcePath, type ResourceId } from '../resource-id/resource-id.js';
 
 export interface KbsResource {
   id: ResourceId;

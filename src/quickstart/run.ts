@@ -18,7 +18,7 @@ import { readFileIfExists, writeFileAtomic } from '../util/atomic.js';
 import { defaultSignatureBackend } from '../verify/default-backend.js';
 import { loadVerifyInputs, manifestFromFile } from '../verify/sources.js';
 import type { VerifyReport } from '../verify/types.js';
-import { verifyImage } from '../verify/verify.js';
+import { verifyImage } from '../verify/verify-image.js';
 import { renderQuickstartBundle } from './bundle-file.js';
 import { ensureSigningKey } from './key.js';
 import { MARKER, QUICKSTART_FILES, SAMPLE, SAMPLE_CA, SAMPLE_MANIFEST } from './layout.js';

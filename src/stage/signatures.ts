@@ -21,8 +21,8 @@ import { readSignedMessage } from '../signature/message.js';
 import { parseSignature } from '../signature/packets.js';
 import { parsePayload } from '../signature/payload.js';
 import { MAX_SIGNATURE_SIZE } from '../signature/verify.js';
-import type { StoredSignature } from '../signature/store.js';
-import type { SigstoreConfig } from '../sigstore/schema.js';
+import type { StoredSignature } from '../store/read-store.js';
+import type { SigstoreConfig } from '../lookaside/schema.js';
 
 export type SignatureDecision =
   | { stage: true; guestDir: string; image: string; scope: string; untrusted?: string }

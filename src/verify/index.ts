@@ -8,6 +8,6 @@ export { selectRequirements, type SelectedScope } from './scope.js';
 export { identityMismatch } from './identity.js';
 export { evaluateSide } from './evaluate.js';
 export { findDivergences } from './divergence.js';
-export { verifyImage } from './verify.js';
+export { verifyImage } from './verify-image.js';
 export { loadVerifyInputs, manifestFromFile, manifestFromDigest, type VerifySources } from './sources.js';
 export { lintConfiguration, type LintFinding, type LintInputs } from './lint/index.js';

@@ -12,7 +12,7 @@ import {
   registryEntrySchema,
   sigstoreConfigSchema,
   type SigstoreConfig,
-} from '../sigstore/schema.js';
+} from '../lookaside/schema.js';
 import type { Side } from './types.js';
 import { parsePlainSigstoreYaml } from './plain-yaml.js';
 

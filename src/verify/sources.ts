@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { FileNotFoundError, InputError } from '../errors.js';
 import type { KbsRepositoryReader } from '../kbs/read.js';
-import { assertSegment } from '../kbs/resource-id.js';
+import { assertSegment } from '../resource-id/resource-id.js';
 import { digestProblem } from '../reference/index.js';
 import { sha256Digest } from '../signature/digest.js';
 import type { CosignFetcher, GuestFiles, HttpGetter, ManifestInput, VerifyInputs } from './inputs.js';

@@ -11,7 +11,7 @@ import { loadBundle } from '../../src/bundle/load.js';
 import { readPublicKeyring } from '../../src/keys/keyring.js';
 import { bundleSchema } from '../../src/bundle/schema.js';
 import { renderResources } from '../../src/kbs/render.js';
-import { resourcePath } from '../../src/kbs/resource-id.js';
+import { resourcePath } from '../../src/resource-id/resource-id.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES, TEMPLATES } from '../helpers/paths.js';
 
 const run = promisify(execFile);

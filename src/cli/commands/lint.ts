@@ -7,7 +7,7 @@ import { loadBundle } from '../../bundle/index.js';
 import { InputError } from '../../errors.js';
 import { renderResources } from '../../kbs/index.js';
 import { openKbsRepository } from '../../kbs/read.js';
-import { resourcePath } from '../../kbs/resource-id.js';
+import { resourcePath } from '../../resource-id/resource-id.js';
 import { openRootfsReader, type RootfsReader } from '../../rootfs/reader.js';
 import {
   defaultSignatureBackend,

@@ -9,7 +9,7 @@ import { openKbsRepository, type KbsRepositoryReader } from '../../kbs/read.js';
 import { openRootfsReader, type RootfsReader } from '../../rootfs/reader.js';
 import { defaultSignatureBackend } from '../../verify/default-backend.js';
 import { loadVerifyInputs, manifestFromDigest, manifestFromFile } from '../../verify/sources.js';
-import { verifyImage } from '../../verify/verify.js';
+import { verifyImage } from '../../verify/verify-image.js';
 import { SIDE_LABEL, type SideDecision, type VerifierMode, type VerifyReport } from '../../verify/types.js';
 import type { GuestFiles, ManifestInput } from '../../verify/inputs.js';
 import { parseAuths } from '../../verify/auths.js';

@@ -1,5 +1,5 @@
 /** The sigstore config as both sides read it: entries the guest cannot parse, stores it cannot reach. */
-import type { SigstoreConfig } from '../../sigstore/schema.js';
+import type { SigstoreConfig } from '../../lookaside/schema.js';
 import { parseSigstoreConfig } from '../sigstore-config.js';
 import { RUN_FIX, type AddFinding, type LintInputs } from './types.js';
 

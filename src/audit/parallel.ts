@@ -1,12 +1,12 @@
 /**
  * `audit` on several cores. The calling thread judges signatures itself and shares the work with
- * `threads - 1` worker threads (by default one thread per core: audit-thread-count.ts). Workers are
+ * `threads - 1` worker threads (by default one thread per core: thread-count.ts). Workers are
  * started before the store is read (`startAuditThreads`), so that they load while the calling thread
  * reads it, and `auditStore` hands them the signatures as they are read: they judge while the store
  * is still being read. Each holds its own copy of the keyrings (a plain key index for RSA keys: no
  * openpgp.js). Work goes out in chunks (fixed while the store is read, then largest first, shrinking
  * towards the end so that all threads finish together) as one transferred buffer each, and comes
- * back as flat findings (audit-wire.ts); the calling thread puts them in store order and builds the
+ * back as flat findings (wire.ts); the calling thread puts them in store order and builds the
  * report exactly as the in-process audit does (`auditedSignature`, `assembleReport`).
  *
  * A worker is given chunks only once its keyring is ready, so a slow start never holds the audit up.
@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { defaultAuditThreads, MIN_SIGNATURES_FOR_WORKERS } from './audit-thread-count.js';
+import { defaultAuditThreads, MIN_SIGNATURES_FOR_WORKERS } from './thread-count.js';
 import type { Keyring } from '../keys/index.js';
 import {
   assembleReport,
@@ -32,9 +32,9 @@ import {
   type AuditFinding,
   type AuditReport,
 } from './audit.js';
-import { decodeFindings, packChunk, type FlatFindings, type PackedChunk } from './audit-wire.js';
-import { plainKeyIndex, type PlainKeyEntry } from './key-index.js';
-import { readSignatureStore, type StoredSignature } from './store.js';
+import { decodeFindings, packChunk, type FlatFindings, type PackedChunk } from './wire.js';
+import { plainKeyIndex, type PlainKeyEntry } from '../signature/key-index.js';
+import { readSignatureStore, type StoredSignature } from '../store/read-store.js';
 
 export interface AuditThreadsOptions {
   /** Threads judging signatures, the calling one included; default: defaultAuditThreads(). 1 = in-process. */
@@ -87,19 +87,19 @@ const SLICE = 32;
 
 /**
  * The compiled worker beside this module; when this module has been bundled into another file, the
- * package's own dist/signature/audit-worker.js. None when running from TypeScript sources.
+ * package's own dist/audit/worker.js. None when running from TypeScript sources.
  */
 function workerEntry(): URL | undefined {
   const here = import.meta.url;
   if (!here.startsWith('file:') || here.endsWith('.ts')) return undefined;
   // Written out in full so that scripts/bundle-cli.mjs rewrites it for the bundle's directory.
-  const sibling = new URL('./audit-worker.js', import.meta.url);
+  const sibling = new URL('./worker.js', import.meta.url);
   if (existsSync(fileURLToPath(sibling))) return sibling;
   for (let dir = path.dirname(fileURLToPath(here)); ; dir = path.dirname(dir)) {
     try {
       const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string };
       if (pkg.name === 'kbs-bundler') {
-        const file = path.join(dir, 'dist', 'signature', 'audit-worker.js');
+        const file = path.join(dir, 'dist', 'audit', 'worker.js');
         return existsSync(file) ? pathToFileURL(file) : undefined;
       }
     } catch {

@@ -5,7 +5,7 @@
  * nested result objects costs ≈ 300 ms of CPU; the flat array ≈ 20 ms).
  */
 import type { AuditFinding, AuditStatus } from './audit.js';
-import type { StoredSignature } from './store.js';
+import type { StoredSignature } from '../store/read-store.js';
 
 export interface PackedChunk {
   /** Every blob of the chunk, back to back. */

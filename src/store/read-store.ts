@@ -13,8 +13,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { FileNotFoundError, InputError } from '../errors.js';
 import { digestProblem } from '../reference/index.js';
-import { manifestDigest } from './digest.js';
-import { MAX_SIGNATURE_SIZE } from './verify.js';
+import { manifestDigest } from '../signature/digest.js';
+import { MAX_SIGNATURE_SIZE } from '../signature/verify.js';
 
 export interface StoredSignature {
   /** Repository path without the registry host (`library/busybox`); '' for a `dir:` layout. */
