@@ -21,7 +21,7 @@ export function lintSigstoreConfig(inputs: LintInputs, add: AddFinding): Sigstor
       add({
         code: 'L_SIGSTORE_CONFIG_INVALID',
         where: inputs.sigstoreConfig.source,
-        problem: g.reason,
+        problem: g.detail ? `${g.reason}: ${g.detail}` : g.reason,
         fix: 'write valid registries.d YAML',
       });
     if (h.ok) {
