@@ -9,7 +9,7 @@
  *    package's messages are used without its code frame.
  */
 import { promises as fs } from 'node:fs';
-import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLError } from 'yaml';
 import { InputError } from '../errors.js';
 
 /** Far above any real bundle.yaml or sigstore config (a 1,000-scope bundle is ≈ 100 KiB). */
@@ -22,16 +22,23 @@ export type YamlRead = { ok: true; value: unknown } | { ok: false; problem: stri
 /** The value of a one-document YAML text, or its first problem. */
 export function readYaml(text: string, options: { refuseWarnings?: boolean } = {}): YamlRead {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines });
+  // Duplicate keys are found by checkNodes (yaml's uniqueKeys compares each key with every earlier
+  // one: quadratic in a bundle's map of scopes).
+  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, lineCounter: lines });
+  const at = (offset: number) => {
+    const { line, col } = lines.linePos(offset);
+    return { line, column: col };
+  };
   const first: YAMLError | undefined = doc.errors[0] ?? (options.refuseWarnings ? doc.warnings[0] : undefined);
   if (first) {
-    const { line, col } = lines.linePos(first.pos[0]);
     const kind = doc.errors.length > 0 && first.code !== 'RESOURCE_EXHAUSTION' ? 'malformed' : 'unsupported';
-    return { ok: false, problem: `${kind} YAML: ${problemOf(first)}`, line, column: col };
+    return { ok: false, problem: `${kind} YAML: ${problemOf(first)}`, ...at(first.pos[0]) };
   }
-  let value: unknown;
+  const problem = checkNodes(doc.contents);
+  if (problem)
+    return { ok: false, problem: problem.problem, ...(problem.offset !== undefined ? at(problem.offset) : {}) };
   try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (e) {
     if (!(e instanceof ReferenceError)) throw e;
     return {
@@ -41,9 +48,33 @@ export function readYaml(text: string, options: { refuseWarnings?: boolean } = {
         : `malformed YAML: ${e.message}`,
     };
   }
-  if (depthOf(value) > MAX_YAML_DEPTH)
-    return { ok: false, problem: `unsupported YAML: nested more than ${MAX_YAML_DEPTH} levels deep` };
-  return { ok: true, value };
+}
+
+/**
+ * The first duplicate key (as yaml's uniqueKeys sees it: the same node, or scalars with equal
+ * values) or nesting deeper than MAX_YAML_DEPTH, with the offset of the node at fault.
+ */
+function checkNodes(root: unknown): { problem: string; offset?: number } | undefined {
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (!isMap(node) && !isSeq(node)) continue;
+    if (depth >= MAX_YAML_DEPTH)
+      return { problem: `unsupported YAML: nested more than ${MAX_YAML_DEPTH} levels deep`, offset: node.range?.[0] };
+    if (isSeq(node)) {
+      for (const item of node.items) stack.push([item, depth + 1]);
+      continue;
+    }
+    const seen = new Set<unknown>();
+    for (const pair of node.items) {
+      const key: unknown = isScalar(pair.key) ? pair.key.value : pair.key;
+      if (seen.has(key) && !Number.isNaN(key))
+        return { problem: 'malformed YAML: Map keys must be unique', offset: (pair.key as Node | null)?.range?.[0] };
+      seen.add(key);
+      stack.push([pair.key, depth + 1], [pair.value, depth + 1]);
+    }
+  }
+  return undefined;
 }
 
 /** `line L, column C: problem`, or the problem alone. */
@@ -55,20 +86,6 @@ function problemOf(error: YAMLError): string {
   if (error.code === 'RESOURCE_EXHAUSTION') return `nested more than ${MAX_YAML_DEPTH} levels deep`;
   if (error.code === 'TAG_RESOLVE_FAILED') return `${error.message} (only the core schema's tags are read)`;
   return error.message;
-}
-
-/** Nesting depth of plain data (objects and arrays), without recursion. */
-function depthOf(value: unknown): number {
-  let max = 0;
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (depth + 1 > max) max = depth + 1;
-    if (max > MAX_YAML_DEPTH) return max;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
-  }
-  return max;
 }
 
 /**

@@ -77,7 +77,7 @@ describe('bundle.yaml that is more than plain data', () => {
     );
     // Deep enough to be absurd, shallow enough for the parser: the same limit.
     expect(await refusedBuild(deepBlock(100))).toBe(
-      'kbs-bundler: case.yaml: unsupported YAML: nested more than 64 levels deep',
+      'kbs-bundler: case.yaml: line 2, column 127: unsupported YAML: nested more than 64 levels deep',
     );
   });
 
