@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPublicKeyring } from '../../src/keys/index.js';
 import { parsePayload, verifySignature } from '../../src/signature/index.js';
-import { readSignatureStore } from '../../src/store/index.js';
 import { makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
