@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   E_FILE_NOT_FOUND: 'a file or directory that was named does not exist',
   E_FILE_READ: 'a file that was named cannot be read',
   E_FILE_UNREADABLE: 'a file named by bundle.yaml cannot be read',
+  E_TOO_LARGE: 'an input file is larger than its format can need (it is not read past the cap)',
   E_NOT_A_FILE: 'a path that must be a regular file is not one',
   E_NOT_A_DIRECTORY: 'a path that must be a directory is not one',
   E_DIR_NOT_EMPTY: 'the output directory holds files kbs-bundler did not write',

@@ -1,8 +1,8 @@
 /** loadBundle: bundle.yaml → a validated Bundle, or one InputError line (`file: field: problem`). */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../errors.js';
-import { assertSegment, resourcePath } from '../kbs/resource-id.js';
+import { readYaml, readYamlFile } from '../yaml/read-yaml.js';
+import { assertSegment, resourcePath } from '../resource-id/resource-id.js';
 import { parseGuestRelease } from '../releases/guest-components.js';
 import type { Policy, PolicyRequirement } from '../policy/schema.js';
 import { existingPath, fail, type BundleContext } from './files.js';
@@ -11,7 +11,6 @@ import { loadRule, type LoadedRule } from './rules.js';
 import { bundleSchema, type BundleFile, type BundleRule } from './schema.js';
 import { scopeProblem } from './scope.js';
 import { buildSigstoreConfig } from './stores.js';
-import { lineYamlValue } from './line-yaml.js';
 import { issueToInputError } from './zod-issue.js';
 import type { Bundle, GuestKeyFile, KeyResource } from './types.js';
 
@@ -98,28 +97,10 @@ export async function loadBundle(file: string, options: { env?: NodeJS.ProcessEn
 }
 
 async function parseBundleFile(file: string): Promise<BundleFile> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(
-      'E_FILE_NOT_FOUND',
-      { file },
-      code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? 'error'})`,
-    );
-  }
-  // The yaml package (slow to load) only for what the line reader declines: stage never loads it.
-  const plainest = lineYamlValue(text);
-  const parsed = plainest
-    ? { ok: true as const, value: plainest.value }
-    : (await import('./yaml-value.js')).parseYamlValue(text);
+  const parsed = readYaml(await readYamlFile(file, 'bundle file'), { refuseWarnings: true });
   if (!parsed.ok) {
-    const error = parsed.error;
-    const pos = error.linePos?.[0];
-    const where = pos ? `line ${pos.line}, column ${pos.col}` : undefined;
-    const problem = `malformed YAML: ${(error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`;
-    throw new InputError('E_YAML', { file, ...(where ? { field: where } : {}) }, problem);
+    const where = parsed.line !== undefined ? `line ${parsed.line}, column ${parsed.column}` : undefined;
+    throw new InputError('E_YAML', { file, ...(where ? { field: where } : {}) }, parsed.problem);
   }
   const value = parsed.value;
   if (value === null || value === undefined)

@@ -4,7 +4,7 @@
  * as configured (keyData, kbs:/// keyPath or guest keyPath); the host one always embeds keyData,
  * since a podman/CRI-O node has neither the KBS nor the guest's files.
  */
-import { parseKbsUri, RESOURCE_SEGMENT_RE } from '../kbs/resource-id.js';
+import { parseKbsUri, RESOURCE_SEGMENT_RE } from '../resource-id/resource-id.js';
 import type { PolicyRequirement, SignedIdentity } from '../policy/schema.js';
 import { isCanonical, parseNormalizedNamed } from '../reference/index.js';
 import { fail, type BundleContext } from './files.js';

@@ -3,7 +3,7 @@
  * entry and only `file://` URLs (docs/guest-vs-host.md §5), so that is what is written; an http(s)
  * base is refused unless `allowHttp` says the bundle is for hosts only.
  */
-import { DEFAULT_SIGSTORE_BASE, type SigstoreConfig } from '../sigstore/schema.js';
+import { DEFAULT_SIGSTORE_BASE, type SigstoreConfig } from '../lookaside/schema.js';
 import { fail, type BundleContext } from './files.js';
 import type { BundleFile } from './schema.js';
 import { scopeProblem } from './scope.js';

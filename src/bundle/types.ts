@@ -1,9 +1,9 @@
 /** The validated bundle: what build, stage, render and lint work from. Never holds a password. */
 import type { Keyring } from '../keys/index.js';
-import type { ResourceId } from '../kbs/resource-id.js';
+import type { ResourceId } from '../resource-id/resource-id.js';
 import type { Policy } from '../policy/schema.js';
 import type { GuestRelease } from '../releases/guest-components.js';
-import type { SigstoreConfig } from '../sigstore/schema.js';
+import type { SigstoreConfig } from '../lookaside/schema.js';
 
 export interface RegistrySettings {
   /** `host[:port]`, the key of the `auths` entry. */

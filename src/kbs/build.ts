@@ -15,8 +15,8 @@ import { hostConfigFiles, isHostConfigPath, type HostFile } from './host-config.
 import { DEFAULT_K8S_NAMESPACE, k8sManifests } from './k8s.js';
 import { kbsClientScript, SCRIPT_MODE } from './kbs-client-script.js';
 import { assertReplaceable, assertReplaceableRepository, layoutPath, writeTree, type Layout } from './layout.js';
-import { renderResources, resourceChunks, resourceSize, SECRET_MODE, type KbsResource } from './render.js';
-import { resourcePath } from './resource-id.js';
+import { renderResources, SECRET_MODE, type KbsResource } from './render.js';
+import { resourcePath } from '../resource-id/resource-id.js';
 import { fixedMtime, tarballStream } from './tarball.js';
 
 export interface BuildOptions {
@@ -136,9 +136,9 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
     resources: resources.map((r) => ({
       resource: resourcePath(r.id),
       path: layoutPath(r.id, layout),
-      size: resourceSize(r),
+      size: r.bytes.length,
       mode: r.mode.toString(8).padStart(4, '0'),
-      sha256: sha256(resourceChunks(r)),
+      sha256: sha256(r.bytes),
     })),
     keys: bundle.keyrings.flatMap((k) =>
       k.keyring.descriptions.map((d) => ({
@@ -158,10 +158,8 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
   };
 }
 
-function sha256(chunks: readonly Uint8Array[]): string {
-  const hash = createHash('sha256');
-  for (const c of chunks) hash.update(c);
-  return hash.digest('hex');
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 const RUN_REASON =

@@ -8,7 +8,7 @@
  */
 import { stringify } from 'yaml';
 import type { Bundle } from '../bundle/types.js';
-import type { RegistryEntry } from '../sigstore/schema.js';
+import type { RegistryEntry } from '../lookaside/schema.js';
 import { jsonBytes } from './render.js';
 
 export interface HostFile {

@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { InputError } from '../errors.js';
 import type { KbsResource } from './render.js';
 import { compare } from './render.js';
-import { resourcePath } from './resource-id.js';
+import { resourcePath } from '../resource-id/resource-id.js';
 
 export const DEFAULT_K8S_NAMESPACE = 'trustee-operator-system';
 

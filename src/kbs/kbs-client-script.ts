@@ -6,7 +6,7 @@
  */
 import type { AdminAuthForm } from '../trustee/version.js';
 import type { KbsResource } from './render.js';
-import { resourcePath } from './resource-id.js';
+import { resourcePath } from '../resource-id/resource-id.js';
 
 export const SCRIPT_MODE = 0o700;
 

@@ -7,8 +7,8 @@ import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../errors.js';
-import { resourceChunks, resourceSize, type KbsResource } from './render.js';
-import { isValidSegment, type ResourceId } from './resource-id.js';
+import type { KbsResource } from './render.js';
+import { isValidSegment, type ResourceId } from '../resource-id/resource-id.js';
 
 export type Layout = 'nested' | 'flat';
 export const LAYOUTS: readonly Layout[] = ['nested', 'flat'];
@@ -44,14 +44,7 @@ export async function writeTree(dir: string, resources: readonly KbsResource[], 
   }
   for (const r of resources) {
     const file = path.join(dir, layoutPath(r.id, layout));
-    const chunks = resourceChunks(r) as Uint8Array[];
-    const fd = fsSync.openSync(file, 'wx', r.mode);
-    try {
-      const written = fsSync.writevSync(fd, chunks);
-      if (written < resourceSize(r)) fsSync.writeFileSync(fd, Buffer.concat(chunks).subarray(written));
-    } finally {
-      fsSync.closeSync(fd);
-    }
+    fsSync.writeFileSync(file, r.bytes, { flag: 'wx', mode: r.mode });
     fsSync.chmodSync(file, r.mode);
   }
 }

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { FileNotFoundError, InputError } from '../errors.js';
 import { FLAT_SEPARATOR } from './layout.js';
-import { isValidSegment, resourcePath, type ResourceId } from './resource-id.js';
+import { isValidSegment, resourcePath, type ResourceId } from '../resource-id/resource-id.js';
 
 export type RepositoryForm = 'nested' | 'flat' | 'tarball' | 'offline-fs-json';
 

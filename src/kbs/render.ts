@@ -7,8 +7,7 @@ import { stringify } from 'yaml';
 import { passwordSecret } from '../bundle/registries.js';
 import type { Bundle } from '../bundle/types.js';
 import type { AuthsFile } from './auths-schema.js';
-import { prettyJsonBytes, prettyJsonChunks } from './pretty-json.js';
-import { resourcePath, type ResourceId } from './resource-id.js';
+import { resourcePath, type ResourceId } from '../resource-id/resource-id.js';
 
 export interface KbsResource {
   id: ResourceId;
@@ -19,49 +18,13 @@ export interface KbsResource {
 export const SECRET_MODE = 0o600;
 export const PUBLIC_MODE = 0o644;
 
-/**
- * A policy of many scopes is megabytes, nearly all of it one keyData string repeated. It is kept as
- * chunks (the repeated part one shared Buffer) and written with writev; `bytes` joins them only
- * when something reads it (tarball, k8s, kbs-client script, library callers). Copying megabytes into
- * fresh memory first would cost more than the rest of the write.
- */
-const chunksOf = new WeakMap<KbsResource, readonly Uint8Array[]>();
-
-/** The resource's bytes as chunks, in order (one chunk for most resources). */
-export function resourceChunks(r: KbsResource): readonly Uint8Array[] {
-  return chunksOf.get(r) ?? [r.bytes];
-}
-
-export function resourceSize(r: KbsResource): number {
-  let size = 0;
-  for (const c of resourceChunks(r)) size += c.length;
-  return size;
-}
-
-function chunkedResource(id: ResourceId, chunks: readonly Uint8Array[], mode: number): KbsResource {
-  let bytes: Uint8Array | undefined;
-  const r = { id } as KbsResource;
-  Object.defineProperty(r, 'bytes', {
-    enumerable: true,
-    get: () => (bytes ??= chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)),
-    // Still a plain, writable field for callers: new bytes replace the chunks.
-    set: (value: Uint8Array) => {
-      bytes = value;
-      chunksOf.delete(r);
-    },
-  });
-  r.mode = mode;
-  chunksOf.set(r, chunks);
-  return r;
-}
-
 export async function renderResources(
   bundle: Bundle,
   options: { env?: NodeJS.ProcessEnv } = {},
 ): Promise<KbsResource[]> {
   const own = (type: string): ResourceId => ({ repository: bundle.repository, type, tag: bundle.tag });
   const out: KbsResource[] = [
-    chunkedResource(own('security-policy'), prettyJsonChunks(bundle.policy), PUBLIC_MODE),
+    { id: own('security-policy'), bytes: jsonBytes(bundle.policy), mode: PUBLIC_MODE },
     { id: own('sigstore-config'), bytes: Buffer.from(sigstoreYaml(bundle), 'utf8'), mode: PUBLIC_MODE },
   ];
   const auths = await credential(bundle, options.env ?? process.env);
@@ -72,7 +35,7 @@ export async function renderResources(
 
 /** Pretty JSON and a newline, UTF-8: the bytes of `JSON.stringify(value, null, 2) + '\n'`. */
 export function jsonBytes(value: unknown): Uint8Array {
-  return prettyJsonBytes(value);
+  return Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
 }
 
 function sigstoreYaml(bundle: Bundle): string {

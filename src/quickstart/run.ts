@@ -7,18 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { loadBundle } from '../bundle/load.js';
+import type { Bundle } from '../bundle/types.js';
 import { FindingsError } from '../errors.js';
 import { buildRepository } from '../kbs/build.js';
-import { openKbsRepository } from '../kbs/read.js';
 import { parseReference, referenceString } from '../reference/index.js';
-import { openRootfsReader } from '../rootfs/reader.js';
 import { manifestDigest } from '../signature/digest.js';
 import { stageRootfs } from '../stage/stage.js';
 import { readFileIfExists, writeFileAtomic } from '../util/atomic.js';
-import { defaultSignatureBackend } from '../verify/default-backend.js';
-import { loadVerifyInputs, manifestFromFile } from '../verify/sources.js';
 import type { VerifyReport } from '../verify/types.js';
-import { verifyImage } from '../verify/verify.js';
+import { verifyImageFiles } from '../verify/verify-files.js';
 import { renderQuickstartBundle } from './bundle-file.js';
 import { ensureSigningKey } from './key.js';
 import { MARKER, QUICKSTART_FILES, SAMPLE, SAMPLE_CA, SAMPLE_MANIFEST } from './layout.js';
@@ -65,32 +62,68 @@ export interface QuickstartResult {
   verifyCommand: string;
 }
 
+/** The quickstart directory and the step log every step writes to. */
+interface Run {
+  dir: string;
+  at: (name: string) => string;
+  report: (step: QuickstartStep) => void;
+}
+
 export async function runQuickstart(options: QuickstartOptions): Promise<QuickstartResult> {
   const dir = options.dir;
   const target = await checkTargetDir(dir, Boolean(options.force));
   const steps: QuickstartStep[] = [];
-  const at = (name: string) => path.join(dir, name);
-  const report = (step: QuickstartStep) => {
-    steps.push(step);
-    options.onStep?.(step);
+  const run: Run = {
+    dir,
+    at: (name) => path.join(dir, name),
+    report: (step) => {
+      steps.push(step);
+      options.onStep?.(step);
+    },
   };
 
-  await fs.mkdir(dir, { recursive: true, mode: 0o755 });
-  await writeFileAtomic(at(QUICKSTART_FILES.marker), `${JSON.stringify(MARKER)}\n`);
-  report({
+  await prepareDirectory(run, target);
+  const signed = await keyAndSignature(run);
+  const bundle = await writeBundle(run);
+  const kbsDir = await buildKbs(run, bundle);
+  const rootfsDir = await stageSkeletonRootfs(run, bundle);
+  const checks = await guestChecks(run, kbsDir, rootfsDir, signed.digest);
+  return {
+    dir,
+    target,
+    image: SAMPLE.image,
+    digest: signed.digest,
+    tamperedDigest: checks.tampered.digest,
+    fingerprint: signed.fingerprint,
+    steps,
+    signed: checks.signed,
+    tampered: checks.tampered,
+    storyHeld: checks.signed.allowed && !checks.tampered.allowed,
+    nextSteps: nextSteps(dir),
+    verifyCommand: verifyCommand(kbsDir, rootfsDir, run.at(QUICKSTART_FILES.tampered)),
+  };
+}
+
+async function prepareDirectory(run: Run, target: TargetState): Promise<void> {
+  await fs.mkdir(run.dir, { recursive: true, mode: 0o755 });
+  await writeFileAtomic(run.at(QUICKSTART_FILES.marker), `${JSON.stringify(MARKER)}\n`);
+  run.report({
     id: 'directory',
     summary:
       target === 'previous'
-        ? `Re-using the earlier quickstart output in ${dir}`
+        ? `Re-using the earlier quickstart output in ${run.dir}`
         : target === 'forced'
-          ? `Writing into the non-empty directory ${dir} (--force)`
-          : `Writing the quickstart into ${dir}`,
-    paths: [dir],
+          ? `Writing into the non-empty directory ${run.dir} (--force)`
+          : `Writing the quickstart into ${run.dir}`,
+    paths: [run.dir],
     details: [],
   });
+}
 
-  const key = await ensureSigningKey(dir);
-  report({
+/** The signing key, the sample manifest and its tampered copy, and the signature of the manifest. */
+async function keyAndSignature(run: Run): Promise<{ digest: string; fingerprint: string }> {
+  const key = await ensureSigningKey(run.dir);
+  run.report({
     id: 'key',
     summary: key.generated
       ? 'Generated an RSA 3072 signing key (EXAMPLE ONLY: its secret key has no passphrase)'
@@ -103,21 +136,20 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   });
 
   const manifest = new Uint8Array(await fs.readFile(SAMPLE_MANIFEST));
-  const manifestFile = at(QUICKSTART_FILES.manifest);
-  const tamperedFile = at(QUICKSTART_FILES.tampered);
+  const manifestFile = run.at(QUICKSTART_FILES.manifest);
   await writeFileAtomic(manifestFile, manifest);
-  await writeFileAtomic(tamperedFile, tamperedManifest(manifest, SAMPLE_MANIFEST));
+  await writeFileAtomic(run.at(QUICKSTART_FILES.tampered), tamperedManifest(manifest, SAMPLE_MANIFEST));
   const digest = manifestDigest(manifest, { file: SAMPLE_MANIFEST });
   const ref = parseReference(SAMPLE.image);
   const identity = referenceString(ref);
   const signature = await ensureSampleSignature({
-    storeDir: at(QUICKSTART_FILES.store),
+    storeDir: run.at(QUICKSTART_FILES.store),
     key: key.key,
     repositoryPath: ref.repository,
     identity,
     digest,
   });
-  report({
+  run.report({
     id: 'sign',
     summary: signature.reused
       ? `Kept the earlier signature of the sample manifest for ${identity} (it still verifies with the key)`
@@ -125,28 +157,35 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
     paths: [manifestFile, signature.path],
     details: [`manifest digest ${digest}`],
   });
+  return { digest, fingerprint: key.fingerprint };
+}
 
-  const passwordFile = at(QUICKSTART_FILES.password);
+/** bundle.yaml with its registry password (generated once, 0600) and CA, loaded as build will read it. */
+async function writeBundle(run: Run): Promise<Bundle> {
+  const passwordFile = run.at(QUICKSTART_FILES.password);
   if (!(await readFileIfExists(passwordFile)))
     await writeFileAtomic(passwordFile, `${randomBytes(18).toString('base64url')}\n`, 0o600);
   await fs.chmod(passwordFile, 0o600);
-  await writeFileAtomic(at(QUICKSTART_FILES.ca), new Uint8Array(await fs.readFile(SAMPLE_CA)));
-  const bundleFile = at(QUICKSTART_FILES.bundle);
+  await writeFileAtomic(run.at(QUICKSTART_FILES.ca), new Uint8Array(await fs.readFile(SAMPLE_CA)));
+  const bundleFile = run.at(QUICKSTART_FILES.bundle);
   await writeFileAtomic(bundleFile, await renderQuickstartBundle());
   const bundle = await loadBundle(bundleFile);
-  report({
+  run.report({
     id: 'bundle',
     summary: `Wrote bundle.yaml: ${SAMPLE.registry} must be signedBy the quickstart key, signatures in ${SAMPLE.guestStore}`,
-    paths: [bundleFile, passwordFile, at(QUICKSTART_FILES.ca)],
+    paths: [bundleFile, passwordFile, run.at(QUICKSTART_FILES.ca)],
     details: [
       `registry user ${SAMPLE.username}, password in ${QUICKSTART_FILES.password} (mode 0600, generated)`,
       `guest /etc/hosts entry ${SAMPLE.address}`,
     ],
   });
+  return bundle;
+}
 
-  const kbsDir = at(QUICKSTART_FILES.kbs);
+async function buildKbs(run: Run, bundle: Bundle): Promise<string> {
+  const kbsDir = run.at(QUICKSTART_FILES.kbs);
   const built = await buildRepository({ bundle, outDir: kbsDir, layout: 'nested' });
-  report({
+  run.report({
     id: 'build',
     summary: `Built the KBS repository (nested layout, as trustee <= v0.18 and the openEuler guide use it)`,
     paths: [kbsDir],
@@ -155,10 +194,14 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
       ...built.warnings.map((w) => `warning: ${w}`),
     ],
   });
+  return kbsDir;
+}
 
-  const rootfsDir = at(QUICKSTART_FILES.rootfs);
+/** A minimal guest rootfs directory, and the bundle staged into it. */
+async function stageSkeletonRootfs(run: Run, bundle: Bundle): Promise<string> {
+  const rootfsDir = run.at(QUICKSTART_FILES.rootfs);
   const created = await ensureRootfsSkeleton(rootfsDir);
-  report({
+  run.report({
     id: 'rootfs',
     summary:
       created.length > 0
@@ -176,22 +219,35 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
     );
   }
   const c = staged.plan.counts;
-  report({
+  run.report({
     id: 'stage',
     summary: `Staged into the rootfs: ${c.create} created, ${c.append} appended to, ${c.replace} replaced, ${c.skip} unchanged`,
     paths: [rootfsDir],
     details: staged.plan.entries.filter((e) => e.what !== 'directory').map((e) => `${e.action} ${e.path} (${e.what})`),
   });
+  return rootfsDir;
+}
 
-  const signed = await guestCheck(kbsDir, rootfsDir, manifestFile);
-  report({
+/** The guest's decision on the signed manifest and on the tampered copy. */
+async function guestChecks(
+  run: Run,
+  kbsDir: string,
+  rootfsDir: string,
+  digest: string,
+): Promise<{ signed: VerifyReport; tampered: VerifyReport }> {
+  const guestCheck = (file: string) =>
+    verifyImageFiles({ image: SAMPLE.image, mode: 'image-rs', manifest: { file }, kbs: kbsDir, rootfs: rootfsDir });
+  const manifestFile = run.at(QUICKSTART_FILES.manifest);
+  const signed = await guestCheck(manifestFile);
+  run.report({
     id: 'verify-signed',
     summary: `Guest check of the signed manifest: ${signed.allowed ? 'ALLOWED' : 'DENIED'}`,
     paths: [manifestFile],
     details: reasons(signed),
   });
-  const tampered = await guestCheck(kbsDir, rootfsDir, tamperedFile);
-  report({
+  const tamperedFile = run.at(QUICKSTART_FILES.tampered);
+  const tampered = await guestCheck(tamperedFile);
+  run.report({
     id: 'verify-tampered',
     summary: `Guest check of the tampered copy: ${tampered.allowed ? 'ALLOWED' : 'DENIED'}`,
     paths: [tamperedFile],
@@ -200,52 +256,15 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
       ...reasons(tampered),
     ],
   });
-
-  return {
-    dir,
-    target,
-    image: SAMPLE.image,
-    digest,
-    tamperedDigest: tampered.digest,
-    fingerprint: key.fingerprint,
-    steps,
-    signed,
-    tampered,
-    storyHeld: signed.allowed && !tampered.allowed,
-    nextSteps: nextSteps(dir),
-    verifyCommand: [
-      'kbs-bundler',
-      'verify',
-      SAMPLE.image,
-      '--kbs',
-      kbsDir,
-      '--rootfs',
-      rootfsDir,
-      '--manifest',
-      tamperedFile,
-      '--mode',
-      'both',
-    ]
-      .map(shellQuote)
-      .join(' '),
-  };
+  return { signed, tampered };
 }
 
-/** `verify IMAGE --kbs DIR/kbs --rootfs DIR/rootfs --manifest FILE` in image-rs mode. */
-async function guestCheck(kbsDir: string, rootfsDir: string, manifestFile: string): Promise<VerifyReport> {
-  const repository = await openKbsRepository(kbsDir);
-  const rootfs = await openRootfsReader(rootfsDir);
-  try {
-    const inputs = await loadVerifyInputs({
-      image: SAMPLE.image,
-      repository,
-      rootfs,
-      manifest: await manifestFromFile(manifestFile),
-    });
-    return await verifyImage(inputs, 'image-rs', defaultSignatureBackend);
-  } finally {
-    await rootfs.close();
-  }
+/** The verify command a user can run to see the tampered copy denied on both sides. */
+function verifyCommand(kbsDir: string, rootfsDir: string, tamperedFile: string): string {
+  return ['kbs-bundler', 'verify', SAMPLE.image, '--kbs', kbsDir, '--rootfs', rootfsDir]
+    .concat(['--manifest', tamperedFile, '--mode', 'both'])
+    .map(shellQuote)
+    .join(' ');
 }
 
 /** The guest's message and the chain behind it, or which signature it accepted. */

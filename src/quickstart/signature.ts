@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { PrivateKey } from 'openpgp';
 import { readPublicKeyring } from '../keys/index.js';
-import { lookasideDir, readSignatureStore, writeSignature } from '../signature/store.js';
+import { lookasideDir, readSignatureStore, writeSignature } from '../store/read-store.js';
 import { parsePayload } from '../signature/payload.js';
 import { signImage } from '../signature/sign.js';
 import { verifySignature } from '../openpgp/verify-signature.js';

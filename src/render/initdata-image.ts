@@ -7,7 +7,7 @@
  */
 import type { Bundle } from '../bundle/types.js';
 import { renderResources } from '../kbs/render.js';
-import { resourcePath } from '../kbs/resource-id.js';
+import { resourcePath } from '../resource-id/resource-id.js';
 import {
   CURRENT_GUEST_RELEASE,
   formatGuestRelease,

@@ -1,6 +1,6 @@
 /** The KBS URIs the guest is told about: the bundle's own resources (`kbs:///<repository>/<type>/<tag>`). */
 import type { Bundle } from '../bundle/types.js';
-import { resourceUri } from '../kbs/resource-id.js';
+import { resourceUri } from '../resource-id/resource-id.js';
 
 export interface BundleUris {
   policyUri: string;

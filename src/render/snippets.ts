@@ -1,7 +1,7 @@
 /** Snippets for edits made by hand: kata configuration.toml, containerd config.toml, trustee-operator KbsConfig. */
 import type { Bundle } from '../bundle/types.js';
 import { InputError } from '../errors.js';
-import { resourcePath } from '../kbs/resource-id.js';
+import { resourcePath } from '../resource-id/resource-id.js';
 import { renderTemplateFile, type TemplateName } from './templates.js';
 import { k8sName } from './validate.js';
 

@@ -8,7 +8,7 @@
 import { InputError } from '../errors.js';
 import { digestProblem } from '../reference/index.js';
 import { SignatureError, type VerifyMode } from '../openpgp/signature-error.js';
-import { JsonSyntaxError, parseJsonTree, type JsonNode } from './json-tree.js';
+import { JsonSyntaxError, parseJsonTree, type JsonNode } from '../json/json-tree.js';
 
 export const SIGNATURE_TYPE = 'atomic container signature';
 

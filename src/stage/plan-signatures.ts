@@ -6,7 +6,7 @@
 import type { Change } from '../rootfs/changes.js';
 import { guestString } from '../rootfs/guest-path.js';
 import type { WritePlanner } from '../rootfs/planner.js';
-import type { StoredSignature } from '../signature/store.js';
+import type { StoredSignature } from '../store/read-store.js';
 import { decideSignature, trustedKeys, type SignatureContext } from './signatures.js';
 import type { PlanEntry, SkippedSignature, StageWarning } from './types.js';
 import { sha256 } from './record.js';

@@ -7,7 +7,7 @@ import type { Change } from '../rootfs/changes.js';
 import { guestString } from '../rootfs/guest-path.js';
 import { WritePlanner } from '../rootfs/planner.js';
 import type { GuestView } from '../rootfs/changes.js';
-import type { StoredSignature } from '../signature/store.js';
+import type { StoredSignature } from '../store/read-store.js';
 import { planCaBundles, planHosts } from './plan-blocks.js';
 import { FILE_MODE, planSignatures } from './plan-signatures.js';
 import {

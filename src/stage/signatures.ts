@@ -21,8 +21,8 @@ import { readSignedMessage } from '../openpgp/message.js';
 import { parseSignature } from '../openpgp/packets.js';
 import { parsePayload } from '../signature/payload.js';
 import { MAX_SIGNATURE_SIZE } from '../openpgp/verify-signature.js';
-import type { StoredSignature } from '../signature/store.js';
-import type { SigstoreConfig } from '../sigstore/schema.js';
+import type { StoredSignature } from '../store/read-store.js';
+import type { SigstoreConfig } from '../lookaside/schema.js';
 
 export type SignatureDecision =
   | { stage: true; guestDir: string; image: string; scope: string; untrusted?: string }

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { withSignalGuard } from '../rootfs/interrupt.js';
 import { openRootfsTarget, type TargetKind } from '../rootfs/target.js';
 import type { VerityResult } from '../rootfs/verity.js';
-import { readSignatureStore, type StoredSignature } from '../signature/store.js';
+import { readSignatureStore, type StoredSignature } from '../store/read-store.js';
 import { planStage } from './plan.js';
 import type { StageInput, StagePlan } from './types.js';
 

@@ -2,7 +2,7 @@
 import type { GuestKeyFile, KeyringEntry, RegistrySettings } from '../bundle/types.js';
 import type { Policy } from '../policy/schema.js';
 import type { Change } from '../rootfs/changes.js';
-import type { SigstoreConfig } from '../sigstore/schema.js';
+import type { SigstoreConfig } from '../lookaside/schema.js';
 import type { StageRecord } from './record.js';
 
 /** The parts of a loaded bundle staging uses (see bundle/types.ts). */

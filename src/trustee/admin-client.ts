@@ -6,7 +6,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { resourcePath, type ResourceId } from '../kbs/resource-id.js';
+import { resourcePath, type ResourceId } from '../resource-id/resource-id.js';
 import { KbsRefusedError, KbsUnreachableError } from './errors.js';
 
 export interface AdminTarget {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Bundle } from '../bundle/types.js';
 import { renderResources } from '../kbs/render.js';
-import { resourcePath } from '../kbs/resource-id.js';
+import { resourcePath } from '../resource-id/resource-id.js';
 import { KbsRefusedError } from './errors.js';
 import { resourceEndpoint, setResource, type AdminTarget } from './admin-client.js';
 

@@ -1,6 +1,6 @@
 /** What every requirement evaluator receives: the inputs, already parsed for one side. */
 import type { DockerReference } from '../reference/index.js';
-import type { SigstoreConfig } from '../sigstore/schema.js';
+import type { SigstoreConfig } from '../lookaside/schema.js';
 import type { SignatureBackend } from './backend.js';
 import type { VerifyInputs } from './inputs.js';
 import type { Side } from './types.js';

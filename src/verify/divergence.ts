@@ -95,6 +95,12 @@ function fromSignatures(g: RequirementOutcome, h: RequirementOutcome): Divergenc
       detail: `image-rs reads only file:// stores (${g.reason}); containers/image reads ${h.signatureLocation ?? 'the http(s) store'}`,
     };
   }
+  if (h.reason?.startsWith('parsing signature ') && h.signatures.length === 0) {
+    return {
+      rule: 'signature format',
+      detail: `containers/image fails the whole store read at a file that is not a signature (${h.reason}); image-rs judges every file on its own`,
+    };
+  }
   if (g.signatureLocation && h.signatureLocation && g.signatureLocation !== h.signatureLocation) {
     return {
       rule: 'signature store location',

@@ -82,7 +82,7 @@ export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: Si
 
   let sigstoreConfig;
   if (inputs.sigstoreConfig) {
-    const read = parseSigstoreConfig(inputs.sigstoreConfig.bytes, side);
+    const read = parseSigstoreConfig(inputs.sigstoreConfig.bytes, side, inputs.sigstoreConfig.source);
     if (read.ok) sigstoreConfig = read.config;
     else {
       // Both read it before any image: the guest when its client is built, the host when it opens the registry.

@@ -9,6 +9,7 @@ export { selectRequirements, type SelectedScope } from './scope.js';
 export { identityMismatch } from './identity.js';
 export { evaluateSide } from './evaluate.js';
 export { findDivergences } from './divergence.js';
-export { verifyImage } from './verify.js';
+export { verifyImage } from './verify-image.js';
+export { verifyImageFiles, type VerifyFilesRequest } from './verify-files.js';
 export { loadVerifyInputs, manifestFromFile, manifestFromDigest, type VerifySources } from './sources.js';
 export { lintConfiguration, type LintFinding, type LintInputs } from './lint/index.js';

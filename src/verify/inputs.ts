@@ -3,22 +3,20 @@
  * itself, so the same core runs on a KBS directory, a tarball, a disk image or test doubles.
  */
 
-/** Read-only view of the guest root filesystem (rootfs/'s RootfsReader satisfies it). */
-export interface GuestFiles {
-  /** Guest absolute path, symlinks resolved the way the guest sees them; undefined when missing. */
-  readFile(guestPath: string): Promise<Uint8Array | undefined>;
-  listDir(guestPath: string): Promise<Array<{ name: string; type: 'file' | 'dir' | 'symlink' | 'other' }> | undefined>;
-}
+import type { HttpGetter, StoreFiles } from '../store/image-signatures.js';
+
+export type { HttpGetter };
+
+/**
+ * Read-only view of the guest root filesystem (rootfs/'s RootfsReader satisfies it): guest absolute
+ * paths, symlinks resolved the way the guest sees them, undefined when missing.
+ */
+export type GuestFiles = StoreFiles;
 
 /** `kbs:///repo/type/tag` resources of the KBS repository the guest talks to. */
 export interface ResourceSource {
   /** `repo/type/tag` → bytes, undefined when the repository has no such resource. */
   get(path: string): Promise<Uint8Array | undefined>;
-}
-
-/** A simple-signing store reachable over http(s) (host side only). */
-export interface HttpGetter {
-  get(url: string): Promise<{ status: number; bytes: Uint8Array }>;
 }
 
 /** One layer of a cosign signature image `<repo>:sha256-<hex>.sig`. */

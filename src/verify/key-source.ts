@@ -4,7 +4,7 @@
  * repository. Host: keyPath is a file path; the verifier reads it from the same rootfs (and a
  * `kbs://` URI from the same repository, with a note), so that the comparison is about the rules.
  */
-import { parseKbsUri, resourcePath } from '../kbs/resource-id.js';
+import { parseKbsUri, resourcePath } from '../resource-id/resource-id.js';
 import type { GuestFiles, ResourceSource } from './inputs.js';
 import type { Side } from './types.js';
 

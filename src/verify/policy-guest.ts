@@ -15,7 +15,7 @@ import {
   type PolicyRequirement,
 } from '../policy/schema.js';
 import type { PolicyReadResult } from './policy.js';
-import { JsonSyntaxError, parseJsonTree, type JsonNode } from '../signature/json-tree.js';
+import { JsonSyntaxError, parseJsonTree, type JsonNode } from '../json/json-tree.js';
 
 export const GUEST_INVALID_POLICY = 'Invalid image policy file';
 

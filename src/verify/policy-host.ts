@@ -15,7 +15,7 @@ import {
 import { isValidRegistry, parseNormalizedNamed } from '../reference/index.js';
 import type { PolicyReadResult } from './policy.js';
 import { decodeBase64 } from './base64.js';
-import { parseJsonTree, type JsonNode } from '../signature/json-tree.js';
+import { parseJsonTree, type JsonNode } from '../json/json-tree.js';
 
 class HostPolicyError extends Error {}
 

@@ -6,7 +6,7 @@
 import { parseReference } from '../reference/index.js';
 import { fetchCosignSignatureImage, fetchManifest, RegistryError, type FetchOptions } from '../registry/index.js';
 import { httpGet } from '../registry/http.js';
-import { MAX_SIGNATURE_BODY } from './signature-store.js';
+import { MAX_SIGNATURE_BODY } from '../store/image-signatures.js';
 import type { CosignFetcher, HttpGetter, ManifestInput } from './inputs.js';
 
 export { parseAuths } from './auths.js';

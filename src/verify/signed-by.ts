@@ -12,7 +12,7 @@ import type { EvalContext } from './context.js';
 import { decodeBase64 } from './base64.js';
 import { identityMismatch } from './identity.js';
 import { readKeyPath } from './key-source.js';
-import { readSignatureStore, type SignatureBlob } from './signature-store.js';
+import { readGuestSignatures, readHostSignatures, type SignatureBlob } from '../store/image-signatures.js';
 import { signatureBase, signatureDirName } from './sigstore-config.js';
 import type { RequirementOutcome, SignatureAttempt } from './types.js';
 import { describeKeyNotes, describeSignatureNotes } from './notes.js';
@@ -66,12 +66,7 @@ async function guestSignedBy(req: SignedByRequirement, ctx: EvalContext): Promis
   if (!ctx.sigstoreConfig) return deny('Simple Signing Sigstore Config not set', { notes });
   const base = signatureBase(ctx.sigstoreConfig, ctx.origin, 'guest');
   if (!base) return deny('The sigstore base url is none', { notes });
-  const store = await readSignatureStore(
-    base.url,
-    signatureDirName(ctx.origin, ctx.digest),
-    'guest',
-    ctx.inputs.rootfs,
-  );
+  const store = await readGuestSignatures(base.url, signatureDirName(ctx.origin, ctx.digest), ctx.inputs.rootfs);
   if (!store.ok) return deny(store.reason, { notes, signatureLocation: store.location });
 
   const attempts: SignatureAttempt[] = [];
@@ -132,10 +127,9 @@ async function guestJudge(
 async function hostSignedBy(req: SignedByRequirement, ctx: EvalContext): Promise<Outcome> {
   const base = signatureBase(ctx.sigstoreConfig, ctx.origin, 'host');
   if (!base) return deny('no signature storage configured');
-  const store = await readSignatureStore(
+  const store = await readHostSignatures(
     base.url,
     signatureDirName(ctx.origin, ctx.digest),
-    'host',
     ctx.inputs.rootfs,
     ctx.inputs.http,
   );

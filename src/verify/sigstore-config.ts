@@ -4,7 +4,6 @@
  * in every entry; first matching scope key wins even without a URL. Host (`docker/registries_d.go`):
  * `lookaside`, with `sigstore` as its alias; a section with no read URL falls through to the next.
  */
-import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { scopeCandidates, type DockerReference } from '../reference/index.js';
 import {
@@ -12,13 +11,9 @@ import {
   registryEntrySchema,
   sigstoreConfigSchema,
   type SigstoreConfig,
-} from '../sigstore/schema.js';
+} from '../lookaside/schema.js';
 import type { Side } from './types.js';
-import { parsePlainSigstoreYaml } from './plain-yaml.js';
-
-/** The yaml package, loaded on first need (the plain form build writes is read without it). */
-const parseYaml = (text: string): unknown =>
-  (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+import { describeYamlProblem, readYaml } from '../yaml/read-yaml.js';
 
 export const GUEST_INVALID_SIGSTORE_CONFIG = 'Invalid simple signing sigstore config';
 
@@ -31,16 +26,16 @@ const guestSigstoreConfigSchema = z.object({
 export type SigstoreConfigResult =
   { ok: true; config: SigstoreConfig } | { ok: false; reason: string; detail?: string };
 
-export function parseSigstoreConfig(bytes: Uint8Array, side: Side): SigstoreConfigResult {
-  let doc: unknown;
-  try {
-    const text = new TextDecoder().decode(bytes);
-    doc = parsePlainSigstoreYaml(text) ?? parseYaml(text) ?? {};
-  } catch (e) {
+/** `source` names the config in the detail of a problem (a file or a `kbs:///` resource). */
+export function parseSigstoreConfig(bytes: Uint8Array, side: Side, source?: string): SigstoreConfigResult {
+  const read = readYaml(new TextDecoder().decode(bytes));
+  if (!read.ok) {
+    const detail = `${source ? `${source}: ` : ''}${describeYamlProblem(read)}`;
     return side === 'guest'
-      ? { ok: false, reason: GUEST_INVALID_SIGSTORE_CONFIG, detail: (e as Error).message }
-      : { ok: false, reason: `Error parsing signature storage configuration: ${(e as Error).message}` };
+      ? { ok: false, reason: GUEST_INVALID_SIGSTORE_CONFIG, detail }
+      : { ok: false, reason: `Error parsing signature storage configuration: ${detail}` };
   }
+  const doc = read.value ?? {};
   const schema = side === 'guest' ? guestSigstoreConfigSchema : sigstoreConfigSchema;
   const parsed = schema.safeParse(doc);
   if (!parsed.success) {
@@ -52,8 +47,8 @@ export function parseSigstoreConfig(bytes: Uint8Array, side: Side): SigstoreConf
   }
   const data = parsed.data as SigstoreConfig & { 'default-docker'?: unknown; docker?: unknown };
   const config: SigstoreConfig = {};
-  if (data['default-docker']) config['default-docker'] = data['default-docker'] as SigstoreConfig['default-docker'];
-  if (data.docker) config.docker = data.docker as SigstoreConfig['docker'];
+  if (data['default-docker']) config['default-docker'] = data['default-docker'];
+  if (data.docker) config.docker = data.docker;
   return { ok: true, config };
 }
 

@@ -6,9 +6,10 @@
 import { promises as fs } from 'node:fs';
 import { FileNotFoundError, InputError } from '../errors.js';
 import type { KbsRepositoryReader } from '../kbs/read.js';
-import { assertSegment } from '../kbs/resource-id.js';
+import { assertSegment } from '../resource-id/resource-id.js';
 import { digestProblem } from '../reference/index.js';
 import { sha256Digest } from '../signature/digest.js';
+import { MAX_YAML_BYTES, readYamlFile, tooLarge } from '../yaml/read-yaml.js';
 import type { CosignFetcher, GuestFiles, HttpGetter, ManifestInput, VerifyInputs } from './inputs.js';
 
 export interface VerifySources {
@@ -94,11 +95,14 @@ export async function loadVerifyInputs(s: VerifySources): Promise<VerifyInputs> 
 
   let sigstoreConfig: VerifyInputs['sigstoreConfig'];
   if (s.policy) sigstoreConfig = s.sigstoreConfig;
-  else if (s.sigstoreConfigFile)
-    sigstoreConfig = { bytes: await readFileOr(s.sigstoreConfigFile, 'sigstore config'), source: s.sigstoreConfigFile };
-  else {
+  else if (s.sigstoreConfigFile) {
+    const text = await readYamlFile(s.sigstoreConfigFile, 'sigstore config', 'sigstore config not found');
+    sigstoreConfig = { bytes: Buffer.from(text, 'utf8'), source: s.sigstoreConfigFile };
+  } else {
     const bytes = await resource('sigstore-config');
-    if (bytes) sigstoreConfig = { bytes, source: `kbs:///${repoName}/sigstore-config/${tag}` };
+    const source = `kbs:///${repoName}/sigstore-config/${tag}`;
+    if (bytes && bytes.length > MAX_YAML_BYTES) throw tooLarge(source, 'sigstore config');
+    if (bytes) sigstoreConfig = { bytes, source };
   }
 
   return {

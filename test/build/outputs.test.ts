@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { authsFileSchema } from '../../src/kbs/auths-schema.js';
 import { policySchema } from '../../src/policy/schema.js';
-import { sigstoreConfigSchema } from '../../src/sigstore/schema.js';
+import { sigstoreConfigSchema } from '../../src/lookaside/schema.js';
 import { CLI, TEMPLATES } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
 import { copyExample, treeFiles, treeSnapshot } from './tree.js';

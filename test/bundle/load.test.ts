@@ -12,7 +12,7 @@ import { loadBundle } from '../../src/bundle/load.js';
 import { readPublicKeyring } from '../../src/openpgp/keyring.js';
 import { bundleSchema } from '../../src/bundle/schema.js';
 import { renderResources } from '../../src/kbs/render.js';
-import { resourcePath } from '../../src/kbs/resource-id.js';
+import { resourcePath } from '../../src/resource-id/resource-id.js';
 import { createSignatureBackend } from '../../src/verify/index.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES, TEMPLATES } from '../helpers/paths.js';
 

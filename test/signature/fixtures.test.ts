@@ -8,13 +8,13 @@ import * as openpgp from 'openpgp';
 import {
   judgeSignature,
   manifestDigest,
-  mergeKeyrings,
   parsePayload,
   SignatureError,
   signImage,
   verifySignature,
   type VerifiedSignature,
 } from '../../src/signature/index.js';
+import { mergeKeyrings } from '../../src/audit/index.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES } from '../helpers/paths.js';
 
 const ci = (f: string) => readFileSync(path.join(CI_FIXTURES, f));

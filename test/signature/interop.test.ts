@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPublicKeyring } from '../../src/keys/index.js';
-import { parsePayload, readSignatureStore, verifySignature } from '../../src/signature/index.js';
+import { parsePayload, verifySignature } from '../../src/signature/index.js';
 import { makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Policy } from '../../src/policy/schema.js';
-import type { SigstoreConfig } from '../../src/sigstore/schema.js';
+import type { SigstoreConfig } from '../../src/lookaside/schema.js';
 import { placementOf, policyFor, sigstoreBaseFor, type SignatureContext } from '../../src/stage/signatures.js';
 
 const D1 = `sha256:${'1'.repeat(64)}`;

@@ -7,7 +7,7 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSignatureStore } from '../../src/signature/store.js';
+import { readSignatureStore } from '../../src/store/read-store.js';
 import { MAX_SIGNATURE_SIZE } from '../../src/openpgp/verify-signature.js';
 import { tempDir } from '../rootfs/images.js';
 

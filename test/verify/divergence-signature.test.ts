@@ -18,13 +18,15 @@ describe('§6 one signature, guest vs host', () => {
     expect([guest.allowed, host.allowed]).toEqual([true, true]);
   });
 
-  it('an armored cleartext blob: not a signed message for the guest, refused by the host first-byte check', async () => {
+  it("an armored cleartext blob: not a signed message for the guest, the host's store read fails on its first byte", async () => {
     const { guest, host } = await judgeBoth({
       policy: scoped([await signedByKeyData()]),
       signatures: { 'signature-1': await fixture('invalid-cleartext.signature') },
     });
     expect(guest.chain[1]).toBe('The signatures do not satisfied! Reject reason: [Failed to parse OpenPGP packet]');
-    expect(host.message).toBe('Source image rejected: unrecognized signature format, starting with binary 0x2d');
+    expect(host.message).toBe(
+      `Source image rejected: parsing signature "/sigs/ns/app@${DIGEST.replace(':', '=')}/signature-1": unrecognized signature format, starting with binary 0x2d`,
+    );
   });
 
   it('a signature by a signing subkey: the guest tries primary keys only, the host maps the subkey to its primary', async () => {

@@ -9,7 +9,7 @@ import {
   startAuditThreads,
   type AuditReport,
   type AuditedSignature,
-} from '../../signature/index.js';
+} from '../../audit/index.js';
 import { printJson, printLine, progressReporter, style, warnLine } from '../output.js';
 
 interface AuditFlags {

@@ -13,7 +13,7 @@ import { lintInitdataImage } from '../../verify/lint/initdata.js';
 import type { LintInputs } from '../../verify/lint/types.js';
 import { renderResources } from '../../kbs/index.js';
 import { openKbsRepository } from '../../kbs/read.js';
-import { resourcePath } from '../../kbs/resource-id.js';
+import { resourcePath } from '../../resource-id/resource-id.js';
 import { openRootfsReader, type RootfsReader } from '../../rootfs/reader.js';
 import {
   defaultSignatureBackend,

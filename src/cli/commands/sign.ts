@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { FileNotFoundError, InputError } from '../../errors.js';
 import { readPassphrase, readSecretKey } from '../../keys/index.js';
 import { digestProblem, parseReference, referenceString } from '../../reference/index.js';
-import { lookasideDir, manifestDigest, signImage, writeSignature } from '../../signature/index.js';
+import { manifestDigest, signImage } from '../../signature/index.js';
+import { lookasideDir, writeSignature } from '../../store/index.js';
 import { printJson, printLine } from '../output.js';
 
 interface SignFlags {

@@ -2,20 +2,10 @@
  * `kbs-bundler verify IMAGE`: would the CoCo guest (image-rs) pull this image, and would the host
  * (podman/CRI-O) decide the same? Exit 0 allowed, 1 denied, 2 bad input.
  */
-import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
-import { FileNotFoundError, InputError } from '../../errors.js';
-import { openKbsRepository, type KbsRepositoryReader } from '../../kbs/read.js';
-import { openRootfsReader, type RootfsReader } from '../../rootfs/reader.js';
-import { defaultSignatureBackend } from '../../verify/default-backend.js';
-import { initdataFileInputs, type InitdataImageInputs } from '../../verify/initdata-config.js';
-import { loadVerifyInputs, manifestFromDigest, manifestFromFile } from '../../verify/sources.js';
-import { verifyImage } from '../../verify/verify.js';
+import { InputError } from '../../errors.js';
 import { SIDE_LABEL, type SideDecision, type VerifierMode, type VerifyReport } from '../../verify/types.js';
-import type { GuestFiles, ManifestInput } from '../../verify/inputs.js';
-import { parseAuths } from '../../verify/auths.js';
-import type { HttpGetter } from '../../verify/inputs.js';
-import type { FetchOptions } from '../../registry/index.js';
+import { verifyImageFiles } from '../../verify/verify-files.js';
 import { printJson, printLine, style } from '../output.js';
 
 interface VerifyFlags {
@@ -27,9 +17,9 @@ interface VerifyFlags {
   mode: string;
   kbsRepository: string;
   kbsTag: string;
+  initdata?: string;
   policy?: string;
   sigstoreConfig?: string;
-  initdata?: string;
   platform?: string;
   caFile?: string[];
   insecure?: boolean;
@@ -37,16 +27,6 @@ interface VerifyFlags {
 }
 
 const MODES: readonly VerifierMode[] = ['image-rs', 'containers-image', 'both'];
-
-/** A rootfs with nothing in it, for `--policy`-only checks without `--rootfs`. */
-const EMPTY_ROOTFS: GuestFiles = { readFile: async () => undefined, listDir: async () => undefined };
-
-/** The network side (registry client, http/https/tls), loaded only when a verify goes to the network. */
-const registryAccess = () => import('../../verify/registry-access.js');
-
-function lazyHttpStoreGetter(options: FetchOptions): HttpGetter {
-  return { get: async (url) => (await registryAccess()).httpStoreGetter(options).get(url) };
-}
 
 export function register(program: Command): void {
   program
@@ -106,109 +86,24 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
       { field: '--initdata' },
       'the initdata names the policy and sigstore config; drop --policy/--sigstore-config',
     );
-
-  const repository: KbsRepositoryReader | undefined = flags.kbs ? await openKbsRepository(flags.kbs) : undefined;
-  const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
-  try {
-    const fromInitdata = flags.initdata
-      ? await initdataInputs(flags.initdata, repository, rootfs ?? EMPTY_ROOTFS)
-      : undefined;
-    const fetchOptions = await registryOptions(flags, repository, fromInitdata?.credential);
-    const manifest = await manifestFor(image, flags, fetchOptions);
-    if ('pullProblem' in manifest) return fetchDenial(image, flags.mode as VerifierMode, manifest.pullProblem);
-    const inputs = await loadVerifyInputs({
-      image,
-      ...(fromInitdata ? { policy: fromInitdata.policy } : {}),
-      ...(fromInitdata?.sigstoreConfig ? { sigstoreConfig: fromInitdata.sigstoreConfig } : {}),
-      ...(repository ? { repository } : {}),
-      kbsRepository: flags.kbsRepository,
-      kbsTag: flags.kbsTag,
-      ...(flags.policy ? { policyFile: flags.policy } : {}),
-      ...(flags.sigstoreConfig ? { sigstoreConfigFile: flags.sigstoreConfig } : {}),
-      rootfs: rootfs ?? EMPTY_ROOTFS,
-      manifest,
-      http: lazyHttpStoreGetter(fetchOptions),
-      ...(flags.fetch ? { cosign: (await registryAccess()).cosignFetcher(fetchOptions) } : {}),
-    });
-    return await verifyImage(inputs, flags.mode as VerifierMode, defaultSignatureBackend);
-  } finally {
-    await rootfs?.close();
-  }
-}
-
-/** The policy and sigstore config the initdata gives the guest. */
-async function initdataInputs(
-  file: string,
-  repository: KbsRepositoryReader | undefined,
-  rootfs: GuestFiles,
-): Promise<InitdataImageInputs> {
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (e) {
-    throw new FileNotFoundError(file, 'initdata file', { cause: e });
-  }
-  return initdataFileInputs(bytes, { get: async (p) => repository?.get(p) }, rootfs, { file });
-}
-
-/** The manifest from --manifest, --digest or the registry; a registry failure is what the guest would hit too. */
-async function manifestFor(
-  image: string,
-  flags: VerifyFlags,
-  fetchOptions: FetchOptions,
-): Promise<ManifestInput | { pullProblem: string }> {
-  if (flags.manifest) return manifestFromFile(flags.manifest);
-  if (flags.digest) return manifestFromDigest(flags.digest);
-  const { fetchPlatformManifest } = await registryAccess();
-  const { RegistryError } = await import('../../registry/errors.js');
-  try {
-    return await fetchPlatformManifest(image, fetchOptions);
-  } catch (e) {
-    if (e instanceof RegistryError) return { pullProblem: e.message };
-    throw e;
-  }
-}
-
-async function registryOptions(
-  flags: VerifyFlags,
-  repository: KbsRepositoryReader | undefined,
-  initdataCredential?: { bytes: Uint8Array; source: string },
-): Promise<FetchOptions> {
-  const caPems: string[] = [];
-  for (const f of flags.caFile ?? []) {
-    try {
-      caPems.push(await fs.readFile(f, 'utf8'));
-    } catch {
-      throw new InputError('E_FILE_NOT_FOUND', { file: f }, 'CA file not found');
-    }
-  }
-  const credentialId = `${flags.kbsRepository}/credential/${flags.kbsTag}`;
-  const credential = initdataCredential ?? {
-    bytes: await repository?.get(credentialId),
-    source: `kbs:///${credentialId}`,
-  };
-  return {
-    ...(credential.bytes ? { auths: parseAuths(credential.bytes, credential.source) } : {}),
-    ...(caPems.length ? { caPems } : {}),
-    ...(flags.insecure ? { insecure: true } : {}),
-    ...(flags.platform ? { platform: flags.platform } : {}),
-  };
-}
-
-function fetchDenial(image: string, mode: VerifierMode, problem: string): VerifyReport {
-  const sides =
-    mode === 'both' ? (['guest', 'host'] as const) : mode === 'image-rs' ? (['guest'] as const) : (['host'] as const);
-  const decisions: SideDecision[] = sides.map((side) => ({
-    side,
-    allowed: false,
+  return verifyImageFiles({
     image,
-    outcomes: [],
-    notes: [],
-    code: 'E_FETCH',
-    message: `cannot pull the image manifest: ${problem}`,
-    chain: [`cannot pull the image manifest: ${problem}`],
-  }));
-  return { image, digest: '', mode, allowed: false, decisions, divergences: [] };
+    mode: flags.mode as VerifierMode,
+    manifest: flags.manifest
+      ? { file: flags.manifest }
+      : flags.digest
+        ? { digest: flags.digest }
+        : { fetch: true, ...(flags.platform ? { platform: flags.platform } : {}) },
+    ...(flags.kbs ? { kbs: flags.kbs } : {}),
+    kbsRepository: flags.kbsRepository,
+    kbsTag: flags.kbsTag,
+    ...(flags.rootfs ? { rootfs: flags.rootfs } : {}),
+    ...(flags.initdata ? { initdataFile: flags.initdata } : {}),
+    ...(flags.policy ? { policyFile: flags.policy } : {}),
+    ...(flags.sigstoreConfig ? { sigstoreConfigFile: flags.sigstoreConfig } : {}),
+    caFiles: flags.caFile ?? [],
+    ...(flags.insecure ? { insecure: true } : {}),
+  });
 }
 
 function printDecision(d: SideDecision): void {

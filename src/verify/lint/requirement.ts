@@ -2,7 +2,7 @@
 import type { Keyring } from '../../keys/index.js';
 import type { PolicyRequirement } from '../../policy/schema.js';
 import { parseReference } from '../../reference/index.js';
-import type { SigstoreConfig } from '../../sigstore/schema.js';
+import type { SigstoreConfig } from '../../lookaside/schema.js';
 import type { SignatureBackend } from '../backend.js';
 import { decodeBase64 } from '../base64.js';
 import { readResourceUri } from '../key-source.js';

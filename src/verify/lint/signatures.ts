@@ -2,7 +2,7 @@
 import * as posixPath from 'node:path/posix';
 import type { Keyring } from '../../keys/index.js';
 import { parseReference, type DockerReference } from '../../reference/index.js';
-import type { SigstoreConfig } from '../../sigstore/schema.js';
+import type { SigstoreConfig } from '../../lookaside/schema.js';
 import { reasonOf, type SignatureBackend } from '../backend.js';
 import type { GuestFiles } from '../inputs.js';
 import { signatureBase } from '../sigstore-config.js';

@@ -1,5 +1,5 @@
 /** The sigstore config as both sides read it: entries the guest cannot parse, stores it cannot reach. */
-import type { SigstoreConfig } from '../../sigstore/schema.js';
+import type { SigstoreConfig } from '../../lookaside/schema.js';
 import { parseSigstoreConfig } from '../sigstore-config.js';
 import { RUN_FIX, type AddFinding, type LintInputs } from './types.js';
 
@@ -21,7 +21,7 @@ export function lintSigstoreConfig(inputs: LintInputs, add: AddFinding): Sigstor
       add({
         code: 'L_SIGSTORE_CONFIG_INVALID',
         where: inputs.sigstoreConfig.source,
-        problem: g.reason,
+        problem: g.detail ? `${g.reason}: ${g.detail}` : g.reason,
         fix: 'write valid registries.d YAML',
       });
     if (h.ok) {

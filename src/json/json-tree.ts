@@ -1,7 +1,11 @@
 /**
  * A small strict JSON reader that keeps every object member in order, duplicates included, so that
- * the payload rules of each verifier can be applied exactly (containers/image rejects duplicate keys
- * anywhere; serde keeps the last). Errors are worded like Go's encoding/json.
+ * the payload and policy rules of each verifier can be applied exactly (containers/image rejects
+ * duplicate keys anywhere; serde keeps the last). Errors are worded like Go's encoding/json.
+ *
+ * Hand-written for correctness, not speed: JSON.parse silently keeps the last of duplicate keys and
+ * words errors its own way, so with it the verifier could not tell a payload the host refuses from
+ * one the guest accepts, nor repeat either side's message.
  */
 export type JsonNode =
   | { kind: 'object'; entries: Array<[string, JsonNode]> }

@@ -1,12 +1,12 @@
 /**
  * `audit` on several cores. The calling thread judges signatures itself and shares the work with
- * `threads - 1` worker threads (by default one thread per core: audit-thread-count.ts). Workers are
+ * `threads - 1` worker threads (by default one thread per core: thread-count.ts). Workers are
  * started before the store is read (`startAuditThreads`), so that they load while the calling thread
  * reads it, and `auditStore` hands them the signatures as they are read: they judge while the store
  * is still being read. Each holds its own copy of the keyrings (a plain key index: no
  * openpgp.js). Work goes out in chunks (fixed while the store is read, then largest first, shrinking
  * towards the end so that all threads finish together) as one transferred buffer each, and comes
- * back as flat findings (audit-wire.ts); the calling thread puts them in store order and builds the
+ * back as flat findings (wire.ts); the calling thread puts them in store order and builds the
  * report exactly as the in-process audit does (`auditedSignature`, `assembleReport`).
  *
  * A worker is given chunks only once its keyring is ready, so a slow start never holds the audit up.
@@ -20,21 +20,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { defaultAuditThreads, MIN_SIGNATURES_FOR_WORKERS } from './audit-thread-count.js';
+import { defaultAuditThreads, MIN_SIGNATURES_FOR_WORKERS } from './thread-count.js';
 import type { Keyring } from '../keys/index.js';
-import {
-  assembleReport,
-  auditedSignature,
-  auditFinding,
-  auditSignatures,
-  mergeKeyrings,
-  type AuditedSignature,
-  type AuditFinding,
-  type AuditReport,
-} from './audit.js';
-import { decodeFindings, packChunk, type FlatFindings, type PackedChunk } from './audit-wire.js';
+import { auditSignatures, mergeKeyrings, type AuditReport } from './audit.js';
+import { AuditRun, type AuditPool, type PoolWorker, type StoreRead } from './run.js';
+import type { FlatFindings, PackedChunk } from './wire.js';
 import { plainKeyIndex, type PlainKeyEntry } from '../openpgp/key-index.js';
-import { readSignatureStore, type StoredSignature } from './store.js';
+import { readSignatureStore, type StoredSignature } from '../store/read-store.js';
 
 export interface AuditThreadsOptions {
   /** Threads judging signatures, the calling one included; default: defaultAuditThreads(). 1 = in-process. */
@@ -75,31 +67,21 @@ export interface AuditWorkerRequest {
 }
 export type AuditWorkerReply = { ready: true } | { failed: true; id?: number } | { id: number; findings: FlatFindings };
 
-const MIN_CHUNK = 32;
-const MAX_CHUNK = 512;
-const MAX_CHUNK_BYTES = 8 << 20;
-/** Chunk size while the store is still read (the total, and so the shrinking sizes, not yet known). */
-const READING_CHUNK = 256;
-/** Chunks sent to a worker ahead of its answers, so that it never waits for the main thread. */
-const IN_FLIGHT = 2;
-/** The main thread returns to the event loop (worker answers, progress) after this many signatures. */
-const SLICE = 32;
-
 /**
  * The compiled worker beside this module; when this module has been bundled into another file, the
- * package's own dist/signature/audit-worker.js. None when running from TypeScript sources.
+ * package's own dist/audit/worker.js. None when running from TypeScript sources.
  */
 function workerEntry(): URL | undefined {
   const here = import.meta.url;
   if (!here.startsWith('file:') || here.endsWith('.ts')) return undefined;
   // Written out in full so that scripts/bundle-cli.mjs rewrites it for the bundle's directory.
-  const sibling = new URL('./audit-worker.js', import.meta.url);
+  const sibling = new URL('./worker.js', import.meta.url);
   if (existsSync(fileURLToPath(sibling))) return sibling;
   for (let dir = path.dirname(fileURLToPath(here)); ; dir = path.dirname(dir)) {
     try {
       const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string };
       if (pkg.name === 'kbs-bundler') {
-        const file = path.join(dir, 'dist', 'signature', 'audit-worker.js');
+        const file = path.join(dir, 'dist', 'audit', 'worker.js');
         return existsSync(file) ? pathToFileURL(file) : undefined;
       }
     } catch {
@@ -109,24 +91,10 @@ function workerEntry(): URL | undefined {
   }
 }
 
-interface Chunk {
-  from: number;
-  to: number;
-  done: boolean;
-  /** The main thread is judging it too (a worker had not answered). */
-  shadowed: boolean;
-}
-
-interface PoolWorker {
-  worker: Worker;
-  ready: boolean;
-  dead: boolean;
-  inFlight: Chunk[];
-}
-
 /** Worker threads started ahead of an audit; `audit` once, then they are gone. */
-export class AuditThreads {
+export class AuditThreads implements AuditPool {
   private readonly pool: PoolWorker[] = [];
+  readonly workers: readonly PoolWorker[] = this.pool;
   private closed = false;
   private onEvent: (() => void) | undefined;
   private onReply: ((w: PoolWorker, reply: AuditWorkerReply) => void) | undefined;
@@ -169,10 +137,19 @@ export class AuditThreads {
     return 1 + this.pool.filter((w) => !w.dead).length;
   }
 
-  private fail(w: PoolWorker): void {
+  fail(w: PoolWorker): void {
     if (w.dead) return;
     w.dead = true;
     void w.worker.terminate().catch(() => undefined);
+  }
+
+  listen(onReply: (w: PoolWorker, reply: AuditWorkerReply) => void, onEvent: () => void): void {
+    this.onReply = onReply;
+    this.onEvent = onEvent;
+  }
+
+  notify(): void {
+    this.onEvent?.();
   }
 
   /** Stops the workers (not waiting for them to exit). */
@@ -194,9 +171,9 @@ export class AuditThreads {
   ): Promise<AuditReport> {
     if (this.closed || this.threads === 1 || signatures.length < (options.minForWorkers ?? 0))
       return this.auditInProcess(signatures, options);
-    return this.auditAsRead(async (onRead) => {
+    return this.auditAsRead((onRead) => {
       onRead(signatures);
-      return signatures;
+      return Promise.resolve(signatures);
     }, options);
   }
 
@@ -225,181 +202,9 @@ export class AuditThreads {
     return auditSignatures(signatures, this.keyring, options.onProgress, options.scopesByFingerprint);
   }
 
-  /**
-   * The audit on threads. `read` gives every signature once to `onRead` (in any order, in batches)
-   * and resolves to all of them in store order. Findings are kept in the order read and put in store
-   * order at the end. Progress is reported once the total is known.
-   */
-  private async auditAsRead(
-    read: (onRead: (batch: readonly StoredSignature[]) => void) => Promise<readonly StoredSignature[]>,
-    options: Omit<ParallelAuditOptions, 'threads'>,
-  ): Promise<AuditReport> {
-    const keyring = this.keyring;
-    const stats = options.stats ?? { threads: 1, inWorkers: 0 };
-    Object.assign(stats, { threads: this.threads, inWorkers: 0 });
-    /** Signatures in the order read, and the finding of each. */
-    const signatures: StoredSignature[] = [];
-    const findings: Array<AuditFinding | undefined> = [];
-    let total: number | undefined; // known once the store is read
-    let done = 0;
-    let wake: (() => void) | undefined;
-    // A progress callback that throws inside a worker's message handler must not become an uncaught
-    // exception: it is rethrown by the main loop (and then again by the in-process fallback).
-    let progressFailed: { error: unknown } | undefined;
-    const progress = () => {
-      if (total === undefined) return;
-      try {
-        options.onProgress?.(done, total);
-      } catch (error) {
-        progressFailed ??= { error };
-        wake?.();
-      }
-    };
-    const complete = (c: Chunk, list: readonly AuditFinding[]): boolean => {
-      if (c.done) return false;
-      c.done = true;
-      for (let i = 0; i < list.length; i++) findings[c.from + i] = list[i];
-      done += list.length;
-      progress();
-      return true;
-    };
-
-    let next = 0;
-    const threads = this.threads;
-    const take = (): Chunk | undefined => {
-      const n = signatures.length;
-      if (next >= n) return undefined;
-      // While the store is read, whole chunks only; then shrinking towards the end.
-      if (total === undefined && n - next < READING_CHUNK) return undefined;
-      const size =
-        total === undefined
-          ? READING_CHUNK
-          : Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil((n - next) / (4 * threads))));
-      // Also bounded in bytes: a store may hold files of up to MAX_SIGNATURE_SIZE each.
-      let to = next + 1;
-      for (let bytes = signatures[next]!.bytes.byteLength; to < Math.min(n, next + size); to++) {
-        bytes += signatures[to]!.bytes.byteLength;
-        if (bytes > MAX_CHUNK_BYTES) break;
-      }
-      const c: Chunk = { from: next, to, done: false, shadowed: false };
-      next = c.to;
-      return c;
-    };
-    const returned: Chunk[] = [];
-    const feed = (w: PoolWorker) => {
-      while (w.ready && !w.dead && w.inFlight.length < IN_FLIGHT) {
-        const c = take();
-        if (!c) return;
-        w.inFlight.push(c);
-        const chunk = packChunk(signatures, c.from, c.to);
-        w.worker.postMessage({ id: c.from, chunk } satisfies AuditWorkerRequest, [chunk.bytes, chunk.ends.buffer]);
-      }
-    };
-    const reclaim = (w: PoolWorker) => {
-      for (const c of w.inFlight.splice(0)) if (!c.done) returned.push(c);
-    };
-    this.onReply = (w, reply) => {
-      const at = 'id' in reply ? w.inFlight.findIndex((c) => c.from === reply.id) : -1;
-      const c = w.inFlight[at];
-      let list: AuditFinding[] | undefined;
-      try {
-        list = c && 'findings' in reply ? decodeFindings(reply.findings) : undefined;
-      } catch {
-        list = undefined;
-      }
-      if (!c || !list || list.length !== c.to - c.from) {
-        this.fail(w); // an answer that does not fit what was asked: the worker's chunks are judged here instead
-        return;
-      }
-      w.inFlight.splice(at, 1);
-      if (complete(c, list)) stats.inWorkers += list.length;
-      feed(w);
-    };
-    this.onEvent = () => {
-      for (const w of this.pool) {
-        if (w.dead) reclaim(w);
-        else feed(w);
-      }
-      wake?.();
-    };
-    for (const w of this.pool) w.worker.ref();
-
-    let inStoreOrder: readonly StoredSignature[];
-    try {
-      inStoreOrder = await read((batch) => {
-        for (const sig of batch) signatures.push(sig);
-        findings.length = signatures.length;
-        this.onEvent?.();
-      });
-      if (inStoreOrder.length !== signatures.length)
-        throw new Error(
-          `audit: the store reader gave ${signatures.length} signatures as read, ${inStoreOrder.length} in store order`,
-        );
-    } catch (e) {
-      this.close();
-      throw e; // as an in-process audit: the store's error, nothing judged
-    }
-    total = signatures.length;
-    if (done > 0) progress(); // what the workers judged while the store was read (never 0/total: as in-process)
-
-    const judge = async (c: Chunk): Promise<void> => {
-      const list: AuditFinding[] = [];
-      for (let i = c.from; i < c.to; i++) {
-        const sig = signatures[i]!;
-        list.push(await auditFinding(sig.bytes, sig.digest, keyring));
-        if ((i - c.from) % SLICE === SLICE - 1) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          if (c.done) return; // a worker answered first
-        }
-      }
-      complete(c, list);
-    };
-    const shadow = (): Chunk | undefined => {
-      for (const w of this.pool) {
-        for (let i = w.inFlight.length - 1; i >= 0; i--) {
-          const c = w.inFlight[i]!;
-          if (!c.done && !c.shadowed) {
-            c.shadowed = true;
-            return c;
-          }
-        }
-      }
-      return undefined;
-    };
-    try {
-      this.onEvent?.();
-      while (done < total) {
-        if (progressFailed) throw progressFailed.error;
-        const mainJudges = !options.workersOnly || this.threads === 1;
-        const c = returned.shift() ?? (mainJudges ? (take() ?? shadow()) : undefined);
-        if (c) {
-          if (!c.done) await judge(c);
-          continue;
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-    } catch {
-      // Judged again below, in store order, without workers: an error surfaces as in-process.
-    } finally {
-      this.close();
-    }
-    if (progressFailed) throw progressFailed.error;
-    const readAt = new Map<StoredSignature, number>();
-    for (let i = 0; i < total; i++) readAt.set(signatures[i]!, i);
-    const audited = new Array<AuditedSignature>(total);
-    for (let k = 0; k < total; k++) {
-      const sig = inStoreOrder[k]!;
-      const i = readAt.get(sig);
-      if (i === undefined) throw new Error(`audit: ${sig.source} was not given as read`);
-      let finding = findings[i];
-      if (finding === undefined) {
-        finding = findings[i] = await auditFinding(sig.bytes, sig.digest, keyring);
-        options.onProgress?.(++done, total);
-      }
-      audited[k] = auditedSignature(sig, finding, keyring, options.scopesByFingerprint);
-    }
-    return assembleReport(inStoreOrder, audited);
+  /** The audit on threads (see AuditRun). */
+  private auditAsRead(read: StoreRead, options: Omit<ParallelAuditOptions, 'threads'>): Promise<AuditReport> {
+    return new AuditRun(this, this.keyring, options).run(read);
   }
 }
 

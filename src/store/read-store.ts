@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { FileNotFoundError, InputError } from '../errors.js';
 import { digestProblem } from '../reference/index.js';
-import { manifestDigest } from './digest.js';
+import { manifestDigest } from '../signature/digest.js';
 import { MAX_SIGNATURE_SIZE } from '../openpgp/verify-signature.js';
 
 export interface StoredSignature {

@@ -5,7 +5,7 @@
  * nested result objects costs far more CPU than one flat array).
  */
 import type { AuditFinding, AuditStatus } from './audit.js';
-import type { StoredSignature } from './store.js';
+import type { StoredSignature } from '../store/read-store.js';
 
 export interface PackedChunk {
   /** Every blob of the chunk, back to back. */

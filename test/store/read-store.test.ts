@@ -5,14 +5,8 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { readPublicKeyring } from '../../src/keys/index.js';
-import {
-  lookasideDir,
-  parsePayload,
-  readSignatureStore,
-  SignatureError,
-  verifySignature,
-  writeSignature,
-} from '../../src/signature/index.js';
+import { parsePayload, SignatureError, verifySignature } from '../../src/signature/index.js';
+import { lookasideDir, readSignatureStore, writeSignature } from '../../src/store/index.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES } from '../helpers/paths.js';
 
 const D = 'sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55';

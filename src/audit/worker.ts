@@ -1,14 +1,14 @@
 /**
- * Worker thread of `audit` (see audit-parallel.ts). It receives the plain key index and never loads
- * openpgp.js (without one it parses the keyrings once, loading openpgp.js). It says
+ * Worker thread of `audit` (see parallel.ts). It receives the plain key
+ * index and never loads openpgp.js (without one it parses the keyrings once, loading openpgp.js). It says
  * `ready` once its keyring is built, then judges the packed chunks it is sent and answers each with the
- * flat findings (audit-wire.ts), or `failed` (the main thread then judges that chunk itself).
+ * flat findings (wire.ts), or `failed` (the main thread then judges that chunk itself).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Keyring } from '../keys/index.js';
 import { auditFinding, mergeKeyrings, type AuditFinding } from './audit.js';
-import type { AuditWorkerData, AuditWorkerReply, AuditWorkerRequest } from './audit-parallel.js';
-import { chunkBlob, encodeFindings } from './audit-wire.js';
+import type { AuditWorkerData, AuditWorkerReply, AuditWorkerRequest } from './parallel.js';
+import { chunkBlob, encodeFindings } from './wire.js';
 import { keyringFromPlainIndex } from '../openpgp/key-index.js';
 
 const data = workerData as AuditWorkerData;

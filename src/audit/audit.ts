@@ -7,8 +7,8 @@
 import type { Keyring } from '../keys/index.js';
 import { parseNormalizedNamed } from '../reference/index.js';
 import { SignatureError, type SignatureErrorCode } from '../openpgp/signature-error.js';
-import { parsePayload, type SignaturePayload } from './payload.js';
-import type { StoredSignature } from './store.js';
+import { parsePayload, type SignaturePayload } from '../signature/payload.js';
+import type { StoredSignature } from '../store/read-store.js';
 import { judgeSignature, type VerifiedSignature } from '../openpgp/verify-signature.js';
 
 export type AuditStatus =
@@ -109,7 +109,7 @@ function side(result: VerifiedSignature | SignatureError, mode: 'host' | 'guest'
 
 /**
  * What one signature's audit found, without the file's name and place and without the policy scopes:
- * all a worker thread has to send back (see audit-wire.ts). Reasons are present exactly when a side rejects.
+ * all a worker thread has to send back (see wire.ts). Reasons are present exactly when a side rejects.
  */
 export interface AuditFinding {
   status: AuditStatus;

@@ -12,8 +12,10 @@ import { pathToFileURL } from 'node:url';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, readPublicKeyring, type Keyring } from '../../src/keys/index.js';
-import { decodeFindings, encodeFindings } from '../../src/signature/audit-wire.js';
-import { auditFinding, MAX_SIGNATURE_SIZE, signImage, type StoredSignature } from '../../src/signature/index.js';
+import { decodeFindings, encodeFindings } from '../../src/audit/wire.js';
+import { auditFinding } from '../../src/audit/index.js';
+import { MAX_SIGNATURE_SIZE, signImage } from '../../src/signature/index.js';
+import type { StoredSignature } from '../../src/store/index.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES, REPO_ROOT } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
 

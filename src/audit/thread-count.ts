@@ -1,6 +1,6 @@
 /**
  * How many threads an audit uses: by default one per core, and none for a store known to be small
- * (audit-parallel.ts runs them).
+ * (parallel.ts runs them).
  */
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';

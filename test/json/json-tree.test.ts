@@ -1,6 +1,6 @@
 /** The duplicate-keeping JSON reader accepts and refuses exactly what JSON.parse does, and reads the same values. */
 import { describe, expect, it } from 'vitest';
-import { JsonSyntaxError, parseJsonTree, type JsonNode } from '../../src/signature/json-tree.js';
+import { JsonSyntaxError, parseJsonTree, type JsonNode } from '../../src/json/json-tree.js';
 
 function plain(node: JsonNode): unknown {
   switch (node.kind) {
