@@ -6,7 +6,7 @@ import { parse as parseToml } from 'smol-toml';
 import type { z } from 'zod';
 import { InputError, type Location } from '../errors.js';
 import { parseAllDocuments } from 'yaml';
-import { decodeInitdata, INITDATA_ANNOTATION, initdataAnnotationValue } from '../render/initdata.js';
+import { decodeInitdata, INITDATA_ANNOTATION, initdataAnnotationValue } from './annotation.js';
 import { cdhConfigSchema, type CdhImageConfig } from './cdh-schema.js';
 import { initdataSchema, type InitdataDocument } from './schema.js';
 

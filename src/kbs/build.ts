@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { loadBundle } from '../bundle/load.js';
 import type { Bundle } from '../bundle/types.js';
 import { InputError } from '../errors.js';
-import type { AdminAuthForm } from '../trustee/version.js';
+import type { AdminAuthForm } from './trustee-version.js';
 import { replaceDirAtomic, writeFileAtomic } from '../util/atomic.js';
 import { hostConfigFiles, isHostConfigPath, type HostFile } from './host-config.js';
 import { DEFAULT_K8S_NAMESPACE, k8sManifests } from './k8s.js';

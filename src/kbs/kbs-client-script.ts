@@ -4,7 +4,7 @@
  * so the script works wherever it is copied; it carries the credential, so it is written 0700.
  * trustee v0.21 authenticates with a bearer token file, v0.17–v0.20 with the admin's Ed25519 key.
  */
-import type { AdminAuthForm } from '../trustee/version.js';
+import type { AdminAuthForm } from './trustee-version.js';
 import type { KbsResource } from './render.js';
 import { resourcePath } from '../resource-id/resource-id.js';
 

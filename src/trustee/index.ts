@@ -1,4 +1,4 @@
-export * from './version.js';
+export * from '../kbs/trustee-version.js';
 export * from './errors.js';
 export * from './admin-token.js';
 export * from './admin-client.js';

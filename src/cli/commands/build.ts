@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { buildRepository, type BuildResult } from '../../kbs/build.js';
 import { LAYOUTS, type Layout } from '../../kbs/layout.js';
-import { adminAuthForm, parseTrusteeVersion } from '../../trustee/version.js';
+import { adminAuthForm, parseTrusteeVersion } from '../../kbs/trustee-version.js';
 import { printJson, printLine, progressReporter, style, warnLine } from '../output.js';
 
 interface BuildFlags {
