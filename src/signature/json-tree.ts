@@ -163,6 +163,8 @@ export function parseJsonTree(text: string): JsonNode {
 }
 
 function quoteChar(c: string): string {
+  // Go's scanner reports the first byte of a multi-byte character, as a Latin-1 rune (a BOM is 'ï').
+  if (c.charCodeAt(0) > 0x7f) return `'${String.fromCharCode(Buffer.from(c, 'utf8')[0] ?? 0)}'`;
   if (c === "'") return "'\\''";
   if (c === '"') return "'\"'";
   return `'${c}'`;

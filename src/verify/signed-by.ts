@@ -12,6 +12,8 @@ import type { EvalContext } from './context.js';
 import { decodeBase64 } from './base64.js';
 import { identityMismatch } from './identity.js';
 import { readKeyPath } from './key-source.js';
+import { guestHas } from '../releases/guest-components.js';
+import { hostHas } from '../releases/containers-image.js';
 import { readSignatureStore, type SignatureBlob } from './signature-store.js';
 import { signatureBase, signatureDirName } from './sigstore-config.js';
 import type { RequirementOutcome, SignatureAttempt } from './types.js';
@@ -55,7 +57,9 @@ async function guestSignedBy(req: SignedByRequirement, ctx: EvalContext): Promis
     keyBytes = decoded.bytes;
     keyWhere = 'keyData';
   } else {
-    const read = await readKeyPath(req.keyPath ?? '', 'guest', ctx.inputs.resources, ctx.inputs.rootfs, 'SignedBy');
+    const read = await readKeyPath(req.keyPath ?? '', 'guest', ctx.inputs.resources, ctx.inputs.rootfs, 'SignedBy', {
+      kbsPlugins: guestHas(ctx.guestRelease, 'kbsPluginScheme'),
+    });
     if (!read.ok) return deny(read.reason);
     keyBytes = read.bytes;
     keyWhere = req.keyPath ?? '';
@@ -203,6 +207,13 @@ async function hostJudge(
     payloadBytes = v.payloadBytes;
     const sigNotes = describeSignatureNotes(v);
     if (sigNotes.length) attempt.notes = sigNotes;
+    if (v.bySubkey && !hostHas(ctx.hostRelease, 'subkeySignatures')) {
+      return {
+        ...attempt,
+        reason: `Signature by key ${v.subkeyFingerprint ?? v.keyId} is not accepted`,
+        code: 'E_SUBKEY',
+      };
+    }
     if (v.bySubkey) {
       viaSubkey = `made by signing subkey ${v.subkeyFingerprint ?? v.keyId} of ${v.signerFingerprint}: accepted by containers/image ≥ 5.37; older hosts (skopeo 1.9.3 / c/image 5.23) reject it with "Signature by key ${v.subkeyFingerprint ?? v.keyId} is not accepted"`;
     }

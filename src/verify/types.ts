@@ -80,4 +80,6 @@ export interface VerifyReport {
   allowed: boolean;
   decisions: SideDecision[];
   divergences: Divergence[];
+  /** The releases whose decisions were followed: `guest` (guest-components, e.g. `v0.21.0`) and/or `host` (containers/image, e.g. `5.37.0`). */
+  releases: { guest?: string; host?: string };
 }

@@ -16,6 +16,12 @@ import {
   type ResourceSource,
 } from '../../verify/index.js';
 import { printJson, printLine, style } from '../output.js';
+import {
+  CURRENT_GUEST_RELEASE,
+  formatGuestRelease,
+  parseGuestRelease,
+  type GuestRelease,
+} from '../../releases/guest-components.js';
 
 interface LintFlags {
   kbs?: string;
@@ -24,6 +30,7 @@ interface LintFlags {
   kbsRepository: string;
   kbsTag: string;
   json?: boolean;
+  guestRelease: string;
 }
 
 export function register(program: Command): void {
@@ -35,11 +42,17 @@ export function register(program: Command): void {
     .option('--rootfs <path>', 'guest rootfs (directory, disk image or initrd) to check key files and signatures in')
     .option('--kbs-repository <name>', 'KBS repository name of the resources', 'default')
     .option('--kbs-tag <tag>', 'KBS tag of the resources', 'test')
+    .option(
+      '--guest-release <version>',
+      'lint for image-rs of this guest-components release (older ones: empty rule lists, kbs+ keyPaths)',
+      formatGuestRelease(CURRENT_GUEST_RELEASE),
+    )
     .option('--json', 'machine-readable findings')
     .action(async (flags: LintFlags) => {
-      const findings = await runLint(flags);
-      if (flags.json) printJson({ findings });
-      else printFindings(findings);
+      const guestRelease = parseGuestRelease(flags.guestRelease);
+      const findings = await runLint(flags, guestRelease);
+      if (flags.json) printJson({ guestRelease: formatGuestRelease(guestRelease), findings });
+      else printFindings(findings, guestRelease);
       process.exitCode = findings.length ? 1 : 0;
     });
 }
@@ -73,7 +86,7 @@ async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
   return { resources: { get: (p) => repo.get(p) }, label: flags.kbs, repo: flags.kbsRepository, tag: flags.kbsTag };
 }
 
-async function runLint(flags: LintFlags): Promise<LintFinding[]> {
+async function runLint(flags: LintFlags, guestRelease: GuestRelease): Promise<LintFinding[]> {
   const { resources, label, repo, tag, registryCas } = await resourcesFrom(flags);
   const policyId = `${repo}/security-policy/${tag}`;
   const policy = await resources.get(policyId);
@@ -94,6 +107,7 @@ async function runLint(flags: LintFlags): Promise<LintFinding[]> {
         resources,
         ...(rootfs ? { rootfs } : {}),
         ...(registryCas ? { registryCas } : {}),
+        guestRelease,
       },
       defaultSignatureBackend,
     );
@@ -102,7 +116,8 @@ async function runLint(flags: LintFlags): Promise<LintFinding[]> {
   }
 }
 
-function printFindings(findings: LintFinding[]): void {
+function printFindings(findings: LintFinding[], guestRelease: GuestRelease): void {
+  printLine(style.dim(`Linted for image-rs of guest-components ${formatGuestRelease(guestRelease)}.`));
   if (findings.length === 0) {
     printLine(style.good('No findings: the guest and the host read this configuration the same way.'));
     return;

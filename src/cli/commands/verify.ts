@@ -16,6 +16,9 @@ import { parseAuths } from '../../verify/auths.js';
 import type { HttpGetter } from '../../verify/inputs.js';
 import type { FetchOptions } from '../../registry/index.js';
 import { printJson, printLine, style } from '../output.js';
+import { CURRENT_HOST_RELEASE, formatHostRelease, parseHostRelease } from '../../releases/containers-image.js';
+import { CURRENT_GUEST_RELEASE, formatGuestRelease, parseGuestRelease } from '../../releases/guest-components.js';
+import { releasesFollowed } from '../../verify/verify.js';
 
 interface VerifyFlags {
   kbs?: string;
@@ -32,6 +35,8 @@ interface VerifyFlags {
   caFile?: string[];
   insecure?: boolean;
   json?: boolean;
+  guestRelease: string;
+  hostRelease: string;
 }
 
 const MODES: readonly VerifierMode[] = ['image-rs', 'containers-image', 'both'];
@@ -76,6 +81,16 @@ export function register(program: Command): void {
       [] as string[],
     )
     .option('--insecure', 'talk plain http to the registry')
+    .option(
+      '--guest-release <version>',
+      'decide as image-rs of this guest-components release (older ones: empty rule lists, OpenPGP library, kbs+ keyPaths, cosign)',
+      formatGuestRelease(CURRENT_GUEST_RELEASE),
+    )
+    .option(
+      '--host-release <version>',
+      'decide as this containers/image release (before 5.37: signatures by subkeys refused, as skopeo 1.9.3 does)',
+      formatHostRelease(CURRENT_HOST_RELEASE),
+    )
     .option('--json', 'machine-readable report')
     .action(async (image: string, flags: VerifyFlags) => {
       const report = await runVerify(image, flags);
@@ -93,13 +108,18 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
   if (given.length !== 1)
     throw new InputError('E_USAGE', {}, 'give exactly one of --manifest FILE, --digest sha256:… or --fetch');
   if (!flags.kbs && !flags.policy) throw new InputError('E_USAGE', {}, 'give --kbs REPO (or --policy FILE)');
+  const releases = {
+    guestRelease: parseGuestRelease(flags.guestRelease),
+    hostRelease: parseHostRelease(flags.hostRelease),
+  };
 
   const repository: KbsRepositoryReader | undefined = flags.kbs ? await openKbsRepository(flags.kbs) : undefined;
   const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
   try {
     const fetchOptions = await registryOptions(flags, repository);
     const manifest = await manifestFor(image, flags, fetchOptions);
-    if ('pullProblem' in manifest) return fetchDenial(image, flags.mode as VerifierMode, manifest.pullProblem);
+    if ('pullProblem' in manifest)
+      return fetchDenial(image, flags.mode as VerifierMode, manifest.pullProblem, releases);
     const inputs = await loadVerifyInputs({
       image,
       ...(repository ? { repository } : {}),
@@ -111,6 +131,7 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
       manifest,
       http: lazyHttpStoreGetter(fetchOptions),
       ...(flags.fetch ? { cosign: (await registryAccess()).cosignFetcher(fetchOptions) } : {}),
+      ...releases,
     });
     return await verifyImage(inputs, flags.mode as VerifierMode, defaultSignatureBackend);
   } finally {
@@ -155,7 +176,12 @@ async function registryOptions(flags: VerifyFlags, repository: KbsRepositoryRead
   };
 }
 
-function fetchDenial(image: string, mode: VerifierMode, problem: string): VerifyReport {
+function fetchDenial(
+  image: string,
+  mode: VerifierMode,
+  problem: string,
+  releases: Parameters<typeof releasesFollowed>[0],
+): VerifyReport {
   const sides =
     mode === 'both' ? (['guest', 'host'] as const) : mode === 'image-rs' ? (['guest'] as const) : (['host'] as const);
   const decisions: SideDecision[] = sides.map((side) => ({
@@ -168,7 +194,15 @@ function fetchDenial(image: string, mode: VerifierMode, problem: string): Verify
     message: `cannot pull the image manifest: ${problem}`,
     chain: [`cannot pull the image manifest: ${problem}`],
   }));
-  return { image, digest: '', mode, allowed: false, decisions, divergences: [] };
+  return {
+    image,
+    digest: '',
+    mode,
+    allowed: false,
+    decisions,
+    divergences: [],
+    releases: releasesFollowed(releases, sides),
+  };
 }
 
 function printDecision(d: SideDecision): void {
@@ -202,10 +236,15 @@ function printDecision(d: SideDecision): void {
 }
 
 function printReport(r: VerifyReport): void {
+  const followed = [
+    r.releases.guest ? `image-rs of guest-components ${r.releases.guest}` : undefined,
+    r.releases.host ? `containers/image ${r.releases.host}` : undefined,
+  ].filter(Boolean);
   const verdicts = r.decisions.map((d) => `${d.allowed ? 'ALLOWED' : 'DENIED'} by ${SIDE_LABEL[d.side]}`).join(', ');
   printLine(
     `${style.bold(r.allowed ? 'ALLOWED' : 'DENIED')} ${r.image}${r.digest ? ` (${r.digest})` : ''}${r.decisions.length > 1 ? `: ${verdicts}` : ''}`,
   );
+  printLine(style.dim(`  decided as ${followed.join(' and ')}`));
   for (const d of r.decisions) {
     printLine();
     printDecision(d);
