@@ -26,7 +26,8 @@ export class SerdeError extends Error {}
 const RECURSION_LIMIT = 128;
 const I64_MAX = 9223372036854775807n;
 const I64_MIN = -9223372036854775808n;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_HIGH_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])/;
+const LONE_LOW_SURROGATE = /(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The UTF-8 text serde_json sees: no BOM skipped (a BOM is not JSON whitespace). */
 export function decodeJsonBytes(bytes: Uint8Array): string {
@@ -63,7 +64,9 @@ function unexpected(node: JsonNode): string {
 }
 
 function checkString(s: string): string {
-  if (LONE_SURROGATE.test(s)) throw new SerdeError('lone leading surrogate in hex escape');
+  // JSON text decoded by TextDecoder holds no lone surrogate: any here came from a `\u` escape.
+  if (LONE_HIGH_SURROGATE.test(s)) throw new SerdeError('unexpected end of hex escape');
+  if (LONE_LOW_SURROGATE.test(s)) throw new SerdeError('lone leading surrogate in hex escape');
   return s;
 }
 

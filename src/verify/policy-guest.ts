@@ -57,8 +57,13 @@ export const guestPolicySchema = z.object({
   transports: z.record(z.string(), z.record(z.string(), guestRequirementList)),
 });
 
+const UNIT_REQUIREMENTS = ['insecureAcceptAnything', 'reject'];
+
 /** serde reads `null` as None for the Option fields of a requirement: drop them before zod sees them. */
 function nullsAsAbsent(value: unknown): unknown {
+  // An internally tagged enum may also be a sequence whose first element is the tag: `["reject"]`.
+  if (Array.isArray(value) && value.length === 1 && UNIT_REQUIREMENTS.includes(value[0] as string))
+    return { type: value[0] as string };
   if (Array.isArray(value)) return value.map(nullsAsAbsent);
   if (value !== null && typeof value === 'object') {
     const isRequirement = 'type' in value;

@@ -94,13 +94,16 @@ describe('parsePayload host (containers/image paranoid rules)', () => {
 });
 
 describe('parsePayload guest (image-rs serde rules)', () => {
-  it('ignores extra fields, keeps the last duplicate, does not check the type value, allows optional to be absent', () => {
-    const crit = `{"type":"anything","type":"still anything","extra":true,"image":{"docker-manifest-digest":"a","docker-manifest-digest":"${D}"},"identity":{"docker-reference":"r/x:1","x":1}}`;
+  it('ignores extra fields, refuses a repeated field, does not check the type value, allows optional to be absent', () => {
+    const crit = `{"type":"anything","extra":true,"extra":false,"image":{"docker-manifest-digest":"${D}"},"identity":{"docker-reference":"r/x:1","x":1}}`;
     expect(parsePayload(Buffer.from(`{"critical":${crit},"unknown":1}`), 'guest')).toEqual({
       dockerReference: 'r/x:1',
       manifestDigest: D,
-      type: 'still anything',
+      type: 'anything',
     });
+    expect(reason(`{"critical":${crit.replace('"anything"', '"a","type":"b"')}}`, 'guest')).toBe(
+      'duplicate field `type`',
+    );
     expect(parsePayload(Buffer.from(body(CRIT, 'null')), 'guest').creator).toBeUndefined();
     expect(
       parsePayload(Buffer.from(body(CRIT, '{"creator":null,"timestamp":null,"x":[]}')), 'guest').timestamp,
