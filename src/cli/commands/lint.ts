@@ -117,9 +117,10 @@ async function runLint(flags: LintFlags, guestRelease: GuestRelease): Promise<Li
 }
 
 function printFindings(findings: LintFinding[], guestRelease: GuestRelease): void {
-  printLine(style.dim(`Linted for image-rs of guest-components ${formatGuestRelease(guestRelease)}.`));
+  const release = style.dim(`(linted for image-rs of guest-components ${formatGuestRelease(guestRelease)})`);
   if (findings.length === 0) {
     printLine(style.good('No findings: the guest and the host read this configuration the same way.'));
+    printLine(release);
     return;
   }
   printLine(style.bold(`${findings.length} finding${findings.length === 1 ? '' : 's'}:`));
@@ -128,4 +129,5 @@ function printFindings(findings: LintFinding[], guestRelease: GuestRelease): voi
     printLine(`  problem: ${f.problem}`);
     printLine(`  fix:     ${f.fix}`);
   }
+  printLine(release);
 }
