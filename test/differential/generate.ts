@@ -45,7 +45,9 @@ export interface Case {
 }
 
 export const KEY_DIR = '/etc/pki/differential';
-const STORE_BASES = ['/var/lib/containers/sigstore', '/sigs', '/srv/sig store', '/run/sigs'];
+// Not under /run: the kata agent mounts a tmpfs there at boot, which the verifier models and the oracle
+// (image-rs's code on a plain directory) does not.
+const STORE_BASES = ['/var/lib/containers/sigstore', '/sigs', '/srv/sig store', '/opt/sigs'];
 const KEY_NAMES: KeyName[] = ['rsa', 'ed25519', 'subkey', 'expired'];
 
 /** A label for every keyData string written, so reports can say which key it is. */
