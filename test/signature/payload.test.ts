@@ -67,6 +67,7 @@ describe('parsePayload host (containers/image paranoid rules)', () => {
 
   it.each([
     ['This is not JSON\n', "invalid character 'T' looking for beginning of value"],
+    [`\ufeff${body(CRIT)}`, "invalid character 'ï' looking for beginning of value"],
     [body(CRIT, '{"timestamp":1.5}'), 'Field optional.timestamp is not an integer'],
     [body(CRIT, '{"timestamp":"1"}'), 'json: cannot unmarshal string into Go value of type float64'],
     [body(CRIT, '{"creator":1}'), 'json: cannot unmarshal number into Go value of type string'],
