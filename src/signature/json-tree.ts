@@ -1,7 +1,8 @@
 /**
  * A small strict JSON reader that keeps every object member in order, duplicates included, so that
  * the payload rules of each verifier can be applied exactly (containers/image rejects duplicate keys
- * anywhere; serde refuses a repeated struct field and keeps the last entry of a map, see serde-read.ts). Errors are worded like Go's encoding/json.
+ * anywhere; serde refuses a repeated struct field and keeps the last entry of a map, see serde-read.ts).
+ * Errors are worded like Go's encoding/json.
  */
 export type JsonNode =
   | { kind: 'object'; entries: Array<[string, JsonNode]> }
