@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   E_ADDRESS: 'a registry address is not an IPv4 or IPv6 address',
   E_RESOURCE_NAME: 'a KBS repository, type or tag name breaks trustee naming rules',
   E_GUEST_RELEASE: 'not a guest-components release',
+  E_HOST_RELEASE: 'not a containers/image release',
 
   // Keys
   E_NOT_OPENPGP: 'a key file is not OpenPGP key material',

@@ -1,7 +1,8 @@
 /**
  * A small strict JSON reader that keeps every object member in order, duplicates included, so that
  * the payload and policy rules of each verifier can be applied exactly (containers/image rejects
- * duplicate keys anywhere; serde keeps the last). Errors are worded like Go's encoding/json.
+ * duplicate keys anywhere; serde refuses a repeated struct field and keeps the last entry of a map, see
+ * serde-read.ts). Errors are worded like Go's encoding/json.
  *
  * Hand-written for correctness, not speed: JSON.parse silently keeps the last of duplicate keys and
  * words errors its own way, so with it the verifier could not tell a payload the host refuses from
@@ -167,6 +168,8 @@ export function parseJsonTree(text: string): JsonNode {
 }
 
 function quoteChar(c: string): string {
+  // Go's scanner reports the first byte of a multi-byte character, as a Latin-1 rune (a BOM is 'ï').
+  if (c.charCodeAt(0) > 0x7f) return `'${String.fromCharCode(Buffer.from(c, 'utf8')[0] ?? 0)}'`;
   if (c === "'") return "'\\''";
   if (c === '"') return "'\"'";
   return `'${c}'`;

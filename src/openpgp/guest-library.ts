@@ -15,12 +15,7 @@
  *   from it, not observed, so the same keyring reading is used for both.
  * - The sequoia verdict also refuses a wrong stored hash prefix, as rPGP does (not observed either).
  */
-import { guestReleaseAtLeast, type GuestRelease } from '../releases/guest-components.js';
+import type { GuestOpenPgp } from '../releases/guest-components.js';
 
-export type GuestOpenPgpLibrary = 'sequoia' | 'rpgp';
-
-export const FIRST_RPGP_RELEASE: GuestRelease = { major: 0, minor: 20, patch: 0 };
-
-export function guestOpenPgpLibrary(release: GuestRelease): GuestOpenPgpLibrary {
-  return guestReleaseAtLeast(release, FIRST_RPGP_RELEASE) ? 'rpgp' : 'sequoia';
-}
+/** Which release uses which library: `guestOpenPgp(release)` in releases/guest-components.ts. */
+export type GuestOpenPgpLibrary = GuestOpenPgp;

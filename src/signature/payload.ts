@@ -2,13 +2,15 @@
  * The simple-signing payload: built as containers/image writes it, parsed as each verifier reads it.
  * host  = containers/image `strictUnmarshalJSON` (exact fields, duplicate keys rejected, type checked,
  *         integral timestamp), with its error texts;
- * guest = image-rs `SigPayload` through serde (extra fields ignored, last duplicate wins, type must be a
- *         string whatever its value, `optional` may be absent), with serde-like texts.
+ * guest = image-rs `SigPayload` through serde_json (serde-read.ts: extra fields ignored, a repeated field
+ *         refused, a struct may be an array, type must be a string whatever its value, `optional` may be
+ *         absent), with serde's texts.
  */
 import { InputError } from '../errors.js';
 import { digestProblem } from '../reference/index.js';
 import { SignatureError, type VerifyMode } from '../openpgp/signature-error.js';
 import { JsonSyntaxError, parseJsonTree, type JsonNode } from '../json/json-tree.js';
+import { decodeJsonBytes, SerdeError, serdeRead, type SerdeShape } from '../json/serde-read.js';
 
 export const SIGNATURE_TYPE = 'atomic container signature';
 
@@ -121,7 +123,8 @@ function goString(node: JsonNode): string {
 function parseHost(bytes: Uint8Array): SignaturePayload {
   let root: JsonNode;
   try {
-    root = parseJsonTree(new TextDecoder('utf-8').decode(bytes));
+    // Go reads the bytes as they are: a BOM is not JSON whitespace for encoding/json either.
+    root = parseJsonTree(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes));
   } catch (e) {
     if (e instanceof JsonSyntaxError) throw hostError(e.message);
     throw e;
@@ -158,82 +161,59 @@ function guestError(text: string): SignatureError {
   return new SignatureError('E_SIG_PAYLOAD', 'guest', text);
 }
 
-function serdeUnexpected(node: JsonNode): string {
-  switch (node.kind) {
-    case 'null':
-      return 'null';
-    case 'string':
-      return `string ${JSON.stringify(node.value)}`;
-    case 'number':
-      return isJsonInteger(node) ? `integer \`${node.raw}\`` : `floating point \`${node.value}\``;
-    case 'bool':
-      return `boolean \`${node.value}\``;
-    case 'array':
-      return 'sequence';
-    case 'object':
-      return 'map';
-  }
-}
+const STRING: SerdeShape = { type: 'string' };
 
-function isJsonInteger(node: { raw: string }): boolean {
-  return /^-?\d+$/.test(node.raw);
-}
+/** image-rs `SigPayload` and its parts (`payload/simple_signing.rs`), field order as declared. */
+const SIG_PAYLOAD: SerdeShape = {
+  type: 'struct',
+  name: 'SigPayload',
+  fields: {
+    critical: {
+      type: 'struct',
+      name: 'Critical',
+      fields: {
+        type: STRING,
+        image: { type: 'struct', name: 'Image', fields: { 'docker-manifest-digest': STRING } },
+        identity: { type: 'struct', name: 'Identity', fields: { 'docker-reference': STRING } },
+      },
+    },
+    optional: {
+      type: 'option',
+      inner: {
+        type: 'struct',
+        name: 'Optional',
+        fields: { creator: { type: 'option', inner: STRING }, timestamp: { type: 'option', inner: { type: 'i64' } } },
+        flattenRest: true,
+      },
+    },
+  },
+};
 
-/** serde struct: last duplicate wins, unknown members ignored. */
-function serdeStruct(node: JsonNode, name: string): Map<string, JsonNode> {
-  if (node.kind !== 'object') throw guestError(`invalid type: ${serdeUnexpected(node)}, expected struct ${name}`);
-  return new Map(node.entries);
-}
-
-function serdeRequired(map: Map<string, JsonNode>, field: string): JsonNode {
-  const v = map.get(field);
-  if (v === undefined) throw guestError(`missing field \`${field}\``);
-  return v;
-}
-
-function serdeString(node: JsonNode): string {
-  if (node.kind !== 'string') throw guestError(`invalid type: ${serdeUnexpected(node)}, expected a string`);
-  return node.value;
+interface GuestPayload {
+  critical: { type: string; image: { 'docker-manifest-digest': string }; identity: { 'docker-reference': string } };
+  optional?: { creator?: string; timestamp?: number };
 }
 
 function parseGuest(bytes: Uint8Array): SignaturePayload {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = decodeJsonBytes(bytes);
   } catch {
     throw guestError('Signature body is not valid UTF-8');
   }
-  let root: JsonNode;
+  let p: GuestPayload;
   try {
-    root = parseJsonTree(text);
+    p = serdeRead(text, SIG_PAYLOAD) as GuestPayload;
   } catch (e) {
-    if (e instanceof JsonSyntaxError) throw guestError(e.serdeText);
+    if (e instanceof SerdeError) throw guestError(e.message);
     throw e;
   }
-  const top = serdeStruct(root, 'SigPayload');
-  const critical = serdeStruct(serdeRequired(top, 'critical'), 'Critical');
-  const type = serdeString(serdeRequired(critical, 'type'));
-  const image = serdeStruct(serdeRequired(critical, 'image'), 'Image');
-  const manifestDigest = serdeString(serdeRequired(image, 'docker-manifest-digest'));
-  const identity = serdeStruct(serdeRequired(critical, 'identity'), 'Identity');
-  const dockerReference = serdeString(serdeRequired(identity, 'docker-reference'));
-  const result: SignaturePayload = { dockerReference, manifestDigest, type };
-  const optionalNode = top.get('optional');
-  if (optionalNode !== undefined && optionalNode.kind !== 'null') {
-    const optional = serdeStruct(optionalNode, 'Optional');
-    const creator = optional.get('creator');
-    if (creator !== undefined && creator.kind !== 'null') result.creator = serdeString(creator);
-    const timestamp = optional.get('timestamp');
-    if (timestamp !== undefined && timestamp.kind !== 'null') {
-      if (timestamp.kind !== 'number' || !isJsonInteger(timestamp)) {
-        throw guestError(`invalid type: ${serdeUnexpected(timestamp)}, expected i64`);
-      }
-      const big = BigInt(timestamp.raw);
-      if (big > 9223372036854775807n || big < -9223372036854775808n) {
-        throw guestError(`invalid value: integer \`${timestamp.raw}\`, expected i64`);
-      }
-      result.timestamp = Number(big);
-    }
-  }
-  return result;
+  const { critical, optional } = p;
+  return {
+    dockerReference: critical.identity['docker-reference'],
+    manifestDigest: critical.image['docker-manifest-digest'],
+    type: critical.type,
+    ...(optional?.creator !== undefined ? { creator: optional.creator } : {}),
+    ...(optional?.timestamp !== undefined ? { timestamp: optional.timestamp } : {}),
+  };
 }

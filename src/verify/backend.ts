@@ -5,6 +5,7 @@
 import type { Location } from '../errors.js';
 import { isErrorCode, type ErrorCode } from '../error-codes.js';
 import type { Keyring } from '../keys/index.js';
+import type { GuestOpenPgpLibrary } from '../openpgp/guest-library.js';
 import type { Side } from './types.js';
 
 export interface VerifiedSignatureInfo {
@@ -20,6 +21,11 @@ export interface VerifiedSignatureInfo {
   subkeyRevoked: boolean;
 }
 
+export interface VerifyCallOptions {
+  now?: Date;
+  guestLibrary?: GuestOpenPgpLibrary;
+}
+
 export interface PayloadInfo {
   dockerReference: string;
   manifestDigest: string;
@@ -33,8 +39,11 @@ export interface SignatureBackend {
    * secret key refused), as `lint` wants it.
    */
   readKeyring(bytes: Uint8Array, location: Location, side?: Side): Promise<Keyring>;
-  /** Throws an error with `.code` and `.reason` (worded per side) when the blob does not verify. */
-  verify(blob: Uint8Array, keyring: Keyring, side: Side, now?: Date): Promise<VerifiedSignatureInfo>;
+  /**
+   * Throws an error with `.code` and `.reason` (worded per side) when the blob does not verify. `guestLibrary`
+   * is the guest release's OpenPGP library (default: the backend's own, rPGP unless it was made otherwise).
+   */
+  verify(blob: Uint8Array, keyring: Keyring, side: Side, options?: VerifyCallOptions): Promise<VerifiedSignatureInfo>;
   /** Throws an error with `.reason` worded per side when the payload is not acceptable JSON. */
   parsePayload(bytes: Uint8Array, side: Side): PayloadInfo;
   /** containers/image `manifest.Digest` (schema1 JWS stripped); throws on malformed schema1. */

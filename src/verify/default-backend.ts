@@ -28,8 +28,11 @@ export function createSignatureBackend(options: SignatureBackendOptions = {}): S
     readKeyring: async (bytes, location, side) =>
       readPlainPublicKeyring(bytes) ??
       (await import('../openpgp/keyring.js')).readPublicKeyring(bytes, location, keyringReadOptions(side)),
-    verify: (blob, keyring, side, now) =>
-      verifySignature(blob, keyring, side, { guestLibrary, ...(now ? { now } : {}) }),
+    verify: (blob, keyring, side, call = {}) =>
+      verifySignature(blob, keyring, side, {
+        guestLibrary: call.guestLibrary ?? guestLibrary,
+        ...(call.now ? { now: call.now } : {}),
+      }),
     parsePayload: (bytes, side) => parsePayload(bytes, side),
     manifestDigest: (bytes) => manifestDigest(bytes),
   };

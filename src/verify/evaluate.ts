@@ -4,6 +4,7 @@
  */
 import {
   familiarString,
+  parseGuestReference,
   parseReference,
   referenceString,
   digestProblem,
@@ -21,6 +22,8 @@ import { evaluateSignedBy } from './signed-by.js';
 import { evaluateSigstoreSigned } from './sigstore-signed.js';
 import { parseSigstoreConfig } from './sigstore-config.js';
 import { runtimeView } from './runtime-view.js';
+import { CURRENT_HOST_RELEASE } from '../releases/containers-image.js';
+import { CURRENT_GUEST_RELEASE, guestHas, guestOpenPgp } from '../releases/guest-components.js';
 import type { RequirementOutcome, Side, SideDecision } from './types.js';
 
 export const GUEST_PREFIX = 'Image policy rejected: ';
@@ -41,12 +44,20 @@ function denied(
   return { side, allowed: false, image, outcomes: [], message, chain, code, notes: [], ...extra };
 }
 
+/**
+ * The guest parses the reference when it pulls, then parses its canonical string again when it checks
+ * the signature: a reference only the first parse accepts (`Mirror/app`) fails the check.
+ */
+function guestOrigin(image: string): DockerReference {
+  return parseGuestReference(referenceString(parseGuestReference(image)));
+}
+
 export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: SignatureBackend): Promise<SideDecision> {
   // The guest reads its rootfs with the agent's tmpfs mounted over /run; the host reads files as they are.
   if (side === 'guest') inputs = { ...inputs, rootfs: runtimeView(inputs.rootfs) };
   let origin: DockerReference;
   try {
-    origin = parseReference(inputs.image);
+    origin = side === 'guest' ? guestOrigin(inputs.image) : parseReference(inputs.image);
   } catch (e) {
     const text = side === 'guest' ? `Failed to parse image reference: ${inputs.image}` : (e as Error).message;
     return denied(side, inputs.image, text, [text, (e as Error).message], 'E_REFERENCE');
@@ -91,9 +102,14 @@ export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: Si
     }
   }
 
+  const guestRelease = inputs.guestRelease ?? CURRENT_GUEST_RELEASE;
   const selected = selectRequirements(policy, origin);
   const rules = selected.requirements.map(describeRequirement);
   const base = { side, image, scope: selected.scope, rules, notes: [...policy.notes] };
+  if (selected.requirements.length === 0 && !guestHas(guestRelease, 'emptyRequirementListAllows')) {
+    const text = `${GUEST_PREFIX}List of verification policy requirements must not be empty`;
+    return { ...base, allowed: false, outcomes: [], message: text, chain: [text], code: 'EMPTY_LIST_DENIES' };
+  }
   if (selected.requirements.length === 0) {
     // Only the guest gets here: the host refuses an empty list when it parses the policy.
     return {
@@ -114,6 +130,9 @@ export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: Si
     digest,
     sigstoreConfig,
     now: inputs.now ?? new Date(),
+    guestRelease,
+    hostRelease: inputs.hostRelease ?? CURRENT_HOST_RELEASE,
+    guestOpenPgp: guestOpenPgp(guestRelease),
   };
   const outcomes: RequirementOutcome[] = [];
   for (const [index, req] of selected.requirements.entries()) {

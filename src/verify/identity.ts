@@ -6,8 +6,8 @@
 import type { SignedIdentity } from '../policy/schema.js';
 import {
   isCanonical,
+  parseGuestReference,
   parseNormalizedNamed,
-  parseReference,
   referenceName,
   referenceString,
   type DockerReference,
@@ -29,7 +29,7 @@ export function identityMismatch(
 /** oci-spec `Reference::try_from` (adds `:latest`); returns the parse error text instead of throwing. */
 function guestParse(s: string): DockerReference | string {
   try {
-    return parseReference(s);
+    return parseGuestReference(s);
   } catch (e) {
     return (e as Error).message;
   }

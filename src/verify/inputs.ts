@@ -3,6 +3,8 @@
  * itself, so the same core runs on a KBS directory, a tarball, a disk image or test doubles.
  */
 
+import type { HostRelease } from '../releases/containers-image.js';
+import type { GuestRelease } from '../releases/guest-components.js';
 import type { HttpGetter, StoreFiles } from '../store/image-signatures.js';
 
 export type { HttpGetter };
@@ -60,4 +62,8 @@ export interface VerifyInputs {
   cosign?: CosignFetcher;
   /** Clock for expiry checks (tests pin it). */
   now?: Date;
+  /** The guest-components release the guest side follows (default CURRENT_GUEST_RELEASE). */
+  guestRelease?: GuestRelease;
+  /** The containers/image release the host side follows (default CURRENT_HOST_RELEASE). */
+  hostRelease?: HostRelease;
 }

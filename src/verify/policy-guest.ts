@@ -16,6 +16,7 @@ import {
 } from '../policy/schema.js';
 import type { PolicyReadResult } from './policy.js';
 import { JsonSyntaxError, parseJsonTree, type JsonNode } from '../json/json-tree.js';
+import { decodeJsonBytes, serdeRead, type SerdeShape } from '../json/serde-read.js';
 
 export const GUEST_INVALID_POLICY = 'Invalid image policy file';
 
@@ -56,8 +57,13 @@ export const guestPolicySchema = z.object({
   transports: z.record(z.string(), z.record(z.string(), guestRequirementList)),
 });
 
+const UNIT_REQUIREMENTS = ['insecureAcceptAnything', 'reject'];
+
 /** serde reads `null` as None for the Option fields of a requirement: drop them before zod sees them. */
 function nullsAsAbsent(value: unknown): unknown {
+  // An internally tagged enum may also be a sequence whose first element is the tag: `["reject"]`.
+  if (Array.isArray(value) && value.length === 1 && UNIT_REQUIREMENTS.includes(value[0] as string))
+    return { type: value[0] as string };
   if (Array.isArray(value)) return value.map(nullsAsAbsent);
   if (value !== null && typeof value === 'object') {
     const isRequirement = 'type' in value;
@@ -111,13 +117,25 @@ function duplicateInMap(node: JsonNode, depth: number): string | undefined {
   return undefined;
 }
 
+/** `Policy` as serde reads it: requirements are captured whole first (an internally tagged enum). */
+const POLICY_SHAPE: SerdeShape = {
+  type: 'struct',
+  name: 'Policy',
+  fields: {
+    default: { type: 'seq', item: { type: 'value' } },
+    transports: { type: 'map', value: { type: 'map', value: { type: 'seq', item: { type: 'value' } } } },
+  },
+};
+
 export function parseGuestPolicy(bytes: Uint8Array): PolicyReadResult {
   let json: unknown;
+  let tree: JsonNode;
   try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    const duplicate = duplicateInStruct(parseJsonTree(text));
+    const text = decodeJsonBytes(bytes);
+    json = serdeRead(text, POLICY_SHAPE);
+    tree = parseJsonTree(text);
+    const duplicate = duplicateInStruct(tree);
     if (duplicate) return { ok: false, reason: GUEST_INVALID_POLICY, detail: `duplicate field \`${duplicate}\`` };
-    json = JSON.parse(text);
   } catch (e) {
     return {
       ok: false,
@@ -125,8 +143,6 @@ export function parseGuestPolicy(bytes: Uint8Array): PolicyReadResult {
       detail: e instanceof JsonSyntaxError ? e.serdeText : (e as Error).message,
     };
   }
-  const top =
-    json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
   const parsed = guestPolicySchema.safeParse(nullsAsAbsent(json));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -138,7 +154,7 @@ export function parseGuestPolicy(bytes: Uint8Array): PolicyReadResult {
     };
   }
   const notes: string[] = [];
-  for (const k of Object.keys(top ?? {})) {
+  for (const [k] of tree.kind === 'object' ? tree.entries : []) {
     if (k !== 'default' && k !== 'transports')
       notes.push(`unknown top-level key ${JSON.stringify(k)} ignored by image-rs`);
   }

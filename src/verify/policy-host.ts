@@ -170,7 +170,8 @@ export function parseHostPolicy(bytes: Uint8Array): PolicyReadResult {
   try {
     let json: unknown;
     try {
-      const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      // encoding/json reads the bytes as they are: a BOM is an invalid character, not whitespace.
+      const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
       rejectDuplicateKeys(parseJsonTree(text));
       json = JSON.parse(text);
     } catch (e) {

@@ -13,6 +13,8 @@ import { decodeBase64 } from './base64.js';
 import { identityMismatch } from './identity.js';
 import { readKeyPath } from './key-source.js';
 import { readGuestSignatures, readHostSignatures, type SignatureBlob } from '../store/image-signatures.js';
+import { guestHas } from '../releases/guest-components.js';
+import { hostHas } from '../releases/containers-image.js';
 import { signatureBase, signatureDirName } from './sigstore-config.js';
 import type { RequirementOutcome, SignatureAttempt } from './types.js';
 import { describeKeyNotes, describeSignatureNotes } from './notes.js';
@@ -55,7 +57,9 @@ async function guestSignedBy(req: SignedByRequirement, ctx: EvalContext): Promis
     keyBytes = decoded.bytes;
     keyWhere = 'keyData';
   } else {
-    const read = await readKeyPath(req.keyPath ?? '', 'guest', ctx.inputs.resources, ctx.inputs.rootfs, 'SignedBy');
+    const read = await readKeyPath(req.keyPath ?? '', 'guest', ctx.inputs.resources, ctx.inputs.rootfs, 'SignedBy', {
+      kbsPlugins: guestHas(ctx.guestRelease, 'kbsPluginScheme'),
+    });
     if (!read.ok) return deny(read.reason);
     keyBytes = read.bytes;
     keyWhere = req.keyPath ?? '';
@@ -94,7 +98,10 @@ async function guestJudge(
     return { ...attempt, reason: `Failed to parse public key ring: ${keys.problem}`, code: 'E_KEYRING' };
   let payloadBytes: Uint8Array;
   try {
-    const v = await ctx.backend.verify(blob.bytes, keys.keyring, 'guest', ctx.now);
+    const v = await ctx.backend.verify(blob.bytes, keys.keyring, 'guest', {
+      ...(ctx.now ? { now: ctx.now } : {}),
+      guestLibrary: ctx.guestOpenPgp,
+    });
     attempt.signer = v.signerFingerprint;
     payloadBytes = v.payloadBytes;
     const sigNotes = describeSignatureNotes(v);
@@ -192,11 +199,18 @@ async function hostJudge(
   let payloadBytes: Uint8Array;
   let viaSubkey: string | undefined;
   try {
-    const v = await ctx.backend.verify(blob.bytes, keys.keyring, 'host', ctx.now);
+    const v = await ctx.backend.verify(blob.bytes, keys.keyring, 'host', ctx.now ? { now: ctx.now } : {});
     attempt.signer = v.signerFingerprint;
     payloadBytes = v.payloadBytes;
     const sigNotes = describeSignatureNotes(v);
     if (sigNotes.length) attempt.notes = sigNotes;
+    if (v.bySubkey && !hostHas(ctx.hostRelease, 'subkeySignatures')) {
+      return {
+        ...attempt,
+        reason: `Signature by key ${v.subkeyFingerprint ?? v.keyId} is not accepted`,
+        code: 'E_SIG_SUBKEY',
+      };
+    }
     if (v.bySubkey) {
       viaSubkey = `made by signing subkey ${v.subkeyFingerprint ?? v.keyId} of ${v.signerFingerprint}: accepted by containers/image ≥ 5.37; older hosts (skopeo 1.9.3 / c/image 5.23) reject it with "Signature by key ${v.subkeyFingerprint ?? v.keyId} is not accepted"`;
     }

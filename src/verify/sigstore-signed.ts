@@ -17,6 +17,7 @@ import { decodeBase64 } from './base64.js';
 import { identityMismatch } from './identity.js';
 import type { CosignSignatureBlob, CosignSignatureSet } from './inputs.js';
 import { readKeyPath } from './key-source.js';
+import { formatGuestRelease, GUEST_FEATURES, guestHas } from '../releases/guest-components.js';
 import { hostDigestMismatch } from './signed-by.js';
 import type { RequirementOutcome, SignatureAttempt } from './types.js';
 
@@ -51,8 +52,10 @@ export function cosignSignatureReference(ctx: EvalContext): string {
   return `${referenceName(ctx.origin)}:${ctx.digest.replace(':', '-')}.sig`;
 }
 
-function verifyLayer(layer: CosignSignatureBlob, key: KeyObject): boolean {
+function verifyLayer(layer: CosignSignatureBlob, key: KeyObject, stripNewlines = true): boolean {
   if (!layer.signature) return false;
+  // Without the stripping, base64 decoding fails on a line break.
+  if (!stripNewlines && /[\r\n]/.test(layer.signature)) return false;
   const sig = Buffer.from(layer.signature.replace(/[\r\n]/g, ''), 'base64');
   try {
     if (key.asymmetricKeyType === 'rsa') {
@@ -118,17 +121,27 @@ async function guestCosign(req: SigstoreSignedRequirement, ctx: EvalContext): Pr
   if (req.keyData !== undefined) {
     pem = new TextEncoder().encode(req.keyData);
   } else {
-    const read = await readKeyPath(req.keyPath ?? '', 'guest', ctx.inputs.resources, ctx.inputs.rootfs, 'Cosign');
+    const read = await readKeyPath(req.keyPath ?? '', 'guest', ctx.inputs.resources, ctx.inputs.rootfs, 'Cosign', {
+      kbsPlugins: guestHas(ctx.guestRelease, 'kbsPluginScheme'),
+    });
     if (!read.ok) return deny(read.reason);
     pem = read.bytes;
   }
   const key = publicKey(pem);
   if (typeof key === 'string') return deny(key);
+  const anyKeyType = guestHas(ctx.guestRelease, 'cosignAnyKeyType');
+  if (!anyKeyType && !(key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')) {
+    return deny(
+      `the key is not an ECDSA P-256 key: image-rs before ${formatGuestRelease(GUEST_FEATURES.cosignAnyKeyType.since)} verifies cosign signatures with ECDSA P-256 SHA-256 only`,
+    );
+  }
   const image = await fetchSignatureImage(ctx);
   const location = cosignSignatureReference(ctx);
   if (typeof image === 'string') return deny(image, { signatureLocation: location });
+  const stripNewlines = guestHas(ctx.guestRelease, 'cosignSignatureNewlines');
+  const listDigest = guestHas(ctx.guestRelease, 'cosignListDigest') ? ctx.inputs.manifest.listDigest : undefined;
   const attempts: SignatureAttempt[] = image.layers.map((layer, i) => {
-    const ok = verifyLayer(layer, key);
+    const ok = verifyLayer(layer, key, stripNewlines);
     return {
       source: `${image.reference} layer ${i + 1}`,
       accepted: ok,
@@ -149,7 +162,7 @@ async function guestCosign(req: SigstoreSignedRequirement, ctx: EvalContext): Pr
       return deny(p, { signatures: attempts, signatureLocation: location });
     }
     if (attempt) Object.assign(attempt, { signedIdentity: p.reference, signedDigest: p.digest });
-    if (p.digest !== ctx.digest && p.digest !== ctx.inputs.manifest.listDigest) {
+    if (p.digest !== ctx.digest && (listDigest === undefined || p.digest !== listDigest)) {
       if (attempt) Object.assign(attempt, { accepted: false, reason: 'Manifest digest does not match signature.' });
       return deny('Manifest digest does not match signature.', { signatures: attempts, signatureLocation: location });
     }

@@ -28,6 +28,8 @@ export interface VerifySources {
   http?: HttpGetter;
   cosign?: CosignFetcher;
   now?: Date;
+  guestRelease?: VerifyInputs['guestRelease'];
+  hostRelease?: VerifyInputs['hostRelease'];
 }
 
 async function readFileOr(file: string, what: string): Promise<Uint8Array> {
@@ -115,5 +117,7 @@ export async function loadVerifyInputs(s: VerifySources): Promise<VerifyInputs> 
     ...(s.http ? { http: s.http } : {}),
     ...(s.cosign ? { cosign: s.cosign } : {}),
     ...(s.now ? { now: s.now } : {}),
+    ...(s.guestRelease ? { guestRelease: s.guestRelease } : {}),
+    ...(s.hostRelease ? { hostRelease: s.hostRelease } : {}),
   };
 }

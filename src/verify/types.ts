@@ -48,7 +48,7 @@ export interface RequirementOutcome {
 }
 
 /** How a rule list decided when no error code says it: an empty list (image-rs allows), or the rule type that denied. */
-export type DecisionCode = 'EMPTY_LIST_ALLOWS' | `DENIED_BY_${string}`;
+export type DecisionCode = 'EMPTY_LIST_ALLOWS' | 'EMPTY_LIST_DENIES' | `DENIED_BY_${string}`;
 
 export interface SideDecision {
   side: Side;
@@ -84,4 +84,6 @@ export interface VerifyReport {
   allowed: boolean;
   decisions: SideDecision[];
   divergences: Divergence[];
+  /** The releases whose decisions were followed: `guest` (guest-components, e.g. `v0.21.0`) and/or `host` (containers/image, e.g. `5.37.0`). */
+  releases: { guest?: string; host?: string };
 }

@@ -14,8 +14,10 @@ import { defaultSignatureBackend } from './default-backend.js';
 import { initdataFileInputs, type InitdataImageInputs } from './initdata-config.js';
 import type { GuestFiles, HttpGetter, ManifestInput } from './inputs.js';
 import { loadVerifyInputs, manifestFromDigest, manifestFromFile } from './sources.js';
+import type { HostRelease } from '../releases/containers-image.js';
+import type { GuestRelease } from '../releases/guest-components.js';
 import type { SideDecision, VerifierMode, VerifyReport } from './types.js';
-import { verifyImage } from './verify-image.js';
+import { releasesFollowed, verifyImage } from './verify-image.js';
 
 export interface VerifyFilesRequest {
   /** The image reference as the pod spec names it. */
@@ -38,6 +40,9 @@ export interface VerifyFilesRequest {
   /** Registry access for --fetch and http(s) stores. */
   caFiles?: readonly string[];
   insecure?: boolean;
+  /** The releases whose behaviour to follow (default: the current ones). */
+  guestRelease?: GuestRelease;
+  hostRelease?: HostRelease;
   backend?: SignatureBackend;
 }
 
@@ -66,7 +71,11 @@ export async function verifyImageFiles(request: VerifyFilesRequest): Promise<Ver
       fromInitdata?.credential,
     );
     const manifest = await manifestFor(request, fetchOptions);
-    if ('pullProblem' in manifest) return fetchDenial(request.image, request.mode, manifest.pullProblem);
+    const releases = {
+      ...(request.guestRelease ? { guestRelease: request.guestRelease } : {}),
+      ...(request.hostRelease ? { hostRelease: request.hostRelease } : {}),
+    };
+    if ('pullProblem' in manifest) return fetchDenial(request.image, request.mode, manifest.pullProblem, releases);
     const inputs = await loadVerifyInputs({
       image: request.image,
       ...(fromInitdata ? { policy: fromInitdata.policy } : {}),
@@ -80,6 +89,7 @@ export async function verifyImageFiles(request: VerifyFilesRequest): Promise<Ver
       manifest,
       http: lazyHttpStoreGetter(fetchOptions),
       ...('fetch' in request.manifest ? { cosign: (await registryAccess()).cosignFetcher(fetchOptions) } : {}),
+      ...releases,
     });
     return await verifyImage(inputs, request.mode, request.backend ?? defaultSignatureBackend);
   } finally {
@@ -142,7 +152,10 @@ async function registryOptions(
       throw new InputError('E_FILE_NOT_FOUND', { file: f }, 'CA file not found');
     }
   }
-  const credential = initdataCredential ?? { bytes: await repository?.get(credentialId), source: `kbs:///${credentialId}` };
+  const credential = initdataCredential ?? {
+    bytes: await repository?.get(credentialId),
+    source: `kbs:///${credentialId}`,
+  };
   const platform = 'fetch' in request.manifest ? request.manifest.platform : undefined;
   return {
     ...(credential.bytes ? { auths: parseAuths(credential.bytes, credential.source) } : {}),
@@ -152,7 +165,12 @@ async function registryOptions(
   };
 }
 
-function fetchDenial(image: string, mode: VerifierMode, problem: string): VerifyReport {
+function fetchDenial(
+  image: string,
+  mode: VerifierMode,
+  problem: string,
+  releases: Parameters<typeof releasesFollowed>[0],
+): VerifyReport {
   const sides =
     mode === 'both' ? (['guest', 'host'] as const) : mode === 'image-rs' ? (['guest'] as const) : (['host'] as const);
   const decisions: SideDecision[] = sides.map((side) => ({
@@ -165,5 +183,13 @@ function fetchDenial(image: string, mode: VerifierMode, problem: string): Verify
     message: `cannot pull the image manifest: ${problem}`,
     chain: [`cannot pull the image manifest: ${problem}`],
   }));
-  return { image, digest: '', mode, allowed: false, decisions, divergences: [] };
+  return {
+    image,
+    digest: '',
+    mode,
+    allowed: false,
+    decisions,
+    divergences: [],
+    releases: releasesFollowed(releases, sides),
+  };
 }

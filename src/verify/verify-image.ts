@@ -3,6 +3,8 @@ import type { SignatureBackend } from './backend.js';
 import { findDivergences } from './divergence.js';
 import { evaluateSide } from './evaluate.js';
 import type { VerifyInputs } from './inputs.js';
+import { CURRENT_HOST_RELEASE, formatHostRelease } from '../releases/containers-image.js';
+import { CURRENT_GUEST_RELEASE, formatGuestRelease } from '../releases/guest-components.js';
 import { SIDE_BY_MODE, type Side, type SideDecision, type VerifierMode, type VerifyReport } from './types.js';
 
 /** Fail closed: whatever goes wrong while deciding is a denial that says what went wrong. */
@@ -43,5 +45,16 @@ export async function verifyImage(
     allowed: first?.allowed ?? false,
     decisions,
     divergences,
+    releases: releasesFollowed(inputs, sides),
+  };
+}
+
+export function releasesFollowed(
+  inputs: Pick<VerifyInputs, 'guestRelease' | 'hostRelease'>,
+  sides: readonly Side[],
+): VerifyReport['releases'] {
+  return {
+    ...(sides.includes('guest') ? { guest: formatGuestRelease(inputs.guestRelease ?? CURRENT_GUEST_RELEASE) } : {}),
+    ...(sides.includes('host') ? { host: formatHostRelease(inputs.hostRelease ?? CURRENT_HOST_RELEASE) } : {}),
   };
 }

@@ -3,10 +3,9 @@
  * Cases are made with gpg; each shape the two libraries read differently is judged under both settings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guestOpenPgpLibrary } from '../../src/openpgp/guest-library.js';
 import { readPublicKeyring, type Keyring } from '../../src/keys/index.js';
 import { verifySignature, type VerifyOptions } from '../../src/openpgp/verify-signature.js';
-import { CURRENT_GUEST_RELEASE, parseGuestRelease } from '../../src/releases/guest-components.js';
+import { CURRENT_GUEST_RELEASE, guestOpenPgp, parseGuestRelease } from '../../src/releases/guest-components.js';
 import { createSignatureBackend } from '../../src/verify/index.js';
 import { makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
 
@@ -43,10 +42,10 @@ async function guest(blob: Buffer, guestLibrary: VerifyOptions['guestLibrary']):
 
 describe('guest OpenPGP library by release', () => {
   it('sequoia before v0.20.0, rPGP from v0.20.0 on (the current release too)', () => {
-    expect(guestOpenPgpLibrary(parseGuestRelease('v0.19.0'))).toBe('sequoia');
-    expect(guestOpenPgpLibrary(parseGuestRelease('0.16'))).toBe('sequoia');
-    expect(guestOpenPgpLibrary(parseGuestRelease('v0.20.0'))).toBe('rpgp');
-    expect(guestOpenPgpLibrary(CURRENT_GUEST_RELEASE)).toBe('rpgp');
+    expect(guestOpenPgp(parseGuestRelease('v0.19.0'))).toBe('sequoia');
+    expect(guestOpenPgp(parseGuestRelease('0.16'))).toBe('sequoia');
+    expect(guestOpenPgp(parseGuestRelease('v0.20.0'))).toBe('rpgp');
+    expect(guestOpenPgp(CURRENT_GUEST_RELEASE)).toBe('rpgp');
   });
 
   it('a compressed signed message, as gpg and skopeo write it: both accept', async () => {

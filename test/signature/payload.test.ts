@@ -67,6 +67,7 @@ describe('parsePayload host (containers/image paranoid rules)', () => {
 
   it.each([
     ['This is not JSON\n', "invalid character 'T' looking for beginning of value"],
+    [`\ufeff${body(CRIT)}`, "invalid character 'ï' looking for beginning of value"],
     [body(CRIT, '{"timestamp":1.5}'), 'Field optional.timestamp is not an integer'],
     [body(CRIT, '{"timestamp":"1"}'), 'json: cannot unmarshal string into Go value of type float64'],
     [body(CRIT, '{"creator":1}'), 'json: cannot unmarshal number into Go value of type string'],
@@ -94,13 +95,16 @@ describe('parsePayload host (containers/image paranoid rules)', () => {
 });
 
 describe('parsePayload guest (image-rs serde rules)', () => {
-  it('ignores extra fields, keeps the last duplicate, does not check the type value, allows optional to be absent', () => {
-    const crit = `{"type":"anything","type":"still anything","extra":true,"image":{"docker-manifest-digest":"a","docker-manifest-digest":"${D}"},"identity":{"docker-reference":"r/x:1","x":1}}`;
+  it('ignores extra fields, refuses a repeated field, does not check the type value, allows optional to be absent', () => {
+    const crit = `{"type":"anything","extra":true,"extra":false,"image":{"docker-manifest-digest":"${D}"},"identity":{"docker-reference":"r/x:1","x":1}}`;
     expect(parsePayload(Buffer.from(`{"critical":${crit},"unknown":1}`), 'guest')).toEqual({
       dockerReference: 'r/x:1',
       manifestDigest: D,
-      type: 'still anything',
+      type: 'anything',
     });
+    expect(reason(`{"critical":${crit.replace('"anything"', '"a","type":"b"')}}`, 'guest')).toBe(
+      'duplicate field `type`',
+    );
     expect(parsePayload(Buffer.from(body(CRIT, 'null')), 'guest').creator).toBeUndefined();
     expect(
       parsePayload(Buffer.from(body(CRIT, '{"creator":null,"timestamp":null,"x":[]}')), 'guest').timestamp,

@@ -276,6 +276,6 @@ describe('kbs-bundler lint', () => {
     });
     const r = await runCli(['lint', '--kbs', dir, '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ findings: [] });
+    expect(JSON.parse(r.stdout)).toEqual({ guestRelease: 'v0.21.0', findings: [] });
   });
 });

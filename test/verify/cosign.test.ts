@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRootfsReader, type RootfsReader } from '../../src/rootfs/reader.js';
 import { defaultSignatureBackend, verifyImage, type CosignFetcher, type SideDecision } from '../../src/verify/index.js';
 import { tempDir, writeTree } from './fixtures.js';
+import { parseGuestRelease } from '../../src/releases/guest-components.js';
 
 const IMAGE = 'registry.example.com/ns/app:1.0';
 const DIGEST = `sha256:${'4'.repeat(64)}`;
@@ -49,7 +50,12 @@ function fetcher(layers: ReturnType<typeof layer>[]): CosignFetcher {
   });
 }
 
-async function judgeReport(requirement: Record<string, unknown>, layers: ReturnType<typeof layer>[], sigstore = '') {
+async function judgeReport(
+  requirement: Record<string, unknown>,
+  layers: ReturnType<typeof layer>[],
+  sigstore = '',
+  guestRelease?: string,
+) {
   const policy = {
     default: [{ type: 'reject' }],
     transports: { docker: { 'registry.example.com/ns/app': [{ type: 'sigstoreSigned', ...requirement }] } },
@@ -63,6 +69,7 @@ async function judgeReport(requirement: Record<string, unknown>, layers: ReturnT
       resources: { get: async () => undefined },
       rootfs,
       cosign: fetcher(layers),
+      ...(guestRelease ? { guestRelease: parseGuestRelease(guestRelease) } : {}),
     },
     'both',
     defaultSignatureBackend,
@@ -113,6 +120,18 @@ describe('sigstoreSigned (cosign, static key)', () => {
   it('RSA keys verify too; newlines in the signature annotation are stripped', async () => {
     const [guest] = await judge({ keyData: pem(rsa) }, [layer(rsa, DIGEST, 40)]);
     expect(guest?.allowed).toBe(true);
+  });
+
+  it('older guests: ECDSA P-256 only before v0.19.0, no newlines before v0.18.0, no manifest-list digest before v0.19.0', async () => {
+    const guestAt = async (release: string, req: Record<string, unknown>, l: ReturnType<typeof layer>) =>
+      (await judgeReport(req, [l], '', release)).decisions[0]?.allowed;
+    expect(await guestAt('v0.19.0', { keyData: pem(rsa) }, layer(rsa))).toBe(true);
+    expect(await guestAt('v0.18.0', { keyData: pem(rsa) }, layer(rsa))).toBe(false);
+    expect(await guestAt('v0.18.0', { keyData: pem(ec) }, layer(ec, DIGEST, 40))).toBe(true);
+    expect(await guestAt('v0.17.0', { keyData: pem(ec) }, layer(ec, DIGEST, 40))).toBe(false);
+    expect(await guestAt('v0.17.0', { keyData: pem(ec) }, layer(ec))).toBe(true);
+    expect(await guestAt('v0.19.0', { keyData: pem(ec) }, layer(ec, LIST_DIGEST))).toBe(true);
+    expect(await guestAt('v0.18.0', { keyData: pem(ec) }, layer(ec, LIST_DIGEST))).toBe(false);
   });
 
   it('a signature by another key is denied', async () => {

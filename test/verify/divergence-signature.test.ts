@@ -98,7 +98,7 @@ describe('§6 one signature, guest vs host', () => {
     expect(host.message).toBe('Source image rejected: Unknown key "extra"');
   });
 
-  it('duplicate JSON keys: the last wins in the guest, `Duplicate key "x"` on the host', async () => {
+  it('duplicate JSON keys: `duplicate field` in the guest (serde_derive), `Duplicate key "x"` on the host', async () => {
     const text = payloadText(IMAGE_FULL).replace(
       '"identity":{',
       '"identity":{"docker-reference":"elsewhere.example.com/x:1",',
@@ -107,7 +107,8 @@ describe('§6 one signature, guest vs host', () => {
       policy: scoped([await signedByKeyData()]),
       signatures: { 'signature-1': await sign(text) },
     });
-    expect(guest.allowed).toBe(true);
+    expect(guest.allowed).toBe(false);
+    expect(guest.chain[1]).toBe('The signatures do not satisfied! Reject reason: [duplicate field `docker-reference`]');
     expect(host.message).toBe('Source image rejected: Duplicate key "docker-reference"');
   });
 

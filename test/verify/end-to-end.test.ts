@@ -46,7 +46,7 @@ describe('build → stage → verify', () => {
     const after = await runCli(['lint', '--kbs', kbs, '--rootfs', root]);
     expect([after.code, after.stdout.trim()]).toEqual([
       0,
-      'No findings: the guest and the host read this configuration the same way.',
+      'No findings: the guest and the host read this configuration the same way.\n(linted for image-rs of guest-components v0.21.0)',
     ]);
   });
 

@@ -6,6 +6,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as openpgp from 'openpgp';
 import { parseReference } from '../../src/reference/index.js';
+import { parseHostRelease } from '../../src/releases/containers-image.js';
+import { parseGuestRelease } from '../../src/releases/guest-components.js';
 import { openRootfsReader } from '../../src/rootfs/reader.js';
 import {
   defaultSignatureBackend,
@@ -73,7 +75,12 @@ export interface Scenario {
   /** Store directory (default `/sigs/<repo>@sha256=<hex>`). */
   storeDir?: string;
   files?: Record<string, string | Uint8Array>;
+  /** KBS resources by `<repo>/<type>/<tag>`. */
+  resources?: Record<string, Uint8Array>;
   http?: HttpGetter;
+  /** `--guest-release` / `--host-release` (default: the current ones). */
+  guestRelease?: string;
+  hostRelease?: string;
 }
 
 export const SIGSTORE_DEFAULT = 'default-docker:\n  sigstore: file:///sigs\n  lookaside: file:///sigs\n';
@@ -115,7 +122,9 @@ export async function judgeBoth(
                 source: 'sigstore-config',
               },
             }),
-        resources: { get: async () => undefined },
+        resources: { get: (p) => Promise.resolve(s.resources?.[p]) },
+        ...(s.guestRelease ? { guestRelease: parseGuestRelease(s.guestRelease) } : {}),
+        ...(s.hostRelease ? { hostRelease: parseHostRelease(s.hostRelease) } : {}),
         rootfs,
         ...(s.http ? { http: s.http } : {}),
       },

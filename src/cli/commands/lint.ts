@@ -22,6 +22,12 @@ import {
   type ResourceSource,
 } from '../../verify/index.js';
 import { printJson, printLine, style } from '../output.js';
+import {
+  CURRENT_GUEST_RELEASE,
+  formatGuestRelease,
+  parseGuestRelease,
+  type GuestRelease,
+} from '../../releases/guest-components.js';
 
 interface LintFlags {
   kbs?: string;
@@ -31,6 +37,7 @@ interface LintFlags {
   kbsRepository: string;
   kbsTag: string;
   json?: boolean;
+  guestRelease: string;
 }
 
 export function register(program: Command): void {
@@ -46,11 +53,17 @@ export function register(program: Command): void {
     .option('--rootfs <path>', 'guest rootfs (directory, disk image or initrd) to check key files and signatures in')
     .option('--kbs-repository <name>', 'KBS repository name of the resources', 'default')
     .option('--kbs-tag <tag>', 'KBS tag of the resources', 'test')
+    .option(
+      '--guest-release <version>',
+      'lint for image-rs of this guest-components release (older ones: empty rule lists, kbs+ keyPaths)',
+      formatGuestRelease(CURRENT_GUEST_RELEASE),
+    )
     .option('--json', 'machine-readable findings')
     .action(async (flags: LintFlags) => {
-      const findings = await runLint(flags);
-      if (flags.json) printJson({ findings });
-      else printFindings(findings);
+      const guestRelease = parseGuestRelease(flags.guestRelease);
+      const findings = await runLint(flags, guestRelease);
+      if (flags.json) printJson({ guestRelease: formatGuestRelease(guestRelease), findings });
+      else printFindings(findings, guestRelease);
       process.exitCode = findings.length ? 1 : 0;
     });
 }
@@ -91,7 +104,7 @@ async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
   return { resources: { get: (p) => repo.get(p) }, label: flags.kbs, repo: flags.kbsRepository, tag: flags.kbsTag };
 }
 
-async function runLint(flags: LintFlags): Promise<LintFinding[]> {
+async function runLint(flags: LintFlags, guestRelease: GuestRelease): Promise<LintFinding[]> {
   const { resources, label, repo, tag, registryCas } = await resourcesFrom(flags);
   const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
   try {
@@ -105,6 +118,7 @@ async function runLint(flags: LintFlags): Promise<LintFinding[]> {
         resources,
         ...(rootfs ? { rootfs } : {}),
         ...(registryCas ? { registryCas } : {}),
+        guestRelease,
       },
       defaultSignatureBackend,
     );
@@ -151,9 +165,11 @@ async function repositoryInUse(resources: ResourceSource, label: string, repo: s
   };
 }
 
-function printFindings(findings: LintFinding[]): void {
+function printFindings(findings: LintFinding[], guestRelease: GuestRelease): void {
+  const release = style.dim(`(linted for image-rs of guest-components ${formatGuestRelease(guestRelease)})`);
   if (findings.length === 0) {
     printLine(style.good('No findings: the guest and the host read this configuration the same way.'));
+    printLine(release);
     return;
   }
   printLine(style.bold(`${findings.length} finding${findings.length === 1 ? '' : 's'}:`));
@@ -162,4 +178,5 @@ function printFindings(findings: LintFinding[]): void {
     printLine(`  problem: ${f.problem}`);
     printLine(`  fix:     ${f.fix}`);
   }
+  printLine(release);
 }

@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { SIDE_LABEL, type SideDecision, type VerifierMode, type VerifyReport } from '../../verify/types.js';
 import { verifyImageFiles } from '../../verify/verify-files.js';
+import { CURRENT_HOST_RELEASE, formatHostRelease, parseHostRelease } from '../../releases/containers-image.js';
+import { CURRENT_GUEST_RELEASE, formatGuestRelease, parseGuestRelease } from '../../releases/guest-components.js';
 import { printJson, printLine, style } from '../output.js';
 
 interface VerifyFlags {
@@ -24,6 +26,8 @@ interface VerifyFlags {
   caFile?: string[];
   insecure?: boolean;
   json?: boolean;
+  guestRelease: string;
+  hostRelease: string;
 }
 
 const MODES: readonly VerifierMode[] = ['image-rs', 'containers-image', 'both'];
@@ -62,6 +66,16 @@ export function register(program: Command): void {
       [] as string[],
     )
     .option('--insecure', 'talk plain http to the registry')
+    .option(
+      '--guest-release <version>',
+      'decide as image-rs of this guest-components release (older ones: empty rule lists, OpenPGP library, kbs+ keyPaths, cosign)',
+      formatGuestRelease(CURRENT_GUEST_RELEASE),
+    )
+    .option(
+      '--host-release <version>',
+      'decide as this containers/image release (before 5.37: signatures by subkeys refused, as skopeo 1.9.3 does)',
+      formatHostRelease(CURRENT_HOST_RELEASE),
+    )
     .option('--json', 'machine-readable report')
     .action(async (image: string, flags: VerifyFlags) => {
       const report = await runVerify(image, flags);
@@ -102,6 +116,8 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
     ...(flags.policy ? { policyFile: flags.policy } : {}),
     ...(flags.sigstoreConfig ? { sigstoreConfigFile: flags.sigstoreConfig } : {}),
     caFiles: flags.caFile ?? [],
+    guestRelease: parseGuestRelease(flags.guestRelease),
+    hostRelease: parseHostRelease(flags.hostRelease),
     ...(flags.insecure ? { insecure: true } : {}),
   });
 }
@@ -137,10 +153,15 @@ function printDecision(d: SideDecision): void {
 }
 
 function printReport(r: VerifyReport): void {
+  const followed = [
+    r.releases.guest ? `image-rs of guest-components ${r.releases.guest}` : undefined,
+    r.releases.host ? `containers/image ${r.releases.host}` : undefined,
+  ].filter(Boolean);
   const verdicts = r.decisions.map((d) => `${d.allowed ? 'ALLOWED' : 'DENIED'} by ${SIDE_LABEL[d.side]}`).join(', ');
   printLine(
     `${style.bold(r.allowed ? 'ALLOWED' : 'DENIED')} ${r.image}${r.digest ? ` (${r.digest})` : ''}${r.decisions.length > 1 ? `: ${verdicts}` : ''}`,
   );
+  printLine(style.dim(`  decided as ${followed.join(' and ')}`));
   for (const d of r.decisions) {
     printLine();
     printDecision(d);

@@ -11,6 +11,12 @@ import { lintRequirement } from './requirement.js';
 import { scopeFix, scopeKeyProblem } from './scope-keys.js';
 import { lintSigstoreConfig } from './sigstore-config.js';
 import type { LintFinding, LintInputs } from './types.js';
+import {
+  CURRENT_GUEST_RELEASE,
+  formatGuestRelease,
+  GUEST_FEATURES,
+  guestHas,
+} from '../../releases/guest-components.js';
 
 export type { LintFinding, LintInputs } from './types.js';
 
@@ -74,11 +80,13 @@ export async function lintConfiguration(inputs: LintInputs, backend: SignatureBa
     }
     if (!Array.isArray(reqs)) continue;
     if (reqs.length === 0) {
+      const allows = guestHas(inputs.guestRelease ?? CURRENT_GUEST_RELEASE, 'emptyRequirementListAllows');
       add({
         code: 'L_EMPTY_LIST',
         where,
-        problem:
-          'empty requirement list: image-rs allows any image here, podman/CRI-O refuse the whole policy (List of verification policy requirements must not be empty)',
+        problem: allows
+          ? 'empty requirement list: image-rs allows any image here, podman/CRI-O refuse the whole policy (List of verification policy requirements must not be empty)'
+          : `empty requirement list: image-rs before ${formatGuestRelease(GUEST_FEATURES.emptyRequirementListAllows.since)} fails every pull it covers, podman/CRI-O refuse the whole policy (List of verification policy requirements must not be empty)`,
         fix: 'write [{"type": "insecureAcceptAnything"}] to allow or [{"type": "reject"}] to refuse, explicitly',
       });
       continue;

@@ -6,6 +6,7 @@ import type { SigstoreConfig } from '../../lookaside/schema.js';
 import type { SignatureBackend } from '../backend.js';
 import { decodeBase64 } from '../base64.js';
 import { readResourceUri } from '../key-source.js';
+import { CURRENT_GUEST_RELEASE, guestHas } from '../../releases/guest-components.js';
 import { lintSignaturesPresent, lintStagedSignatures } from './signatures.js';
 import { RUN_FIX, type AddFinding, type LintInputs } from './types.js';
 
@@ -57,6 +58,7 @@ export async function lintRequirement(
       keyPath,
       inputs.resources,
       inputs.rootfs ?? { readFile: async () => undefined, listDir: async () => undefined },
+      { kbsPlugins: guestHas(inputs.guestRelease ?? CURRENT_GUEST_RELEASE, 'kbsPluginScheme') },
     );
     if (read.bytes) keyBytes = read.bytes;
     else

@@ -94,7 +94,7 @@ export async function lintStagedSignatures(
       const blob = await rootfs.readFile(file);
       if (!blob) continue;
       const judge = async (side: 'guest' | 'host') =>
-        backend.verify(blob, keyring, side, now).then(
+        backend.verify(blob, keyring, side, now ? { now } : {}).then(
           () => undefined,
           (err: unknown) => reasonOf(err).reason,
         );

@@ -1,3 +1,4 @@
+import type { GuestRelease } from '../../releases/guest-components.js';
 /** What lint reports, and what it reads. */
 import type { GuestFiles, ResourceSource } from '../inputs.js';
 
@@ -46,6 +47,8 @@ export interface LintInputs {
   /** Registry CA certificates the bundle gives the guest (PEM), by registry `host[:port]`. */
   registryCas?: Array<{ registry: string; pem: string; source: string }>;
   now?: Date;
+  /** The guest-components release the findings are about (default CURRENT_GUEST_RELEASE). */
+  guestRelease?: GuestRelease;
 }
 
 export type AddFinding = (f: LintFinding) => void;
