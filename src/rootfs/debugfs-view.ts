@@ -1,16 +1,21 @@
 /**
  * An ext4 filesystem inside an image file, seen through debugfs at `img?offset=N` (no mount, no
- * root). Directory listings are cached and can be fetched many at a time in one debugfs process.
- * Changes are made by debugfs-apply.ts.
+ * root). Directory listings are cached and can be fetched many at a time in one debugfs process;
+ * so can files (dumped into a scratch directory and read from there). Changes are made by
+ * debugfs-apply.ts.
  */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { realPath, type GuestView } from './changes.js';
 import { debugfsCat, dq, fastLinkTarget, parseLsP, runDebugfs, type DebugfsEntry } from './debugfs.js';
 import { e2fsSpec } from './detect.js';
+import { makeScratchDir } from './scratch-dir.js';
 
 export class DebugfsView implements GuestView {
   readonly spec: string;
   private readonly dirs = new Map<string, Promise<Map<string, DebugfsEntry> | undefined>>();
   private readonly targets = new Map<string, Promise<string>>();
+  private readonly files = new Map<string, Buffer>();
 
   constructor(file: string, offset: number) {
     this.spec = e2fsSpec({ path: file, offset });
@@ -41,6 +46,29 @@ export class DebugfsView implements GuestView {
     }
   }
 
+  /**
+   * Reads many files (real paths) in one debugfs run, for `read` to answer from memory. Paths that
+   * are missing or not files are left for `read` to report.
+   */
+  async prefetchFiles(paths: readonly string[]): Promise<void> {
+    const wanted = [...new Set(paths)].filter((p) => !this.files.has(p));
+    if (wanted.length === 0) return;
+    const scratch = await makeScratchDir('kbs-debugfs-read-', 0, wanted.length);
+    try {
+      const local = (i: number) => path.join(scratch, String(i));
+      await runDebugfs(
+        this.spec,
+        wanted.map((p, i) => `dump ${dq(p)} ${dq(local(i))}`),
+      );
+      for (const [i, p] of wanted.entries()) {
+        const bytes = await fs.readFile(local(i)).catch(() => undefined);
+        if (bytes) this.files.set(p, bytes);
+      }
+    } finally {
+      await fs.rm(scratch, { recursive: true, force: true });
+    }
+  }
+
   private listing(p: readonly string[]): Promise<Map<string, DebugfsEntry> | undefined> {
     const key = realPath(p);
     if (!this.dirs.has(key)) void this.prefetch([key]);
@@ -63,7 +91,8 @@ export class DebugfsView implements GuestView {
   }
 
   read(p: readonly string[]): Promise<Buffer> {
-    return debugfsCat(this.spec, realPath(p));
+    const key = realPath(p);
+    return Promise.resolve(this.files.get(key) ?? debugfsCat(this.spec, key));
   }
 
   async list(p: readonly string[]): Promise<string[]> {
