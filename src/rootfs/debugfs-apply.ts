@@ -10,7 +10,7 @@
  * files with the mode of the local file `write` copies — which is made with the wanted mode.
  * The read-back checks all of it.
  */
-import { closeSync, fchmodSync, fstatSync, openSync, promises as fs, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, openSync, promises as fs, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ToolError } from '../errors.js';
 import { realPath, type Change } from './changes.js';
@@ -60,7 +60,7 @@ async function writeLocalCopies(scratch: string, writes: readonly WriteChange[])
     const file = path.join(scratch, String(i));
     const fd = openSync(file, 'wx', 0o600);
     try {
-      writeSync(fd, w.data);
+      writeFileSync(fd, w.data);
       fchmodSync(fd, w.mode & 0o7777);
       out.set(w, { file, modeDiffers: (fstatSync(fd).mode & 0o7777) !== w.mode });
     } finally {
