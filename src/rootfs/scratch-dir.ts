@@ -10,7 +10,7 @@ import * as path from 'node:path';
 
 const TMPFS_MAGIC = 0x01021994;
 /** Room left free on a tmpfs (it is shared memory: other programs need it too). */
-const HEADROOM_BYTES = 64 * 1024 * 1024;
+const HEADROOM_BYTES = 16 * 1024 * 1024;
 const PAGE = 4096;
 
 /** Bytes a tmpfs needs for files of these sizes (each file takes whole pages). */
