@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `audit` on every core (target: `audit` uses every core). Two measures, each beside the
- * in-process audit measured in the same run, alternated:
+ * `audit` on every core — not one of the targets, so `npm run bench` runs it only when named
+ * (`npm run bench -- audit`). Two measures, each beside the in-process audit measured in the same
+ * run, alternated:
  *  1. the library: `auditSignaturesOnAllCores` over the bench's N signatures (already in memory) with
  *     `threads: 1` (in-process) and with one thread per core, plus a sweep over smaller N that shows
  *     from where worker threads started on demand pay off (MIN_SIGNATURES_FOR_WORKERS);

@@ -142,6 +142,24 @@ export function writeBundle(dir, { count, publicKeyFile, signatures }) {
   return file;
 }
 
+/** A few directories a guest rootfs has, for the tree staging starts from. */
+export function skeleton(dir) {
+  for (const d of ['etc', 'usr/bin', 'var/lib']) mkdirSync(path.join(dir, d), { recursive: true });
+}
+
+/** A fresh ext4 image made from the directory `skel`, big enough for `n` one-block signature files and their directories. */
+export function makeExt4Image(file, n, skel) {
+  const mib = 32 + Math.ceil((n * 2 * 4096 * 1.3) / (1 << 20));
+  spawnOk('mkfs.ext4', ['-q', '-F', '-N', String(n * 2 + 1024), '-d', skel, file, `${mib}M`]);
+}
+
+/** Runs a command and fails loudly on a non-zero exit. */
+export function spawnOk(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr ?? r.error}`);
+  return r.stdout;
+}
+
 /** The inputs for one size: `<work>/n<count>/` with a store of `count` signatures and its bundle.yaml. */
 export function prepareSize(work, count, { blobs, publicKeyFile }) {
   const base = path.join(work, `n${count}`);
@@ -207,3 +225,16 @@ export function machine() {
 }
 
 export const SIZES = (process.env.KBSB_BENCH_SIZES ?? '100,1000,10000').split(',').map(Number);
+
+export const verdict = (ok) => (ok ? 'met' : 'NOT met');
+
+/** The item whose `key` is the median (the lower one of an even count). */
+export function medianBy(items, key) {
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  return sorted[(sorted.length - 1) >> 1];
+}
+
+/** Runs per measure (alternated with its reference), KBSB_BENCH_RUNS or `fallback`. */
+export const runsOr = (fallback) => Number(process.env.KBSB_BENCH_RUNS ?? fallback);
+
+export const isRoot = process.getuid?.() === 0;

@@ -1,7 +1,6 @@
 /** Worker thread for dataset.mjs: signs images [from, to) with the library's signImage. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { readSecretKey } from '../../dist/keys/index.js';
-import { manifestDigest, signImage } from '../../dist/signature/index.js';
+import { manifestDigest, readSecretKey, signImage } from '../../dist/index.js';
 import { manifestOf, REGISTRY, repositoryOf, SIGNED_AT } from './images.mjs';
 
 const { secretArmored, from, to } = workerData;

@@ -18,6 +18,8 @@ export interface GuestView extends GuestLookup {
   list(path: readonly string[]): Promise<string[]>;
   /** Optional hint: these real directory paths will be looked at (lets a backend batch). */
   prefetch?(dirs: readonly string[]): Promise<void>;
+  /** Optional hint: the regular files at these real paths will be read (lets a backend batch). */
+  prefetchFiles?(paths: readonly string[]): Promise<void>;
 }
 
 export function realPath(path: readonly string[]): string {

@@ -87,12 +87,16 @@ export interface DebugfsEntry extends GuestNode {
   size: number;
 }
 
-/** Parses `ls -p` output: `/inode/mode/uid/gid/name/size/` per line. */
+/**
+ * Parses `ls -p` output: `/inode/mode/uid/gid/name/size/` per line. A removed entry that was the
+ * first in its directory block stays in the listing with inode 0 (libext2fs cannot merge it into a
+ * previous entry): it names nothing and is skipped.
+ */
 export function parseLsP(section: string): DebugfsEntry[] {
   const out: DebugfsEntry[] = [];
   for (const line of section.split('\n')) {
     const m = /^\/(\d+)\/([0-7]+)\/(\d+)\/(\d+)\/(.*)\/(\d*)\/$/.exec(line);
-    if (!m) continue;
+    if (!m || m[1] === '0') continue;
     const name = m[5] as string;
     if (name === '.' || name === '..') continue;
     const mode = parseInt(m[2] as string, 8);
@@ -125,5 +129,5 @@ export function typeFromMode(mode: number): GuestNodeType {
 /** The target of a fast symlink from `stat` output (`Fast link dest: "..."`), if it is one. */
 export function fastLinkTarget(statSection: string): string | undefined {
   const m = /^Fast link dest: "(.*)"$/m.exec(statSection);
-  return m ? (m[1] as string) : undefined;
+  return m?.[1];
 }

@@ -17,7 +17,8 @@ import * as path from 'node:path';
 import { InputError, ToolError } from '../errors.js';
 import type { Change, GuestView } from './changes.js';
 import { detectRootfs, type Partition, type RootfsLayout } from './detect.js';
-import { DebugfsView, applyWithDebugfs } from './debugfs-view.js';
+import { applyWithDebugfs } from './debugfs-apply.js';
+import { DebugfsView } from './debugfs-view.js';
 import { applyToDirectory, directoryView } from './directory-target.js';
 import { readInitrd, type InitrdImage } from './initrd.js';
 import { appendToInitrd, initrdView } from './initrd-target.js';
@@ -204,12 +205,7 @@ export async function openRootfsTarget(rootfs: string, options: TargetOptions = 
           await rw.unmount();
         }
       } else {
-        const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'kbs-debugfs-'));
-        try {
-          await applyWithDebugfs(copy, layout.offset, changes, scratch);
-        } finally {
-          await fs.rm(scratch, { recursive: true, force: true });
-        }
+        await applyWithDebugfs(copy, layout.offset, changes);
       }
       o.guard?.check();
       const fsck = await mustBeClean(loc);

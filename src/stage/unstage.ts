@@ -16,6 +16,7 @@ import type { VerityResult } from '../rootfs/verity.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CA_BLOCK, HOSTS_BLOCK, splitBlock } from './blocks.js';
 import { readRecord } from './plan.js';
+import { ancestorsOf } from './plan-signatures.js';
 import { RECORD_PATH, sha256, type StageRecord } from './record.js';
 import { countActions, type PlanAction, type PlanEntry, type StageWarning } from './types.js';
 
@@ -52,6 +53,10 @@ export async function planUnstage(view: GuestView, rootfs: string): Promise<Unst
   const planner = new WritePlanner(view);
   const { record, exists } = await readRecord(planner);
   if (!exists) throw new NothingStagedError(rootfs);
+  // A view that batches (debugfs: one process for many) lists the directories and reads the files up front.
+  const dirs = [...record.files, ...record.blocks].map((f) => f.path.slice(0, f.path.lastIndexOf('/')) || '/');
+  await view.prefetch?.(ancestorsOf([...dirs, ...record.directories]));
+  await view.prefetchFiles?.(record.files.map((f) => f.path));
   const entries: PlanEntry[] = [];
   const changes: Change[] = [];
   const warnings: StageWarning[] = [];
