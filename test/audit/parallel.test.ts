@@ -19,7 +19,8 @@ import type { StoredSignature } from '../../src/store/index.js';
 import { CI_FIXTURES, IMAGE_RS_FIXTURES, REPO_ROOT } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
 
-type Library = typeof import('../../src/index.js');
+/** The built audit and store modules: workers load dist/, so the test drives dist/ too. */
+type Library = typeof import('../../src/audit/index.js') & typeof import('../../src/store/index.js');
 
 const DIGEST = 'sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55';
 const CI_BLOBS = [
@@ -83,7 +84,8 @@ function store(n: number, seed = 1): StoredSignature[] {
 }
 
 beforeAll(async () => {
-  dist = (await import(pathToFileURL(path.join(REPO_ROOT, 'dist/index.js')).href)) as Library;
+  const built = (module: string) => import(pathToFileURL(path.join(REPO_ROOT, 'dist', module)).href);
+  dist = { ...(await built('audit/index.js')), ...(await built('store/index.js')) } as Library;
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'kbsb-audit-parallel-'));
   pool = CI_BLOBS.map((f) => ({ bytes: readFileSync(path.join(CI_FIXTURES, f)), digest: DIGEST }));
   // Not a signature at all, empty, and one byte over the limit.
