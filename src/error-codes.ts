@@ -70,6 +70,7 @@ export const ERROR_CODES = {
   E_STORE_HTTP: 'the signature store is served over http(s)',
   E_STORE_SCHEME: 'the signature store URL has a scheme the guest cannot read',
   E_STORE_URL: 'the signature store URL is malformed',
+  E_STORE_FORMAT: 'the store holds a file that is not a signature (the host fails the whole store read)',
   E_STORE_TOO_LARGE: 'a signature in the store is larger than the verifiers accept',
   E_STORE_TOO_MANY: 'the store holds more signatures for one image than the verifiers read',
   E_SIG_FORMAT: 'a signature file is not an OpenPGP signed message',
