@@ -11,6 +11,7 @@
  *    simple signing blob fails the whole read, so a good signature after it is never looked at.
  */
 import * as posixPath from 'node:path/posix';
+import type { ErrorCode } from '../error-codes.js';
 
 /** Read-only files: the guest rootfs, or the host paths the verifier reads through it. */
 export interface StoreFiles {
@@ -37,7 +38,7 @@ export interface SignatureBlob {
 
 export type SignatureStoreResult =
   | { ok: true; location: string; blobs: SignatureBlob[] }
-  | { ok: false; location: string; reason: string; code: string };
+  | { ok: false; location: string; reason: string; code: ErrorCode };
 
 /** Rust's Debug of the io::Error image-rs prints for a missing path. */
 const RUST_NOT_FOUND = 'Os { code: 2, kind: NotFound, message: "No such file or directory" }';
@@ -86,7 +87,7 @@ export async function readHostSignatures(
   const url = parseUrl(location);
   if (typeof url === 'string')
     return { ok: false, location, reason: `Invalid signature storage URL ${base}: ${url}`, code: 'E_STORE_URL' };
-  const fail = (reason: string, code: string): SignatureStoreResult => ({ ok: false, location, reason, code });
+  const fail = (reason: string, code: ErrorCode): SignatureStoreResult => ({ ok: false, location, reason, code });
   let fetchOne: (i: number) => Promise<{ source: string; bytes?: Uint8Array } | SignatureStoreResult>;
   if (url.protocol === 'file:') {
     const dir = decodeURIComponent(url.pathname);
@@ -155,7 +156,7 @@ export function hostSignatureFormat(bytes: Uint8Array): { simpleSigning?: Uint8A
 async function fetchHttp(
   url: string,
   http: HttpGetter,
-  fail: (reason: string, code: string) => SignatureStoreResult,
+  fail: (reason: string, code: ErrorCode) => SignatureStoreResult,
 ): Promise<{ source: string; bytes?: Uint8Array } | SignatureStoreResult> {
   let res: { status: number; bytes: Uint8Array };
   try {
