@@ -72,7 +72,7 @@ export async function stageRootfs(options: StageOptions): Promise<StageResult> {
     const target = await opening;
     try {
       const initrdOriginal = target.initrd
-        ? { size: target.initrd.size, sha256: await fileSha256(options.rootfs) }
+        ? { size: target.initrd.size, sha256: await fileSha256(target.layout.path) }
         : undefined;
       const plan = await planStage(target.view, options.input, signatures, {
         check: () => guard.check(),

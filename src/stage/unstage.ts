@@ -172,7 +172,7 @@ export async function unstageRootfs(options: {
             { file: options.rootfs },
             `${RECORD_PATH} has no initrd section; cannot tell where the original initrd ends`,
           );
-        const bytes = await fs.readFile(options.rootfs);
+        const bytes = await fs.readFile(target.layout.path);
         const prefix = bytes.subarray(0, initrd.originalSize);
         if (createHash('sha256').update(prefix).digest('hex') !== initrd.originalSha256) {
           throw new InputError(
@@ -193,8 +193,8 @@ export async function unstageRootfs(options: {
         const initrdPlan = { ...plan, entries, changes: [], counts: countActions(entries) };
         if (options.dryRun) return { ...base, plan: initrdPlan };
         guard.check();
-        const st = await fs.stat(options.rootfs);
-        await writeFileAtomic(options.rootfs, prefix, st.mode & 0o7777);
+        const st = await fs.stat(target.layout.path);
+        await writeFileAtomic(target.layout.path, prefix, st.mode & 0o7777);
         return { ...base, plan: initrdPlan, applied: true };
       }
       if (options.dryRun || plan.changes.length === 0) return base;
