@@ -103,8 +103,9 @@ export async function applyToDirectory(
         options.guard?.check();
         if (i > 0) options.onProgress?.(i, ordered.length);
       }
-      current = ordered[i] as Change;
-      writer.apply(current, i);
+      const change = ordered[i] as Change;
+      current = change;
+      writer.apply(change, i);
     }
     options.onProgress?.(ordered.length, ordered.length);
   } catch (e) {

@@ -52,6 +52,7 @@ export async function lockRootfs(file: string, shownAs: string): Promise<RootfsL
   });
   return {
     release() {
+      holder.ref(); // an unreferenced child's exit would not keep this process alive to see it
       holder.stdin?.end();
       return exited;
     },

@@ -130,7 +130,7 @@ function openDirectoryTarget(layout: Extract<RootfsLayout, { kind: 'directory' }
       await applyToDirectory(layout.path, changes, o);
       return {};
     },
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
 }
 
@@ -147,7 +147,7 @@ async function openInitrdTarget(layout: Extract<RootfsLayout, { kind: 'initrd' }
       if (changes.length > 0) await appendToInitrd(layout.path, image, changes);
       return {};
     },
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
 }
 
