@@ -23,6 +23,14 @@ import { isRoot } from './tools.js';
 const BATCH = 256;
 
 /**
+ * The names of the temporary files a write aside (`.NAME.kbs-PID-RANDOM`) or a rollback
+ * (`NAME.kbs-restore-PID`) makes beside its target: what a killed run can leave behind.
+ */
+export function isTemporaryName(name: string): boolean {
+  return /^\..+\.kbs-\d+-[0-9a-f]{8}$/.test(name) || /^.+\.kbs-restore-\d+$/.test(name);
+}
+
+/**
  * The process umask, read on first use (umask() without an argument is deprecated). Worker
  * threads may not set it: there every mode is applied with chmod, as if all bits were masked.
  */

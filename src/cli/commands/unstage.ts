@@ -70,7 +70,7 @@ export function register(program: Command): void {
       if (r.plan.warnings.length > 0)
         throw new FindingsError(
           'E_UNSTAGE_WARNINGS',
-          `${r.plan.warnings.length} staged file(s) changed since staging and were left in place`,
+          `${r.plan.warnings.length} staged file(s) changed since staging and were left in place; the record keeps them: check them, then run unstage again`,
         );
     });
 }
