@@ -66,7 +66,7 @@ describe('build output swap', () => {
     let current: 'a' | 'b' = 'b';
     let interrupted = 0;
     for (let i = 0; i < KILLS; i++) {
-      const next = current === 'a' ? 'b' : 'a';
+      const next: 'a' | 'b' = current === 'a' ? 'b' : 'a';
       const child = spawn(process.execPath, [CLI, ...args(next)], { cwd: work, stdio: 'ignore' });
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 400));
       child.kill('SIGKILL');
