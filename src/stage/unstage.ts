@@ -193,7 +193,8 @@ class UnstagePlanner {
   async recordAndDirectories(): Promise<void> {
     const recordTarget = await this.planner.existing(RECORD_PATH);
     const keep = this.keptFiles.length > 0 || this.keptBlocks.length > 0;
-    if (recordTarget?.node && !keep) this.remove(recordTarget.path, RECORD_PATH, 'record');
+    // the record goes last, then its directory: a kill before that leaves the record to run unstage again with
+    if (recordTarget?.node && !keep) this.remove(recordTarget.path, RECORD_PATH, 'record', undefined, true);
     // Directories stage created, deepest first, when nothing else is left in them.
     const left: string[] = [];
     for (const dir of [...new Set(this.record.directories)].sort(
@@ -206,7 +207,7 @@ class UnstagePlanner {
         left.push(dir);
         continue;
       }
-      this.changes.push({ op: 'rmdir', path: t.path });
+      this.changes.push({ op: 'rmdir', path: t.path, ...(RECORD_PATH.startsWith(`${dir}/`) ? { last: true } : {}) });
       this.removed.add(dir);
       this.entries.push({ path: dir, realPath: dir, what: 'directory', action: 'remove' });
     }
@@ -242,8 +243,8 @@ class UnstagePlanner {
     };
   }
 
-  private remove(p: readonly string[], shown: string, what: PlanEntry['what'], detail?: string): void {
-    this.changes.push({ op: 'remove', path: p });
+  private remove(p: readonly string[], shown: string, what: PlanEntry['what'], detail?: string, last = false): void {
+    this.changes.push({ op: 'remove', path: p, ...(last ? { last } : {}) });
     this.removed.add(guestString(p));
     this.entries.push({ path: shown, realPath: guestString(p), what, action: 'remove', ...(detail ? { detail } : {}) });
   }

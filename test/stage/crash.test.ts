@@ -1,7 +1,8 @@
 /**
  * stage killed with SIGKILL at random instants while it stages several hundred signatures into a
  * directory rootfs: afterwards unstage gives back the original tree, and stage run again gives
- * exactly the tree a single run gives. And two runs at once on one rootfs: the second stops.
+ * exactly the tree a single run gives; unstage killed the same way and run again gives back the
+ * original. And two runs at once on one rootfs: the second stops.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
@@ -121,6 +122,24 @@ describe('stage killed with SIGKILL at a random instant', () => {
     // the kills did land while the tree was half-staged, not only before or after
     expect(partial).toBeGreaterThan(0);
   }, 600_000);
+});
+
+describe('unstage killed with SIGKILL at a random instant', () => {
+  it('unstage run again gives back the original tree', async () => {
+    for (let i = 0; i < 10; i++) {
+      const root = path.join(work, `unstage-killed-${i}`);
+      await run('cp', ['-a', path.join(work, 'single'), root]);
+      const child = spawn(process.execPath, [CLI, 'unstage', '--rootfs', root], { stdio: 'ignore' });
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 800));
+      child.kill('SIGKILL');
+      await exited(child);
+      const again = await runCli(['unstage', '--rootfs', root]);
+      if (again.code === 2) expect(again.stderr, `kill ${i}`).toContain('nothing was staged here');
+      else expect(again.code, `kill ${i}: ${again.stderr}`).toBe(0);
+      expect(await snapshot(root), `unstage again after kill ${i}`).toEqual(original);
+      await fs.rm(root, { recursive: true });
+    }
+  }, 300_000);
 });
 
 describe('two stages at once on one rootfs', () => {
