@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { InputError } from '../errors.js';
 import type { KbsResource } from './render.js';
 import { isValidSegment, type ResourceId } from '../resource-id/resource-id.js';
+import { managedTree } from '../util/atomic.js';
 
 export type Layout = 'nested' | 'flat';
 export const LAYOUTS: readonly Layout[] = ['nested', 'flat'];
@@ -76,7 +77,8 @@ export async function assertReplaceable(
 ): Promise<void> {
   let stat;
   try {
-    stat = await fs.lstat(dir);
+    // a link to the tree an earlier build made beside it (see replaceDirAtomic) is that tree
+    stat = managedTree(dir) !== undefined ? await fs.stat(dir) : await fs.lstat(dir);
   } catch {
     return;
   }

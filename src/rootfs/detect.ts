@@ -25,6 +25,7 @@ export type RootfsLayout =
   | { kind: 'directory'; path: string }
   | {
       kind: 'disk-image';
+      /** The real file (symlinks resolved), as for an initrd. */
       path: string;
       fs: FilesystemType;
       /** Byte offset of the filesystem (0 for a bare image). */
@@ -48,7 +49,9 @@ export async function detectRootfs(path: string): Promise<RootfsLayout> {
   if (stat.isDirectory()) return { kind: 'directory', path };
   if (!stat.isFile() && !stat.isBlockDevice())
     throw new InputError('E_ROOTFS_KIND', { file: path }, 'is neither a directory, a disk image nor an initrd');
-  const handle = await fs.open(path, 'r');
+  // A symlinked image (kata-deploy's kata-containers.img) is changed through its real file, so the link stays.
+  const real = await fs.realpath(path);
+  const handle = await fs.open(real, 'r');
   try {
     const size = stat.isFile() ? stat.size : Number.MAX_SAFE_INTEGER;
     const readAt = async (offset: number, length: number): Promise<Buffer> => {
@@ -65,9 +68,10 @@ export async function detectRootfs(path: string): Promise<RootfsLayout> {
       return undefined;
     };
     const bare = await fsAt(0);
-    if (bare) return { kind: 'disk-image', path, fs: bare, offset: 0, size, partitions: [] };
-    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return { kind: 'initrd', path, compressed: true };
-    if (head.subarray(0, 5).toString('latin1') === '07070') return { kind: 'initrd', path, compressed: false };
+    if (bare) return { kind: 'disk-image', path: real, fs: bare, offset: 0, size, partitions: [] };
+    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)
+      return { kind: 'initrd', path: real, compressed: true };
+    if (head.subarray(0, 5).toString('latin1') === '07070') return { kind: 'initrd', path: real, compressed: false };
     if (head.length >= 512 && head[510] === 0x55 && head[511] === 0xaa) {
       const partitions = readMbr(head);
       if (partitions.some((p) => p.type === 0xee)) {
@@ -90,7 +94,7 @@ export async function detectRootfs(path: string): Promise<RootfsLayout> {
         const second = partitions.find((p) => p.index === 2);
         return {
           kind: 'disk-image',
-          path,
+          path: real,
           fs: type,
           offset: first.offset,
           size: first.size,

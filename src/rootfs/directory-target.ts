@@ -18,8 +18,17 @@ import { isKbsBundlerError, PathEscapeError, ToolError } from '../errors.js';
 import { orderChanges, realPath, type Change, type GuestView } from './changes.js';
 import type { Interruption } from './interrupt.js';
 import { lookupHostSync } from './reader.js';
+import { isRoot } from './tools.js';
 
 const BATCH = 256;
+
+/**
+ * The names of the temporary files a write aside (`.NAME.kbs-PID-RANDOM`) or a rollback
+ * (`NAME.kbs-restore-PID`) makes beside its target: what a killed run can leave behind.
+ */
+export function isTemporaryName(name: string): boolean {
+  return /^\..+\.kbs-\d+-[0-9a-f]{8}$/.test(name) || /^.+\.kbs-restore-\d+$/.test(name);
+}
 
 /**
  * The process umask, read on first use (umask() without an argument is deprecated). Worker
@@ -92,123 +101,7 @@ export async function applyToDirectory(
   options: ApplyOptions = {},
 ): Promise<void> {
   const ordered = orderChanges(changes);
-  const journal: Undo[] = [];
-  // Host paths are the root and the real components joined with '/': the components are checked
-  // to be plain names (below), so this is what path.join would give, without normalizing each one.
-  const base = path.join(root);
-  const prefix = base.endsWith('/') ? base : `${base}/`;
-  const host = (p: readonly string[]) => {
-    for (const name of p) assertPlain(p, name);
-    return p.length === 0 ? base : prefix + p.join('/');
-  };
-  /**
-   * Directories whose every component was a real directory when checked, by relative path. A
-   * directory this run created is added when mkdir succeeds: mkdir fails on anything already
-   * there (it never follows a link) and its parent was checked first, so nothing in it can
-   * lead out of the rootfs; its files need no lstat of their own. Only a directory that was
-   * already there is checked, once per run, component by component.
-   */
-  const checkedDirs = new Set<string>();
-  /** Directories this run made (mkdir fails on anything already there): new files go straight in. */
-  const createdDirs = new Set<string>();
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-
-  /** Every component of a parent must be a real directory at the time of writing. */
-  const assertRealDir = (p: readonly string[], key: string) => {
-    if (checkedDirs.has(key)) return; // its ancestors were checked before it was added
-    for (let i = 1; i <= p.length; i++) {
-      const k = p.slice(0, i).join('/');
-      if (checkedDirs.has(k)) continue;
-      assertPlain(p, p[i - 1] as string);
-      const st = fsSync.lstatSync(prefix + k);
-      if (!st.isDirectory())
-        throw new PathEscapeError(
-          `${realPath(p.slice(0, i))} changed into a ${st.isSymbolicLink() ? 'symbolic link' : 'non-directory'} while staging; refusing to write through it`,
-        );
-      checkedDirs.add(k);
-    }
-  };
-
-  /** The change's path relative to the root and on the host, after checking its name and its parents. */
-  const checkedPlace = (p: readonly string[]) => {
-    const name = p[p.length - 1] as string;
-    assertPlain(p, name);
-    const rel = p.join('/');
-    const parentKey = rel.slice(0, Math.max(0, rel.length - name.length - 1));
-    assertRealDir(p.slice(0, -1), parentKey);
-    return { rel, parentKey, target: prefix + rel };
-  };
-
-  const one = (c: Change, index: number) => {
-    switch (c.op) {
-      case 'mkdir': {
-        const { rel, target } = checkedPlace(c.path);
-        fsSync.mkdirSync(target, { mode: c.mode });
-        journal.push(index);
-        if ((c.mode & processUmask()) !== 0 || c.mode > 0o777) fsSync.chmodSync(target, c.mode);
-        checkedDirs.add(rel);
-        createdDirs.add(rel);
-        break;
-      }
-      case 'write': {
-        const { rel, parentKey, target } = checkedPlace(c.path);
-        let before: { original: Buffer; mode: number; uid: number; gid: number } | undefined;
-        if (c.replaces) {
-          const st = fsSync.lstatSync(target);
-          if (!st.isFile())
-            throw new PathEscapeError(`${realPath(c.path)} is no longer a regular file; refusing to replace it`);
-          before = { original: fsSync.readFileSync(target), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
-        }
-        if (!c.replaces && createdDirs.has(parentKey)) {
-          // A new file in a directory this run created: nothing there to protect, so it is created
-          // in place (O_EXCL), and removed again by the journal or here if writing it fails.
-          try {
-            createFileSync(target, c.data, c.mode);
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') fsSync.rmSync(target, { force: true });
-            throw e;
-          }
-          journal.push(index);
-          if ((c.mode & processUmask()) !== 0 || c.mode > 0o777) fsSync.chmodSync(target, c.mode);
-          break;
-        }
-        const tmp = path.join(path.dirname(target), `.${path.basename(target)}.kbs-${tag}`);
-        try {
-          createFileSync(tmp, c.data, c.mode);
-          if ((c.mode & processUmask()) !== 0 || c.mode > 0o777) fsSync.chmodSync(tmp, c.mode);
-          fsSync.renameSync(tmp, target);
-        } catch (e) {
-          fsSync.rmSync(tmp, { force: true });
-          throw e;
-        }
-        journal.push(before ? { kind: 'replaced', file: target, ...before } : index);
-        break;
-      }
-      case 'remove': {
-        const target = host(c.path);
-        const st = fsSync.lstatSync(target);
-        if (!st.isFile()) throw new PathEscapeError(`${realPath(c.path)} is not a regular file; refusing to remove it`);
-        journal.push({
-          kind: 'replaced',
-          file: target,
-          original: fsSync.readFileSync(target),
-          mode: st.mode & 0o7777,
-          uid: st.uid,
-          gid: st.gid,
-        });
-        fsSync.unlinkSync(target);
-        break;
-      }
-      case 'rmdir': {
-        const target = host(c.path);
-        const st = fsSync.lstatSync(target);
-        fsSync.rmdirSync(target);
-        journal.push({ kind: 'removed-dir', dir: target, mode: st.mode & 0o7777 });
-        break;
-      }
-    }
-  };
-
+  const writer = new DirectoryWriter(root);
   let current: Change | undefined;
   try {
     for (let i = 0; i < ordered.length; i++) {
@@ -218,22 +111,164 @@ export async function applyToDirectory(
         options.guard?.check();
         if (i > 0) options.onProgress?.(i, ordered.length);
       }
-      current = ordered[i] as Change;
-      one(current, i);
+      const change = ordered[i] as Change;
+      current = change;
+      writer.apply(change, i);
     }
     options.onProgress?.(ordered.length, ordered.length);
   } catch (e) {
-    await rollback(journal, (i) => {
-      const c = ordered[i] as Change;
-      const target = prefix + c.path.join('/');
-      return c.op === 'mkdir' ? { kind: 'created-dir', dir: target } : { kind: 'created-file', file: target };
-    });
+    await rollback(writer.journal, (i) => writer.createdEntry(ordered[i] as Change));
     if (isKbsBundlerError(e)) throw e;
     const what = current ? `${current.op} ${realPath(current.path)}` : 'staging';
     throw new ToolError('E_ROOTFS_WRITE', `${what}: ${(e as Error).message}; every change made so far was undone`, {
       cause: e,
     });
   }
+}
+
+/** Makes one change at a time under a root, journaling each before the next. */
+class DirectoryWriter {
+  readonly journal: Undo[] = [];
+  /**
+   * Directories whose every component was a real directory when checked, by relative path. A
+   * directory this run created is added when mkdir succeeds: mkdir fails on anything already
+   * there (it never follows a link) and its parent was checked first, so nothing in it can
+   * lead out of the rootfs; its files need no lstat of their own. Only a directory that was
+   * already there is checked, once per run, component by component.
+   */
+  private readonly checkedDirs = new Set<string>();
+  /** Directories this run made (mkdir fails on anything already there): new files go straight in. */
+  private readonly createdDirs = new Set<string>();
+  private readonly tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly base: string;
+  private readonly prefix: string;
+
+  constructor(root: string) {
+    // Host paths are the root and the real components joined with '/': the components are checked
+    // to be plain names, so this is what path.join would give, without normalizing each one.
+    this.base = path.join(root);
+    this.prefix = this.base.endsWith('/') ? this.base : `${this.base}/`;
+  }
+
+  apply(c: Change, index: number): void {
+    switch (c.op) {
+      case 'mkdir':
+        return this.mkdir(c, index);
+      case 'write':
+        return this.write(c, index);
+      case 'remove':
+        return this.remove(c);
+      case 'rmdir':
+        return this.rmdir(c);
+    }
+  }
+
+  /** The journal keeps created entries as change indexes; this rebuilds the entry for rollback. */
+  createdEntry(c: Change): Exclude<Undo, number> {
+    const target = this.prefix + c.path.join('/');
+    return c.op === 'mkdir' ? { kind: 'created-dir', dir: target } : { kind: 'created-file', file: target };
+  }
+
+  private host(p: readonly string[]): string {
+    for (const name of p) assertPlain(p, name);
+    return p.length === 0 ? this.base : this.prefix + p.join('/');
+  }
+
+  /** Every component of a parent must be a real directory at the time of writing. */
+  private assertRealDir(p: readonly string[], key: string): void {
+    if (this.checkedDirs.has(key)) return; // its ancestors were checked before it was added
+    for (let i = 1; i <= p.length; i++) {
+      const k = p.slice(0, i).join('/');
+      if (this.checkedDirs.has(k)) continue;
+      assertPlain(p, p[i - 1] as string);
+      const st = fsSync.lstatSync(this.prefix + k);
+      if (!st.isDirectory())
+        throw new PathEscapeError(
+          `${realPath(p.slice(0, i))} changed into a ${st.isSymbolicLink() ? 'symbolic link' : 'non-directory'} while staging; refusing to write through it`,
+        );
+      this.checkedDirs.add(k);
+    }
+  }
+
+  /** The change's path relative to the root and on the host, after checking its name and its parents. */
+  private checkedPlace(p: readonly string[]): { rel: string; parentKey: string; target: string } {
+    const name = p[p.length - 1] as string;
+    assertPlain(p, name);
+    const rel = p.join('/');
+    const parentKey = rel.slice(0, Math.max(0, rel.length - name.length - 1));
+    this.assertRealDir(p.slice(0, -1), parentKey);
+    return { rel, parentKey, target: this.prefix + rel };
+  }
+
+  private mkdir(c: Extract<Change, { op: 'mkdir' }>, index: number): void {
+    const { rel, target } = this.checkedPlace(c.path);
+    fsSync.mkdirSync(target, { mode: c.mode });
+    this.journal.push(index);
+    if (needsChmod(c.mode)) fsSync.chmodSync(target, c.mode);
+    this.checkedDirs.add(rel);
+    this.createdDirs.add(rel);
+  }
+
+  private write(c: Extract<Change, { op: 'write' }>, index: number): void {
+    const { parentKey, target } = this.checkedPlace(c.path);
+    const before = c.replaces ? replacedFile(c.path, target) : undefined;
+    if (!c.replaces && !c.atomic && this.createdDirs.has(parentKey)) {
+      // A new file in a directory this run created: nothing there to protect, so it is created
+      // in place (O_EXCL), and removed again by the journal or here if writing it fails.
+      try {
+        createFileSync(target, c.data, c.mode);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') fsSync.rmSync(target, { force: true });
+        throw e;
+      }
+      this.journal.push(index);
+      if (needsChmod(c.mode)) fsSync.chmodSync(target, c.mode);
+      return;
+    }
+    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.kbs-${this.tag}`);
+    try {
+      createFileSync(tmp, c.data, c.mode);
+      if (needsChmod(c.mode)) fsSync.chmodSync(tmp, c.mode);
+      // A replaced file keeps its owner (a guest's files are not all root's).
+      if (before && isRoot() && (before.uid !== 0 || before.gid !== 0)) fsSync.chownSync(tmp, before.uid, before.gid);
+      fsSync.renameSync(tmp, target);
+    } catch (e) {
+      fsSync.rmSync(tmp, { force: true });
+      throw e;
+    }
+    this.journal.push(before ? { kind: 'replaced', file: target, ...before } : index);
+  }
+
+  private remove(c: Extract<Change, { op: 'remove' }>): void {
+    const target = this.host(c.path);
+    const st = fsSync.lstatSync(target);
+    if (!st.isFile()) throw new PathEscapeError(`${realPath(c.path)} is not a regular file; refusing to remove it`);
+    this.journal.push({ kind: 'replaced', file: target, ...replacedFile(c.path, target) });
+    fsSync.unlinkSync(target);
+  }
+
+  private rmdir(c: Extract<Change, { op: 'rmdir' }>): void {
+    const target = this.host(c.path);
+    const st = fsSync.lstatSync(target);
+    fsSync.rmdirSync(target);
+    this.journal.push({ kind: 'removed-dir', dir: target, mode: st.mode & 0o7777 });
+  }
+}
+
+/** What a file that is about to be replaced or removed holds, for the journal. */
+function replacedFile(
+  p: readonly string[],
+  target: string,
+): { original: Buffer; mode: number; uid: number; gid: number } {
+  const st = fsSync.lstatSync(target);
+  if (!st.isFile())
+    throw new PathEscapeError(`${realPath(p)} is no longer a regular file; refusing to replace or remove it`);
+  return { original: fsSync.readFileSync(target), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+}
+
+/** Whether the umask (or a mode above 0777) keeps open/mkdir from giving `mode` exactly. */
+function needsChmod(mode: number): boolean {
+  return (mode & processUmask()) !== 0 || mode > 0o777;
 }
 
 async function rollback(journal: Undo[], created: (index: number) => Exclude<Undo, number>): Promise<void> {

@@ -7,27 +7,28 @@
  *   (journaled like a directory, always unmounted), then `e2fsck -fn` must be clean.
  * - ext4 image without root or with `noMount`, and every dm-verity image: applied to a sparse copy
  *   beside the image (debugfs batch or loop mount), checked with `e2fsck -fn`, re-hashed with
- *   veritysetup when measured, then renamed over the original: the image is never half-staged.
+ *   veritysetup when measured, then renamed over the original: the image is never half-staged
+ *   (image-target.ts, image-copy.ts).
  * - initrd: one more gzip'd cpio archive appended, written aside and renamed.
  * - `tar`: nothing in the rootfs changes; the changes go into an overlay tarball.
+ *
+ * Before anything is read for planning, the rootfs is locked (lock.ts), and an image must be
+ * writable by this user (when changes will be made) and neither loop-attached nor mounted
+ * (image-in-use.ts). A symlinked image is worked on through its real file, so the link stays.
  */
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { InputError, ToolError } from '../errors.js';
+import { InputError } from '../errors.js';
 import type { Change, GuestView } from './changes.js';
 import { detectRootfs, type Partition, type RootfsLayout } from './detect.js';
-import { applyWithDebugfs } from './debugfs-apply.js';
-import { DebugfsView } from './debugfs-view.js';
 import { applyToDirectory, directoryView } from './directory-target.js';
+import { describeImageUsers, findImageUsers } from './image-in-use.js';
+import { openErofsTarget, openExt4Target, verityOf } from './image-target.js';
 import { readInitrd, type InitrdImage } from './initrd.js';
 import { appendToInitrd, initrdView } from './initrd-target.js';
 import type { Interruption } from './interrupt.js';
-import { fsckClean, mountLoop, type LoopMount } from './mount.js';
+import { lockRootfs } from './lock.js';
 import { writeOverlayTar } from './tar-target.js';
-import { extractErofs, MKFS_EROFS_OPTIONS, rebuildErofsInto } from './erofs.js';
-import { isRoot, mustRun } from './tools.js';
-import { reformatVerity, type VerityResult } from './verity.js';
+import type { VerityResult } from './verity.js';
 
 export type TargetKind = 'directory' | 'ext4-image' | 'erofs-image' | 'initrd';
 
@@ -60,6 +61,12 @@ export interface RootfsTarget {
   /** How changes are made, for the plan ("loop mount at offset 3145728", …). */
   readonly method: string;
   readonly view: GuestView;
+  /**
+   * Whether `apply` changes the rootfs in place, one file after another (a directory, a loop mount
+   * of the image itself), so that a crash can leave part of the changes: then stage writes its
+   * intent first (stage/intent.ts). Otherwise the changes appear all at once by a rename.
+   */
+  readonly inPlace: boolean;
   /** The measured image's partitions, when it is one. */
   readonly verity?: { data: Partition; hash: Partition };
   readonly initrd?: InitrdImage;
@@ -75,199 +82,118 @@ export const EROFS_REFUSAL =
 
 export async function openRootfsTarget(rootfs: string, options: TargetOptions = {}): Promise<RootfsTarget> {
   const layout = await detectRootfs(rootfs);
-  const tarOut = options.tar;
-  const withTar = (t: RootfsTarget): RootfsTarget =>
-    tarOut === undefined
-      ? t
-      : {
-          ...t,
-          method: `overlay tarball ${tarOut}`,
-          apply: async (changes) => {
-            await writeOverlayTar(tarOut, changes, async (p) =>
-              t.view.lookup(p.slice(0, -1), p[p.length - 1] as string),
-            );
-            return {};
-          },
-        };
-  switch (layout.kind) {
-    case 'directory':
-      return withTar({
-        kind: 'directory',
-        layout,
-        method: 'directory',
-        view: directoryView(layout.path),
-        apply: async (changes, o = {}) => {
-          await applyToDirectory(layout.path, changes, o);
-          return {};
-        },
-        close: async () => undefined,
-      });
-    case 'initrd': {
-      const image = await readInitrd(layout.path);
-      return withTar({
-        kind: 'initrd',
-        layout,
-        method: 'appended gzip newc archive',
-        view: initrdView(image),
-        initrd: image,
-        apply: async (changes) => {
-          if (changes.length > 0) await appendToInitrd(layout.path, image, changes);
-          return {};
-        },
-        close: async () => undefined,
-      });
-    }
-    case 'disk-image':
-      break;
+  const planningOnly = Boolean(options.dryRun) || options.tar !== undefined;
+  if (layout.kind === 'disk-image') {
+    refuseUnlessAllowed(rootfs, layout, options, planningOnly);
+    if (!planningOnly) await mustBeWritable(rootfs, layout.path);
   }
-  const verity = layout.verityHash
-    ? { data: { index: 1, type: 0x83, offset: layout.offset, size: layout.size }, hash: layout.verityHash }
-    : undefined;
-  const planningOnly = Boolean(options.dryRun) || tarOut !== undefined;
-  if (layout.fs === 'erofs' && !options.rebuild && !planningOnly)
-    throw new InputError('E_ROOTFS_EROFS', { file: rootfs }, EROFS_REFUSAL);
-  if (verity && !options.reverity && !planningOnly)
-    throw new InputError('E_ROOTFS_VERITY', { file: rootfs }, VERITY_REFUSAL);
-  if (layout.fs === 'erofs') {
-    const extracted = await extractErofs(layout.path, layout.offset, layout.size);
-    return withTar({
-      kind: 'erofs-image',
-      layout,
-      method: `erofs rebuilt from an extracted tree (mkfs.erofs ${MKFS_EROFS_OPTIONS.join(' ')})${layout.offset ? ` into partition 1 at offset ${layout.offset}` : ''}${verity ? ', dm-verity hash tree re-made' : ''}`,
-      view: directoryView(extracted.tree),
-      ...(verity ? { verity } : {}),
-      apply: async (changes, o = {}) => {
-        if (changes.length === 0) return {};
-        return onCopy(layout.path, async (copy) => {
-          await applyToDirectory(extracted.tree, changes, o);
-          o.guard?.check();
-          await rebuildErofsInto(copy, extracted.tree, {
-            offset: layout.offset,
-            size: layout.size,
-            bare: layout.partitions.length === 0,
-          });
-          const report: ApplyReport = {};
-          if (verity) report.verity = await reformatVerity(copy, verity.data, verity.hash);
-          o.guard?.check();
-          return report;
-        });
-      },
-      close: () => extracted.remove(),
-    });
-  }
-  const fsLoc = { path: layout.path, offset: layout.offset, size: layout.size };
-  const before = await fsckClean(fsLoc);
-  if (!before.clean) {
-    throw new InputError(
-      'E_ROOTFS_FSCK',
-      { file: rootfs },
-      `the ext4 filesystem at offset ${layout.offset} is not clean (e2fsck -fn); repair it first with e2fsck -f '${layout.path}?offset=${layout.offset}'`,
-    );
-  }
-  let useMount = isRoot() && !options.noMount;
-  let roMount: LoopMount | undefined;
-  let fallback = '';
-  if (useMount) {
-    try {
-      roMount = await mountLoop(fsLoc, 'ro');
-    } catch (e) {
-      // Root without loop devices (a container, say): debugfs needs none.
-      useMount = false;
-      fallback = ` (loop mount failed: ${(e as Error).message.split('\n')[0]})`;
-    }
-  }
-  const view: GuestView = roMount ? directoryView(roMount.dir) : new DebugfsView(layout.path, layout.offset);
-  const closeView = async () => {
-    await roMount?.unmount();
-  };
-  const method = `${useMount ? 'loop mount' : 'debugfs (no mount)'} at offset ${layout.offset}${verity ? ', dm-verity hash tree re-made' : ''}${fallback}`;
-
-  const apply = async (changes: readonly Change[], o: ApplyOptions = {}): Promise<ApplyReport> => {
-    if (changes.length === 0) return {};
-    await closeView();
-    if (useMount && !verity) {
-      const rw = await mountLoop(fsLoc, 'rw');
-      try {
-        await applyToDirectory(rw.dir, changes, o);
-      } finally {
-        await rw.unmount();
-      }
-      return { fsck: await mustBeClean(fsLoc) };
-    }
-    return onCopy(layout.path, async (copy) => {
-      const loc = { ...fsLoc, path: copy };
-      o.guard?.check();
-      if (useMount) {
-        const rw = await mountLoop(loc, 'rw');
+  const lock = await lockRootfs(layout.path, rootfs);
+  try {
+    if (layout.kind === 'disk-image') refuseInUse(rootfs, layout.path);
+    const target = await openByKind(rootfs, layout, options);
+    const withTar = options.tar === undefined ? target : overlayTarTarget(target, options.tar);
+    return {
+      ...withTar,
+      close: async () => {
         try {
-          await applyToDirectory(rw.dir, changes, o);
+          await withTar.close();
         } finally {
-          await rw.unmount();
+          await lock.release();
         }
-      } else {
-        await applyWithDebugfs(copy, layout.offset, changes);
-      }
-      o.guard?.check();
-      const fsck = await mustBeClean(loc);
-      const report: ApplyReport = { fsck };
-      if (verity) report.verity = await reformatVerity(copy, verity.data, verity.hash);
-      o.guard?.check();
-      return report;
-    });
-  };
-
-  return withTar({ kind: 'ext4-image', layout, method, view, ...(verity ? { verity } : {}), apply, close: closeView });
-}
-
-async function mustBeClean(loc: { path: string; offset: number }): Promise<string> {
-  const after = await fsckClean(loc);
-  if (!after.clean) throw new ToolError('E_FSCK', `e2fsck -fn reports problems after staging:\n${after.output}`);
-  return after.output.split('\n').pop() ?? '';
-}
-
-/**
- * Works on a sparse copy beside `image` and renames it over the original only on success. When
- * the image's directory is not writable (an unprivileged user owning only the file), the image is
- * changed in place instead, with a sparse backup in the temporary directory that is copied back
- * if anything fails.
- */
-async function onCopy<T>(image: string, fn: (copy: string) => Promise<T>): Promise<T> {
-  const copy = path.join(path.dirname(image), `.${path.basename(image)}.kbs-staging-${process.pid}`);
-  const cp = (from: string, to: string) =>
-    mustRun('cp', ['--sparse=always', '--reflink=auto', '--preserve=mode,ownership', from, to], 'copying the image');
-  try {
-    await fs.access(path.dirname(image), fs.constants.W_OK);
-  } catch {
-    return inPlaceWithBackup(image, fn);
-  }
-  await cp(image, copy);
-  try {
-    const result = await fn(copy);
-    await fs.rename(copy, image);
-    return result;
+      },
+    };
   } catch (e) {
-    await fs.rm(copy, { force: true });
+    await lock.release();
     throw e;
   }
 }
 
-async function inPlaceWithBackup<T>(image: string, fn: (target: string) => Promise<T>): Promise<T> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kbs-backup-'));
-  const backup = path.join(dir, 'image');
-  try {
-    await mustRun('cp', ['--sparse=always', '--reflink=auto', image, backup], 'backing up the image');
-    try {
-      return await fn(image);
-    } catch (e) {
-      // conv=notrunc keeps the file (and its owner); the backup has the image's exact length
-      await mustRun(
-        'dd',
-        [`if=${backup}`, `of=${image}`, 'bs=1M', 'conv=notrunc', 'status=none'],
-        'restoring the image from its backup',
-      );
-      throw e;
-    }
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
+async function openByKind(rootfs: string, layout: RootfsLayout, options: TargetOptions): Promise<RootfsTarget> {
+  switch (layout.kind) {
+    case 'directory':
+      return openDirectoryTarget(layout);
+    case 'initrd':
+      return openInitrdTarget(layout);
+    case 'disk-image':
+      return layout.fs === 'erofs' ? openErofsTarget(layout) : openExt4Target(rootfs, layout, options);
   }
+}
+
+function openDirectoryTarget(layout: Extract<RootfsLayout, { kind: 'directory' }>): RootfsTarget {
+  return {
+    kind: 'directory',
+    layout,
+    method: 'directory',
+    view: directoryView(layout.path),
+    inPlace: true,
+    apply: async (changes, o = {}) => {
+      await applyToDirectory(layout.path, changes, o);
+      return {};
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+async function openInitrdTarget(layout: Extract<RootfsLayout, { kind: 'initrd' }>): Promise<RootfsTarget> {
+  const image = await readInitrd(layout.path);
+  return {
+    kind: 'initrd',
+    layout,
+    method: 'appended gzip newc archive',
+    view: initrdView(image),
+    inPlace: false,
+    initrd: image,
+    apply: async (changes) => {
+      if (changes.length > 0) await appendToInitrd(layout.path, image, changes);
+      return {};
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** `--tar`: the same view, but the changes go into an overlay tarball. */
+function overlayTarTarget(t: RootfsTarget, tarOut: string): RootfsTarget {
+  return {
+    ...t,
+    method: `overlay tarball ${tarOut}`,
+    inPlace: false,
+    apply: async (changes) => {
+      await writeOverlayTar(tarOut, changes, async (p) => t.view.lookup(p.slice(0, -1), p[p.length - 1] as string));
+      return {};
+    },
+  };
+}
+
+type DiskLayout = Extract<RootfsLayout, { kind: 'disk-image' }>;
+
+function refuseUnlessAllowed(rootfs: string, layout: DiskLayout, options: TargetOptions, planningOnly: boolean): void {
+  if (planningOnly) return;
+  if (layout.fs === 'erofs' && !options.rebuild)
+    throw new InputError('E_ROOTFS_EROFS', { file: rootfs }, EROFS_REFUSAL);
+  if (verityOf(layout) && !options.reverity) throw new InputError('E_ROOTFS_VERITY', { file: rootfs }, VERITY_REFUSAL);
+}
+
+/**
+ * Every way of changing an image ends by writing the image file (in place, or renaming a copy over
+ * it, which keeps owner and mode only when the copy can have them): without write permission on
+ * it, nothing is tried and no backup is made.
+ */
+async function mustBeWritable(rootfs: string, real: string): Promise<void> {
+  try {
+    await fs.access(real, fs.constants.W_OK);
+  } catch (e) {
+    const st = await fs.stat(real);
+    const why =
+      (e as NodeJS.ErrnoException).code === 'EROFS' ? 'is on a read-only filesystem' : 'is not writable by this user';
+    throw new InputError(
+      'E_ROOTFS_NOT_WRITABLE',
+      { file: rootfs },
+      `${why} (owner uid ${st.uid}, gid ${st.gid}, mode 0${(st.mode & 0o7777).toString(8)}, running as uid ${process.getuid?.() ?? '?'}); run stage as its owner or as root, or stage into a copy you own`,
+    );
+  }
+}
+
+function refuseInUse(rootfs: string, real: string): void {
+  const users = findImageUsers(real);
+  if (users.length > 0) throw new InputError('E_ROOTFS_IN_USE', { file: rootfs }, describeImageUsers(users));
 }

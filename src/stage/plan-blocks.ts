@@ -135,6 +135,7 @@ async function planBlock(
       originalSize: Buffer.byteLength(split.original, 'latin1'),
       separator: next.separator,
       created,
+      blockSha256: sha256(Buffer.from(splitBlock(next.content, kind, next.separator).block, 'latin1')),
     });
   }
   if (current !== undefined && next.content === current) {

@@ -8,12 +8,14 @@ import { guestString } from '../rootfs/guest-path.js';
 import { WritePlanner } from '../rootfs/planner.js';
 import type { GuestView } from '../rootfs/changes.js';
 import type { StoredSignature } from '../store/read-store.js';
+import { hasLeftovers, noLeftovers, removeTemporary, type Leftovers } from './leftovers.js';
 import { planCaBundles, planHosts } from './plan-blocks.js';
 import { FILE_MODE, planSignatures } from './plan-signatures.js';
 import {
   emptyRecord,
   modeString8,
   parseRecord,
+  RECORD_DIR,
   RECORD_PATH,
   serializeRecord,
   sha256,
@@ -24,6 +26,8 @@ import { countActions, type PlanEntry, type StageInput, type StagePlan, type Sta
 export interface PlanOptions {
   /** For an initrd: the bytes before anything kbs-bundler appended (kept in the record). */
   initrdOriginal?: { size: number; sha256: string };
+  /** What a killed earlier run left (the view given hides it): replaced or removed by this plan. */
+  leftovers?: Leftovers;
   check?: () => void;
   onProgress?: (done: number, total: number) => void;
 }
@@ -116,48 +120,32 @@ export async function planStage(
     });
   }
 
-  // The record: what this and earlier runs staged, rewritten only when something changes.
+  // The record: what this and earlier runs staged, rewritten only when something changes (or when
+  // it is the intent of a run that was killed: then this run finishes it).
+  const leftovers = options.leftovers ?? noLeftovers();
   const changes: Change[] = [];
   let plannedDirPaths: string[] | undefined;
-  if (writes.length > 0) {
+  let next = record;
+  if (writes.length > 0 || record.pending) {
     const recordTarget = await planner.target(RECORD_PATH);
     plannedDirPaths = planner.plannedDirPaths(); // after the record's directory
-    const files = new Map(record.files.map((f) => [f.path, f]));
-    // writes begins with the signature writes, whose real paths and hashes planning already has
-    for (let i = 0; i < writes.length; i++) {
-      const w = writes[i] as Change;
-      const real = i < sigs.realPaths.length ? (sigs.realPaths[i] as string) : guestString(w.path);
-      const mine = owned.get(real);
-      if (w.op !== 'write' || !mine) continue;
-      // The first run that wrote a file knows what was there before (nothing, or an original);
-      // later runs keep that answer, so unstage always goes back to before the first run.
-      const earlier = files.get(real);
-      const original = earlier ? earlier.original : mine.original;
-      const hash = i < sigs.hashes.length ? (sigs.hashes[i] as string) : sha256(w.data);
-      files.set(real, { path: real, sha256: hash, mode: modeString8(w.mode), ...(original ? { original } : {}) });
-    }
-    const blocks = new Map(record.blocks.map((b) => [`${b.block}:${b.path}`, b]));
-    for (const b of [...ca.blocks, ...hosts.blocks]) {
-      const old = blocks.get(`${b.block}:${b.path}`);
-      blocks.set(`${b.block}:${b.path}`, { ...b, created: old?.created ?? b.created });
-    }
-    for (const key of [...ca.cleared, ...hosts.cleared]) blocks.delete(key);
-    const next: StageRecord = {
-      version: 1,
-      files: [...files.values()],
-      blocks: [...blocks.values()],
-      directories: [...record.directories, ...plannedDirPaths],
-      ...(record.initrd
-        ? { initrd: record.initrd }
-        : options.initrdOriginal
-          ? { initrd: { originalSize: options.initrdOriginal.size, originalSha256: options.initrdOriginal.sha256 } }
-          : {}),
-    };
+    // a record directory left by a run killed before its intent is this run's, as if it made it
+    const madeDirs = leftovers.orphanRecordDir ? [...plannedDirPaths, RECORD_DIR] : plannedDirPaths;
+    next = nextRecord(record, writes, sigs, owned, [ca, hosts], madeDirs, options.initrdOriginal);
     const bytes = serializeRecord(next);
     for (const d of planner.plannedDirs()) changes.push(d);
-    for (const w of writes) changes.push(w);
+    for (const w of writes)
+      changes.push(w.op === 'write' && leftovers.partial.has(w.path.join('/')) ? { ...w, replaces: true } : w);
     if (!previous.bytes || !previous.bytes.equals(bytes)) {
-      changes.push({ op: 'write', path: recordTarget.path, data: bytes, mode: FILE_MODE, replaces: previous.exists });
+      changes.push({
+        op: 'write',
+        path: recordTarget.path,
+        data: bytes,
+        mode: FILE_MODE,
+        replaces: previous.exists,
+        atomic: true,
+        last: true,
+      });
       entries.push({
         path: RECORD_PATH,
         realPath: guestString(recordTarget.path),
@@ -165,7 +153,13 @@ export async function planStage(
         action: previous.exists ? 'replace' : 'create',
       });
     }
-    Object.assign(record, next);
+  } else if (leftovers.orphanRecordDir) {
+    changes.push({ op: 'rmdir', path: RECORD_DIR.split('/').filter((c) => c !== '') });
+  }
+  if (hasLeftovers(leftovers)) {
+    const written = new Set(changes.map((c) => c.path.join('/')));
+    for (const p of leftovers.partial) if (!written.has(p)) changes.push({ op: 'remove', path: p.split('/') });
+    changes.push(...removeTemporary(leftovers));
   }
   // The record's strings, not a second 10,000 of them.
   for (const d of plannedDirPaths ?? planner.plannedDirPaths())
@@ -175,7 +169,50 @@ export async function planStage(
     changes,
     warnings,
     skippedSignatures: sigs.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)),
-    record,
+    record: next,
     counts: countActions(entries),
+  };
+}
+
+/** The record after this run: earlier runs' entries, this run's files, blocks and directories. */
+function nextRecord(
+  record: StageRecord,
+  writes: readonly Change[],
+  sigs: { realPaths: readonly string[]; hashes: readonly string[] },
+  owned: ReadonlyMap<string, { original?: { base64: string; mode: string } }>,
+  blockPlans: ReadonlyArray<{ blocks: StageRecord['blocks']; cleared: readonly string[] }>,
+  plannedDirPaths: readonly string[],
+  initrdOriginal: PlanOptions['initrdOriginal'],
+): StageRecord {
+  const files = new Map(record.files.map((f) => [f.path, f]));
+  // writes begins with the signature writes, whose real paths and hashes planning already has
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i] as Change;
+    const real = i < sigs.realPaths.length ? (sigs.realPaths[i] as string) : guestString(w.path);
+    const mine = owned.get(real);
+    if (w.op !== 'write' || !mine) continue;
+    // The first run that wrote a file knows what was there before (nothing, or an original);
+    // later runs keep that answer, so unstage always goes back to before the first run.
+    const earlier = files.get(real);
+    const original = earlier ? earlier.original : mine.original;
+    const hash = i < sigs.hashes.length ? (sigs.hashes[i] as string) : sha256(w.data);
+    files.set(real, { path: real, sha256: hash, mode: modeString8(w.mode), ...(original ? { original } : {}) });
+  }
+  const blocks = new Map(record.blocks.map((b) => [`${b.block}:${b.path}`, b]));
+  for (const b of blockPlans.flatMap((p) => p.blocks)) {
+    const old = blocks.get(`${b.block}:${b.path}`);
+    blocks.set(`${b.block}:${b.path}`, { ...b, created: old?.created ?? b.created });
+  }
+  for (const key of blockPlans.flatMap((p) => p.cleared)) blocks.delete(key);
+  return {
+    version: 1,
+    files: [...files.values()],
+    blocks: [...blocks.values()],
+    directories: [...record.directories, ...plannedDirPaths],
+    ...(record.initrd
+      ? { initrd: record.initrd }
+      : initrdOriginal
+        ? { initrd: { originalSize: initrdOriginal.size, originalSha256: initrdOriginal.sha256 } }
+        : {}),
   };
 }

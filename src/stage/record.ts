@@ -36,12 +36,19 @@ export const recordSchema = z.strictObject({
       separator: z.boolean(),
       /** The file did not exist before (removed again by unstage). */
       created: z.boolean(),
+      /** sha256 of the block as staged (with the newline added before it): unstage removes only an intact block. */
+      blockSha256: sha256Hex.optional(),
     }),
   ),
   /** Directories staging created, removed by unstage when empty. */
   directories: z.array(z.string()),
   /** For an initrd: the length and digest of the bytes before the first appended archive. */
   initrd: z.strictObject({ originalSize: z.number().int().nonnegative(), originalSha256: sha256Hex }).optional(),
+  /**
+   * Written before stage's first change (its intent): the changes listed may be made only in part.
+   * The record that ends a stage has no such field.
+   */
+  pending: z.literal(true).optional(),
 });
 export type StageRecord = z.infer<typeof recordSchema>;
 export type RecordedFile = StageRecord['files'][number];
@@ -89,6 +96,7 @@ export function serializeRecord(record: StageRecord): Buffer {
     blocks: [...record.blocks].sort(byPath),
     directories: [...new Set(record.directories)].sort(),
     ...(record.initrd ? { initrd: record.initrd } : {}),
+    ...(record.pending ? { pending: true as const } : {}),
   };
   return Buffer.from(`${JSON.stringify(sorted, null, 1)}\n`);
 }

@@ -6,12 +6,16 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import * as path from 'node:path';
 import { withSignalGuard } from '../rootfs/interrupt.js';
 import { openRootfsTarget, type TargetKind } from '../rootfs/target.js';
 import type { VerityResult } from '../rootfs/verity.js';
 import { readSignatureStore, type StoredSignature } from '../store/read-store.js';
-import { planStage } from './plan.js';
-import type { StageInput, StagePlan } from './types.js';
+import { WritePlanner } from '../rootfs/planner.js';
+import { withIntent } from './intent.js';
+import { findLeftovers, withoutLeftovers } from './leftovers.js';
+import { planStage, readRecord } from './plan.js';
+import type { StageInput, StagePlan, StageWarning } from './types.js';
 
 export interface StageOptions {
   rootfs: string;
@@ -72,13 +76,18 @@ export async function stageRootfs(options: StageOptions): Promise<StageResult> {
     const target = await opening;
     try {
       const initrdOriginal = target.initrd
-        ? { size: target.initrd.size, sha256: await fileSha256(options.rootfs) }
+        ? { size: target.initrd.size, sha256: await fileSha256(target.layout.path) }
         : undefined;
-      const plan = await planStage(target.view, options.input, signatures, {
+      const existing = await readRecord(new WritePlanner(target.view));
+      const leftovers = await findLeftovers(target.view, existing.exists ? existing.record : undefined);
+      const plan = await planStage(withoutLeftovers(target.view, leftovers), options.input, signatures, {
         check: () => guard.check(),
+        leftovers,
         ...(initrdOriginal ? { initrdOriginal } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
+      const unstaged = zeroSignaturesWarning(options.signatureStores, signatures.length, plan);
+      if (unstaged) plan.warnings.push(unstaged);
       // The plan holds what it needs (the bytes, the sources): the store's list can go before writing.
       signatures = [];
       const notes: string[] = [];
@@ -105,7 +114,8 @@ export async function stageRootfs(options: StageOptions): Promise<StageResult> {
       if (options.dryRun) return result;
       if (plan.warnings.length > 0 && !options.force) return { ...result, blocked: true };
       if (plan.changes.length === 0 && options.tar === undefined) return result;
-      const report = await target.apply(plan.changes, {
+      const changes = target.inPlace ? withIntent(plan.changes, plan.record) : plan.changes;
+      const report = await target.apply(changes, {
         guard,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
@@ -119,6 +129,26 @@ export async function stageRootfs(options: StageOptions): Promise<StageResult> {
       await target.close();
     }
   });
+}
+
+/**
+ * Stores were named but the guest would hold no signature from them: an empty store, an unrelated
+ * directory, or one image's `repo@sha256=…` directory given as the store, which a lookaside store
+ * never holds at its top.
+ */
+function zeroSignaturesWarning(stores: readonly string[], read: number, plan: StagePlan): StageWarning | undefined {
+  if (stores.length === 0 || plan.entries.some((e) => e.what === 'signature')) return undefined;
+  const perImage = stores.filter((s) => path.basename(s).includes('@sha256='));
+  const found =
+    read === 0
+      ? 'no signature was found there'
+      : `${read} signature(s) were found there, none of them would be copied (see "Not copied")`;
+  return {
+    code: 'W_NO_SIGNATURES',
+    path: stores.join(', '),
+    reason: `no signature would be staged from ${stores.join(', ')}: ${found}${perImage.length > 0 ? `; ${perImage.join(', ')} is one image's signature directory, not a store` : ''}`,
+    fix: 'give the store itself (the directory that holds <repository>@sha256=<digest>/signature-N, a signatures.tar, or a dir: layout), or pass --force to stage without signatures',
+  };
 }
 
 async function fileSha256(file: string): Promise<string> {

@@ -36,7 +36,8 @@ export interface StageWarning {
     | 'W_NO_CA_BUNDLE'
     | 'W_CA_BUNDLE_MISSING'
     | 'W_UNTRUSTED_KEY'
-    | 'W_CHANGED_SINCE_STAGED';
+    | 'W_CHANGED_SINCE_STAGED'
+    | 'W_NO_SIGNATURES';
   path?: string;
   reason: string;
   fix: string;

@@ -14,10 +14,19 @@ import { WritePlanner } from '../rootfs/planner.js';
 import { openRootfsTarget, type TargetKind } from '../rootfs/target.js';
 import type { VerityResult } from '../rootfs/verity.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { CA_BLOCK, HOSTS_BLOCK, splitBlock } from './blocks.js';
+import { beginLine, CA_BLOCK, endLine, HOSTS_BLOCK, splitBlock } from './blocks.js';
+import { findLeftovers, removeTemporary, type Leftovers } from './leftovers.js';
 import { readRecord } from './plan.js';
 import { ancestorsOf } from './plan-signatures.js';
-import { RECORD_PATH, sha256, type StageRecord } from './record.js';
+import {
+  RECORD_DIR,
+  RECORD_PATH,
+  serializeRecord,
+  sha256,
+  type RecordedBlock,
+  type RecordedFile,
+  type StageRecord,
+} from './record.js';
 import { countActions, type PlanAction, type PlanEntry, type StageWarning } from './types.js';
 
 export interface UnstagePlan {
@@ -52,97 +61,208 @@ export class NothingStagedError extends InputError {
 export async function planUnstage(view: GuestView, rootfs: string): Promise<UnstagePlan> {
   const planner = new WritePlanner(view);
   const { record, exists } = await readRecord(planner);
-  if (!exists) throw new NothingStagedError(rootfs);
+  const leftovers = await findLeftovers(view, exists ? record : undefined);
+  if (!exists) {
+    if (!leftovers.orphanRecordDir) throw new NothingStagedError(rootfs);
+    return orphanRecordDirPlan(leftovers, record);
+  }
   // A view that batches (debugfs: one process for many) lists the directories and reads the files up front.
   const dirs = [...record.files, ...record.blocks].map((f) => f.path.slice(0, f.path.lastIndexOf('/')) || '/');
   await view.prefetch?.(ancestorsOf([...dirs, ...record.directories]));
   await view.prefetchFiles?.(record.files.map((f) => f.path));
-  const entries: PlanEntry[] = [];
-  const changes: Change[] = [];
-  const warnings: StageWarning[] = [];
-  const removed = new Set<string>();
-  const changed = (path: string, what: string) =>
-    warnings.push({
-      code: 'W_CHANGED_SINCE_STAGED',
-      path,
-      reason: `${path} (${what}) changed since it was staged; it is left as it is`,
-      fix: `inspect ${path} and remove or restore it by hand`,
-    });
+  const p = new UnstagePlanner(planner, record, leftovers);
+  for (const f of record.files) await p.file(f);
+  for (const b of record.blocks) await p.block(b);
+  for (const t of leftovers.temporary) p.removeTemporary(t);
+  await p.recordAndDirectories();
+  return p.result();
+}
 
-  for (const f of record.files) {
-    const t = await planner.existing(f.path);
-    if (!t?.node || t.node.type !== 'file' || guestString(t.path) !== f.path) {
-      entries.push({ path: f.path, realPath: f.path, what: 'signature', action: 'skip', detail: 'already gone' });
-      continue;
-    }
-    const bytes = (await planner.read(t.path)) ?? Buffer.alloc(0);
+/** A run killed before its intent left only the record's directory (and temporary files in it). */
+function orphanRecordDirPlan(leftovers: Leftovers, record: StageRecord): UnstagePlan {
+  const changes: Change[] = [...removeTemporary(leftovers), { op: 'rmdir', path: components(RECORD_DIR) }];
+  const entries: PlanEntry[] = [
+    {
+      path: RECORD_DIR,
+      realPath: RECORD_DIR,
+      what: 'directory',
+      action: 'remove',
+      detail: 'left by a stage that was stopped before it wrote its record',
+    },
+  ];
+  return { entries, changes, warnings: [], record, counts: countActions(entries) };
+}
+
+const components = (guestPath: string) => guestPath.split('/').filter((c) => c !== '');
+
+/**
+ * Plans the undoing of one record. What has changed since staging is left in place, and stays in
+ * the record (rewritten to hold just that), so unstage can be run again once it has been looked at.
+ */
+class UnstagePlanner {
+  private readonly entries: PlanEntry[] = [];
+  private readonly changes: Change[] = [];
+  private readonly warnings: StageWarning[] = [];
+  private readonly removed = new Set<string>();
+  private readonly keptFiles: RecordedFile[] = [];
+  private readonly keptBlocks: RecordedBlock[] = [];
+
+  constructor(
+    private readonly planner: WritePlanner,
+    private readonly record: StageRecord,
+    private readonly leftovers: Leftovers,
+  ) {}
+
+  async file(f: RecordedFile): Promise<void> {
     const what = f.path.includes('@') ? 'signature' : 'keyring';
-    if (sha256(bytes) !== f.sha256) {
-      changed(f.path, what);
-      entries.push({ path: f.path, realPath: f.path, what, action: 'skip', detail: 'changed since staging' });
-      continue;
+    const t = await this.planner.existing(f.path);
+    if (!t?.node || t.node.type !== 'file' || guestString(t.path) !== f.path) {
+      this.entries.push({ path: f.path, realPath: f.path, what, action: 'skip', detail: 'already gone' });
+      return;
     }
-    if (f.original) {
-      changes.push({
+    const bytes = (await this.planner.read(t.path)) ?? Buffer.alloc(0);
+    const original = f.original ? Buffer.from(f.original.base64, 'base64') : undefined;
+    if (original && bytes.equals(original) && t.node.mode === parseInt(f.original!.mode, 8)) {
+      this.entries.push({ path: f.path, realPath: f.path, what, action: 'skip', detail: 'already the original' });
+      return;
+    }
+    const partial = this.leftovers.partial.has(components(f.path).join('/'));
+    if (sha256(bytes) !== f.sha256 && !partial) {
+      this.changed(f.path, what, `${f.path} (${what}) changed since it was staged; it is left as it is`);
+      this.keptFiles.push(f);
+      return;
+    }
+    if (original) {
+      this.changes.push({
         op: 'write',
         path: t.path,
-        data: Buffer.from(f.original.base64, 'base64'),
-        mode: parseInt(f.original.mode, 8),
+        data: original,
+        mode: parseInt(f.original!.mode, 8),
         replaces: true,
       });
-      entries.push({ path: f.path, realPath: f.path, what, action: 'restore' });
+      this.entries.push({ path: f.path, realPath: f.path, what, action: 'restore' });
     } else {
-      changes.push({ op: 'remove', path: t.path });
-      removed.add(f.path);
-      entries.push({ path: f.path, realPath: f.path, what, action: 'remove' });
+      this.remove(t.path, f.path, what, partial ? 'written in part by a stage that was stopped' : undefined);
     }
   }
 
-  for (const b of record.blocks) {
+  async block(b: RecordedBlock): Promise<void> {
     const what = b.block === 'ca' ? 'ca-bundle' : 'hosts';
-    const t = await planner.existing(b.path);
+    const kind = b.block === 'ca' ? CA_BLOCK : HOSTS_BLOCK;
+    const t = await this.planner.existing(b.path);
     if (!t?.node || t.node.type !== 'file') {
-      entries.push({ path: b.path, realPath: b.path, what, action: 'skip', detail: 'already gone' });
-      continue;
+      this.entries.push({ path: b.path, realPath: b.path, what, action: 'skip', detail: 'already gone' });
+      return;
     }
-    const current = ((await planner.read(t.path)) ?? Buffer.alloc(0)).toString('latin1');
-    const split = splitBlock(current, b.block === 'ca' ? CA_BLOCK : HOSTS_BLOCK, b.separator);
+    const current = ((await this.planner.read(t.path)) ?? Buffer.alloc(0)).toString('latin1');
+    const split = splitBlock(current, kind, b.separator);
     const original = Buffer.from(split.original, 'latin1');
-    if (!split.block || sha256(original) !== b.originalSha256) {
-      changed(b.path, `${what}: ${split.block ? 'the rest of the file' : 'the kbs-bundler block is missing'}`);
-      entries.push({ path: b.path, realPath: b.path, what, action: 'skip', detail: 'changed since staging' });
-      continue;
+    if (!split.block) {
+      // Not added yet (a stopped stage) or already taken out: nothing of kbs-bundler's is in the file.
+      this.entries.push({ path: b.path, realPath: b.path, what, action: 'skip', detail: 'no kbs-bundler block' });
+      return;
     }
-    if (b.created && original.length === 0) {
-      changes.push({ op: 'remove', path: t.path });
-      removed.add(b.path);
-      entries.push({ path: b.path, realPath: b.path, what, action: 'remove' });
-    } else {
-      changes.push({ op: 'write', path: t.path, data: original, mode: t.node.mode ?? 0o644, replaces: true });
-      entries.push({ path: b.path, realPath: b.path, what, action: 'restore', detail: 'kbs-bundler block removed' });
+    const intact =
+      b.blockSha256 !== undefined
+        ? sha256(Buffer.from(split.block, 'latin1')) === b.blockSha256
+        : sha256(original) === b.originalSha256;
+    if (!intact) {
+      this.changed(
+        b.path,
+        what,
+        `the kbs-bundler block in ${b.path} (from "${beginLine(kind)}" to "${endLine(kind)}") was edited since it was staged; it is left as it is and stays in the record`,
+        `check that block in ${b.path}, take it out by hand (or restore it as staged), then run unstage again`,
+      );
+      this.keptBlocks.push(b);
+      return;
+    }
+    if (b.created && original.length === 0) this.remove(t.path, b.path, what);
+    else {
+      this.changes.push({ op: 'write', path: t.path, data: original, mode: t.node.mode ?? 0o644, replaces: true });
+      this.entries.push({
+        path: b.path,
+        realPath: b.path,
+        what,
+        action: 'restore',
+        detail: 'kbs-bundler block removed',
+      });
     }
   }
 
-  const recordTarget = await planner.existing(RECORD_PATH);
-  if (recordTarget?.node) {
-    changes.push({ op: 'remove', path: recordTarget.path });
-    removed.add(guestString(recordTarget.path));
-    entries.push({ path: RECORD_PATH, realPath: guestString(recordTarget.path), what: 'record', action: 'remove' });
+  removeTemporary(p: readonly string[]): void {
+    this.changes.push({ op: 'remove', path: p });
+    this.removed.add(guestString(p));
   }
 
-  // Directories stage created, deepest first, when nothing else is left in them.
-  for (const dir of [...new Set(record.directories)].sort(
-    (a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1),
-  )) {
-    const t = await planner.existing(dir);
-    if (!t?.node || t.node.type !== 'dir' || guestString(t.path) !== dir) continue;
-    const left = (await planner.list(t.path)).filter((n) => !removed.has(`${dir}/${n}`));
-    if (left.length > 0) continue;
-    changes.push({ op: 'rmdir', path: t.path });
-    removed.add(dir);
-    entries.push({ path: dir, realPath: dir, what: 'directory', action: 'remove' });
+  /** The record goes when everything was undone; otherwise it keeps what was left. Then the empty directories. */
+  async recordAndDirectories(): Promise<void> {
+    const recordTarget = await this.planner.existing(RECORD_PATH);
+    const keep = this.keptFiles.length > 0 || this.keptBlocks.length > 0;
+    // the record goes last, then its directory: a kill before that leaves the record to run unstage again with
+    if (recordTarget?.node && !keep) this.remove(recordTarget.path, RECORD_PATH, 'record', undefined, true);
+    // Directories stage created, deepest first, when nothing else is left in them.
+    const left: string[] = [];
+    for (const dir of [...new Set(this.record.directories)].sort(
+      (a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1),
+    )) {
+      const t = await this.planner.existing(dir);
+      if (!t?.node || t.node.type !== 'dir' || guestString(t.path) !== dir) continue;
+      const names = (await this.planner.list(t.path)).filter((n) => !this.removed.has(`${dir}/${n}`));
+      if (names.length > 0) {
+        left.push(dir);
+        continue;
+      }
+      this.changes.push({ op: 'rmdir', path: t.path, ...(RECORD_PATH.startsWith(`${dir}/`) ? { last: true } : {}) });
+      this.removed.add(dir);
+      this.entries.push({ path: dir, realPath: dir, what: 'directory', action: 'remove' });
+    }
+    if (recordTarget?.node && keep) {
+      const rest: StageRecord = { ...this.record, files: this.keptFiles, blocks: this.keptBlocks, directories: left };
+      delete rest.pending;
+      this.changes.push({
+        op: 'write',
+        path: recordTarget.path,
+        data: serializeRecord(rest),
+        mode: 0o644,
+        replaces: true,
+        atomic: true,
+        last: true,
+      });
+      this.entries.push({
+        path: RECORD_PATH,
+        realPath: guestString(recordTarget.path),
+        what: 'record',
+        action: 'replace',
+        detail: 'keeps what was left in place',
+      });
+    }
   }
-  return { entries, changes, warnings, record, counts: countActions(entries) };
+
+  result(): UnstagePlan {
+    return {
+      entries: this.entries,
+      changes: this.changes,
+      warnings: this.warnings,
+      record: this.record,
+      counts: countActions(this.entries),
+    };
+  }
+
+  private remove(p: readonly string[], shown: string, what: PlanEntry['what'], detail?: string, last = false): void {
+    this.changes.push({ op: 'remove', path: p, ...(last ? { last } : {}) });
+    this.removed.add(guestString(p));
+    this.entries.push({ path: shown, realPath: guestString(p), what, action: 'remove', ...(detail ? { detail } : {}) });
+  }
+
+  private changed(
+    path: string,
+    what: PlanEntry['what'],
+    reason: string,
+    fix = `inspect ${path} and remove or restore it by hand`,
+  ): void {
+    this.warnings.push({ code: 'W_CHANGED_SINCE_STAGED', path, reason, fix });
+    this.entries.push({ path, realPath: path, what, action: 'skip', detail: 'changed since staging' });
+  }
 }
 
 export async function unstageRootfs(options: {
@@ -177,7 +297,7 @@ export async function unstageRootfs(options: {
             { file: options.rootfs },
             `${RECORD_PATH} has no initrd section; cannot tell where the original initrd ends`,
           );
-        const bytes = await fs.readFile(options.rootfs);
+        const bytes = await fs.readFile(target.layout.path);
         const prefix = bytes.subarray(0, initrd.originalSize);
         if (createHash('sha256').update(prefix).digest('hex') !== initrd.originalSha256) {
           throw new InputError(
@@ -198,8 +318,8 @@ export async function unstageRootfs(options: {
         const initrdPlan = { ...plan, entries, changes: [], counts: countActions(entries) };
         if (options.dryRun) return { ...base, plan: initrdPlan };
         guard.check();
-        const st = await fs.stat(options.rootfs);
-        await writeFileAtomic(options.rootfs, prefix, st.mode & 0o7777);
+        const st = await fs.stat(target.layout.path);
+        await writeFileAtomic(target.layout.path, prefix, st.mode & 0o7777);
         return { ...base, plan: initrdPlan, applied: true };
       }
       if (options.dryRun || plan.changes.length === 0) return base;

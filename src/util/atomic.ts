@@ -2,7 +2,7 @@
  * Atomic writers: data goes to a sibling temporary name first and is renamed into place, so a
  * reader (or a crash) sees either the old bytes or the new ones, never half a file.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -51,41 +51,127 @@ export async function writeFileAtomic(
 }
 
 /**
- * Builds a directory tree beside `target` with `fill`, then swaps it into place. If `fill`
- * throws, the previous `target` is untouched. The swap renames the old tree aside first and
- * removes it only after the new one is in place. The trees are small (build's outputs): the
- * renames and removals are synchronous calls, cheaper than a thread-pool round trip each.
+ * Builds a directory tree beside `target` with `fill`, then puts it at `target` so that a kill at
+ * any instant leaves the old or the new tree there. Node has no renameat2(RENAME_EXCHANGE), so
+ * `target` is a symbolic link to the tree, `.NAME.tree-DIGEST` beside it (named by its content, so
+ * building the same tree again changes nothing), and the swap renames a new link over it, which
+ * rename(2) does atomically; then the old tree is removed. If `fill` throws, nothing changes.
+ *
+ * A real directory at `target` (from a version that wrote one) is renamed aside first: a kill in
+ * the one step between that rename and the link's leaves no `target`, and the next run puts the
+ * waiting link in place before anything else. Every run removes what killed runs left beside
+ * `target` (trees nothing links to, links, staging directories) unless the process that made it is
+ * still running.
  */
 export async function replaceDirAtomic(target: string, fill: (dir: string) => Promise<void>): Promise<void> {
-  fsSync.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
+  const dir = path.dirname(path.resolve(target));
+  fsSync.mkdirSync(dir, { recursive: true });
+  recoverInterruptedSwap(target);
   const staging = sideName(target, 'new');
   fsSync.mkdirSync(staging, { mode: 0o755 });
-  const removeStaging = () => fsSync.rmSync(staging, { recursive: true, force: true });
   try {
     await fill(staging);
   } catch (e) {
-    removeStaging();
+    fsSync.rmSync(staging, { recursive: true, force: true });
     throw e;
   }
-  const old = sideName(target, 'old');
-  let hadOld = false;
-  try {
-    fsSync.renameSync(target, old);
-    hadOld = true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-      removeStaging();
-      throw e;
+  const treeName = `.${path.basename(target)}.tree-${treeDigest(staging)}`;
+  const tree = path.join(dir, treeName);
+  if (fsSync.existsSync(tree))
+    fsSync.rmSync(staging, { recursive: true, force: true }); // the same tree is there
+  else fsSync.renameSync(staging, tree);
+  if (managedTree(target) !== treeName) {
+    const link = sideName(target, 'link');
+    fsSync.symlinkSync(treeName, link);
+    const st = fsSync.lstatSync(target, { throwIfNoEntry: false });
+    if (st?.isDirectory()) fsSync.renameSync(target, sideName(target, 'old'));
+    fsSync.renameSync(link, target);
+  }
+  removeLeftovers(target);
+}
+
+/** Names, types, modes and bytes of a tree, as a short hex digest. */
+function treeDigest(root: string): string {
+  const hash = createHash('sha256');
+  const walk = (rel: string) => {
+    for (const name of fsSync.readdirSync(path.join(root, rel)).sort()) {
+      const r = rel === '' ? name : `${rel}/${name}`;
+      const abs = path.join(root, r);
+      const st = fsSync.lstatSync(abs);
+      hash.update(`${r}\0${st.mode}\0`);
+      if (st.isDirectory()) walk(r);
+      else if (st.isSymbolicLink()) hash.update(fsSync.readlinkSync(abs));
+      else hash.update(createHash('sha256').update(fsSync.readFileSync(abs)).digest());
+      hash.update('\0');
     }
+  };
+  walk('');
+  return hash.digest('hex').slice(0, 16);
+}
+
+interface SideEntry {
+  name: string;
+  kind: string;
+  /** The process that made it; undefined for a complete tree. */
+  pid?: number;
+}
+
+/** What replaceDirAtomic and sideName leave beside `target`. */
+function sideEntries(target: string): SideEntry[] {
+  const base = path.basename(target).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const made = new RegExp(`^\\.${base}\\.(link|new|old|tmp)-(\\d+)-[0-9a-f]{8}$`);
+  const tree = new RegExp(`^\\.${base}\\.tree-[0-9a-f]{16}$`);
+  const out: SideEntry[] = [];
+  for (const name of fsSync.readdirSync(path.dirname(path.resolve(target)))) {
+    const m = made.exec(name);
+    if (m) out.push({ name, kind: m[1] as string, pid: Number(m[2]) });
+    else if (tree.test(name)) out.push({ name, kind: 'tree' });
   }
+  return out;
+}
+
+/** The name of the tree `target` links to, when it is one replaceDirAtomic made. */
+export function managedTree(target: string): string | undefined {
+  let link: string;
   try {
-    fsSync.renameSync(staging, target);
-  } catch (e) {
-    if (hadOld) fsSync.renameSync(old, target);
-    removeStaging();
-    throw e;
+    link = fsSync.readlinkSync(target);
+  } catch {
+    return undefined;
   }
-  if (hadOld) fsSync.rmSync(old, { recursive: true, force: true });
+  return /^\.[^/]+\.tree-[0-9a-f]{16}$/.test(link) && link.startsWith(`.${path.basename(target)}.tree-`)
+    ? link
+    : undefined;
+}
+
+/** A kill between renaming a real directory aside and linking the new tree left no `target`: link it now. */
+function recoverInterruptedSwap(target: string): void {
+  if (fsSync.lstatSync(target, { throwIfNoEntry: false })) return;
+  const dir = path.dirname(path.resolve(target));
+  const links = sideEntries(target)
+    .filter((e) => e.kind === 'link' && !isRunning(e.pid))
+    .map((e) => path.join(dir, e.name))
+    .filter((l) => fsSync.existsSync(l)) // a link is made only to a complete tree
+    .sort((a, b) => fsSync.lstatSync(b).mtimeMs - fsSync.lstatSync(a).mtimeMs);
+  if (links[0] !== undefined) fsSync.renameSync(links[0], target);
+}
+
+function removeLeftovers(target: string): void {
+  const dir = path.dirname(path.resolve(target));
+  const current = managedTree(target);
+  for (const e of sideEntries(target)) {
+    if (e.name === current || (e.kind !== 'tree' && e.pid !== process.pid && isRunning(e.pid))) continue;
+    fsSync.rmSync(path.join(dir, e.name), { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Reads a file, or returns undefined when it does not exist. */

@@ -4,14 +4,30 @@ import { runProcess, type ProcessResult } from './run-process.js';
 
 export type CliResult = ProcessResult;
 
-/** `entry`: another build of the CLI to run (default: what package.json `bin` names). */
+/**
+ * `entry`: another build of the CLI to run (default: what package.json `bin` names). `asUser`: run
+ * it as that user through runuser (`entry` must be readable by it, see cli-as-user.ts); `env` is
+ * then passed on explicitly, as runuser does not keep all of it.
+ */
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; entry?: string } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; entry?: string; asUser?: string } = {},
 ): Promise<CliResult> {
-  return runProcess(process.execPath, [options.entry ?? CLI, ...args], {
-    cwd: options.cwd,
-    input: options.input,
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
-  });
+  const env = { NO_COLOR: '1', ...options.env };
+  const node = [options.entry ?? CLI, ...args];
+  const [cmd, argv] = options.asUser
+    ? [
+        'runuser',
+        [
+          '-u',
+          options.asUser,
+          '--',
+          'env',
+          ...Object.entries(env).map(([k, v]) => `${k}=${v ?? ''}`),
+          process.execPath,
+          ...node,
+        ],
+      ]
+    : [process.execPath, node];
+  return runProcess(cmd, argv, { cwd: options.cwd, input: options.input, env: { ...process.env, ...env } });
 }

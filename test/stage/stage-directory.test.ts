@@ -106,7 +106,7 @@ describe('stage into a directory rootfs', () => {
         .filter((e) => e.action === 'replace')
         .map((e) => e.realPath)
         .sort(),
-    ).toEqual(['/etc/hosts', '/etc/ssl/certs/ca-certificates.crt']);
+    ).toEqual(['/etc/hosts', '/etc/ssl/certs/ca-certificates.crt', RECORD_PATH]); // the record keeps each block's digest
     const hosts = await fs.readFile(path.join(root, 'etc/hosts'), 'utf8');
     expect(hosts.match(/BEGIN kbs-bundler/g)).toHaveLength(1);
     expect(hosts).toContain('192.0.2.7 other.example.com\n192.0.2.99 registry.example.com\n');

@@ -291,7 +291,7 @@ describe('--tar', () => {
 
 describe('an erofs image', () => {
   const readBack = async (img: string, offset: number) => {
-    const out = await fs.mkdtemp(path.join(work, 'erofs-check-'));
+    const out = await fs.mkdtemp(path.join(work, 'erofs-check-')); // under work: removed with it
     let fsImage = img;
     if (offset) {
       fsImage = path.join(out, 'fs');

@@ -44,6 +44,15 @@ export function register(program: Command): void {
     )
     .option('--reverity', 'allow staging into a dm-verity measured image and re-make its hash tree')
     .option('--force', 'stage despite warnings (exit 0)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit 2 before any change: the rootfs is locked by another stage or unstage (no waiting), or a disk image',
+        'is mounted or attached to a loop device, or not writable by this user. A symlinked image is changed',
+        'through the file it points to. A stage killed at any instant is undone by unstage or finished by stage.',
+      ].join('\n'),
+    )
     .action(async (flags: StageFlags) => {
       const bundle = await loadBundle(flags.config);
       const result = await stageRootfs({

@@ -20,6 +20,17 @@ export function register(program: Command): void {
     .description(
       'Remove exactly what `kbs-bundler stage` put into a rootfs and give appended files their original bytes back',
     )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'What is given back: the files stage created are removed (and the directories it made, when empty); the',
+        'files it appended to or replaced get their bytes and mode back, and their owner in a directory or through',
+        'a loop mount (through debugfs they are owned by root). Not given back: timestamps, inode numbers and the',
+        "filesystem's own metadata (ext4 mount count, journal, block layout): a disk image is not byte-identical.",
+        'A staged file or marked block edited since is left in place and kept in the record (exit 1).',
+      ].join('\n'),
+    )
     .requiredOption('--rootfs <path>', 'the directory, disk image or initrd that was staged into')
     .option('--dry-run', 'print what would be removed or restored and change nothing')
     .option('--json', 'machine-readable result')
@@ -70,7 +81,7 @@ export function register(program: Command): void {
       if (r.plan.warnings.length > 0)
         throw new FindingsError(
           'E_UNSTAGE_WARNINGS',
-          `${r.plan.warnings.length} staged file(s) changed since staging and were left in place`,
+          `${r.plan.warnings.length} staged file(s) changed since staging and were left in place; the record keeps them: check them, then run unstage again`,
         );
     });
 }
