@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { FileNotFoundError, InputError } from '../errors.js';
 import { readPublicKeyring, type Keyring } from '../keys/index.js';
 import { policySchema, type PolicyRequirement } from '../policy/schema.js';
+import { preferredIssue } from '../util/preferred-issue.js';
 
 export interface PolicyKeys {
   keyrings: Keyring[];
@@ -31,8 +32,10 @@ export async function readPolicyKeys(policyFile: string): Promise<PolicyKeys> {
   }
   const parsed = policySchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError('E_POLICY', { file: policyFile, field: issue.path.join('.') }, issue.message);
+    const issue = preferredIssue(parsed.error.issues)!;
+    const field = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+    const problem = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
+    throw new InputError('E_POLICY', { file: policyFile, field: field.map(String).join('.') }, problem);
   }
   const rules: Array<[string, PolicyRequirement[]]> = [['default', parsed.data.default]];
   for (const [scope, reqs] of Object.entries(parsed.data.transports?.docker ?? {}))
