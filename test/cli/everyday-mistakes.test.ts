@@ -1,0 +1,47 @@
+/** Everyday mistakes get one line naming the option or file and what is wrong, exit 2, and nothing written. */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/run-cli.js';
+
+let work: string;
+beforeAll(async () => {
+  work = await fs.mkdtemp(path.join(os.tmpdir(), 'kbs-mistakes-'));
+});
+afterAll(async () => {
+  await fs.rm(work, { recursive: true, force: true });
+});
+
+async function oneLineError(args: string[], cwd = work): Promise<string> {
+  const r = await runCli(args, { cwd });
+  expect(r.stdout).toBe('');
+  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.code).toBe(2);
+  return r.stderr.trimEnd();
+}
+
+describe('keygen', () => {
+  it.each([
+    [
+      ['--name', 'Signer', '--email', 'p@x'],
+      'kbs-bundler: --email: "p@x" is not an e-mail address of the form name@example.com',
+    ],
+    [['--name', 'Signer', '--email', 'signer example.com'], '--email: "signer example.com" is not an e-mail address'],
+    [['--name', 'Signer <s@example.com>'], 'kbs-bundler: --name: must not hold "<", ">" or control characters'],
+    [['--name', ' '], 'kbs-bundler: --name: must not be empty'],
+  ])('keygen %j says what is wrong with the user id and generates nothing', async (args, line) => {
+    const out = path.join(work, 'keys-uid');
+    expect(await oneLineError(['keygen', ...args, '--out', out])).toContain(line);
+    await expect(fs.stat(out)).rejects.toThrow();
+  });
+
+  it('refuses --out that is a file, naming the option', async () => {
+    const file = path.join(work, 'a-file');
+    await fs.writeFile(file, 'x');
+    expect(await oneLineError(['keygen', '--name', 'Signer', '--out', file])).toBe(
+      `kbs-bundler: --out: ${file} exists and is not a directory`,
+    );
+    expect(await fs.readFile(file, 'utf8')).toBe('x');
+  });
+});
