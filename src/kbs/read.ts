@@ -4,6 +4,7 @@
  * a tarball of either (plain or gzip), or an offline-fs-kbc resources JSON
  * (`{"repo/type/tag": base64}`). Resources are looked up by id, the way the guest asks for them.
  */
+import { parseJsonInput } from '../util/json-input.js';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -102,12 +103,7 @@ async function readTarball(file: string, bytes: Buffer): Promise<KbsRepositoryRe
 }
 
 function readOfflineJson(file: string, bytes: Buffer): KbsRepositoryReader {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new InputError('E_KBS_JSON', { file }, `is not JSON: ${(e as Error).message}`);
-  }
+  const doc = parseJsonInput(bytes, { file }, 'E_KBS_JSON');
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
     throw new InputError('E_KBS_JSON', { file }, 'must be an object {"repo/type/tag": base64}');
   const entries = new Map<string, Uint8Array>();

@@ -8,3 +8,5 @@ export * from './audit.js';
 export * from './policy-keys.js';
 export * from './audit-parallel.js';
 export * from './audit-thread-count.js';
+export * from './image-manifest.js';
+export * from './already-signed.js';

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { FileNotFoundError, InputError } from '../errors.js';
 import { readPublicKeyring, type Keyring } from '../keys/index.js';
 import { policySchema, type PolicyRequirement } from '../policy/schema.js';
+import { parseJsonInput } from '../util/json-input.js';
 import { preferredIssue } from '../util/preferred-issue.js';
 
 export interface PolicyKeys {
@@ -24,12 +25,7 @@ export async function readPolicyKeys(policyFile: string): Promise<PolicyKeys> {
   } catch {
     throw new FileNotFoundError(policyFile, 'policy');
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new InputError('E_POLICY', { file: policyFile }, `not JSON: ${(e as Error).message}`);
-  }
+  const json = parseJsonInput(text, { file: policyFile }, 'E_POLICY');
   const parsed = policySchema.safeParse(json);
   if (!parsed.success) {
     const issue = preferredIssue(parsed.error.issues)!;

@@ -19,6 +19,7 @@ import type { CosignSignatureBlob, CosignSignatureSet } from './inputs.js';
 import { readKeyPath } from './key-source.js';
 import { hostDigestMismatch } from './signed-by.js';
 import type { RequirementOutcome, SignatureAttempt } from './types.js';
+import { jsonProblem } from '../util/json-input.js';
 
 type Outcome = Omit<RequirementOutcome, 'index' | 'type' | 'rule'>;
 const deny = (reason: string, extra: Partial<Outcome> = {}): Outcome => ({
@@ -83,7 +84,9 @@ function readLayerPayload(layer: CosignSignatureBlob): { reference: string; dige
       return 'cosign payload lacks critical.image or critical.identity';
     return { reference, digest };
   } catch (e) {
-    return `cosign payload is not JSON: ${(e as Error).message}`;
+    return e instanceof SyntaxError
+      ? `cosign payload is not JSON: ${jsonProblem(Buffer.from(layer.payload).toString('utf8'))}`
+      : `cosign payload is unreadable: ${(e as Error).message}`;
   }
 }
 

@@ -3,8 +3,8 @@
  * image-rs asks for, repository and tag overridable), loose policy / sigstore-config files, a
  * guest rootfs, and the manifest (a file or a digest).
  */
-import { promises as fs } from 'node:fs';
-import { FileNotFoundError, InputError } from '../errors.js';
+import { InputError } from '../errors.js';
+import { INPUT_LIMITS, readInputFile } from '../util/read-input.js';
 import type { KbsRepositoryReader } from '../kbs/read.js';
 import { assertSegment } from '../kbs/resource-id.js';
 import { digestProblem } from '../reference/index.js';
@@ -26,12 +26,8 @@ export interface VerifySources {
   now?: Date;
 }
 
-async function readFileOr(file: string, what: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await fs.readFile(file));
-  } catch (e) {
-    throw new FileNotFoundError(file, what, { cause: e });
-  }
+async function readFileOr(file: string, what: string, maxBytes: number): Promise<Uint8Array> {
+  return new Uint8Array(await readInputFile(file, { what, maxBytes }));
 }
 
 const MANIFEST_LIST_TYPES = [
@@ -41,7 +37,7 @@ const MANIFEST_LIST_TYPES = [
 
 /** A platform manifest from a file: its bytes and their sha256 (what the registry serves it as). */
 export async function manifestFromFile(file: string): Promise<ManifestInput> {
-  const bytes = await readFileOr(file, 'manifest');
+  const bytes = await readFileOr(file, 'manifest', INPUT_LIMITS.manifest);
   let doc: { mediaType?: unknown; manifests?: unknown } | undefined;
   try {
     doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as typeof doc;
@@ -75,7 +71,8 @@ export async function loadVerifyInputs(s: VerifySources): Promise<VerifyInputs> 
   const resource = async (type: string) => s.repository?.get(`${repoName}/${type}/${tag}`);
 
   let policy: VerifyInputs['policy'];
-  if (s.policyFile) policy = { bytes: await readFileOr(s.policyFile, 'policy'), source: s.policyFile };
+  if (s.policyFile)
+    policy = { bytes: await readFileOr(s.policyFile, 'policy', INPUT_LIMITS.policy), source: s.policyFile };
   else {
     const bytes = await resource('security-policy');
     if (!bytes) {
@@ -90,7 +87,10 @@ export async function loadVerifyInputs(s: VerifySources): Promise<VerifyInputs> 
 
   let sigstoreConfig: VerifyInputs['sigstoreConfig'];
   if (s.sigstoreConfigFile)
-    sigstoreConfig = { bytes: await readFileOr(s.sigstoreConfigFile, 'sigstore config'), source: s.sigstoreConfigFile };
+    sigstoreConfig = {
+      bytes: await readFileOr(s.sigstoreConfigFile, 'sigstore config', INPUT_LIMITS.sigstoreConfig),
+      source: s.sigstoreConfigFile,
+    };
   else {
     const bytes = await resource('sigstore-config');
     if (bytes) sigstoreConfig = { bytes, source: `kbs:///${repoName}/sigstore-config/${tag}` };

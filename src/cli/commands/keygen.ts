@@ -10,6 +10,7 @@ import {
   readPassphrase,
   type KeyAlgorithm,
 } from '../../keys/index.js';
+import { assertDirectoryOrAbsent } from '../path-options.js';
 import { printJson, printLine, warnLine } from '../output.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 
@@ -97,12 +98,6 @@ export function register(program: Command): void {
         printLine(`secret key: ${secretFile} (mode 0600)`);
       }
     });
-}
-
-async function assertDirectoryOrAbsent(dir: string, option: string): Promise<void> {
-  const stat = await fs.stat(dir).catch(() => undefined);
-  if (stat !== undefined && !stat.isDirectory())
-    throw new InputError('E_USAGE', { field: option }, `${dir} exists and is not a directory`);
 }
 
 /** Written aside with its final mode, then renamed; without --force an existing file is never replaced. */

@@ -2,7 +2,6 @@
  * `kbs-bundler verify IMAGE`: would the CoCo guest (image-rs) pull this image, and would the host
  * (podman/CRI-O) decide the same? Exit 0 allowed, 1 denied, 2 bad input.
  */
-import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { openKbsRepository, type KbsRepositoryReader } from '../../kbs/read.js';
@@ -15,6 +14,8 @@ import type { GuestFiles, ManifestInput } from '../../verify/inputs.js';
 import { parseAuths } from '../../verify/auths.js';
 import type { HttpGetter } from '../../verify/inputs.js';
 import type { FetchOptions } from '../../registry/index.js';
+import { caPemProblem } from '../../registry/ca-pem.js';
+import { INPUT_LIMITS, readInputFile } from '../../util/read-input.js';
 import { printJson, printLine, style } from '../output.js';
 
 interface VerifyFlags {
@@ -139,11 +140,12 @@ async function manifestFor(
 async function registryOptions(flags: VerifyFlags, repository: KbsRepositoryReader | undefined): Promise<FetchOptions> {
   const caPems: string[] = [];
   for (const f of flags.caFile ?? []) {
-    try {
-      caPems.push(await fs.readFile(f, 'utf8'));
-    } catch {
-      throw new InputError('E_FILE_NOT_FOUND', { file: f }, 'CA file not found');
-    }
+    const pem = (await readInputFile(f, { what: 'CA certificate', maxBytes: INPUT_LIMITS.certificate })).toString(
+      'utf8',
+    );
+    const problem = caPemProblem(pem);
+    if (problem !== undefined) throw new InputError('E_CA_FILE', { file: f, field: '--ca-file' }, problem);
+    caPems.push(pem);
   }
   const credentialId = `${flags.kbsRepository}/credential/${flags.kbsTag}`;
   const credential = await repository?.get(credentialId);
