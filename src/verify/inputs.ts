@@ -3,6 +3,19 @@
  * itself, so the same core runs on a KBS directory, a tarball, a disk image or test doubles.
  */
 
+import { InputError } from '../errors.js';
+
+/**
+ * Thrown by a GuestFiles that stands for a guest the user did not give: the decision needs files
+ * only the guest has (its signatures), so there is no verdict to give, only a usage error.
+ */
+export class GuestNotGivenError extends InputError {
+  constructor(option: string, problem: string) {
+    super('E_NO_ROOTFS', { field: option }, problem);
+    this.name = 'GuestNotGivenError';
+  }
+}
+
 /** Read-only view of the guest root filesystem (rootfs/'s RootfsReader satisfies it). */
 export interface GuestFiles {
   /** Guest absolute path, symlinks resolved the way the guest sees them; undefined when missing. */

@@ -10,7 +10,7 @@ import { defaultSignatureBackend } from '../../verify/default-backend.js';
 import { loadVerifyInputs, manifestFromDigest, manifestFromFile } from '../../verify/sources.js';
 import { verifyImage } from '../../verify/verify.js';
 import { SIDE_LABEL, type SideDecision, type VerifierMode, type VerifyReport } from '../../verify/types.js';
-import type { GuestFiles, ManifestInput } from '../../verify/inputs.js';
+import { GuestNotGivenError, type GuestFiles, type ManifestInput } from '../../verify/inputs.js';
 import { parseAuths } from '../../verify/auths.js';
 import type { HttpGetter } from '../../verify/inputs.js';
 import type { FetchOptions } from '../../registry/index.js';
@@ -37,8 +37,23 @@ interface VerifyFlags {
 
 const MODES: readonly VerifierMode[] = ['image-rs', 'containers-image', 'both'];
 
-/** A rootfs with nothing in it, for `--policy`-only checks without `--rootfs`. */
-const EMPTY_ROOTFS: GuestFiles = { readFile: async () => undefined, listDir: async () => undefined };
+/**
+ * Without --rootfs there is no guest to read signatures from: a rule that needs them is a usage error
+ * (checking an empty guest would deny with "no signature exists" while the signatures sit on the host).
+ * Other files (a keyPath) read as missing, as in an empty guest.
+ */
+function noRootfs(image: string): GuestFiles {
+  const needRootfs = (where: string) =>
+    new GuestNotGivenError(
+      '--rootfs',
+      `the policy for ${image} needs signatures, which are read from the guest rootfs (${where}): give --rootfs DIR|IMG, or --rootfs / for this machine's own store`,
+    );
+  return {
+    readFile: (guestPath) =>
+      /\/signature-\d+$/.test(guestPath) ? Promise.reject(needRootfs(guestPath)) : Promise.resolve(undefined),
+    listDir: (guestPath) => Promise.reject(needRootfs(guestPath)),
+  };
+}
 
 /** The network side (registry client, http/https/tls), loaded only when a verify goes to the network. */
 const registryAccess = () => import('../../verify/registry-access.js');
@@ -99,34 +114,38 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
   const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
   try {
     const fetchOptions = await registryOptions(flags, repository);
-    const manifest = await manifestFor(image, flags, fetchOptions);
-    if ('pullProblem' in manifest) return fetchDenial(image, flags.mode as VerifierMode, manifest.pullProblem);
-    const inputs = await loadVerifyInputs({
+    // Every local input is read and checked before the network is touched: a wrong --kbs-tag is
+    // a usage error, not a registry denial reported after a fetch.
+    const fromFile = flags.manifest ? await manifestFromFile(flags.manifest) : undefined;
+    const local = await loadVerifyInputs({
       image,
       ...(repository ? { repository } : {}),
       kbsRepository: flags.kbsRepository,
       kbsTag: flags.kbsTag,
       ...(flags.policy ? { policyFile: flags.policy } : {}),
       ...(flags.sigstoreConfig ? { sigstoreConfigFile: flags.sigstoreConfig } : {}),
-      rootfs: rootfs ?? EMPTY_ROOTFS,
-      manifest,
+      rootfs: rootfs ?? noRootfs(image),
+      manifest: fromFile ?? (flags.digest ? manifestFromDigest(flags.digest) : { digest: '' }),
       http: lazyHttpStoreGetter(fetchOptions),
       ...(flags.fetch ? { cosign: (await registryAccess()).cosignFetcher(fetchOptions) } : {}),
     });
+    let inputs = local;
+    if (flags.fetch) {
+      const fetched = await fetchManifest(image, fetchOptions);
+      if ('pullProblem' in fetched) return fetchDenial(image, flags.mode as VerifierMode, fetched.pullProblem);
+      inputs = { ...local, manifest: fetched };
+    }
     return await verifyImage(inputs, flags.mode as VerifierMode, defaultSignatureBackend);
   } finally {
     await rootfs?.close();
   }
 }
 
-/** The manifest from --manifest, --digest or the registry; a registry failure is what the guest would hit too. */
-async function manifestFor(
+/** The manifest from the registry; a registry failure is what the guest would hit too. */
+async function fetchManifest(
   image: string,
-  flags: VerifyFlags,
   fetchOptions: FetchOptions,
 ): Promise<ManifestInput | { pullProblem: string }> {
-  if (flags.manifest) return manifestFromFile(flags.manifest);
-  if (flags.digest) return manifestFromDigest(flags.digest);
   const { fetchPlatformManifest } = await registryAccess();
   const { RegistryError } = await import('../../registry/errors.js');
   try {
