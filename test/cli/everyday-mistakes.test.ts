@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEMPLATES } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
 
 let work: string;
@@ -43,5 +44,31 @@ describe('keygen', () => {
       `kbs-bundler: --out: ${file} exists and is not a directory`,
     );
     expect(await fs.readFile(file, 'utf8')).toBe('x');
+  });
+});
+
+describe('Kubernetes namespaces', () => {
+  it.each(['Bad_NS', 'UPPER', '-lead', 'a'.repeat(64)])(
+    'build --k8s-namespace %s is refused and nothing written',
+    async (ns) => {
+      const example = path.join(TEMPLATES, 'example/bundle.yaml');
+      const out = path.join(work, 'secrets.yaml');
+      const line = await oneLineError(['build', '-c', example, '--k8s', out, '--k8s-namespace', ns]);
+      expect(line).toMatch(/^kbs-bundler: --k8s-namespace: ".*" is not a Kubernetes namespace: at most 63 lowercase/);
+      await expect(fs.stat(out)).rejects.toThrow();
+    },
+  );
+
+  it('render snippet kbsconfig --namespace Bad_NS is refused', async () => {
+    const line = await oneLineError(['render', 'snippet', 'kbsconfig', '--namespace', 'Bad_NS']);
+    expect(line).toMatch(/^kbs-bundler: --namespace: "Bad_NS" is not a Kubernetes namespace/);
+  });
+
+  it('a valid namespace is written into the Secrets', async () => {
+    const example = path.join(TEMPLATES, 'example/bundle.yaml');
+    const out = path.join(work, 'secrets-ok.yaml');
+    const r = await runCli(['build', '-c', example, '--k8s', out, '--k8s-namespace', 'coco-kbs-1'], { cwd: work });
+    expect(r.code).toBe(0);
+    expect(await fs.readFile(out, 'utf8')).toContain('namespace: coco-kbs-1');
   });
 });

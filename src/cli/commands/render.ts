@@ -11,6 +11,7 @@ import { renderKernelParams } from '../../render/kernel-params.js';
 import { renderPod } from '../../render/pod.js';
 import { SNIPPETS, renderSnippet, type SnippetName } from '../../render/snippets.js';
 import { kbsUrl as validKbsUrl } from '../../render/validate.js';
+import { assertK8sNamespace } from '../../kbs/k8s.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { printJson, printLine, style, warnLine } from '../output.js';
 
@@ -209,6 +210,7 @@ export function register(program: Command): void {
           'must be a positive whole number of seconds',
         );
       }
+      if (name === 'kbsconfig') assertK8sNamespace(flags.namespace, '--namespace');
       const bundle = flags.config !== undefined ? await loadBundle(flags.config) : undefined;
       const text = await renderSnippet(name as SnippetName, {
         imageRequestTimeout: Number(flags.imageRequestTimeout),
