@@ -51,6 +51,13 @@ export function lookasideDir(base: string, repositoryPath: string, digest: strin
   const problem = digestProblem(digest);
   if (problem !== undefined) throw new InputError('E_BAD_DIGEST', {}, `digest ${JSON.stringify(digest)}: ${problem}`);
   const [algo, hex] = digest.split(':') as [string, string];
+  const name = `${repositoryPath.split('/').pop() ?? ''}@${algo}=${hex}`;
+  if (Buffer.byteLength(name) > 255)
+    throw new InputError(
+      'E_BAD_REPOSITORY_PATH',
+      {},
+      `repository path ${JSON.stringify(repositoryPath.slice(0, 80))}…: its signature directory name would be longer than the 255 bytes a file name may have`,
+    );
   return path.join(base, `${repositoryPath}@${algo}=${hex}`);
 }
 

@@ -72,3 +72,36 @@ describe('Kubernetes namespaces', () => {
     expect(await fs.readFile(out, 'utf8')).toContain('namespace: coco-kbs-1');
   });
 });
+
+describe('names too long for a file system', () => {
+  it('a KBS tag of 300 characters is one line naming kbs.tag, and nothing is written', async () => {
+    const dir = path.join(work, 'long-tag');
+    await fs.cp(path.join(TEMPLATES, 'example'), dir, { recursive: true });
+    const bundle = path.join(dir, 'bundle.yaml');
+    const text = await fs.readFile(bundle, 'utf8');
+    await fs.writeFile(bundle, text.replace(/^ {2}tag: .*$/m, `  tag: ${'a'.repeat(300)}`));
+    const line = await oneLineError(['build', '-c', bundle, '-o', path.join(dir, 'out')]);
+    expect(line).toBe(
+      `kbs-bundler: ${bundle}: kbs.tag: is 300 characters long; a KBS resource name may have at most 80 (the file name holding it is limited to 255 bytes)`,
+    );
+    expect((await fs.readdir(dir)).filter((n) => n.includes('out'))).toEqual([]);
+  });
+
+  it('sign for a repository whose signature directory name exceeds 255 bytes is one line', async () => {
+    const key = path.join(TEMPLATES, 'example/EXAMPLE-ONLY-secret-key.asc');
+    const store = path.join(work, 'long-store');
+    const line = await oneLineError([
+      'sign',
+      '--key',
+      key,
+      '--reference',
+      `registry.example.com/x/${'a'.repeat(200)}:1`,
+      '--store',
+      store,
+      '--digest',
+      `sha256:${'b'.repeat(64)}`,
+    ]);
+    expect(line).toMatch(/its signature directory name would be longer than the 255 bytes a file name may have$/);
+    await expect(fs.stat(store)).rejects.toThrow();
+  });
+});
