@@ -105,3 +105,22 @@ describe('names too long for a file system', () => {
     await expect(fs.stat(store)).rejects.toThrow();
   });
 });
+
+describe('render kernel-params and render initdata agree about --kbs-url', () => {
+  const example = () => path.join(TEMPLATES, 'example/bundle.yaml');
+
+  it.each([['kernel-params'], ['initdata']])(
+    'render %s without --kbs-url leaves ${KBS_ADDRESS} to fill in',
+    async (what) => {
+      const r = await runCli(['render', what, '-c', example()], { cwd: work });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('${KBS_ADDRESS}');
+      expect(r.stderr).toContain('no --kbs-url given: the KBS address is left as ${KBS_ADDRESS}');
+    },
+  );
+
+  it.each([['kernel-params'], ['initdata']])('render %s --json requires --kbs-url', async (what) => {
+    const line = await oneLineError(['render', what, '-c', example(), '--json']);
+    expect(line).toMatch(/^kbs-bundler: --kbs-url: required with --/);
+  });
+});
