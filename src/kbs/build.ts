@@ -113,7 +113,8 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
   if (options.hostConfigDir !== undefined) {
     const dir = options.hostConfigDir;
     await assertReplaceable(dir, '--host-config', isHostConfigPath, 'host configuration files');
-    const files = hostConfigFiles(bundle);
+    const own = (r: KbsResource) => r.id.repository === bundle.repository && r.id.tag === bundle.tag;
+    const files = hostConfigFiles(bundle, resources.find((r) => own(r) && r.id.type === 'credential')?.bytes);
     hostFiles = files;
     dirTargets.push(['--host-config', dir]);
     outputs.push({ kind: 'host-config', path: dir });
