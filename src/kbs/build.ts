@@ -3,6 +3,7 @@
  * first; only then is anything written, each output atomically (a tree built beside its target and
  * renamed into place, files written aside and renamed). Bad input therefore changes nothing.
  */
+import { bundleWarnings } from '../bundle/warnings.js';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -150,7 +151,7 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
     ),
     ...(kbsSecretResources ? { kbsSecretResources } : {}),
     ...(hostFiles ? { hostConfig: hostFiles.map((f) => ({ path: f.path, size: f.bytes.length })) } : {}),
-    warnings: guestWarnings(bundle),
+    warnings: [...guestWarnings(bundle), ...bundleWarnings(bundle)],
     outputs,
     dryRun: options.dryRun === true,
   };

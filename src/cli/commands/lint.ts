@@ -50,6 +50,7 @@ interface LintSources {
   repo: string;
   tag: string;
   registryCas?: Array<{ registry: string; pem: string; source: string }>;
+  registries?: string[];
 }
 
 async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
@@ -61,11 +62,12 @@ async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
       r.caPem ? [{ registry: r.registry, pem: r.caPem, source: r.caFile ?? flags.config ?? '' }] : [],
     );
     return {
-      resources: { get: async (p) => rendered.get(p) },
+      resources: { get: (p) => Promise.resolve(rendered.get(p)) },
       label: flags.config,
       repo: bundle.repository,
       tag: bundle.tag,
       registryCas,
+      registries: bundle.registries.map((r) => r.registry),
     };
   }
   if (!flags.kbs) throw new InputError('E_USAGE', {}, 'give --kbs REPO or -c bundle.yaml');
@@ -74,7 +76,7 @@ async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
 }
 
 async function runLint(flags: LintFlags): Promise<LintFinding[]> {
-  const { resources, label, repo, tag, registryCas } = await resourcesFrom(flags);
+  const { resources, label, repo, tag, registryCas, registries } = await resourcesFrom(flags);
   const policyId = `${repo}/security-policy/${tag}`;
   const policy = await resources.get(policyId);
   if (!policy)
@@ -94,6 +96,7 @@ async function runLint(flags: LintFlags): Promise<LintFinding[]> {
         resources,
         ...(rootfs ? { rootfs } : {}),
         ...(registryCas ? { registryCas } : {}),
+        ...(registries ? { registries } : {}),
       },
       defaultSignatureBackend,
     );

@@ -17,6 +17,8 @@ export interface LintInputs {
   rootfs?: GuestFiles;
   /** Registry CA certificates the bundle gives the guest (PEM), by registry `host[:port]`. */
   registryCas?: Array<{ registry: string; pem: string; source: string }>;
+  /** The `host[:port]` of every registry the bundle configures (credentials, CA, address). */
+  registries?: string[];
   now?: Date;
 }
 
