@@ -88,8 +88,8 @@ export class RepositoryClient {
   }
 
   private transport(): TransportOptions {
-    const { caPems, insecure, timeoutMs, addresses, allowCaLeaf } = this.options;
-    return { caPems, insecure, timeoutMs, addresses, allowCaLeaf };
+    const { caPems, insecure, timeoutMs, addresses, allowCaLeaf, caSources, onTrusted } = this.options;
+    return { caPems, insecure, timeoutMs, addresses, allowCaLeaf, caSources, onTrusted };
   }
 
   private send(url: string, o: { accept?: string; maxBytes: number; what: string }): Promise<HttpResponse> {

@@ -15,11 +15,13 @@ import { parseAuths } from '../../verify/auths.js';
 import type { HttpGetter } from '../../verify/inputs.js';
 import type { FetchOptions } from '../../registry/index.js';
 import { caPemProblem } from '../../registry/ca-pem.js';
+import { CA_BUNDLE_FAMILIES } from '../../stage/ca.js';
 import { INPUT_LIMITS, readInputFile } from '../../util/read-input.js';
 import { printJson, printLine, style } from '../output.js';
 
 interface VerifyFlags {
   kbs?: string;
+  config?: string;
   rootfs?: string;
   manifest?: string;
   digest?: string;
@@ -72,6 +74,10 @@ export function register(program: Command): void {
       'KBS repository: a nested or flat directory, its tarball, or an offline-fs-kbc resources JSON',
     )
     .option('--rootfs <path>', 'guest rootfs: directory, disk image (kata-containers.img) or initrd; read only')
+    .option(
+      '-c, --config <file>',
+      "bundle.yaml: with --fetch, trust its registries' caFile and use its credentials when the KBS has none",
+    )
     .option('--manifest <file>', 'the platform manifest of the image')
     .option('--digest <sha256:hex>', 'the platform manifest digest')
     .option('--fetch', 'fetch the manifest (and cosign signatures) from the registry, with the KBS credential')
@@ -94,14 +100,24 @@ export function register(program: Command): void {
     .option('--insecure', 'talk plain http to the registry')
     .option('--json', 'machine-readable report')
     .action(async (image: string, flags: VerifyFlags) => {
-      const report = await runVerify(image, flags);
-      if (flags.json) printJson(report);
-      else printReport(report);
+      const trust: RegistryTrust[] = [];
+      const report = await runVerify(image, flags, trust);
+      if (flags.json) printJson(trust.length ? { ...report, registryTls: trust } : report);
+      else {
+        printReport(report);
+        for (const t of trust) printLine(style.dim(`registry TLS: ${t.registry} trusted through ${t.trustedBy}`));
+      }
       process.exitCode = report.allowed ? 0 : 1;
     });
 }
 
-async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyReport> {
+/** Which CA made each registry connection trusted (the guest trusts its rootfs bundles and cdh.toml's CAs). */
+interface RegistryTrust {
+  registry: string;
+  trustedBy: string;
+}
+
+async function runVerify(image: string, flags: VerifyFlags, trust: RegistryTrust[]): Promise<VerifyReport> {
   if (!(MODES as readonly string[]).includes(flags.mode)) {
     throw new InputError('E_USAGE', { field: '--mode' }, `must be one of ${MODES.join(', ')}`);
   }
@@ -113,7 +129,7 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
   const repository: KbsRepositoryReader | undefined = flags.kbs ? await openKbsRepository(flags.kbs) : undefined;
   const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
   try {
-    const fetchOptions = await registryOptions(flags, repository);
+    const fetchOptions = await registryOptions(flags, repository, rootfs, trust);
     // Every local input is read and checked before the network is touched: a wrong --kbs-tag is
     // a usage error, not a registry denial reported after a fetch.
     const fromFile = flags.manifest ? await manifestFromFile(flags.manifest) : undefined;
@@ -156,21 +172,52 @@ async function fetchManifest(
   }
 }
 
-async function registryOptions(flags: VerifyFlags, repository: KbsRepositoryReader | undefined): Promise<FetchOptions> {
-  const caPems: string[] = [];
+async function registryOptions(
+  flags: VerifyFlags,
+  repository: KbsRepositoryReader | undefined,
+  rootfs: RootfsReader | undefined,
+  trust: RegistryTrust[],
+): Promise<FetchOptions> {
+  const caSources: Array<{ source: string; pem: string }> = [];
   for (const f of flags.caFile ?? []) {
     const pem = (await readInputFile(f, { what: 'CA certificate', maxBytes: INPUT_LIMITS.certificate })).toString(
       'utf8',
     );
     const problem = caPemProblem(pem);
     if (problem !== undefined) throw new InputError('E_CA_FILE', { file: f, field: '--ca-file' }, problem);
-    caPems.push(pem);
+    caSources.push({ source: `--ca-file ${f}`, pem });
+  }
+  // The guest trusts the CA bundles of its rootfs (stage appends the registry CAs to them).
+  for (const { paths } of CA_BUNDLE_FAMILIES) {
+    for (const p of paths) {
+      const bytes = await rootfs?.readFile(p);
+      if (bytes) caSources.push({ source: `the guest CA bundle ${p}`, pem: Buffer.from(bytes).toString('utf8') });
+    }
   }
   const credentialId = `${flags.kbsRepository}/credential/${flags.kbsTag}`;
   const credential = await repository?.get(credentialId);
+  let auths = credential ? parseAuths(credential, `kbs:///${credentialId}`) : undefined;
+  if (flags.config !== undefined) {
+    const { loadBundle } = await import('../../bundle/index.js');
+    const bundle = await loadBundle(flags.config);
+    for (const r of bundle.registries)
+      if (r.caPem !== undefined)
+        caSources.push({ source: `${flags.config} registries["${r.registry}"].caFile`, pem: r.caPem });
+    if (auths === undefined) {
+      const { renderResources } = await import('../../kbs/render.js');
+      const own = (await renderResources(bundle)).find(
+        (r) => r.id.type === 'credential' && r.id.repository === bundle.repository && r.id.tag === bundle.tag,
+      );
+      if (own) auths = parseAuths(own.bytes, `${flags.config} registries`);
+    }
+  }
   return {
-    ...(credential ? { auths: parseAuths(credential, `kbs:///${credentialId}`) } : {}),
-    ...(caPems.length ? { caPems } : {}),
+    ...(auths ? { auths } : {}),
+    ...(caSources.length ? { caSources } : {}),
+    onTrusted: (registry, source) => {
+      if (!trust.some((t) => t.registry === registry && t.trustedBy === source))
+        trust.push({ registry, trustedBy: source });
+    },
     ...(flags.insecure ? { insecure: true } : {}),
     ...(flags.platform ? { platform: flags.platform } : {}),
   };
