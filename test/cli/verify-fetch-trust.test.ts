@@ -79,6 +79,32 @@ describe('verify --fetch trusts what the guest trusts', () => {
     ]);
   });
 
+  it("--initdata: cdh.toml's extra_root_certificates, as render initdata writes them, plain or encoded", async () => {
+    const rendered = await runCli(['render', 'initdata', '-c', 'bundle.yaml', '--kbs-url', 'http://kbs:8080'], {
+      cwd: work,
+    });
+    expect(rendered.code).toBe(0);
+    const initdata = path.join(work, 'initdata.toml');
+    await fs.writeFile(initdata, rendered.stdout);
+    const r = await runCli(['verify', reference, '--kbs', kbs, '--initdata', initdata, '--fetch']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      `registry TLS: ${registry.host} trusted through ${initdata} cdh.toml extra_root_certificates[0]`,
+    );
+
+    const encoded = await runCli(
+      ['render', 'initdata', '-c', 'bundle.yaml', '--kbs-url', 'http://kbs:8080', '--encode'],
+      {
+        cwd: work,
+      },
+    );
+    const annotation = path.join(work, 'initdata.b64');
+    await fs.writeFile(annotation, encoded.stdout);
+    const fromAnnotation = await runCli(['verify', reference, '--kbs', kbs, '--initdata', annotation, '--fetch']);
+    expect(fromAnnotation.code).toBe(0);
+  });
+
   it('-c bundle.yaml brings the credentials when the KBS has no credential resource', async () => {
     const bare = path.join(work, 'kbs-bare');
     await fs.cp(kbs, bare, { recursive: true });

@@ -22,6 +22,7 @@ import { printJson, printLine, style } from '../output.js';
 interface VerifyFlags {
   kbs?: string;
   config?: string;
+  initdata?: string;
   rootfs?: string;
   manifest?: string;
   digest?: string;
@@ -77,6 +78,10 @@ export function register(program: Command): void {
     .option(
       '-c, --config <file>',
       "bundle.yaml: with --fetch, trust its registries' caFile and use its credentials when the KBS has none",
+    )
+    .option(
+      '--initdata <file>',
+      "the guest's initdata (TOML or its annotation value): with --fetch, trust cdh.toml's extra_root_certificates",
     )
     .option('--manifest <file>', 'the platform manifest of the image')
     .option('--digest <sha256:hex>', 'the platform manifest digest')
@@ -193,6 +198,12 @@ async function registryOptions(
       const bytes = await rootfs?.readFile(p);
       if (bytes) caSources.push({ source: `the guest CA bundle ${p}`, pem: Buffer.from(bytes).toString('utf8') });
     }
+  }
+  if (flags.initdata !== undefined) {
+    const { initdataRootCertificates } = await import('../../verify/initdata-cas.js');
+    const bytes = await readInputFile(flags.initdata, { what: 'initdata', maxBytes: INPUT_LIMITS.template });
+    for (const [i, pem] of initdataRootCertificates(bytes, flags.initdata).entries())
+      caSources.push({ source: `${flags.initdata} cdh.toml extra_root_certificates[${i}]`, pem });
   }
   const credentialId = `${flags.kbsRepository}/credential/${flags.kbsTag}`;
   const credential = await repository?.get(credentialId);
