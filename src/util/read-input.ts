@@ -16,9 +16,7 @@ export const INPUT_LIMITS = {
   policy: 16 * MiB,
   sigstoreConfig: 4 * MiB,
   certificate: 4 * MiB,
-  credential: 4 * MiB,
-  passphrase: 64 * 1024,
-  template: 4 * MiB,
+  initdata: 4 * MiB,
 } as const;
 
 export interface ReadInputOptions {

@@ -201,7 +201,7 @@ async function registryOptions(
   }
   if (flags.initdata !== undefined) {
     const { initdataRootCertificates } = await import('../../verify/initdata-cas.js');
-    const bytes = await readInputFile(flags.initdata, { what: 'initdata', maxBytes: INPUT_LIMITS.template });
+    const bytes = await readInputFile(flags.initdata, { what: 'initdata', maxBytes: INPUT_LIMITS.initdata });
     for (const [i, pem] of initdataRootCertificates(bytes, flags.initdata).entries())
       caSources.push({ source: `${flags.initdata} cdh.toml extra_root_certificates[${i}]`, pem });
   }
