@@ -58,8 +58,8 @@ function codesByCommand(files) {
       seen.add(f);
       stack.push(...importsOf(f, texts.get(f)));
     }
-    // Every command can fail on its arguments, on an unexpected bug, or on a signal.
-    const reachable = new Set(['E_USAGE', 'E_INTERNAL']);
+    // Every command can fail on its arguments, on a path the file system refuses, or on an unexpected bug.
+    const reachable = new Set(['E_USAGE', 'E_INTERNAL', 'E_FILE_SYSTEM']);
     for (const f of seen) for (const c of literals.get(f)) reachable.add(c);
     for (const c of reachable) byCode.set(c, [...(byCode.get(c) ?? []), command]);
   }

@@ -3,11 +3,13 @@
  * keyPath/keyPaths are read from this machine (relative paths against the policy file's directory);
  * a path that does not exist here (a guest path such as /run/image-security/…) is noted and skipped.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { FileNotFoundError, InputError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { readPublicKeyring, type Keyring } from '../keys/index.js';
 import { policySchema, type PolicyRequirement } from '../policy/schema.js';
+import { parseJsonInput } from '../util/json-input.js';
+import { INPUT_LIMITS, readInputFile } from '../util/read-input.js';
+import { preferredIssue } from '../util/preferred-issue.js';
 
 export interface PolicyKeys {
   keyrings: Keyring[];
@@ -17,22 +19,14 @@ export interface PolicyKeys {
 }
 
 export async function readPolicyKeys(policyFile: string): Promise<PolicyKeys> {
-  let text: string;
-  try {
-    text = await fs.readFile(policyFile, 'utf8');
-  } catch {
-    throw new FileNotFoundError(policyFile, 'policy');
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new InputError('E_POLICY', { file: policyFile }, `not JSON: ${(e as Error).message}`);
-  }
+  const text = (await readInputFile(policyFile, { what: 'policy', maxBytes: INPUT_LIMITS.policy })).toString('utf8');
+  const json = parseJsonInput(text, { file: policyFile }, 'E_POLICY');
   const parsed = policySchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError('E_POLICY', { file: policyFile, field: issue.path.join('.') }, issue.message);
+    const issue = preferredIssue(parsed.error.issues)!;
+    const field = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+    const problem = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
+    throw new InputError('E_POLICY', { file: policyFile, field: field.map(String).join('.') }, problem);
   }
   const rules: Array<[string, PolicyRequirement[]]> = [['default', parsed.data.default]];
   for (const [scope, reqs] of Object.entries(parsed.data.transports?.docker ?? {}))
@@ -49,7 +43,12 @@ export async function readPolicyKeys(policyFile: string): Promise<PolicyKeys> {
         sources.push({ bytes: Buffer.from(req.keyData, 'base64'), where: `${field}.keyData` });
       for (const p of [...(req.keyPath !== undefined ? [req.keyPath] : []), ...(req.keyPaths ?? [])]) {
         const file = path.resolve(base, p);
-        const bytes = await fs.readFile(file).catch(() => undefined);
+        const bytes = await readInputFile(file, { what: 'keyring', maxBytes: INPUT_LIMITS.keyring }).catch(
+          (e: unknown) => {
+            if (e instanceof InputError && e.code === 'E_FILE_NOT_FOUND') return undefined;
+            throw e;
+          },
+        );
         if (bytes === undefined)
           out.notes.push(
             `${policyFile}: ${field}: keyPath ${p} is not readable here (a guest path?); its keys are not used`,

@@ -2,7 +2,10 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError, type ErrorCode } from '../errors.js';
+import { MiB } from '../util/read-input.js';
 import type { Keyring } from '../keys/index.js';
+
+const MAX_BUNDLE_INPUT = 16 * MiB;
 
 export interface BundleContext {
   /** The bundle file as the user named it. */
@@ -40,6 +43,9 @@ export async function readBundleFile(
     throw fail(ctx, 'E_FILE_NOT_FOUND', field, `${relative}: file not found`);
   }
   if (!stat.isFile()) throw fail(ctx, 'E_NOT_A_FILE', field, `${relative}: not a regular file`);
+  // Key, CA and password files are a few KiB; a huge file here is a mistake, not worth reading into memory.
+  if (stat.size > MAX_BUNDLE_INPUT)
+    throw fail(ctx, 'E_TOO_LARGE', field, `${relative}: is larger than ${MAX_BUNDLE_INPUT / MiB} MiB`);
   try {
     const bytes = await fs.readFile(abs);
     ctx.files.set(abs, bytes);

@@ -3,10 +3,10 @@
  * /etc/hosts address. The password is not read here: `passwordSecret` reads it only when the
  * credential resource is rendered, so a Bundle object never holds it.
  */
-import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { isIP } from 'node:net';
 import { InputError } from '../errors.js';
+import { caPemProblem } from '../registry/ca-pem.js';
 import { fail, readBundleFile, type BundleContext } from './files.js';
 import type { BundleFile } from './schema.js';
 import { registryProblem } from './scope.js';
@@ -60,26 +60,9 @@ export async function loadRegistries(
     if (entry.caFile !== undefined) {
       const caField = `${field}.caFile`;
       const { abs, bytes } = await readBundleFile(ctx, entry.caFile, caField);
+      const problem = caPemProblem(bytes.toString('utf8'));
+      if (problem !== undefined) throw fail(ctx, 'E_CA_FILE', caField, `${entry.caFile}: ${problem}`);
       const pems = bytes.toString('utf8').match(PEM_CERT) ?? [];
-      if (pems.length === 0)
-        throw fail(
-          ctx,
-          'E_CA_FILE',
-          caField,
-          `${entry.caFile}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it`,
-        );
-      for (const pem of pems) {
-        try {
-          new X509Certificate(pem);
-        } catch (e) {
-          throw fail(
-            ctx,
-            'E_CA_FILE',
-            caField,
-            `${entry.caFile}: not a valid certificate (${(e as Error).message.split('\n')[0]})`,
-          );
-        }
-      }
       settings.caFile = abs;
       settings.caPem = `${pems.join('\n')}\n`;
     }

@@ -1,13 +1,14 @@
 /** Turns the first zod issue of a failed bundle.yaml parse into one InputError line. */
 import type { z } from 'zod';
 import { InputError } from '../errors.js';
+import { preferredIssue } from '../util/preferred-issue.js';
 import { fieldPath, type PathSegment } from './field-path.js';
 
 const INLINE_PASSWORD =
   'inline passwords are not allowed in bundle.yaml; give passwordFile (a file holding the password) or passwordEnv (an environment variable)';
 
 export function issueToInputError(file: string, issues: readonly z.core.$ZodIssue[]): InputError {
-  const issue = issues[0];
+  const issue = preferredIssue(issues);
   if (issue === undefined) return new InputError('E_BUNDLE_SCHEMA', { file }, 'invalid bundle');
   const path = issue.path.filter((s): s is PathSegment => typeof s !== 'symbol');
   if (issue.code === 'unrecognized_keys') {

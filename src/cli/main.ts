@@ -65,7 +65,6 @@ async function main(argv: string[]): Promise<number> {
       'Build KBS repositories, sign and stage image signatures into kata guests, and verify images as the CoCo guest would.',
     )
     .version(await version(), '-V, --version')
-    .showHelpAfterError()
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -76,14 +75,28 @@ async function main(argv: string[]): Promise<number> {
   } else {
     for (const [cmd, [, description]] of Object.entries(COMMANDS)) program.command(cmd).description(description);
   }
-  let exitCode = 0;
+  oneLineUsageErrors(program, []);
   try {
     await program.parseAsync(argv);
-    exitCode = process.exitCode === undefined ? 0 : Number(process.exitCode);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (e) {
-    exitCode = reportError(e, { json: argv.includes('--json') });
+    return reportError(e, { json: argv.includes('--json') });
   }
-  return exitCode;
+}
+
+/**
+ * A usage error (unknown option, missing argument) is one line naming the problem and where the
+ * help is, not the whole help: the help pushed the problem off a small terminal.
+ */
+function oneLineUsageErrors(command: Command, path: string[]): void {
+  const help = ['kbs-bundler', ...path, '--help'].join(' ');
+  command.configureOutput({
+    outputError: (message, write) => {
+      const problem = message.trim().replace(/^error: /, '');
+      write(`kbs-bundler: ${path.length ? `${path.join(' ')}: ` : ''}${problem}; see '${help}'\n`);
+    },
+  });
+  for (const sub of command.commands) oneLineUsageErrors(sub, [...path, sub.name()]);
 }
 
 async function version(): Promise<string> {
@@ -100,6 +113,6 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-main(process.argv).then((code) => {
+void main(process.argv).then((code) => {
   process.exitCode = code;
 });

@@ -3,6 +3,7 @@
  * first; only then is anything written, each output atomically (a tree built beside its target and
  * renamed into place, files written aside and renamed). Bad input therefore changes nothing.
  */
+import { bundleWarnings } from '../bundle/warnings.js';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -116,7 +117,8 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
   if (options.hostConfigDir !== undefined) {
     const dir = options.hostConfigDir;
     await assertReplaceable(dir, '--host-config', isHostConfigPath, 'host configuration files');
-    const files = hostConfigFiles(bundle);
+    const own = (r: KbsResource) => r.id.repository === bundle.repository && r.id.tag === bundle.tag;
+    const files = hostConfigFiles(bundle, resources.find((r) => own(r) && r.id.type === 'credential')?.bytes);
     hostFiles = files;
     dirTargets.push(['--host-config', dir]);
     outputs.push({ kind: 'host-config', path: dir });
@@ -152,7 +154,7 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
     ),
     ...(kbsSecretResources ? { kbsSecretResources } : {}),
     ...(hostFiles ? { hostConfig: hostFiles.map((f) => ({ path: f.path, size: f.bytes.length })) } : {}),
-    warnings: guestWarnings(bundle),
+    warnings: [...guestWarnings(bundle), ...bundleWarnings(bundle)],
     outputs,
     dryRun: options.dryRun === true,
   };

@@ -5,4 +5,4 @@ export { k8sManifests, DEFAULT_K8S_NAMESPACE } from './k8s.js';
 export { kbsClientScript } from './kbs-client-script.js';
 export { hostConfigFiles } from './host-config.js';
 export { buildRepository, type BuildOptions, type BuildResult, type BuiltResource, type BuiltKey } from './build.js';
-export * from './auths-schema.js';
+export * from '../registry/auths-schema.js';

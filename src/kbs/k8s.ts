@@ -11,6 +11,18 @@ import { resourcePath } from '../resource-id/resource-id.js';
 
 export const DEFAULT_K8S_NAMESPACE = 'trustee-operator-system';
 
+const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
+
+/** A namespace is a DNS-1123 label (as kubectl checks it): a Secret in any other is refused by every cluster. */
+export function assertK8sNamespace(namespace: string, option: string): void {
+  if (namespace.length > 63 || !DNS1123_LABEL.test(namespace))
+    throw new InputError(
+      'E_K8S_NAMESPACE',
+      { field: option },
+      `${JSON.stringify(namespace.slice(0, 80))} is not a Kubernetes namespace: at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit`,
+    );
+}
+
 export interface K8sManifests {
   text: string;
   /** Secret names, for `KbsConfig.spec.kbsSecretResources`. */
@@ -18,6 +30,7 @@ export interface K8sManifests {
 }
 
 export function k8sManifests(resources: readonly KbsResource[], namespace = DEFAULT_K8S_NAMESPACE): K8sManifests {
+  assertK8sNamespace(namespace, '--k8s-namespace');
   const byType = new Map<string, Map<string, string>>();
   for (const r of resources) {
     if (r.id.repository !== 'default') {

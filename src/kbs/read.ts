@@ -8,6 +8,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { FileNotFoundError, InputError } from '../errors.js';
+import { parseJsonInput } from '../util/json-input.js';
+import { MiB, readInputFile } from '../util/read-input.js';
 import { FLAT_SEPARATOR } from './layout.js';
 import { isValidSegment, resourcePath, type ResourceId } from '../resource-id/resource-id.js';
 
@@ -40,7 +42,7 @@ function memoryReader(source: string, form: RepositoryForm, entries: Map<string,
     source,
     form,
     list: () => [...entries.keys()].sort(),
-    get: async (id) => entries.get(typeof id === 'string' ? id : resourcePath(id)),
+    get: (id) => Promise.resolve(entries.get(typeof id === 'string' ? id : resourcePath(id))),
   };
 }
 
@@ -74,7 +76,21 @@ async function readDirectory(dir: string): Promise<KbsRepositoryReader> {
 }
 
 async function readTarball(file: string, bytes: Buffer): Promise<KbsRepositoryReader> {
-  const data = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+  let data = bytes;
+  if (isGzip(bytes)) {
+    try {
+      data = gunzipSync(bytes, { maxOutputLength: MAX_REPOSITORY_FILE });
+    } catch (e) {
+      const tooLarge = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+      throw new InputError(
+        'E_KBS_TARBALL',
+        { file },
+        tooLarge
+          ? `decompresses to more than ${MAX_REPOSITORY_FILE / MiB} MiB, more than a KBS repository can be`
+          : 'is not a readable gzip file',
+      );
+    }
+  }
   const entries = new Map<string, Uint8Array>();
   const { extract } = await import('tar-stream'); // only for tarballs: a cold-start verify of a tree does not load it
   const ex = extract();
@@ -102,12 +118,7 @@ async function readTarball(file: string, bytes: Buffer): Promise<KbsRepositoryRe
 }
 
 function readOfflineJson(file: string, bytes: Buffer): KbsRepositoryReader {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new InputError('E_KBS_JSON', { file }, `is not JSON: ${(e as Error).message}`);
-  }
+  const doc = parseJsonInput(bytes, { file }, 'E_KBS_JSON');
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
     throw new InputError('E_KBS_JSON', { file }, 'must be an object {"repo/type/tag": base64}');
   const entries = new Map<string, Uint8Array>();
@@ -118,6 +129,28 @@ function readOfflineJson(file: string, bytes: Buffer): KbsRepositoryReader {
     entries.set(key, new Uint8Array(Buffer.from(value, 'base64')));
   }
   return memoryReader(file, 'offline-fs-json', entries);
+}
+
+/** A KBS repository holds a handful of small resources (policy, keys, credential, CA). */
+const MAX_REPOSITORY_FILE = 64 * MiB;
+
+const isGzip = (b: Buffer) => b[0] === 0x1f && b[1] === 0x8b;
+/** POSIX and GNU tar headers carry `ustar` at offset 257. */
+const isTar = (b: Buffer) => b.length >= 512 && b.subarray(257, 262).toString('latin1') === 'ustar';
+
+function notARepository(source: string, bytes: Buffer): InputError {
+  const head = bytes.subarray(0, 64 * 1024).toString('utf8');
+  if (/^policy:/m.test(head))
+    return new InputError(
+      'E_NOT_KBS_REPOSITORY',
+      { file: source },
+      `is a bundle.yaml, not a KBS repository; build the repository first (kbs-bundler build -c ${source} -o kbs-repo) and give --kbs kbs-repo`,
+    );
+  return new InputError(
+    'E_NOT_KBS_REPOSITORY',
+    { file: source },
+    'is not a KBS repository: give its directory, a tarball of it, or an offline-fs-kbc resources JSON',
+  );
 }
 
 /** Opens a repository directory, tarball or offline-fs JSON; InputError when it holds no resource. */
@@ -131,9 +164,11 @@ export async function openKbsRepository(source: string): Promise<KbsRepositoryRe
   let reader: KbsRepositoryReader;
   if (stat.isDirectory()) reader = await readDirectory(source);
   else {
-    const bytes = await fs.readFile(source);
+    const bytes = await readInputFile(source, { what: 'KBS repository', maxBytes: MAX_REPOSITORY_FILE });
     const text = bytes.subarray(0, 64).toString('utf8').trimStart();
-    reader = text.startsWith('{') ? readOfflineJson(source, bytes) : await readTarball(source, bytes);
+    if (text.startsWith('{')) reader = readOfflineJson(source, bytes);
+    else if (isGzip(bytes) || isTar(bytes)) reader = await readTarball(source, bytes);
+    else throw notARepository(source, bytes);
   }
   if (reader.list().length === 0) {
     throw new InputError(

@@ -6,7 +6,7 @@
 import { stringify } from 'yaml';
 import { passwordSecret } from '../bundle/registries.js';
 import type { Bundle } from '../bundle/types.js';
-import type { AuthsFile } from './auths-schema.js';
+import type { AuthsFile } from '../registry/auths-schema.js';
 import { resourcePath, type ResourceId } from '../resource-id/resource-id.js';
 
 export interface KbsResource {

@@ -23,7 +23,7 @@ export async function generateSigningKey(opts: {
   if (!(KEY_ALGORITHMS as readonly string[]).includes(algorithm)) {
     throw new InputError('E_USAGE', { field: '--algorithm' }, `must be one of ${KEY_ALGORITHMS.join(', ')}`);
   }
-  if (opts.name.trim() === '') throw new InputError('E_USAGE', { field: '--name' }, 'must not be empty');
+  assertUserId(opts.name, opts.email);
   const userIDs = [{ name: opts.name, ...(opts.email ? { email: opts.email } : {}) }];
   const typed =
     algorithm === 'ed25519'
@@ -43,4 +43,23 @@ export async function generateSigningKey(opts: {
     publicArmored: publicKey,
     secretArmored: privateKey,
   };
+}
+
+// The user id is `Name <email>`: a name holding <, > or a control character, or an e-mail that is
+// not `local@domain.tld`, makes a user id that gpg and openpgp.js read differently or refuse.
+const NAME_FORBIDDEN = /[<>\p{C}]/u;
+const EMAIL =
+  /^[^\s@<>\\\p{C}]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/u;
+
+/** InputError naming --name or --email and what is wrong with it; run before any key is generated. */
+export function assertUserId(name: string, email: string | undefined): void {
+  if (name.trim() === '') throw new InputError('E_USAGE', { field: '--name' }, 'must not be empty');
+  if (NAME_FORBIDDEN.test(name))
+    throw new InputError('E_USAGE', { field: '--name' }, 'must not hold "<", ">" or control characters');
+  if (email !== undefined && !EMAIL.test(email))
+    throw new InputError(
+      'E_USAGE',
+      { field: '--email' },
+      `${JSON.stringify(email)} is not an e-mail address of the form name@example.com`,
+    );
 }

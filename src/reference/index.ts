@@ -1,2 +1,3 @@
 export * from './reference.js';
 export * from './guest-reference.js';
+export * from './scope-port.js';

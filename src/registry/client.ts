@@ -3,7 +3,7 @@
  * 401 challenges with the selected credential (Basic, or the Bearer token flow), following blob redirects,
  * and turning error statuses into RegistryError with the registry's own error code in the message.
  */
-import type { AuthsFile } from '../kbs/auths-schema.js';
+import type { AuthsFile } from './auths-schema.js';
 import { referenceName, type DockerReference } from '../reference/index.js';
 import { parseChallenges } from './challenge.js';
 import { selectCredential, type SelectedCredential } from './credentials.js';
@@ -88,8 +88,8 @@ export class RepositoryClient {
   }
 
   private transport(): TransportOptions {
-    const { caPems, insecure, timeoutMs, addresses, allowCaLeaf } = this.options;
-    return { caPems, insecure, timeoutMs, addresses, allowCaLeaf };
+    const { caPems, insecure, timeoutMs, addresses, allowCaLeaf, caSources, onTrusted } = this.options;
+    return { caPems, insecure, timeoutMs, addresses, allowCaLeaf, caSources, onTrusted };
   }
 
   private send(url: string, o: { accept?: string; maxBytes: number; what: string }): Promise<HttpResponse> {

@@ -3,7 +3,7 @@
  * exact keys `registry/repo`, then each parent path, then `registry`; failing that, the first key whose
  * normalised registry equals the image's (`https://index.docker.io/v1/` → `index.docker.io` matches docker.io).
  */
-import type { AuthsFile } from '../kbs/auths-schema.js';
+import type { AuthsFile } from './auths-schema.js';
 import type { DockerReference } from '../reference/index.js';
 import { RegistryError } from './errors.js';
 

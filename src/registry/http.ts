@@ -3,6 +3,7 @@
  * system ones, a host → address override (the bundle's /etc/hosts entries), a deadline for the whole exchange,
  * a cap on the body size, and errors that say which registry failed and why.
  */
+import { X509Certificate } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
@@ -23,6 +24,10 @@ export interface TransportOptions {
    * Off by default: the guest's rustls refuses it (CaUsedAsEndEntity), and this client answers as the guest.
    */
   allowCaLeaf?: boolean;
+  /** CA certificates trusted in addition, each with where it came from (a guest CA bundle, a bundle's caFile…). */
+  caSources?: ReadonlyArray<{ source: string; pem: string }>;
+  /** Told, for each TLS connection made, which CA source (or the system's) made the server trusted. */
+  onTrusted?: (registry: string, source: string) => void;
 }
 
 export interface HttpResponse {
@@ -143,7 +148,7 @@ export function httpGet(
       agent: false,
     };
     if (isHttps) {
-      requestOptions.ca = [...tls.rootCertificates, ...(o.caPems ?? [])];
+      requestOptions.ca = [...tls.rootCertificates, ...(o.caPems ?? []), ...(o.caSources ?? []).map((s) => s.pem)];
       if (!net.isIP(target.hostname)) requestOptions.servername = target.hostname;
     }
     const req = (isHttps ? https : http).request(target, requestOptions, (res) => {
@@ -194,6 +199,15 @@ export function httpGet(
       );
     }, timeoutMs);
     req.on('error', (e: NodeJS.ErrnoException) => fail(describeNetworkError(e, o.registry, url)));
+    if (isHttps && o.onTrusted) {
+      const onTrusted = o.onTrusted;
+      req.on('socket', (socket) => {
+        socket.once('secureConnect', () => {
+          const source = trustSource((socket as tls.TLSSocket).getPeerCertificate(true), o.caSources ?? []);
+          onTrusted(o.registry, source ?? (o.caPems?.length ? 'the given CA certificates' : 'the system CAs'));
+        });
+      });
+    }
     if (isHttps && !o.allowCaLeaf) {
       req.on('socket', (socket) => {
         socket.once('secureConnect', () => {
@@ -213,3 +227,34 @@ export function httpGet(
     req.end();
   });
 }
+
+/** The first CA source holding a certificate of the server's chain, or the issuer of its last one. */
+function trustSource(
+  peer: tls.DetailedPeerCertificate,
+  sources: ReadonlyArray<{ source: string; pem: string }>,
+): string | undefined {
+  const chain: X509Certificate[] = [];
+  const seen = new Set<string>();
+  for (
+    let c: tls.DetailedPeerCertificate | undefined = peer;
+    c?.raw && !seen.has(c.fingerprint256);
+    c = c.issuerCertificate
+  ) {
+    seen.add(c.fingerprint256);
+    chain.push(new X509Certificate(c.raw));
+  }
+  for (const { source, pem } of sources) {
+    for (const text of pem.match(PEM_CERTIFICATE) ?? []) {
+      let ca: X509Certificate;
+      try {
+        ca = new X509Certificate(text);
+      } catch {
+        continue;
+      }
+      if (chain.some((c) => c.raw.equals(ca.raw) || (c.checkIssued(ca) && c.verify(ca.publicKey)))) return source;
+    }
+  }
+  return undefined;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;

@@ -1,6 +1,7 @@
 /** The agent.* kernel parameters of the pre-initdata flow, and why they are not enough for simple signing. */
 import type { Bundle } from '../bundle/types.js';
 import { InputError } from '../errors.js';
+import { KBS_URL_PLACEHOLDER } from './initdata.js';
 import { bundleUris } from './kbs-uris.js';
 import { renderTemplateFile } from './templates.js';
 
@@ -32,6 +33,8 @@ export async function renderKernelParams(
     `no kernel parameter carries the sigstore config (${uris.sigstoreConfigUri}): with these parameters alone the guest finds no ` +
       'signatures and denies every image a signedBy rule covers; simple signing needs initdata (kbs-bundler render initdata)',
   ];
+  if (kbsUrl === KBS_URL_PLACEHOLDER)
+    notes.push(`no --kbs-url given: the KBS address is left as ${KBS_URL_PLACEHOLDER} (fill it in before use)`);
   if (uris.credentialUri === undefined)
     notes.push('no registry in the bundle has a username: agent.image_registry_auth is left out');
   return { line, notes };

@@ -13,7 +13,20 @@ export function isValidSegment(s: string): boolean {
   return RESOURCE_SEGMENT_RE.test(s);
 }
 
+/**
+ * The flat layout names a resource's file `<repository>\x2F<type>\x2F<tag>`: three segments of at most
+ * 80 characters keep it within the 255 bytes a file name may have.
+ */
+export const MAX_SEGMENT_LENGTH = 80;
+
 export function assertSegment(s: string, location: Location): void {
+  if (s.length > MAX_SEGMENT_LENGTH) {
+    throw new InputError(
+      'E_RESOURCE_NAME',
+      location,
+      `is ${s.length} characters long; a KBS resource name may have at most ${MAX_SEGMENT_LENGTH} (the file name holding it is limited to 255 bytes)`,
+    );
+  }
   if (!isValidSegment(s)) {
     throw new InputError(
       'E_RESOURCE_NAME',

@@ -5,6 +5,7 @@
 import * as crypto from 'node:crypto';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import { parseJsonInput } from '../util/json-input.js';
 
 export const RECORD_PATH = '/var/lib/kbs-bundler/staged.json';
 export const RECORD_DIR = '/var/lib/kbs-bundler';
@@ -69,12 +70,7 @@ export function modeString8(mode: number): string {
 }
 
 export function parseRecord(bytes: Uint8Array, where: string): StageRecord {
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (e) {
-    throw new InputError('E_STAGE_RECORD', { file: where }, `is not JSON: ${(e as Error).message}`);
-  }
+  const json = parseJsonInput(bytes, { file: where }, 'E_STAGE_RECORD');
   const r = recordSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];

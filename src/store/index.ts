@@ -1,1 +1,2 @@
 export * from './read-store.js';
+export * from './already-signed.js';

@@ -14,6 +14,7 @@ import { createGunzip } from 'node:zlib';
 import { FileNotFoundError, InputError } from '../errors.js';
 import { digestProblem } from '../reference/index.js';
 import { manifestDigest } from '../signature/digest.js';
+import { MiB } from '../util/read-input.js';
 import { MAX_SIGNATURE_SIZE } from '../openpgp/verify-signature.js';
 
 export interface StoredSignature {
@@ -50,6 +51,13 @@ export function lookasideDir(base: string, repositoryPath: string, digest: strin
   const problem = digestProblem(digest);
   if (problem !== undefined) throw new InputError('E_BAD_DIGEST', {}, `digest ${JSON.stringify(digest)}: ${problem}`);
   const [algo, hex] = digest.split(':') as [string, string];
+  const name = `${repositoryPath.split('/').pop() ?? ''}@${algo}=${hex}`;
+  if (Buffer.byteLength(name) > 255)
+    throw new InputError(
+      'E_BAD_REPOSITORY_PATH',
+      {},
+      `repository path ${JSON.stringify(repositoryPath.slice(0, 80))}…: its signature directory name would be longer than the 255 bytes a file name may have`,
+    );
   return path.join(base, `${repositoryPath}@${algo}=${hex}`);
 }
 
@@ -118,10 +126,22 @@ function sortSignatures(list: StoredSignature[]): StoredSignature[] {
   );
 }
 
+/**
+ * What an oversize signature file reads as: MAX_SIGNATURE_SIZE + 1 bytes, one shared buffer for all of
+ * them. Only its length matters (every reader refuses a signature that long), so a store full of huge
+ * files costs no more memory than one.
+ */
+let oversize: Uint8Array | undefined;
+function oversizeSignature(): Uint8Array {
+  oversize ??= new Uint8Array(MAX_SIGNATURE_SIZE + 1);
+  return oversize;
+}
+
 async function readCapped(file: string): Promise<Uint8Array> {
   const handle = await fs.open(file, 'r');
   try {
     const { size } = await handle.stat();
+    if (size > MAX_SIGNATURE_SIZE) return oversizeSignature();
     const want = Math.min(size, MAX_SIGNATURE_SIZE + 1);
     const buf = Buffer.alloc(want);
     const { bytesRead } = await handle.read(buf, 0, want, 0);
@@ -211,7 +231,9 @@ class SlabReader {
         return bytes;
       }
       // READ_WINDOW bytes or more: a buffer of its own, capped
-      const want = Math.min(fsSync.fstatSync(fd).size, MAX_SIGNATURE_SIZE + 1);
+      const size = fsSync.fstatSync(fd).size;
+      if (size > MAX_SIGNATURE_SIZE) return oversizeSignature();
+      const want = size;
       const buf = Buffer.alloc(want);
       return buf.subarray(0, want === 0 ? 0 : fsSync.readSync(fd, buf, 0, want, 0));
     } finally {
@@ -281,6 +303,13 @@ async function readLookasideTree(base: string, onRead?: ReadStoreOptions['onRead
   return out;
 }
 
+/**
+ * A tarball store is read whole into memory: its signatures may keep at most MAX_STORE_KEPT bytes
+ * (thousands of real signatures of a few KiB), and decompressing stops at MAX_STORE_ARCHIVE bytes.
+ */
+const MAX_STORE_KEPT = 64 * MiB;
+const MAX_STORE_ARCHIVE = 512 * MiB;
+
 async function readTarStore(file: string): Promise<StoredSignature[]> {
   const head = Buffer.alloc(2);
   const h = await fs.open(file, 'r');
@@ -291,6 +320,9 @@ async function readTarStore(file: string): Promise<StoredSignature[]> {
   }
   const gz = head[0] === 0x1f && head[1] === 0x8b;
   const out: StoredSignature[] = [];
+  const tooLarge = (what: string) =>
+    new InputError('E_STORE_TOO_LARGE', { file }, `${what}, more than a signature store can hold`);
+  let kept = 0;
   const tar = await import('tar-stream'); // only for tarball stores: verify and stage of lookaside trees do not load it
   const extract = tar.extract();
   const consume = (async () => {
@@ -299,7 +331,12 @@ async function readTarStore(file: string): Promise<StoredSignature[]> {
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of entry as AsyncIterable<Buffer>) {
-        if (size <= MAX_SIGNATURE_SIZE) chunks.push(chunk);
+        // Past the limit a signature is refused for its size alone: its bytes are not kept.
+        if (size <= MAX_SIGNATURE_SIZE) {
+          chunks.push(chunk.subarray(0, MAX_SIGNATURE_SIZE + 1 - size));
+          kept += Math.min(chunk.length, MAX_SIGNATURE_SIZE + 1 - size);
+          if (kept > MAX_STORE_KEPT) throw tooLarge(`holds more than ${MAX_STORE_KEPT / MiB} MiB of signatures`);
+        }
         size += chunk.length;
       }
       if (entry.header.type !== 'file' && entry.header.type !== 'contiguous-file') continue;
@@ -313,10 +350,23 @@ async function readTarStore(file: string): Promise<StoredSignature[]> {
       out.push({ repositoryPath: m[1]!, digest: `${m[2]}:${m[3]}`, name: base, bytes, source: `${file}:${name}` });
     }
   })();
+  const source = createReadStream(file);
   try {
-    const source = createReadStream(file);
-    await Promise.all([gz ? pipeline(source, createGunzip(), extract) : pipeline(source, extract), consume]);
+    let read = 0;
+    const capped = async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const chunk of chunks) {
+        read += chunk.length;
+        if (read > MAX_STORE_ARCHIVE) throw tooLarge(`unpacks to more than ${MAX_STORE_ARCHIVE / MiB} MiB`);
+        yield chunk;
+      }
+    };
+    await Promise.all([
+      gz ? pipeline(source, createGunzip(), capped, extract) : pipeline(source, capped, extract),
+      consume,
+    ]);
   } catch (e) {
+    source.destroy();
+    extract.destroy();
     if (e instanceof InputError) throw e;
     throw new InputError('E_BAD_STORE', { file }, `not a readable tar archive of signatures: ${(e as Error).message}`);
   }

@@ -15,7 +15,7 @@ import type { PolicyRequirement } from '../policy/schema.js';
 import type { SignatureBackend } from './backend.js';
 import type { EvalContext } from './context.js';
 import { describeRequirement } from './describe.js';
-import type { VerifyInputs } from './inputs.js';
+import { GuestNotGivenError, type VerifyInputs } from './inputs.js';
 import { parsePolicy } from './policy.js';
 import { selectRequirements } from './scope.js';
 import { evaluateSignedBy } from './signed-by.js';
@@ -145,6 +145,7 @@ export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: Si
         ...(await evaluateRequirement(req, ctx, origin)),
       };
     } catch (e) {
+      if (e instanceof GuestNotGivenError) throw e;
       outcome = {
         index,
         type: req.type,

@@ -5,6 +5,7 @@
 
 import type { HostRelease } from '../releases/containers-image.js';
 import type { GuestRelease } from '../releases/guest-components.js';
+import { InputError } from '../errors.js';
 import type { HttpGetter, StoreFiles } from '../store/image-signatures.js';
 
 export type { HttpGetter };
@@ -14,6 +15,17 @@ export type { HttpGetter };
  * paths, symlinks resolved the way the guest sees them, undefined when missing.
  */
 export type GuestFiles = StoreFiles;
+
+/**
+ * Thrown by a GuestFiles that stands for a guest the user did not give: the decision needs files
+ * only the guest has (its signatures), so there is no verdict to give, only a usage error.
+ */
+export class GuestNotGivenError extends InputError {
+  constructor(option: string, problem: string) {
+    super('E_NO_ROOTFS', { field: option }, problem);
+    this.name = 'GuestNotGivenError';
+  }
+}
 
 /** `kbs:///repo/type/tag` resources of the KBS repository the guest talks to. */
 export interface ResourceSource {

@@ -20,6 +20,7 @@ import { readKeyPath } from './key-source.js';
 import { formatGuestRelease, GUEST_FEATURES, guestHas } from '../releases/guest-components.js';
 import { hostDigestMismatch } from './signed-by.js';
 import type { RequirementOutcome, SignatureAttempt } from './types.js';
+import { jsonProblem } from '../util/json-input.js';
 
 type Outcome = Omit<RequirementOutcome, 'index' | 'type' | 'rule'>;
 const deny = (reason: string, extra: Partial<Outcome> = {}): Outcome => ({
@@ -86,7 +87,9 @@ function readLayerPayload(layer: CosignSignatureBlob): { reference: string; dige
       return 'cosign payload lacks critical.image or critical.identity';
     return { reference, digest };
   } catch (e) {
-    return `cosign payload is not JSON: ${(e as Error).message}`;
+    return e instanceof SyntaxError
+      ? `cosign payload is not JSON: ${jsonProblem(Buffer.from(layer.payload).toString('utf8'))}`
+      : `cosign payload is unreadable: ${(e as Error).message}`;
   }
 }
 

@@ -3,8 +3,8 @@
  * image-rs asks for, repository and tag overridable), loose policy / sigstore-config files, a
  * guest rootfs, and the manifest (a file or a digest).
  */
-import { promises as fs } from 'node:fs';
-import { FileNotFoundError, InputError } from '../errors.js';
+import { InputError } from '../errors.js';
+import { INPUT_LIMITS, readInputFile } from '../util/read-input.js';
 import type { KbsRepositoryReader } from '../kbs/read.js';
 import { assertSegment } from '../resource-id/resource-id.js';
 import { digestProblem } from '../reference/index.js';
@@ -32,12 +32,8 @@ export interface VerifySources {
   hostRelease?: VerifyInputs['hostRelease'];
 }
 
-async function readFileOr(file: string, what: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await fs.readFile(file));
-  } catch (e) {
-    throw new FileNotFoundError(file, what, { cause: e });
-  }
+async function readFileOr(file: string, what: string, maxBytes: number): Promise<Uint8Array> {
+  return new Uint8Array(await readInputFile(file, { what, maxBytes }));
 }
 
 const MANIFEST_LIST_TYPES = [
@@ -47,7 +43,7 @@ const MANIFEST_LIST_TYPES = [
 
 /** A platform manifest from a file: its bytes and their sha256 (what the registry serves it as). */
 export async function manifestFromFile(file: string): Promise<ManifestInput> {
-  const bytes = await readFileOr(file, 'manifest');
+  const bytes = await readFileOr(file, 'manifest', INPUT_LIMITS.manifest);
   let doc: { mediaType?: unknown; manifests?: unknown } | undefined;
   try {
     doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as typeof doc;
@@ -82,7 +78,8 @@ export async function loadVerifyInputs(s: VerifySources): Promise<VerifyInputs> 
 
   let policy: VerifyInputs['policy'];
   if (s.policy) policy = s.policy;
-  else if (s.policyFile) policy = { bytes: await readFileOr(s.policyFile, 'policy'), source: s.policyFile };
+  else if (s.policyFile)
+    policy = { bytes: await readFileOr(s.policyFile, 'policy', INPUT_LIMITS.policy), source: s.policyFile };
   else {
     const bytes = await resource('security-policy');
     if (!bytes) {

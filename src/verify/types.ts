@@ -86,4 +86,12 @@ export interface VerifyReport {
   divergences: Divergence[];
   /** The releases whose decisions were followed: `guest` (guest-components, e.g. `v0.21.0`) and/or `host` (containers/image, e.g. `5.37.0`). */
   releases: { guest?: string; host?: string };
+  /** With --fetch: which CA made each registry connection trusted. */
+  registryTls?: RegistryTrust[];
+}
+
+/** The guest trusts its rootfs CA bundles and cdh.toml's extra_root_certificates; this names which one did. */
+export interface RegistryTrust {
+  registry: string;
+  trustedBy: string;
 }

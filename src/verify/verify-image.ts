@@ -2,16 +2,20 @@
 import type { SignatureBackend } from './backend.js';
 import { findDivergences } from './divergence.js';
 import { evaluateSide } from './evaluate.js';
-import type { VerifyInputs } from './inputs.js';
+import { GuestNotGivenError, type VerifyInputs } from './inputs.js';
 import { CURRENT_HOST_RELEASE, formatHostRelease } from '../releases/containers-image.js';
 import { CURRENT_GUEST_RELEASE, formatGuestRelease } from '../releases/guest-components.js';
 import { SIDE_BY_MODE, type Side, type SideDecision, type VerifierMode, type VerifyReport } from './types.js';
 
-/** Fail closed: whatever goes wrong while deciding is a denial that says what went wrong. */
+/**
+ * Fail closed: whatever goes wrong while deciding is a denial that says what went wrong, except a
+ * guest that was not given at all, which leaves nothing to decide on.
+ */
 async function decide(inputs: VerifyInputs, side: Side, backend: SignatureBackend): Promise<SideDecision> {
   try {
     return await evaluateSide(inputs, side, backend);
   } catch (e) {
+    if (e instanceof GuestNotGivenError) throw e;
     const text = `verification failed: ${(e as Error).message}`;
     return {
       side,

@@ -8,9 +8,9 @@
  *  - problems name a line and column, never quote the text: a file may hold secrets, so the yaml
  *    package's messages are used without its code frame.
  */
-import { promises as fs } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLError } from 'yaml';
 import { InputError } from '../errors.js';
+import { readInputFile } from '../util/read-input.js';
 
 /** Far above any real bundle.yaml or sigstore config (a 1,000-scope bundle is ≈ 100 KiB). */
 export const MAX_YAML_BYTES = 4 * 1024 * 1024;
@@ -93,33 +93,13 @@ function problemOf(error: YAMLError): string {
  * messages (`bundle file`, `sigstore config`).
  */
 export async function readYamlFile(file: string, what: string, notFound = 'file not found'): Promise<string> {
-  let handle;
   try {
-    handle = await fs.open(file, 'r');
+    return (await readInputFile(file, { what, maxBytes: MAX_YAML_BYTES })).toString('utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(
-      'E_FILE_NOT_FOUND',
-      { file },
-      code === 'ENOENT' ? notFound : `cannot be read (${code ?? 'error'})`,
-    );
-  }
-  try {
-    const bytes = Buffer.allocUnsafe(MAX_YAML_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(bytes, length, bytes.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > MAX_YAML_BYTES) throw tooLarge(file, what);
-    }
-    return bytes.toString('utf8', 0, length);
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError('E_FILE_NOT_FOUND', { file }, `cannot be read (${code ?? 'error'})`);
-  } finally {
-    await handle.close();
+    // The messages users and scripts know for a missing bundle.yaml / sigstore config.
+    if (e instanceof InputError && e.code === 'E_FILE_NOT_FOUND')
+      throw new InputError('E_FILE_NOT_FOUND', { file }, notFound);
+    throw e;
   }
 }
 

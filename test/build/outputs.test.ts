@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { authsFileSchema } from '../../src/kbs/auths-schema.js';
+import { authsFileSchema } from '../../src/registry/auths-schema.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { sigstoreConfigSchema } from '../../src/lookaside/schema.js';
 import { CLI, TEMPLATES } from '../helpers/paths.js';
@@ -213,12 +213,15 @@ describe('build on templates/example', () => {
   it('writes host-side twins: policy.json with keyData, registries.d with lookaside and sigstore, certs.d', async () => {
     const host = await treeFiles(path.join(work, 'host'));
     expect(Object.keys(host).sort()).toEqual([
+      'README.md',
+      'auth.json',
       'certs.d/registry.example.com:5000/ca.crt',
       'policy.json',
       'registries.d/default.yaml',
       'registries.d/kbs-bundler.yaml',
     ]);
     expect(host['policy.json']).toEqual(nested['default/security-policy/test']);
+    expect(host['auth.json']).toEqual(nested['default/credential/test']);
     expect(parse(host['registries.d/kbs-bundler.yaml']!.toString())).toEqual({
       docker: {
         'registry.example.com:5000': {

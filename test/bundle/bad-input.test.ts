@@ -103,6 +103,25 @@ const cases: Array<[string, () => string, RegExp | string, NodeJS.ProcessEnv?]> 
     () => variant((b) => (rule(b).allowExpired = 'yes')),
     `policy.scopes["${REG}"][0].allowExpired: expected true or false, got a string`,
   ],
+  [
+    'a typo of the required keys of a signedBy rule',
+    () =>
+      variant((b) => {
+        rule(b).keyz = rule(b).keys;
+        delete rule(b).keys;
+      }),
+    `example/case.yaml: policy.scopes["${REG}"][0].keyz: unknown field`,
+  ],
+  [
+    'a typo of the required key of a sigstoreSigned rule',
+    () => variant((b) => (b.policy.scopes[REG] = [{ type: 'sigstoreSigned', kye: 'cosign.pub' }])),
+    `example/case.yaml: policy.scopes["${REG}"][0].kye: unknown field`,
+  ],
+  [
+    'a typo of the required field of a signedIdentity',
+    () => variant((b) => (rule(b).signedIdentity = { type: 'exactReference', dockerRefrence: 'a.io/b:c' })),
+    `example/case.yaml: policy.scopes["${REG}"][0].signedIdentity.dockerRefrence: unknown field`,
+  ],
   ['an unknown top-level field', () => variant((b) => (b.polcy = {})), 'example/case.yaml: polcy: unknown field'],
   [
     'an unknown rule type',

@@ -165,7 +165,7 @@ describe('kbs-bundler audit of a lookaside tree: --jobs 1, --jobs 2 and the defa
     ] as const) {
       const jobs = await runCli(['audit', '--store', store, '--keys', KEYS[0]!, '--jobs', value]);
       expect([jobs.code, jobs.stdout]).toEqual([2, '']);
-      expect(jobs.stderr.trim()).toMatch(/^kbs-bundler: --jobs: must be a whole number ≥ 1$/);
+      expect(jobs.stderr.trim()).toMatch(/^kbs-bundler: --jobs: must be a whole number from 1 to 64$/);
     }
   });
 });

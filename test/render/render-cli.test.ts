@@ -261,7 +261,7 @@ describe('kbs-bundler render', () => {
   it('render snippet kata-config / containerd parse as TOML with the asked values', async () => {
     const kata = await runCli(['render', 'snippet', 'kata-config', '--image-request-timeout', '900']);
     expect(kata.code).toBe(0);
-    expect(parseToml(kata.stdout)).toEqual({ service_offload: true, image_request_timeout: 900 });
+    expect(parseToml(kata.stdout)).toEqual({ image: { service_offload: true, image_request_timeout: 900 } });
     const ctr = await runCli(['render', 'snippet', 'containerd', '--runtime-class', 'kata-qemu.tdx']);
     expect(ctr.code).toBe(0);
     const parsed = parseToml(ctr.stdout) as {

@@ -97,7 +97,7 @@ describe('containers/image dir-img-* fixtures in containers-image mode', () => {
 
   it('dir-img-no-manifest: no decision without a manifest (bad input)', async () => {
     await expect(manifestFromFile(fixture('dir-img-no-manifest', 'manifest.json'))).rejects.toThrow(
-      /manifest not found/,
+      /the manifest file does not exist/,
     );
   });
 

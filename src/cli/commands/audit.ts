@@ -1,7 +1,7 @@
 /** `kbs-bundler audit`: verify every signature in a store and say, per file, whether the guest and the host accept it. */
-import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
-import { FileNotFoundError, InputError } from '../../errors.js';
+import { InputError } from '../../errors.js';
+import { INPUT_LIMITS, readInputFile } from '../../util/read-input.js';
 import { readPublicKeyring } from '../../keys/index.js';
 import {
   isSmallStore,
@@ -11,6 +11,9 @@ import {
   type AuditedSignature,
 } from '../../audit/index.js';
 import { printJson, printLine, progressReporter, style, warnLine } from '../output.js';
+
+/** Each thread holds its own heap and keyring: thousands of them exhaust memory long before they help. */
+const MAX_JOBS = 64;
 
 interface AuditFlags {
   store: string;
@@ -41,13 +44,11 @@ export function register(program: Command): void {
       if (!flags.keys && !flags.policy)
         throw new InputError('E_USAGE', {}, 'give --keys KEYRING... and/or --policy FILE');
       const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
-      if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1))
-        throw new InputError('E_USAGE', { field: '--jobs' }, 'must be a whole number ≥ 1');
+      if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS))
+        throw new InputError('E_USAGE', { field: '--jobs' }, `must be a whole number from 1 to ${MAX_JOBS}`);
       const keyrings = [];
       for (const file of flags.keys ?? []) {
-        const bytes = await fs.readFile(file).catch(() => {
-          throw new FileNotFoundError(file, 'keyring');
-        });
+        const bytes = await readInputFile(file, { what: 'keyring', maxBytes: INPUT_LIMITS.keyring, field: '--keys' });
         keyrings.push(await readPublicKeyring(bytes, { file }));
       }
       const policy = flags.policy ? await readPolicyKeys(flags.policy) : undefined;

@@ -4,6 +4,7 @@ import { InputError } from '../../errors.js';
 import { buildRepository, type BuildResult } from '../../kbs/build.js';
 import { LAYOUTS, type Layout } from '../../kbs/layout.js';
 import { adminAuthForm, parseTrusteeVersion } from '../../kbs/trustee-version.js';
+import { assertK8sNamespace } from '../../kbs/k8s.js';
 import { printJson, printLine, progressReporter, style, warnLine } from '../output.js';
 
 interface BuildFlags {
@@ -49,6 +50,7 @@ export function register(program: Command): void {
       if (!(LAYOUTS as readonly string[]).includes(flags.layout)) {
         throw new InputError('E_USAGE', { field: '--layout' }, `must be one of ${LAYOUTS.join(', ')}`);
       }
+      if (flags.k8sNamespace !== undefined) assertK8sNamespace(flags.k8sNamespace, '--k8s-namespace');
       if (
         !flags.dryRun &&
         [flags.output, flags.tar, flags.k8s, flags.kbsClientScript, flags.hostConfig].every((o) => o === undefined)

@@ -3,7 +3,14 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
-import { generateSigningKey, KEY_ALGORITHMS, readPassphrase, type KeyAlgorithm } from '../../keys/index.js';
+import {
+  assertUserId,
+  generateSigningKey,
+  KEY_ALGORITHMS,
+  readPassphrase,
+  type KeyAlgorithm,
+} from '../../keys/index.js';
+import { assertDirectoryOrAbsent } from '../path-options.js';
 import { printJson, printLine, warnLine } from '../output.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 
@@ -40,6 +47,10 @@ export function register(program: Command): void {
     .option('--dry-run', 'show what would be written, generate and write nothing')
     .option('--json', 'machine-readable output')
     .action(async (flags: KeygenFlags) => {
+      assertUserId(flags.name, flags.email);
+      if (!(KEY_ALGORITHMS as readonly string[]).includes(flags.algorithm))
+        throw new InputError('E_USAGE', { field: '--algorithm' }, `must be one of ${KEY_ALGORITHMS.join(', ')}`);
+      await assertDirectoryOrAbsent(flags.out, '--out');
       if (!/^[A-Za-z0-9._-]+$/.test(flags.basename))
         throw new InputError('E_USAGE', { field: '--basename' }, 'use letters, digits, ".", "_" and "-" only');
       const publicFile = path.join(flags.out, `${flags.basename}.pub.asc`);

@@ -79,6 +79,7 @@ interface LintSources {
   repo: string;
   tag: string;
   registryCas?: Array<{ registry: string; pem: string; source: string }>;
+  registries?: string[];
 }
 
 async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
@@ -90,11 +91,12 @@ async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
       r.caPem ? [{ registry: r.registry, pem: r.caPem, source: r.caFile ?? flags.config ?? '' }] : [],
     );
     return {
-      resources: { get: async (p) => rendered.get(p) },
+      resources: { get: (p) => Promise.resolve(rendered.get(p)) },
       label: flags.config,
       repo: bundle.repository,
       tag: bundle.tag,
       registryCas,
+      registries: bundle.registries.map((r) => r.registry),
     };
   }
   if (!flags.kbs && flags.initdata)
@@ -105,7 +107,7 @@ async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
 }
 
 async function runLint(flags: LintFlags, guestRelease: GuestRelease): Promise<LintFinding[]> {
-  const { resources, label, repo, tag, registryCas } = await resourcesFrom(flags);
+  const { resources, label, repo, tag, registryCas, registries } = await resourcesFrom(flags);
   const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
   try {
     const used = flags.initdata
@@ -118,6 +120,7 @@ async function runLint(flags: LintFlags, guestRelease: GuestRelease): Promise<Li
         resources,
         ...(rootfs ? { rootfs } : {}),
         ...(registryCas ? { registryCas } : {}),
+        ...(registries ? { registries } : {}),
         guestRelease,
       },
       defaultSignatureBackend,

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { promises as fs } from 'node:fs';
 import { loadBundle } from '../../bundle/index.js';
 import { FileNotFoundError, InputError } from '../../errors.js';
-import { encodeInitdata, initdataAnnotationValue, renderInitdata } from '../../render/initdata.js';
+import { encodeInitdata, initdataAnnotationValue, KBS_URL_PLACEHOLDER, renderInitdata } from '../../render/initdata.js';
 import { renderKernelParams } from '../../render/kernel-params.js';
 import { renderPod } from '../../render/pod.js';
 import { SNIPPETS, renderSnippet, type SnippetName } from '../../render/snippets.js';
@@ -21,6 +21,7 @@ import {
   type Tee,
 } from '../../initdata/index.js';
 import { parseGuestRelease } from '../../releases/guest-components.js';
+import { assertK8sNamespace } from '../../kbs/k8s.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { printJson, printLine, style, warnLine } from '../output.js';
 
@@ -202,7 +203,7 @@ export function register(program: Command): void {
         throw new InputError(
           'E_USAGE',
           { field: '--kbs-url' },
-          'required with --encode/--json: an encoded initdata cannot be filled in later',
+          'required with --encode/--json: an encoded initdata (and machine-readable output) carries no placeholder to fill in',
         );
       }
       if (tees && url === undefined) {
@@ -265,10 +266,20 @@ export function register(program: Command): void {
     .command('kernel-params')
     .description('agent.* kernel parameters for the guest (the pre-initdata flow; no sigstore config, see the note)')
     .requiredOption('-c, --config <file>', 'bundle.yaml')
-    .requiredOption('--kbs-url <url>', 'KBS address, e.g. http://kbs.example.com:8080')
+    .option(
+      '--kbs-url <url>',
+      'KBS address, e.g. http://kbs.example.com:8080 (default: ${KBS_ADDRESS} left to fill in)',
+    )
     .option('--json', 'machine-readable: {params, notes}')
-    .action(async (flags: { config: string; kbsUrl: string; json?: boolean }) => {
-      const url = validKbsUrl(flags.kbsUrl, { field: '--kbs-url' });
+    .action(async (flags: { config: string; kbsUrl?: string; json?: boolean }) => {
+      if (flags.json && flags.kbsUrl === undefined) {
+        throw new InputError(
+          'E_USAGE',
+          { field: '--kbs-url' },
+          'required with --json: machine-readable output carries no placeholder to fill in',
+        );
+      }
+      const url = flags.kbsUrl !== undefined ? validKbsUrl(flags.kbsUrl, { field: '--kbs-url' }) : KBS_URL_PLACEHOLDER;
       const bundle = await loadBundle(flags.config);
       const rendered = await renderKernelParams(bundle, url);
       if (flags.json) {
@@ -316,6 +327,7 @@ export function register(program: Command): void {
           'must be a positive whole number of seconds',
         );
       }
+      if (name === 'kbsconfig') assertK8sNamespace(flags.namespace, '--namespace');
       const bundle = flags.config !== undefined ? await loadBundle(flags.config) : undefined;
       const text = await renderSnippet(name as SnippetName, {
         imageRequestTimeout: Number(flags.imageRequestTimeout),

@@ -1,11 +1,13 @@
 /** `kbs-bundler sign`: a simple signature for an image, written into a lookaside store at the first free signature-N. */
 import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
-import { FileNotFoundError, InputError } from '../../errors.js';
+import { InputError } from '../../errors.js';
 import { readPassphrase, readSecretKey } from '../../keys/index.js';
 import { digestProblem, parseReference, referenceString } from '../../reference/index.js';
-import { manifestDigest, signImage } from '../../signature/index.js';
-import { lookasideDir, writeSignature } from '../../store/index.js';
+import { assertImageManifest, manifestDigest, signImage } from '../../signature/index.js';
+import { findOwnSignature, lookasideDir, writeSignature } from '../../store/index.js';
+import { INPUT_LIMITS, readInputFile } from '../../util/read-input.js';
+import { assertDirectoryOrAbsent } from '../path-options.js';
 import { printJson, printLine } from '../output.js';
 
 interface SignFlags {
@@ -18,6 +20,7 @@ interface SignFlags {
   digest?: string;
   store: string;
   creator?: string;
+  force?: boolean;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -35,6 +38,7 @@ export function register(program: Command): void {
     .option('--digest <digest>', 'manifest digest to sign (sha256:…)')
     .requiredOption('--store <dir>', 'lookaside store: <dir>/<repository>@sha256=<hex>/signature-N')
     .option('--creator <string>', 'optional.creator in the payload (default: kbs-bundler <version>)')
+    .option('--force', 'sign again although this key already signed this identity and digest in the store')
     .option('--dry-run', 'check the inputs and sign, but write nothing')
     .option('--json', 'machine-readable output')
     .action(async (flags: SignFlags) => {
@@ -42,11 +46,11 @@ export function register(program: Command): void {
         throw new InputError('E_USAGE', {}, 'give exactly one of --manifest FILE or --digest sha256:…');
       }
       const ref = parseReference(flags.reference);
+      await assertDirectoryOrAbsent(flags.store, '--store');
       let digest: string;
       if (flags.manifest !== undefined) {
-        const bytes = await fs.readFile(flags.manifest).catch(() => {
-          throw new FileNotFoundError(flags.manifest!, 'manifest');
-        });
+        const bytes = await readInputFile(flags.manifest, { what: 'manifest', maxBytes: INPUT_LIMITS.manifest });
+        assertImageManifest(bytes, { file: flags.manifest });
         digest = manifestDigest(bytes, { file: flags.manifest });
       } else {
         digest = flags.digest!;
@@ -59,9 +63,7 @@ export function register(program: Command): void {
       if (flags.signIdentity !== undefined && flags.signIdentity === '')
         throw new InputError('E_USAGE', { field: '--sign-identity' }, 'must not be empty');
       const identity = flags.signIdentity ?? referenceString(ref);
-      const keyBytes = await fs.readFile(flags.key).catch(() => {
-        throw new FileNotFoundError(flags.key, 'secret key');
-      });
+      const keyBytes = await readInputFile(flags.key, { what: 'secret key', maxBytes: INPUT_LIMITS.secretKey });
       const passphrase = await readPassphrase({ file: flags.passphraseFile });
       const key = await readSecretKey(
         keyBytes,
@@ -69,6 +71,21 @@ export function register(program: Command): void {
         { file: flags.key },
         flags.signBy ? { fingerprint: flags.signBy } : {},
       );
+      const signer = key.getFingerprint().toUpperCase();
+      if (!flags.force) {
+        const existing = await findOwnSignature({
+          store: flags.store,
+          repositoryPath: ref.repository,
+          digest,
+          identity,
+          key,
+        });
+        if (existing !== undefined) {
+          if (flags.json) printJson({ alreadySigned: true, identity, digest, signer, path: existing });
+          else printLine(`${identity} (${digest}) is already signed by ${signer}: ${existing} (--force signs again)`);
+          return;
+        }
+      }
       const creator = flags.creator ?? `kbs-bundler ${await version()}`;
       const blob = await signImage({ key, dockerReference: identity, manifestDigest: digest, creator });
       const dir = lookasideDir(flags.store, ref.repository, digest);
@@ -77,7 +94,7 @@ export function register(program: Command): void {
         dryRun: Boolean(flags.dryRun),
         identity,
         digest,
-        signer: key.getFingerprint().toUpperCase(),
+        signer,
         directory: dir,
         ...(written ? { path: written.path, index: written.index } : {}),
       };

@@ -12,6 +12,8 @@ import { printJson, printLine, style } from '../output.js';
 
 interface VerifyFlags {
   kbs?: string;
+  config?: string;
+  initdata?: string;
   rootfs?: string;
   manifest?: string;
   digest?: string;
@@ -19,7 +21,6 @@ interface VerifyFlags {
   mode: string;
   kbsRepository: string;
   kbsTag: string;
-  initdata?: string;
   policy?: string;
   sigstoreConfig?: string;
   platform?: string;
@@ -56,7 +57,11 @@ export function register(program: Command): void {
     .option('--sigstore-config <file>', 'use this sigstore config instead of <repo>/sigstore-config/<tag>')
     .option(
       '--initdata <file>',
-      "the pod's initdata (TOML or gzip+base64): policy and sigstore config as the guest reads them (URI first, then inline)",
+      "the pod's initdata (TOML or gzip+base64): policy and sigstore config as the guest reads them (URI first, then inline); with --fetch, its extra_root_certificates are trusted",
+    )
+    .option(
+      '-c, --config <file>',
+      "bundle.yaml: with --fetch, trust its registries' caFile and use its credentials when the KBS has none",
     )
     .option('--platform <os/arch[/variant]>', 'platform chosen from an image index with --fetch', 'linux/amd64')
     .option(
@@ -78,14 +83,24 @@ export function register(program: Command): void {
     )
     .option('--json', 'machine-readable report')
     .action(async (image: string, flags: VerifyFlags) => {
-      const report = await runVerify(image, flags);
-      if (flags.json) printJson(report);
-      else printReport(report);
+      const trust: RegistryTrust[] = [];
+      const report = await runVerify(image, flags, trust);
+      if (flags.json) printJson(trust.length ? { ...report, registryTls: trust } : report);
+      else {
+        printReport(report);
+        for (const t of trust) printLine(style.dim(`registry TLS: ${t.registry} trusted through ${t.trustedBy}`));
+      }
       process.exitCode = report.allowed ? 0 : 1;
     });
 }
 
-async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyReport> {
+/** Which CA made each registry connection trusted (the guest trusts its rootfs bundles and cdh.toml's CAs). */
+interface RegistryTrust {
+  registry: string;
+  trustedBy: string;
+}
+
+async function runVerify(image: string, flags: VerifyFlags, trust: RegistryTrust[]): Promise<VerifyReport> {
   if (!(MODES as readonly string[]).includes(flags.mode)) {
     throw new InputError('E_USAGE', { field: '--mode' }, `must be one of ${MODES.join(', ')}`);
   }
@@ -113,6 +128,7 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
     kbsTag: flags.kbsTag,
     ...(flags.rootfs ? { rootfs: flags.rootfs } : {}),
     ...(flags.initdata ? { initdataFile: flags.initdata } : {}),
+    ...(flags.config ? { bundleFile: flags.config } : {}),
     ...(flags.policy ? { policyFile: flags.policy } : {}),
     ...(flags.sigstoreConfig ? { sigstoreConfigFile: flags.sigstoreConfig } : {}),
     caFiles: flags.caFile ?? [],
@@ -166,6 +182,8 @@ function printReport(r: VerifyReport): void {
     printLine();
     printDecision(d);
   }
+  for (const t of r.registryTls ?? [])
+    printLine(style.dim(`registry TLS: ${t.registry} trusted through ${t.trustedBy}`));
   if (r.divergences.length) {
     printLine();
     printLine(style.warn('The guest and the host decide differently:'));

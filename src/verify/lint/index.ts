@@ -3,6 +3,7 @@
  * each with its fix. Reads the same inputs as the verifier (policy, sigstore config, KBS resources,
  * optionally the rootfs) but judges configuration, not one image.
  */
+import { scopeMissingPortProblem, scopeWithPort } from '../../reference/index.js';
 import type { PolicyRequirement } from '../../policy/schema.js';
 import type { SignatureBackend } from '../backend.js';
 import { parsePolicy } from '../policy.js';
@@ -76,6 +77,14 @@ export async function lintConfiguration(inputs: LintInputs, backend: SignatureBa
           where,
           problem: `scope key ${JSON.stringify(key)} ${problem}`,
           fix: scopeFix(key),
+        });
+      const portProblem = scopeMissingPortProblem(key, inputs.registries ?? []);
+      if (portProblem)
+        add({
+          code: 'L_SCOPE_MISSES_PORT',
+          where,
+          problem: portProblem,
+          fix: `write the scope with the port: ${JSON.stringify(scopeWithPort(key, inputs.registries ?? []))}`,
         });
     }
     if (!Array.isArray(reqs)) continue;

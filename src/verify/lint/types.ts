@@ -24,6 +24,7 @@ export type LintCode =
   | 'L_POLICY_HOST_INVALID'
   | 'L_REMAP_PREFIX'
   | 'L_RUN_PATH'
+  | 'L_SCOPE_MISSES_PORT'
   | 'L_SCOPE_NEVER_MATCHES'
   | 'L_SIGNATURE_DIVERGES'
   | 'L_SIGNING_SUBKEY'
@@ -46,6 +47,8 @@ export interface LintInputs {
   rootfs?: GuestFiles;
   /** Registry CA certificates the bundle gives the guest (PEM), by registry `host[:port]`. */
   registryCas?: Array<{ registry: string; pem: string; source: string }>;
+  /** The `host[:port]` of every registry the bundle configures (credentials, CA, address). */
+  registries?: string[];
   now?: Date;
   /** The guest-components release the findings are about (default CURRENT_GUEST_RELEASE). */
   guestRelease?: GuestRelease;
