@@ -11,13 +11,14 @@ import { resourcePath } from '../resource-id/resource-id.js';
 import {
   CURRENT_GUEST_RELEASE,
   formatGuestRelease,
-  guestReleaseAtLeast,
+  GUEST_FEATURES,
+  guestHas,
   type GuestRelease,
 } from '../releases/guest-components.js';
 import { bundleUris } from './kbs-uris.js';
 
 /** The first guest-components release whose image-rs reads `image_security_policy` and `sigstore_config`. */
-export const INLINE_IMAGE_CONFIG_SINCE: GuestRelease = { major: 0, minor: 17, patch: 0 };
+const INLINE_IMAGE_CONFIG_SINCE = GUEST_FEATURES.inlineSignatureConfig.since;
 
 export interface ImageSectionOptions {
   /** Inline policy and sigstore config (default: the bundle's `initdata.inline`, else false). */
@@ -61,7 +62,7 @@ export async function imageSection(bundle: InitdataBundle, o: ImageSectionOption
   if (!inline) {
     return { policyUri: uris.policyUri, sigstoreConfigUri: uris.sigstoreConfigUri, ...credential, notes: [] };
   }
-  if (!guestReleaseAtLeast(release, INLINE_IMAGE_CONFIG_SINCE)) {
+  if (!guestHas(release, 'inlineSignatureConfig')) {
     return {
       policyUri: uris.policyUri,
       sigstoreConfigUri: uris.sigstoreConfigUri,

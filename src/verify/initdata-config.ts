@@ -8,6 +8,13 @@ import type { CdhImageConfig } from '../initdata/cdh-schema.js';
 import { cdhImageConfig, readInitdata } from '../initdata/parse.js';
 import type { GuestFiles, ResourceSource, VerifyInputs } from './inputs.js';
 import { readResourceUri } from './key-source.js';
+import {
+  CURRENT_GUEST_RELEASE,
+  formatGuestRelease,
+  GUEST_FEATURES,
+  guestHas,
+  type GuestRelease,
+} from '../releases/guest-components.js';
 
 export interface InitdataImageInputs {
   policy: VerifyInputs['policy'];
@@ -42,17 +49,23 @@ async function pick(
   return undefined;
 }
 
+/**
+ * `release`: the guest's guest-components release. Before inline values existed, image-rs ignores
+ * `image_security_policy` and `sigstore_config` in cdh.toml (serde skips unknown fields).
+ */
 export async function initdataImageInputs(
   image: CdhImageConfig,
   resources: ResourceSource,
   files: GuestFiles,
   location: Location,
+  release: GuestRelease = CURRENT_GUEST_RELEASE,
 ): Promise<InitdataImageInputs> {
+  const readsInline = guestHas(release, 'inlineSignatureConfig');
   const policy = await pick(
     'image_security_policy_uri',
     image.image_security_policy_uri,
     'image_security_policy',
-    image.image_security_policy,
+    readsInline ? image.image_security_policy : undefined,
     resources,
     files,
     location,
@@ -61,14 +74,16 @@ export async function initdataImageInputs(
     throw new InputError(
       'E_NO_POLICY',
       { ...location, field: 'data."cdh.toml".image' },
-      'sets neither image_security_policy_uri nor image_security_policy: the guest would check no signature at all',
+      readsInline || image.image_security_policy === undefined
+        ? 'sets neither image_security_policy_uri nor image_security_policy: the guest would check no signature at all'
+        : `sets only the inline image_security_policy, which guest-components ${formatGuestRelease(release)} ignores (read since ${formatGuestRelease(GUEST_FEATURES.inlineSignatureConfig.since)}): the guest would check no signature at all; set image_security_policy_uri`,
     );
   }
   const sigstoreConfig = await pick(
     'sigstore_config_uri',
     image.sigstore_config_uri,
     'sigstore_config',
-    image.sigstore_config,
+    readsInline ? image.sigstore_config : undefined,
     resources,
     files,
     location,
@@ -89,7 +104,8 @@ export function initdataFileInputs(
   resources: ResourceSource,
   files: GuestFiles,
   location: Location,
+  release?: GuestRelease,
 ): Promise<InitdataImageInputs> {
   const { document } = readInitdata(fileBytes, location);
-  return initdataImageInputs(cdhImageConfig(document, location), resources, files, location);
+  return initdataImageInputs(cdhImageConfig(document, location), resources, files, location, release);
 }

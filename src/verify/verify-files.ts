@@ -72,7 +72,7 @@ export async function verifyImageFiles(request: VerifyFilesRequest): Promise<Ver
   };
   try {
     const fromInitdata = request.initdataFile
-      ? await initdataInputs(request.initdataFile, repository, guest)
+      ? await initdataInputs(request.initdataFile, repository, guest, request.guestRelease)
       : undefined;
     const fetchOptions = await registryOptions(
       request,
@@ -140,9 +140,10 @@ async function initdataInputs(
   file: string,
   repository: KbsRepositoryReader | undefined,
   rootfs: GuestFiles,
+  release: GuestRelease | undefined,
 ): Promise<InitdataImageInputs> {
   const bytes = await readInputFile(file, { what: 'initdata', maxBytes: INPUT_LIMITS.initdata });
-  return initdataFileInputs(bytes, { get: async (p) => repository?.get(p) }, rootfs, { file });
+  return initdataFileInputs(bytes, { get: async (p) => repository?.get(p) }, rootfs, { file }, release);
 }
 
 function lazyHttpStoreGetter(options: FetchOptions): HttpGetter {

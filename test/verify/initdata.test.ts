@@ -116,4 +116,28 @@ describe('verify / lint --initdata', () => {
       `kbs-bundler: ${none}: data."cdh.toml".image: sets neither image_security_policy_uri nor image_security_policy: the guest would check no signature at all\n`,
     );
   });
+
+  it('a guest older than v0.17.0 ignores the inline policy: its URI form decides as before, inline-only is bad input', async () => {
+    const older = ['--guest-release', 'v0.16.0'];
+    const byKbs = await verify(SIGNED, ['--kbs', repo, ...older]);
+    expect(byKbs.code).toBe(0);
+    expect(await verify(SIGNED, ['--initdata', uriInit, '--kbs', repo, ...older])).toEqual(byKbs);
+    const r = await runCli([
+      'verify',
+      SIGNED,
+      '--initdata',
+      inlineInit,
+      '--rootfs',
+      rootfs,
+      '--manifest',
+      MANIFEST,
+      ...older,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `kbs-bundler: ${inlineInit}: data."cdh.toml".image: sets only the inline image_security_policy, which guest-components v0.16.0 ignores (read since v0.17.0): the guest would check no signature at all; set image_security_policy_uri\n`,
+    );
+    // The URI wins for every release; with both set, an old guest follows the URI as a new one does.
+    expect((await verify(UNSIGNED_TAG, ['--initdata', bothInit, '--kbs', acceptRepo, ...older])).code).toBe(0);
+  });
 });

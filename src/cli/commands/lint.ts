@@ -111,7 +111,7 @@ async function runLint(flags: LintFlags, guestRelease: GuestRelease): Promise<Li
   const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
   try {
     const used = flags.initdata
-      ? await initdataInUse(flags.initdata, resources, rootfs)
+      ? await initdataInUse(flags.initdata, resources, rootfs, guestRelease)
       : await repositoryInUse(resources, label, repo, tag);
     const findings = await lintConfiguration(
       {
@@ -138,6 +138,7 @@ async function initdataInUse(
   file: string,
   resources: ResourceSource,
   rootfs: RootfsReader | undefined,
+  guestRelease: GuestRelease,
 ): Promise<InUse> {
   let bytes: Buffer;
   try {
@@ -146,7 +147,7 @@ async function initdataInUse(
     throw new FileNotFoundError(file, 'initdata file', { cause: e });
   }
   const image = cdhImageConfig(readInitdata(bytes, { file }).document, { file });
-  const inputs = await initdataImageInputs(image, resources, rootfs ?? NO_GUEST_FILES, { file });
+  const inputs = await initdataImageInputs(image, resources, rootfs ?? NO_GUEST_FILES, { file }, guestRelease);
   return { ...inputs, findings: lintInitdataImage(image, file) };
 }
 
