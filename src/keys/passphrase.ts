@@ -1,17 +1,14 @@
 /** Passphrases from a file (first line only, as skopeo reads --passphrase-file) or the environment. */
-import { promises as fs } from 'node:fs';
-import { FileNotFoundError, InputError } from '../errors.js';
+import { InputError } from '../errors.js';
+import { INPUT_LIMITS, readInputFile } from '../util/read-input.js';
 
 export const PASSPHRASE_ENV = 'KBS_BUNDLER_PASSPHRASE';
 
 export async function readPassphrase(options: { file?: string; env?: NodeJS.ProcessEnv }): Promise<string | undefined> {
   if (options.file !== undefined) {
-    let text: string;
-    try {
-      text = await fs.readFile(options.file, 'utf8');
-    } catch {
-      throw new FileNotFoundError(options.file, 'passphrase file');
-    }
+    const text = (
+      await readInputFile(options.file, { what: 'passphrase', maxBytes: INPUT_LIMITS.passphrase })
+    ).toString('utf8');
     const first = text.split(/\r?\n/)[0] ?? '';
     if (first === '')
       throw new InputError('E_EMPTY_PASSPHRASE', { file: options.file }, 'the first line (the passphrase) is empty');

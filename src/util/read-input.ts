@@ -17,6 +17,7 @@ export const INPUT_LIMITS = {
   sigstoreConfig: 4 * MiB,
   certificate: 4 * MiB,
   initdata: 4 * MiB,
+  passphrase: 64 * 1024,
 } as const;
 
 export interface ReadInputOptions {

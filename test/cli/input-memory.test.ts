@@ -89,6 +89,33 @@ describe('inputs far larger than their format', () => {
       () => ['verify', 'a.io/b:c', '--kbs', zeros, '--digest', DIGEST],
       'more than a KBS repository can be',
     ],
+    [
+      'render pod --initdata /dev/zero',
+      () => ['render', 'pod', '--image', 'a.io/b:c', '--initdata', '/dev/zero'],
+      'more than a initdata can be',
+    ],
+    [
+      'render initdata-digest <1 GiB of zeros>',
+      () => ['render', 'initdata-digest', zeros],
+      'more than a initdata can be',
+    ],
+    [
+      'sign --passphrase-file /dev/zero',
+      () => [
+        'sign',
+        '--key',
+        KEY,
+        '--passphrase-file',
+        '/dev/zero',
+        '--reference',
+        'a.io/b:c',
+        '--store',
+        'store',
+        '--digest',
+        DIGEST,
+      ],
+      'more than a passphrase can be',
+    ],
   ])('%s: exit 2 at once, under 200 MiB', async (_, args, problem) => {
     const r = await runMeasured(args());
     expect(r.stderr).toContain(problem);

@@ -138,7 +138,7 @@ describe('kbs-bundler render', () => {
     );
     const missing = await runCli(['render', 'pod', '--image', 'busybox', '--initdata', path.join(tmp, 'nope.toml')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('nope.toml: initdata file not found');
+    expect(missing.stderr).toContain('nope.toml: the initdata file does not exist');
   });
 
   it("render initdata: cdh.toml points at the bundle's resources and carries the registries' CAs", async () => {

@@ -3,9 +3,8 @@
  * parameters, and snippets for hand edits — each rendered from a file under templates/render/.
  */
 import type { Command } from 'commander';
-import { promises as fs } from 'node:fs';
 import { loadBundle } from '../../bundle/index.js';
-import { FileNotFoundError, InputError } from '../../errors.js';
+import { InputError } from '../../errors.js';
 import { encodeInitdata, initdataAnnotationValue, KBS_URL_PLACEHOLDER, renderInitdata } from '../../render/initdata.js';
 import { renderKernelParams } from '../../render/kernel-params.js';
 import { renderPod } from '../../render/pod.js';
@@ -23,20 +22,12 @@ import {
 import { parseGuestRelease } from '../../releases/guest-components.js';
 import { assertK8sNamespace } from '../../kbs/k8s.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { INPUT_LIMITS, readInputFile } from '../../util/read-input.js';
 import { printJson, printLine, style, warnLine } from '../output.js';
 
 interface OutputFlags {
   output?: string;
   dryRun?: boolean;
-}
-
-async function readUserFile(file: string, what: string): Promise<Buffer> {
-  try {
-    return await fs.readFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new FileNotFoundError(file, what, { cause: e });
-    throw new InputError('E_FILE_READ', { file }, `cannot read ${what}: ${(e as Error).message}`, { cause: e });
-  }
 }
 
 /** stdout, or `-o FILE` written atomically; `--dry-run` says what would be written. */
@@ -135,9 +126,12 @@ export function register(program: Command): void {
       }
       let initdata: string | undefined;
       if (flags.initdata !== undefined) {
-        initdata = initdataAnnotationValue(await readUserFile(flags.initdata, 'initdata file'), {
-          file: flags.initdata,
-        });
+        initdata = initdataAnnotationValue(
+          await readInputFile(flags.initdata, { what: 'initdata', maxBytes: INPUT_LIMITS.initdata }),
+          {
+            file: flags.initdata,
+          },
+        );
       } else if (flags.config !== undefined && flags.kbsUrl !== undefined) {
         const url = validKbsUrl(flags.kbsUrl, { field: '--kbs-url' });
         const rendered = await renderInitdata(await loadBundle(flags.config), { kbsUrl: url });
@@ -215,7 +209,9 @@ export function register(program: Command): void {
       }
       let kbsCertPem: string | undefined;
       if (flags.kbsCert !== undefined) {
-        kbsCertPem = (await readUserFile(flags.kbsCert, 'KBS certificate')).toString('utf8');
+        kbsCertPem = (
+          await readInputFile(flags.kbsCert, { what: 'KBS certificate', maxBytes: INPUT_LIMITS.certificate })
+        ).toString('utf8');
         if (!kbsCertPem.includes('-----BEGIN CERTIFICATE-----'))
           throw new InputError('E_PEM', { file: flags.kbsCert }, 'is not a PEM certificate');
       }
@@ -256,7 +252,10 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable: {algorithm, hash, tees: [{tee, bytes, hex, base64}]}')
     .action(async (file: string, flags: { tee: string; json?: boolean }) => {
       const tees = digestTees(flags.tee, '--tee');
-      const { toml } = readInitdataOrPod(await readUserFile(file, 'initdata file'), { file });
+      const { toml } = readInitdataOrPod(
+        await readInputFile(file, { what: 'initdata', maxBytes: INPUT_LIMITS.initdata }),
+        { file },
+      );
       const digests = initdataDigests(toml, { file });
       if (flags.json) printJson(digests);
       else printLine(digestLines(digests, tees));
