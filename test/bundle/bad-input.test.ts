@@ -58,11 +58,14 @@ async function failingBuild(bundleText: string, env: NodeJS.ProcessEnv = {}) {
   const before = {
     tree: await treeSnapshot(path.join(work, 'out')),
     tar: await fs.readFile(path.join(work, 'out.tar')),
+    // `out` is a link to the content-named tree beside it; nothing else may appear there.
+    hidden: (await fs.readdir(work)).filter((n) => n.startsWith('.')),
   };
   const r = await runCli(['build', '-c', 'example/case.yaml', '-o', 'out', '--tar', 'out.tar'], { cwd: work, env });
   expect(await treeSnapshot(path.join(work, 'out'))).toEqual(before.tree);
   expect(await fs.readFile(path.join(work, 'out.tar'))).toEqual(before.tar);
-  expect((await fs.readdir(work)).filter((n) => n.startsWith('.'))).toEqual([]);
+  expect((await fs.readdir(work)).filter((n) => n.startsWith('.'))).toEqual(before.hidden);
+  expect(before.hidden).toEqual([path.basename(await fs.readlink(path.join(work, 'out')))]);
   expect(r.code).toBe(2);
   expect(r.stdout).toBe('');
   expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
