@@ -332,7 +332,7 @@ describe('5. verify --fetch, as the guest decides', () => {
       expect([rootfs, r.code, r.stdout.trim()]).toEqual([
         rootfs,
         0,
-        'No findings: the guest and the host read this configuration the same way.',
+        'No findings: the guest and the host read this configuration the same way.\n(linted for image-rs of guest-components v0.21.0)',
       ]);
     }
   });
