@@ -137,7 +137,21 @@ function oversizeSignature(): Uint8Array {
   return oversize;
 }
 
+/** A signature file the system would not read (EIO, EACCES…): the store cannot be read, named in one line. */
+function unreadable(file: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === undefined ? e : new InputError('E_STORE_READ', { file }, `cannot be read (${code})`, { cause: e });
+}
+
 async function readCapped(file: string): Promise<Uint8Array> {
+  try {
+    return await readCappedOrThrow(file);
+  } catch (e) {
+    throw unreadable(file, e);
+  }
+}
+
+async function readCappedOrThrow(file: string): Promise<Uint8Array> {
   const handle = await fs.open(file, 'r');
   try {
     const { size } = await handle.stat();
@@ -217,6 +231,14 @@ class SlabReader {
   private used = 0;
 
   read(file: string): Uint8Array {
+    try {
+      return this.readOrThrow(file);
+    } catch (e) {
+      throw unreadable(file, e);
+    }
+  }
+
+  private readOrThrow(file: string): Uint8Array {
     if (this.slab.length - this.used < READ_WINDOW) {
       this.slab = Buffer.allocUnsafeSlow(SLAB);
       this.used = 0;

@@ -104,5 +104,9 @@ export async function readYamlFile(file: string, what: string, notFound = 'file 
 }
 
 export function tooLarge(file: string, what: string): InputError {
-  return new InputError('E_TOO_LARGE', { file }, `is larger than ${MAX_YAML_BYTES / 1024 / 1024} MiB; not a ${what}`);
+  return new InputError(
+    'E_TOO_LARGE',
+    { file },
+    `is larger than ${MAX_YAML_BYTES / 1024 / 1024} MiB, more than a ${what} can be`,
+  );
 }

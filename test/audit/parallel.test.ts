@@ -325,7 +325,7 @@ describe('AuditThreads.auditStore (compiled library): workers judge while the st
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toMatchObject({ code: 'EIO' });
+    expect(error).toMatchObject({ code: 'E_STORE_READ', problem: 'cannot be read (EIO)' });
     for (const workersOnly of [true, false]) {
       const pool = await readyThreads(rsaKeyrings, 2);
       const got = await pool.auditStore(dir, { workersOnly }).then(
@@ -333,7 +333,7 @@ describe('AuditThreads.auditStore (compiled library): workers judge while the st
         (e: unknown) => e,
       );
       expect(got).toBeInstanceOf((error as Error).constructor);
-      expect(got).toMatchObject({ code: 'EIO', message: (error as Error).message });
+      expect(got).toMatchObject({ code: 'E_STORE_READ', message: (error as Error).message });
     }
     for (const missing of [path.join(tmp, 'no-such-store'), '/dev/null']) {
       const expected = await dist.readSignatureStore(missing).catch((e: unknown) => e);

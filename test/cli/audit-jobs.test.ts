@@ -143,8 +143,8 @@ describe('kbs-bundler audit of a lookaside tree: --jobs 1, --jobs 2 and the defa
     const two = await runCli([...args, '--jobs', '2']);
     const auto = await runCli(args);
     expect(one.code).not.toBe(0);
-    expect(one.stderr).toContain('EIO');
-    expect(one.stdout).toBe('');
+    expect(one.stderr).toBe(`kbs-bundler: ${path.join(dir, 'signature-1')}: cannot be read (EIO)\n`);
+    expect((JSON.parse(one.stdout) as { error: { code: string } }).error.code).toBe('E_STORE_READ');
     for (const r of [two, auto]) expect([r.code, r.stderr, r.stdout]).toEqual([one.code, one.stderr, one.stdout]);
   });
 

@@ -83,7 +83,7 @@ describe('failure part-way', () => {
       ]),
     ).rejects.toMatchObject({
       code: 'E_PATH_ESCAPE',
-      message: '/etc/ssl is no longer a regular file; refusing to replace it',
+      message: '/etc/ssl is no longer a regular file; refusing to replace or remove it',
     });
     expect(await snapshot(root)).toEqual(before);
   });
