@@ -10,7 +10,7 @@ import { createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CI_FIXTURES } from '../helpers/paths.js';
-import { runCli } from '../helpers/run-cli.js';
+import { expectFailureStdout, runCli, type CliResult } from '../helpers/run-cli.js';
 import { runProcess } from '../helpers/run-process.js';
 
 const SECRET = 'S3cr3t-PassW0rd';
@@ -37,8 +37,8 @@ async function auditRun(args: string[]) {
   return runCli(['audit', '--store', store, ...args], { cwd: work });
 }
 
-function expectOneLine(r: { code: number; stdout: string; stderr: string }, line: string | RegExp): void {
-  expect(r.stdout).toBe('');
+function expectOneLine(r: CliResult, line: string | RegExp): void {
+  expectFailureStdout(r);
   expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
   if (typeof line === 'string') expect(r.stderr.trimEnd()).toBe(line);
   else expect(r.stderr.trimEnd()).toMatch(line);

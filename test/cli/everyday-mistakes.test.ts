@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEMPLATES } from '../helpers/paths.js';
-import { runCli } from '../helpers/run-cli.js';
+import { expectFailureStdout, runCli } from '../helpers/run-cli.js';
 
 let work: string;
 beforeAll(async () => {
@@ -16,7 +16,8 @@ afterAll(async () => {
 
 async function oneLineError(args: string[], cwd = work): Promise<string> {
   const r = await runCli(args, { cwd });
-  expect(r.stdout).toBe('');
+  expectFailureStdout(r);
+  expect(r.stdout === '').toBe(!args.includes('--json'));
   expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
   expect(r.code).toBe(2);
   return r.stderr.trimEnd();

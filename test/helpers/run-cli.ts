@@ -1,4 +1,5 @@
 /** Runs the built CLI as a user would and captures what it printed and its exit code. */
+import { expect } from 'vitest';
 import { CLI } from './paths.js';
 import { runProcess, type ProcessResult } from './run-process.js';
 
@@ -30,4 +31,17 @@ export function runCli(
       ]
     : [process.execPath, node];
   return runProcess(cmd, argv, { cwd: options.cwd, input: options.input, env: { ...process.env, ...env } });
+}
+
+/**
+ * What a failed command may print on stdout: nothing, or (under --json) the error document, whose
+ * message is the one stderr gives and whose exit code is the process's.
+ */
+export function expectFailureStdout(r: CliResult): void {
+  if (r.stdout === '') return;
+  const doc = JSON.parse(r.stdout) as { error: { code: string; message: string; exitCode: number } };
+  expect(Object.keys(doc)).toEqual(['error']);
+  expect(doc.error.code).toMatch(/^E_[A-Z0-9_]+$/);
+  expect(r.stderr).toContain(doc.error.message);
+  expect(doc.error.exitCode).toBe(r.code);
 }
