@@ -77,10 +77,12 @@ export async function replaceDirAtomic(target: string, fill: (dir: string) => Pr
   }
   const treeName = `.${path.basename(target)}.tree-${treeDigest(staging)}`;
   const tree = path.join(dir, treeName);
-  if (fsSync.existsSync(tree))
-    fsSync.rmSync(staging, { recursive: true, force: true }); // the same tree is there
-  else fsSync.renameSync(staging, tree);
-  if (managedTree(target) !== treeName) {
+  if (managedTree(target) === treeName) {
+    fsSync.rmSync(staging, { recursive: true, force: true }); // the same tree is in place
+  } else {
+    // A tree of that name nothing links to may be half removed by a killed run: never trust it.
+    fsSync.rmSync(tree, { recursive: true, force: true });
+    fsSync.renameSync(staging, tree);
     const link = sideName(target, 'link');
     fsSync.symlinkSync(treeName, link);
     const st = fsSync.lstatSync(target, { throwIfNoEntry: false });

@@ -46,7 +46,9 @@ describe('reading a lookaside store into slabs', () => {
     expect(read).toHaveLength(SIZES.length + 400 + 1);
     for (const sig of read) {
       const whole = readFileSync(sig.source);
-      expect(Buffer.from(sig.bytes).equals(whole.subarray(0, MAX_SIGNATURE_SIZE + 1))).toBe(true);
+      // An oversize file reads as MAX_SIGNATURE_SIZE + 1 bytes (only its length matters: every reader refuses it).
+      if (whole.length > MAX_SIGNATURE_SIZE) expect(sig.bytes.byteLength).toBe(MAX_SIGNATURE_SIZE + 1);
+      else expect(Buffer.from(sig.bytes).equals(whole)).toBe(true);
       expect(sig.source).toBe(path.join(store, `${sig.repositoryPath}@sha256=${HEX}`, sig.name));
       expect(sig.digest).toBe(`sha256:${HEX}`);
     }
