@@ -22,7 +22,7 @@ export function packChunk(signatures: readonly StoredSignature[], from: number, 
   // Not pooled and not zero-filled: its ArrayBuffer is exactly these bytes, and it is transferred.
   const packed = Buffer.allocUnsafeSlow(total);
   const ends = new Uint32Array(to - from);
-  const digests: string[] = new Array(to - from);
+  const digests = new Array<string>(to - from);
   let at = 0;
   for (let i = from; i < to; i++) {
     const sig = signatures[i]!;
@@ -31,7 +31,7 @@ export function packChunk(signatures: readonly StoredSignature[], from: number, 
     ends[i - from] = at;
     digests[i - from] = sig.digest;
   }
-  return { bytes: packed.buffer as ArrayBuffer, ends, digests };
+  return { bytes: packed.buffer, ends, digests };
 }
 
 /** Blob i of a packed chunk, as a Buffer view (no copy), the type the store reader gives. */
@@ -46,7 +46,7 @@ const FIELDS = 10;
 export type FlatFindings = Array<string | boolean | undefined>;
 
 export function encodeFindings(findings: readonly AuditFinding[]): FlatFindings {
-  const out: FlatFindings = new Array(findings.length * FIELDS);
+  const out: FlatFindings = new Array<string | boolean | undefined>(findings.length * FIELDS);
   let k = 0;
   for (const f of findings) {
     out[k++] = f.status;
@@ -66,7 +66,7 @@ export function encodeFindings(findings: readonly AuditFinding[]): FlatFindings 
 /** The inverse of encodeFindings: the same findings, with the same keys present. */
 export function decodeFindings(flat: FlatFindings): AuditFinding[] {
   if (flat.length % FIELDS !== 0) throw new Error(`audit worker: ${flat.length} values do not make whole findings`);
-  const out: AuditFinding[] = new Array(flat.length / FIELDS);
+  const out = new Array<AuditFinding>(flat.length / FIELDS);
   for (let k = 0, n = 0; k < flat.length; k += FIELDS, n++) {
     const f: AuditFinding = { status: flat[k] as AuditStatus };
     const str = (j: number) => flat[k + j] as string | undefined;

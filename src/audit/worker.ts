@@ -24,7 +24,7 @@ loadKeyring().then(
   (keyring) => {
     const judge = async (request: AuditWorkerRequest) => {
       try {
-        const findings: AuditFinding[] = new Array(request.chunk.digests.length);
+        const findings = new Array<AuditFinding>(request.chunk.digests.length);
         for (let i = 0; i < findings.length; i++)
           findings[i] = await auditFinding(chunkBlob(request.chunk, i), request.chunk.digests[i]!, keyring);
         port.postMessage({ id: request.id, findings: encodeFindings(findings) } satisfies AuditWorkerReply);

@@ -73,8 +73,9 @@ async function binaryKeyring(bytes: Uint8Array): Promise<Uint8Array> {
   const openpgp = await import('openpgp');
   const out: Uint8Array[] = [];
   for (const block of armorBlocks(bytes).filter((b) => b.type === 'PUBLIC KEY BLOCK')) {
-    const { data } = await openpgp.unarmor(block.text);
-    out.push(data as unknown as Uint8Array);
+    // A string in gives bytes out; openpgp's declarations type `data` through a package it does not ship.
+    const { data } = (await openpgp.unarmor(block.text)) as { data: Uint8Array };
+    out.push(data);
   }
   return Buffer.concat(out);
 }

@@ -10,6 +10,7 @@ import { InputError } from '../errors.js';
 import type { KbsResource } from './render.js';
 import { isValidSegment, type ResourceId } from '../resource-id/resource-id.js';
 import { managedTree } from '../util/atomic.js';
+import { asPromise } from '../util/as-promise.js';
 
 export type Layout = 'nested' | 'flat';
 export const LAYOUTS: readonly Layout[] = ['nested', 'flat'];
@@ -36,18 +37,20 @@ export function layoutDirs(resources: readonly KbsResource[], layout: Layout): s
  * Writes the resources into `dir` (which exists and is empty) with their modes. A handful of
  * files: synchronous calls, as a thread-pool round trip per call costs more than the call itself.
  */
-export async function writeTree(dir: string, resources: readonly KbsResource[], layout: Layout): Promise<void> {
-  // Explicit modes: the tree must not depend on the umask (the tarball does not).
-  fsSync.chmodSync(dir, 0o755);
-  for (const d of layoutDirs(resources, layout)) {
-    fsSync.mkdirSync(path.join(dir, d));
-    fsSync.chmodSync(path.join(dir, d), 0o755);
-  }
-  for (const r of resources) {
-    const file = path.join(dir, layoutPath(r.id, layout));
-    fsSync.writeFileSync(file, r.bytes, { flag: 'wx', mode: r.mode });
-    fsSync.chmodSync(file, r.mode);
-  }
+export function writeTree(dir: string, resources: readonly KbsResource[], layout: Layout): Promise<void> {
+  return asPromise(() => {
+    // Explicit modes: the tree must not depend on the umask (the tarball does not).
+    fsSync.chmodSync(dir, 0o755);
+    for (const d of layoutDirs(resources, layout)) {
+      fsSync.mkdirSync(path.join(dir, d));
+      fsSync.chmodSync(path.join(dir, d), 0o755);
+    }
+    for (const r of resources) {
+      const file = path.join(dir, layoutPath(r.id, layout));
+      fsSync.writeFileSync(file, r.bytes, { flag: 'wx', mode: r.mode });
+      fsSync.chmodSync(file, r.mode);
+    }
+  });
 }
 
 /** True when `relative` (a `/`-separated file path) is a resource file of either layout. */

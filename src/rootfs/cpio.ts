@@ -50,7 +50,7 @@ export function parseNewc(buf: Buffer, start: number, file: string): { entries: 
     const [ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, , , namesize] = Array.from(
       { length: 12 },
       (_, i) => field(i),
-    ) as number[];
+    );
     const nameStart = pos + HEADER;
     const dataStart = pad4(nameStart + (namesize as number));
     const dataEnd = dataStart + (filesize as number);

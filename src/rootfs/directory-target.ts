@@ -19,6 +19,7 @@ import { orderChanges, realPath, type Change, type GuestView } from './changes.j
 import type { Interruption } from './interrupt.js';
 import { lookupHostSync } from './reader.js';
 import { isRoot } from './tools.js';
+import { asPromise } from '../util/as-promise.js';
 
 const BATCH = 256;
 
@@ -50,9 +51,9 @@ function processUmask(): number {
 export function directoryView(root: string): GuestView {
   const host = (p: readonly string[]) => path.join(root, ...p);
   return {
-    lookup: async (parent, name) => lookupHostSync(host([...parent, name])),
-    read: async (p) => fsSync.readFileSync(host(p)),
-    list: async (p) => fsSync.readdirSync(host(p)).sort(),
+    lookup: (parent, name) => asPromise(() => lookupHostSync(host([...parent, name]))),
+    read: (p) => asPromise(() => fsSync.readFileSync(host(p))),
+    list: (p) => asPromise(() => fsSync.readdirSync(host(p)).sort()),
   };
 }
 

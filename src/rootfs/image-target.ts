@@ -7,9 +7,6 @@
  *   when measured.
  * - erofs (`rebuild`): extracted, staged as a directory, made anew into a copy.
  */
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { InputError, ToolError } from '../errors.js';
 import type { Change, GuestView } from './changes.js';
 import { applyWithDebugfs } from './debugfs-apply.js';

@@ -12,12 +12,13 @@ import { writeNewc, type NewEntry } from './cpio.js';
 import { typeFromMode } from './debugfs.js';
 import type { InitrdImage } from './initrd.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { asPromise } from '../util/as-promise.js';
 
 export function initrdView(image: InitrdImage): GuestView {
   return {
     lookup: (parent, name) => image.lookup(parent, name),
-    read: async (p) => Buffer.from(image.entry(p.join('/'))?.data ?? Buffer.alloc(0)),
-    list: async (p) => image.children(p.join('/')) ?? [],
+    read: (p) => asPromise(() => Buffer.from(image.entry(p.join('/'))?.data ?? Buffer.alloc(0))),
+    list: (p) => asPromise(() => image.children(p.join('/')) ?? []),
   };
 }
 

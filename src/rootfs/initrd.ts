@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import { normalizeName, parseNewc, type CpioEntry } from './cpio.js';
 import { typeFromMode } from './debugfs.js';
 import type { GuestLookup, GuestNode } from './guest-path.js';
+import { asPromise } from '../util/as-promise.js';
 
 export interface InitrdSegment {
   offset: number;
@@ -99,18 +100,20 @@ export function parseInitrd(buf: Buffer, file: string): InitrdImage {
       const e = byPath.get(key);
       return e && typeFromMode(e.mode) === 'dir' ? [] : undefined;
     },
-    async lookup(parent, name): Promise<GuestNode | undefined> {
-      const key = [...parent, name].join('/');
-      const e = byPath.get(key);
-      if (!e) return childNames.has(key) ? { type: 'dir', mode: 0o755, uid: 0, gid: 0 } : undefined;
-      const type = typeFromMode(e.mode);
-      return {
-        type,
-        mode: e.mode & 0o7777,
-        uid: e.uid,
-        gid: e.gid,
-        ...(type === 'symlink' ? { target: e.data.toString('utf8') } : {}),
-      };
+    lookup(parent, name): Promise<GuestNode | undefined> {
+      return asPromise((): GuestNode | undefined => {
+        const key = [...parent, name].join('/');
+        const e = byPath.get(key);
+        if (!e) return childNames.has(key) ? { type: 'dir', mode: 0o755, uid: 0, gid: 0 } : undefined;
+        const type = typeFromMode(e.mode);
+        return {
+          type,
+          mode: e.mode & 0o7777,
+          uid: e.uid,
+          gid: e.gid,
+          ...(type === 'symlink' ? { target: e.data.toString('utf8') } : {}),
+        };
+      });
     },
   };
 }

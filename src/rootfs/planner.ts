@@ -91,7 +91,7 @@ export class WritePlanner implements GuestLookup {
     const r = await resolveGuestPath(this, guestPath, {
       followLast: true,
       aboveRoot: 'refuse',
-      onMissingDir: async (parent, name) => this.planDir([...parent, name]),
+      onMissingDir: (parent, name) => this.planDir([...parent, name]),
     });
     if (!r) throw new InputError('E_ROOTFS_PATH', { file: guestPath }, 'cannot be resolved in the rootfs');
     return r;
@@ -261,9 +261,9 @@ export class WritePlanner implements GuestLookup {
     return this.mkdirs.map((d) => `/${d.path.join('/')}`);
   }
 
-  private async planDir(path: string[]): Promise<GuestNode> {
+  private planDir(path: string[]): Promise<GuestNode> {
     this.planDirSync(path);
-    return { type: 'dir', mode: DIR_MODE, uid: 0, gid: 0 };
+    return Promise.resolve({ type: 'dir', mode: DIR_MODE, uid: 0, gid: 0 });
   }
 
   private planDirSync(path: string[]): void {

@@ -17,6 +17,7 @@ import {
   type ResolvedPath,
 } from './guest-path.js';
 import { readInitrd } from './initrd.js';
+import { asPromise } from '../util/as-promise.js';
 
 export type RootfsKind = 'directory' | 'ext4-image' | 'initrd' | 'erofs-image';
 
@@ -51,7 +52,7 @@ function makeReader(
   lookup: GuestLookup['lookup'],
   read: (components: string[]) => Promise<Uint8Array>,
   list: (components: string[]) => Promise<Array<{ name: string; type: GuestNode['type'] }>>,
-  close: () => Promise<void> = async () => undefined,
+  close: () => Promise<void> = () => Promise.resolve(),
 ): RootfsReader & GuestLookup {
   const self: GuestLookup = { lookup };
   const resolve = async (guestPath: string): Promise<ResolvedPath | undefined> => {
@@ -96,8 +97,8 @@ export function directoryReader(root: string): RootfsReader & GuestLookup {
 }
 
 /** lstat of a host path under the rootfs, as a GuestNode (undefined when it does not exist). */
-export async function lookupHost(hostPath: string): Promise<GuestNode | undefined> {
-  return lookupHostSync(hostPath);
+export function lookupHost(hostPath: string): Promise<GuestNode | undefined> {
+  return asPromise(() => lookupHostSync(hostPath));
 }
 
 /**
@@ -117,7 +118,7 @@ async function initrdReader(file: string): Promise<RootfsReader & GuestLookup> {
   return makeReader(
     'initrd',
     (parent, name) => image.lookup(parent, name),
-    async (components) => Buffer.from((image.entry(components.join('/')) as { data: Buffer }).data),
+    (components) => asPromise(() => Buffer.from((image.entry(components.join('/')) as { data: Buffer }).data)),
     async (components) => {
       const names = image.children(components.join('/')) ?? [];
       return Promise.all(

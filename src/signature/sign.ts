@@ -38,12 +38,13 @@ export async function signImage(opts: SignImageOptions): Promise<Uint8Array> {
     );
   }
   const message = await openpgp.createMessage({ binary: payload, format: 'binary' });
-  const signed = await openpgp.sign({
+  // Bytes in, bytes out; openpgp's declarations type the result through a package it does not ship.
+  const signed = (await openpgp.sign({
     message,
     signingKeys: opts.key,
     signingKeyIDs: opts.key.getKeyID(),
     format: 'binary',
     date,
-  });
+  })) as Uint8Array;
   return signed;
 }

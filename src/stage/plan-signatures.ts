@@ -191,5 +191,6 @@ export async function pool<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
-  if (failure !== undefined) throw failure;
+  // Rethrown as caught, Error or not (the check above narrowed its type to `{}`).
+  if (failure !== undefined) throw failure as unknown;
 }

@@ -162,7 +162,7 @@ export function decideSignature(sig: StoredSignature, ctx: SignatureContext, key
   assertSafeLocation(sig);
   let dockerReference: string;
   let manifestDigest: string;
-  let issuer: { keyId?: string; fingerprint?: string } = {};
+  let issuer: { keyId?: string; fingerprint?: string };
   try {
     if (sig.bytes.length > MAX_SIGNATURE_SIZE) throw new Error('larger than 4 MiB');
     const message = readSignedMessage(sig.bytes, MAX_SIGNATURE_SIZE);

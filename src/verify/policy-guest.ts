@@ -12,7 +12,6 @@ import {
   signedBySchema,
   signedIdentitySchema,
   sigstoreSignedSchema,
-  type PolicyRequirement,
 } from '../policy/schema.js';
 import type { PolicyReadResult } from './policy.js';
 import { JsonSyntaxError, parseJsonTree, type JsonNode } from '../json/json-tree.js';
@@ -161,8 +160,8 @@ export function parseGuestPolicy(bytes: Uint8Array): PolicyReadResult {
   return {
     ok: true,
     policy: {
-      default: parsed.data.default as PolicyRequirement[],
-      docker: parsed.data.transports.docker as Record<string, PolicyRequirement[]> | undefined,
+      default: parsed.data.default,
+      docker: parsed.data.transports.docker,
       notes,
     },
   };

@@ -59,9 +59,9 @@ describe('build on templates/example', () => {
     expect(await treeSnapshot(path.join(work, 'nested'))).toMatchObject({
       default: 'd 755',
       'default/credential': 'd 755',
-      'default/credential/test': expect.stringMatching(/^f 600 /),
-      'default/security-policy/test': expect.stringMatching(/^f 644 /),
-      'default/sigstore-config/test': expect.stringMatching(/^f 644 /),
+      'default/credential/test': expect.stringMatching(/^f 600 /) as unknown,
+      'default/security-policy/test': expect.stringMatching(/^f 644 /) as unknown,
+      'default/sigstore-config/test': expect.stringMatching(/^f 644 /) as unknown,
     });
     expect(Object.keys(nested).sort()).toEqual([
       'default/credential/test',
@@ -73,7 +73,7 @@ describe('build on templates/example', () => {
   it('writes a policy with default and transports, keyData = base64 of the key file', async () => {
     const text = nested['default/security-policy/test']!.toString();
     const policy = policySchema.parse(JSON.parse(text));
-    expect(Object.keys(JSON.parse(text))).toEqual(['default', 'transports']);
+    expect(Object.keys(JSON.parse(text) as object)).toEqual(['default', 'transports']);
     expect(policy.default).toEqual([{ type: 'reject' }]);
     const rules = policy.transports?.docker?.['registry.example.com:5000'];
     const keyFile = await fs.readFile(path.join(TEMPLATES, 'example/example-public-key.asc'));
@@ -157,7 +157,7 @@ describe('build on templates/example', () => {
   it('writes k8s Secrets (one per type, one key per tag) that decode to the nested tree', async () => {
     const text = await fs.readFile(path.join(work, 'secrets.yaml'), 'utf8');
     const docs = parseAllDocuments(text)
-      .map((d) => d.toJS() as Record<string, any>)
+      .map((d) => d.toJS() as { metadata: { name: string }; data: Record<string, string> } | null)
       .filter((d) => d !== null);
     expect(docs.map((d) => d.metadata.name)).toEqual(['credential', 'security-policy', 'sigstore-config']);
     const decoded: Record<string, Buffer> = {};
@@ -168,7 +168,7 @@ describe('build on templates/example', () => {
         type: 'Opaque',
         metadata: { namespace: 'trustee-operator-system' },
       });
-      for (const [tag, value] of Object.entries(d.data as Record<string, string>))
+      for (const [tag, value] of Object.entries(d.data))
         decoded[`default/${d.metadata.name}/${tag}`] = Buffer.from(value, 'base64');
     }
     expect(decoded).toEqual(nested);

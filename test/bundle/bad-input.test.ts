@@ -42,15 +42,24 @@ afterAll(async () => {
   await fs.rm(work, { recursive: true, force: true });
 });
 
-type Edit = (b: any) => void;
+/** The example bundle as parsed YAML: the parts the cases edit, each open to fields the schema lacks. */
+type Fields = Record<string, unknown>;
+interface BundleDoc {
+  [field: string]: unknown;
+  policy: { default: Fields[]; scopes: Record<string, Fields[]> };
+  registries: Record<string, Fields>;
+  signatureStores: { default?: string; scopes: Record<string, string> };
+  kbs: Fields;
+}
+type Edit = (b: BundleDoc) => void;
 
 function variant(edit: Edit): string {
-  const b = structuredClone(good) as any;
+  const b = structuredClone(good) as BundleDoc;
   edit(b);
   return stringify(b);
 }
-const rule = (b: any) => b.policy.scopes[REG][0];
-const registry = (b: any) => b.registries[REG];
+const rule = (b: BundleDoc) => b.policy.scopes[REG]![0]!;
+const registry = (b: BundleDoc) => b.registries[REG]!;
 
 /** Writes the case bundle, runs build onto the existing output, returns the result after checking nothing changed. */
 async function failingBuild(bundleText: string, env: NodeJS.ProcessEnv = {}) {

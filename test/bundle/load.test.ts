@@ -281,7 +281,7 @@ describe('loadBundle', () => {
 
 describe('templates/bundle.yaml (the init starter)', () => {
   it('is valid against the schema', async () => {
-    const raw = parse(await fs.readFile(path.join(TEMPLATES, 'bundle.yaml'), 'utf8'));
+    const raw: unknown = parse(await fs.readFile(path.join(TEMPLATES, 'bundle.yaml'), 'utf8'));
     expect(bundleSchema.safeParse(raw).success).toBe(true);
   });
 });

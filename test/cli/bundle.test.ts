@@ -61,7 +61,7 @@ describe('the bundled CLI (package.json bin)', () => {
 
   it('prints the same help, version and usage errors', async () => {
     expect((await same(['--version'])).stdout).toBe(
-      `${JSON.parse(await fs.readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')).version}\n`,
+      `${(JSON.parse(await fs.readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`,
     );
     expect((await same(['--help'])).code).toBe(0);
     for (const c of COMMANDS) expect((await same([c, '--help'])).code).toBe(0);

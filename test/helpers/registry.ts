@@ -126,7 +126,7 @@ const TOKEN_ISSUER = 'kbs-bundler-test-issuer';
 interface TokenServer {
   realm: string;
   certFile: string;
-  issued(): number;
+  issued: () => number;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,6 @@
 /** The KBS writers as a library: layouts, tarball determinism, k8s limits, output-target checks. */
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -84,7 +84,7 @@ describe('readPublicKeyring', () => {
 
   it('refuses an armored message or signature where a key is expected', async () => {
     const msg = await openpgp.createMessage({ text: 'hello' });
-    const armored = await msg.armor();
+    const armored = msg.armor();
     const e = await inputError(readPublicKeyring(Buffer.from(armored), { file: 'm.asc' }));
     expect(e.code).toBe('E_NOT_OPENPGP');
     expect(e.message).toContain('PGP MESSAGE');

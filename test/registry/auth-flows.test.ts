@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReference } from '../../src/reference/index.js';
 import { RegistryError, fetchManifest } from '../../src/registry/index.js';
+import type { AuthsFile } from '../../src/registry/auths-schema.js';
 import { buildOciImage } from '../helpers/oci-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { inspectRaw, pushImage } from '../helpers/skopeo.js';
@@ -32,7 +33,7 @@ describe('bearer token flow and plain http', () => {
     const pushed = await pushImage({ ociRef, registry: tokenRegistry, dest: 'team/app:1' });
     const before = tokenRegistry.tokensIssued?.() ?? 0;
     const got = await fetchManifest(parseReference(`${tokenRegistry.host}/team/app:1`), {
-      auths: JSON.parse(await fs.readFile(tokenRegistry.authFile, 'utf8')),
+      auths: JSON.parse(await fs.readFile(tokenRegistry.authFile, 'utf8')) as AuthsFile,
       caPems: [await fs.readFile(tokenRegistry.caFile, 'utf8')],
     });
     expect(tokenRegistry.tokensIssued?.()).toBe(before + 1);
@@ -63,7 +64,7 @@ describe('bearer token flow and plain http', () => {
       const pushed = await pushImage({ ociRef, registry: guideStyle, dest: 'guide/app:1' });
       const ref = parseReference(`${guideStyle.host}/guide/app:1`);
       const options = {
-        auths: JSON.parse(await fs.readFile(guideStyle.authFile, 'utf8')),
+        auths: JSON.parse(await fs.readFile(guideStyle.authFile, 'utf8')) as AuthsFile,
         caPems: [await fs.readFile(guideStyle.caFile, 'utf8')],
       };
       const e = await fetchManifest(ref, options).catch((x: unknown) => x as RegistryError);
@@ -80,7 +81,7 @@ describe('bearer token flow and plain http', () => {
   it('uses plain http only with insecure, and explains https sent to an http port', async () => {
     const pushed = await pushImage({ ociRef, registry: httpRegistry, dest: 'plain/app:1' });
     const ref = parseReference(`${httpRegistry.host}/plain/app:1`);
-    const auths = JSON.parse(await fs.readFile(httpRegistry.authFile, 'utf8'));
+    const auths = JSON.parse(await fs.readFile(httpRegistry.authFile, 'utf8')) as AuthsFile;
     expect((await fetchManifest(ref, { auths, insecure: true })).digest).toBe(pushed.digest);
     const e = await fetchManifest(ref, { auths }).catch((x: unknown) => x as RegistryError);
     expect((e as RegistryError).code).toBe('E_REGISTRY_TLS');

@@ -10,6 +10,7 @@ import {
   fetchCosignSignatureImage,
   type FetchOptions,
 } from '../../src/registry/index.js';
+import type { AuthsFile } from '../../src/registry/auths-schema.js';
 import { buildOciImage } from '../helpers/oci-image.js';
 import { putBlob, putManifest, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { pushImage } from '../helpers/skopeo.js';
@@ -23,7 +24,7 @@ describe('fetchCosignSignatureImage', () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'kbsb-cosign-'));
     registry = await startRegistry();
     options = {
-      auths: JSON.parse(await fs.readFile(registry.authFile, 'utf8')),
+      auths: JSON.parse(await fs.readFile(registry.authFile, 'utf8')) as AuthsFile,
       caPems: [await fs.readFile(registry.caFile, 'utf8')],
     };
   });

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReference } from '../../src/reference/index.js';
 import { RegistryError, fetchBlob, fetchManifest, type FetchOptions } from '../../src/registry/index.js';
+import type { AuthsFile } from '../../src/registry/auths-schema.js';
 import { buildOciImage } from '../helpers/oci-image.js';
 import { blobDataPath, freePort, putManifest, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { inspectRaw, pushImage } from '../helpers/skopeo.js';
@@ -29,7 +30,7 @@ describe('fetchManifest against docker-registry (TLS + htpasswd)', () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'kbsb-fetch-'));
     registry = await startRegistry({ dnsNames: ['registry.test'] });
     options = {
-      auths: JSON.parse(await fs.readFile(registry.authFile, 'utf8')),
+      auths: JSON.parse(await fs.readFile(registry.authFile, 'utf8')) as AuthsFile,
       caPems: [await fs.readFile(registry.caFile, 'utf8')],
     };
     const [a, b] = await Promise.all([

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeGnupgHome, type GnupgHome } from '../helpers/gpg.js';
+import type { AuthsFile } from '../../src/registry/auths-schema.js';
 import { buildOciImage } from '../helpers/oci-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { inspectRaw, pushImage, skopeo } from '../helpers/skopeo.js';
@@ -52,7 +53,9 @@ describe('test helpers: docker-registry + umoci + gpg + skopeo', () => {
     const verified = await gnupg.gpg(['--status-fd', '2', '--decrypt'], sig);
     expect(verified.code).toBe(0);
     expect(verified.stderr).toContain(`VALIDSIG ${fpr}`);
-    const payload = JSON.parse(verified.stdout.toString());
+    const payload = JSON.parse(verified.stdout.toString()) as {
+      critical: { image: Record<string, string>; identity: Record<string, string> };
+    };
     expect(payload.critical.image['docker-manifest-digest']).toBe(pushed.digest);
     expect(payload.critical.identity['docker-reference']).toBe(pushed.reference);
   });
@@ -87,7 +90,7 @@ describe('test helpers: docker-registry + umoci + gpg + skopeo', () => {
   it('stop() ends the registry and removes its files', async () => {
     const other = await startRegistry({ users: { alice: 'secret-1' } });
     expect(other.username).toBe('alice');
-    expect(JSON.parse(await fs.readFile(other.authFile, 'utf8')).auths[other.host].auth).toBe(
+    expect((JSON.parse(await fs.readFile(other.authFile, 'utf8')) as AuthsFile).auths[other.host]?.auth).toBe(
       Buffer.from('alice:secret-1').toString('base64'),
     );
     expect((await fs.stat(other.authFile)).mode & 0o777).toBe(0o600);

@@ -62,7 +62,7 @@ describe('detectRootfs', () => {
     });
     await expect(detectRootfs(img)).rejects.toMatchObject({
       code: 'E_ROOTFS_GPT',
-      message: expect.stringContaining('GPT is not supported'),
+      message: expect.stringContaining('GPT is not supported') as unknown,
     });
   });
 
@@ -80,7 +80,7 @@ describe('detectRootfs', () => {
     await fs.writeFile(junk, 'hello');
     await expect(detectRootfs(junk)).rejects.toMatchObject({
       code: 'E_ROOTFS_KIND',
-      message: expect.stringContaining('junk: is not a directory'),
+      message: expect.stringContaining('junk: is not a directory') as unknown,
     });
   });
 });

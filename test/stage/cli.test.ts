@@ -80,7 +80,7 @@ describe('kbs-bundler stage / unstage (CLI)', () => {
     const dry = await runCli(['stage', '-c', cfg, '--rootfs', root, '--dry-run']);
     expect(dry.stderr).toBe('');
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toMatch(/^Plan for .* \(directory\):\n  create   \/etc\/containers\/keys\/signer.gpg /);
+    expect(dry.stdout).toMatch(/^Plan for .* \(directory\):\n {2}create {3}\/etc\/containers\/keys\/signer.gpg /);
     expect(dry.stdout).toMatch(
       / create +\/var\/lib\/containers\/sigstore\/team\/app@sha256=[0-9a-f]{64}\/signature-1 /,
     );
@@ -93,7 +93,7 @@ describe('kbs-bundler stage / unstage (CLI)', () => {
 
     const staged = await runCli(['stage', '-c', cfg, '--rootfs', root, '--json']);
     expect(staged.code).toBe(0);
-    const json = JSON.parse(staged.stdout);
+    const json: unknown = JSON.parse(staged.stdout);
     expect(json).toMatchObject({ kind: 'directory', applied: true, blocked: false, counts: { create: 3, append: 2 } });
     const afterStage = await snapshot(root);
 
@@ -184,10 +184,10 @@ describe('kbs-bundler stage / unstage (CLI)', () => {
       img,
       '--json',
     ]).finally(remove);
-    const json = JSON.parse(out.toString());
+    const json = JSON.parse(out.toString()) as { entries: Array<{ what: string; realPath: string }> };
     expect(json).toMatchObject({ kind: 'ext4-image', method: 'debugfs (no mount) at offset 0', applied: true });
     expect((await fs.stat(img)).uid).toBe(65534);
-    const sig = json.entries.find((e: { what: string }) => e.what === 'signature').realPath as string;
+    const sig = json.entries.find((e) => e.what === 'signature')!.realPath;
     expect(await debugfsStat(img, 0, sig)).toEqual({ type: 'regular', mode: 0o644, uid: 0, gid: 0 });
     expect((await debugfsCatFile(img, 0, '/etc/hosts')).toString()).toContain('192.0.2.10 registry.example.com');
     expect((await e2fsckClean(img, 0)).code).toBe(0);

@@ -27,7 +27,7 @@ export interface TestKey {
 export async function makeKey(name: string): Promise<TestKey> {
   const { privateKey, publicKey } = await openpgp.generateKey({
     type: 'ecc',
-    curve: 'curve25519Legacy' as never,
+    curve: 'curve25519Legacy',
     userIDs: [{ name, email: `${name}@example.com` }],
     format: 'object',
   });

@@ -4,7 +4,6 @@
  * (or any key has an `@`). Every answer must equal policyFor + sigstoreBaseFor asked directly.
  */
 import { describe, expect, it } from 'vitest';
-import type { Policy } from '../../src/policy/schema.js';
 import type { SigstoreConfig } from '../../src/lookaside/schema.js';
 import { placementOf, policyFor, sigstoreBaseFor, type SignatureContext } from '../../src/stage/signatures.js';
 
@@ -52,7 +51,7 @@ describe('placement remembered by parent namespace', () => {
       for (const sigstoreConfig of sigstores) {
         for (const order of [refs, [...refs].reverse()]) {
           const ctx: SignatureContext = {
-            policy: { default: [{ type: 'reject' }], transports: { docker: scopes } } as Policy,
+            policy: { default: [{ type: 'reject' }], transports: { docker: scopes } },
             sigstoreConfig,
             keyrings: [],
           };

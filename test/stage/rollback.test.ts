@@ -162,7 +162,7 @@ describe('a disk image that fills up while staging', () => {
     const img = await fullImage('full-mount');
     await expect(stageRootfs({ rootfs: img, input, signatureStores: [store] })).rejects.toMatchObject({
       code: 'E_ROOTFS_WRITE',
-      message: expect.stringMatching(/ENOSPC.*every change made so far was undone/),
+      message: expect.stringMatching(/ENOSPC.*every change made so far was undone/) as unknown,
     });
     expect((await run('losetup', ['-j', img])).toString()).toBe('');
     const { execFileSync } = await import('node:child_process');

@@ -55,7 +55,10 @@ describe('stage into a directory rootfs', () => {
     // busybox is insecureAcceptAnything: reported, not copied
     await expect(fs.access(path.join(root, 'var/lib/containers/sigstore/library'))).rejects.toThrow();
     expect(first.plan.skippedSignatures).toEqual([
-      expect.objectContaining({ code: 'uncovered', image: expect.stringContaining('docker.io/library/busybox@') }),
+      expect.objectContaining({
+        code: 'uncovered',
+        image: expect.stringContaining('docker.io/library/busybox@') as unknown,
+      }),
     ]);
     expect(Buffer.from(await fs.readFile(path.join(root, 'etc/containers/keys/signer.gpg')))).toEqual(
       Buffer.from(key.publicBytes),
@@ -69,12 +72,12 @@ describe('stage into a directory rootfs', () => {
     expect(hosts).toBe(
       '127.0.0.1 localhost\n# BEGIN kbs-bundler registry addresses (managed by `kbs-bundler stage`; `kbs-bundler unstage` removes it)\n192.0.2.10 registry.example.com\n# END kbs-bundler registry addresses\n',
     );
-    const record = JSON.parse(await fs.readFile(path.join(root, RECORD_PATH.slice(1)), 'utf8'));
+    const record = JSON.parse(await fs.readFile(path.join(root, RECORD_PATH.slice(1)), 'utf8')) as {
+      files: unknown[];
+      blocks: Array<{ path: string }>;
+    };
     expect(record.files).toHaveLength(3);
-    expect(record.blocks.map((b: { path: string }) => b.path)).toEqual([
-      '/etc/hosts',
-      '/etc/ssl/certs/ca-certificates.crt',
-    ]);
+    expect(record.blocks.map((b) => b.path)).toEqual(['/etc/hosts', '/etc/ssl/certs/ca-certificates.crt']);
 
     const afterFirst = await snapshot(root);
     const second = await stageRootfs({ rootfs: root, input, signatureStores: [store] });

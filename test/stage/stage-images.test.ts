@@ -70,7 +70,9 @@ async function expectStagedImage(img: string, offset: number): Promise<void> {
   expect((await debugfsCatFile(img, offset, '/etc/ssl/certs/ca-certificates.crt')).toString()).toContain(
     '-----BEGIN CERTIFICATE-----',
   );
-  expect(JSON.parse((await debugfsCatFile(img, offset, RECORD_PATH)).toString()).files).toHaveLength(2);
+  expect(
+    (JSON.parse((await debugfsCatFile(img, offset, RECORD_PATH)).toString()) as { files: unknown[] }).files,
+  ).toHaveLength(2);
   const fsck = await e2fsckClean(img, offset);
   expect(fsck.code, fsck.output).toBe(0);
 }
@@ -210,7 +212,7 @@ describe('a dm-verity measured image', () => {
     const before = await sha(img);
     await expect(stageRootfs({ rootfs: img, input, signatureStores: [store] })).rejects.toMatchObject({
       code: 'E_ROOTFS_VERITY',
-      message: expect.stringContaining('--reverity'),
+      message: expect.stringContaining('--reverity') as unknown,
     });
     const dry = await stageRootfs({ rootfs: img, input, signatureStores: [store], dryRun: true });
     expect(dry.notes.join(' ')).toContain('--reverity');
@@ -307,7 +309,7 @@ describe('an erofs image', () => {
     const before = await sha(img);
     await expect(stageRootfs({ rootfs: img, input, signatureStores: [store] })).rejects.toMatchObject({
       code: 'E_ROOTFS_EROFS',
-      message: expect.stringContaining('--rebuild'),
+      message: expect.stringContaining('--rebuild') as unknown,
     });
     expect(await sha(img)).toBe(before);
     const r = await stageRootfs({ rootfs: img, input, signatureStores: [store], rebuild: true });

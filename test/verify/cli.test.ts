@@ -250,7 +250,7 @@ describe('kbs-bundler lint', () => {
       'fix:     extend it (gpg --quick-set-expire 67B24AACC459679E0283D7EE58F6ED07EEA6B429 2y)',
     );
     expect(r.stdout).toMatch(
-      /L_SIGNATURE_DIVERGES .*\n  problem: signature \/etc\/containers\/quay_verification\/signatures\/kata-containers\/confidential-containers@sha256=febcf61c.*\/signature-1 verifies in the guest but the host refuses it: Signature by key 67B24AACC459679E0283D7EE58F6ED07EEA6B429 is not accepted/,
+      /L_SIGNATURE_DIVERGES .*\n {2}problem: signature \/etc\/containers\/quay_verification\/signatures\/kata-containers\/confidential-containers@sha256=febcf61c.*\/signature-1 verifies in the guest but the host refuses it: Signature by key 67B24AACC459679E0283D7EE58F6ED07EEA6B429 is not accepted/,
     );
     expect(r.stdout.startsWith('2 findings:')).toBe(true);
   });

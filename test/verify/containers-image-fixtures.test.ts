@@ -41,7 +41,7 @@ async function judge(
       manifest,
       policy: { bytes: policy, source: 'policy.json' },
       sigstoreConfig: { bytes: new TextEncoder().encode(SIGSTORE_BOTH_KEYS), source: 'registries.d' },
-      resources: { get: async () => undefined },
+      resources: { get: () => Promise.resolve(undefined) },
       rootfs,
     },
     opts.side ?? 'host',

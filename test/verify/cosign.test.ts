@@ -44,10 +44,11 @@ function layer(key: typeof ec, digest = DIGEST, wrapEvery = 0) {
 }
 
 function fetcher(layers: ReturnType<typeof layer>[]): CosignFetcher {
-  return async (image, digest) => ({
-    reference: `registry.example.com/ns/app:${digest.replace(':', '-')}.sig`,
-    layers: image === IMAGE ? layers : [],
-  });
+  return (image, digest) =>
+    Promise.resolve({
+      reference: `registry.example.com/ns/app:${digest.replace(':', '-')}.sig`,
+      layers: image === IMAGE ? layers : [],
+    });
 }
 
 async function judgeReport(
@@ -66,7 +67,7 @@ async function judgeReport(
       manifest: { digest: DIGEST, listDigest: LIST_DIGEST },
       policy: { bytes: new TextEncoder().encode(JSON.stringify(policy)), source: 'policy.json' },
       ...(sigstore ? { sigstoreConfig: { bytes: new TextEncoder().encode(sigstore), source: 'registries.d' } } : {}),
-      resources: { get: async () => undefined },
+      resources: { get: () => Promise.resolve(undefined) },
       rootfs,
       cosign: fetcher(layers),
       ...(guestRelease ? { guestRelease: parseGuestRelease(guestRelease) } : {}),

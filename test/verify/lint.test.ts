@@ -34,7 +34,7 @@ async function lint(
       ...(sigstore !== undefined
         ? { sigstoreConfig: { bytes: new TextEncoder().encode(sigstore), source: 'sigstore.yaml' } }
         : {}),
-      resources: { get: async (p) => resources[p] },
+      resources: { get: (p) => Promise.resolve(resources[p]) },
       ...(rootfs ? { rootfs } : {}),
     },
     defaultSignatureBackend,
@@ -206,7 +206,7 @@ describe('lint: registry CA certificates', () => {
       lintConfiguration(
         {
           policy: { bytes: policy, source: 'policy.json' },
-          resources: { get: async () => undefined },
+          resources: { get: () => Promise.resolve(undefined) },
           registryCas: [
             { registry: 'registry.example.com:5000', pem: await fs.readFile(caFile, 'utf8'), source: caFile },
           ],

@@ -124,24 +124,16 @@ describe('fail closed', () => {
           bytes: new TextEncoder().encode('{"default":[{"type":"insecureAcceptAnything"}],"transports":{}}'),
           source: 'policy.json',
         },
-        resources: { get: async () => undefined },
+        resources: { get: () => Promise.resolve(undefined) },
         rootfs: {
-          readFile: async () => {
-            throw new Error('disk on fire');
-          },
-          listDir: async () => {
-            throw new Error('disk on fire');
-          },
+          readFile: () => Promise.reject(new Error('disk on fire')),
+          listDir: () => Promise.reject(new Error('disk on fire')),
         },
       },
       'both',
       {
-        readKeyring: async () => {
-          throw new Error('x');
-        },
-        verify: async () => {
-          throw new Error('x');
-        },
+        readKeyring: () => Promise.reject(new Error('x')),
+        verify: () => Promise.reject(new Error('x')),
         parsePayload: () => {
           throw new Error('x');
         },
@@ -162,24 +154,16 @@ describe('fail closed', () => {
           ),
           source: 'policy.json',
         },
-        resources: { get: async () => undefined },
+        resources: { get: () => Promise.resolve(undefined) },
         rootfs: {
-          readFile: async () => {
-            throw new Error('disk on fire');
-          },
-          listDir: async () => {
-            throw new Error('disk on fire');
-          },
+          readFile: () => Promise.reject(new Error('disk on fire')),
+          listDir: () => Promise.reject(new Error('disk on fire')),
         },
       },
       'both',
       {
-        readKeyring: async () => {
-          throw new Error('x');
-        },
-        verify: async () => {
-          throw new Error('x');
-        },
+        readKeyring: () => Promise.reject(new Error('x')),
+        verify: () => Promise.reject(new Error('x')),
         parsePayload: () => {
           throw new Error('x');
         },

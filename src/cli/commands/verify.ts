@@ -83,24 +83,14 @@ export function register(program: Command): void {
     )
     .option('--json', 'machine-readable report')
     .action(async (image: string, flags: VerifyFlags) => {
-      const trust: RegistryTrust[] = [];
-      const report = await runVerify(image, flags, trust);
-      if (flags.json) printJson(trust.length ? { ...report, registryTls: trust } : report);
-      else {
-        printReport(report);
-        for (const t of trust) printLine(style.dim(`registry TLS: ${t.registry} trusted through ${t.trustedBy}`));
-      }
+      const report = await runVerify(image, flags);
+      if (flags.json) printJson(report);
+      else printReport(report);
       process.exitCode = report.allowed ? 0 : 1;
     });
 }
 
-/** Which CA made each registry connection trusted (the guest trusts its rootfs bundles and cdh.toml's CAs). */
-interface RegistryTrust {
-  registry: string;
-  trustedBy: string;
-}
-
-async function runVerify(image: string, flags: VerifyFlags, trust: RegistryTrust[]): Promise<VerifyReport> {
+async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyReport> {
   if (!(MODES as readonly string[]).includes(flags.mode)) {
     throw new InputError('E_USAGE', { field: '--mode' }, `must be one of ${MODES.join(', ')}`);
   }

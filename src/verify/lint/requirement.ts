@@ -57,7 +57,7 @@ export async function lintRequirement(
     const read = await readResourceUri(
       keyPath,
       inputs.resources,
-      inputs.rootfs ?? { readFile: async () => undefined, listDir: async () => undefined },
+      inputs.rootfs ?? { readFile: () => Promise.resolve(undefined), listDir: () => Promise.resolve(undefined) },
       { kbsPlugins: guestHas(inputs.guestRelease ?? CURRENT_GUEST_RELEASE, 'kbsPluginScheme') },
     );
     if (read.bytes) keyBytes = read.bytes;
