@@ -16,7 +16,7 @@ import type { SignatureBackend } from './backend.js';
 import type { EvalContext } from './context.js';
 import { describeRequirement } from './describe.js';
 import { GuestNotGivenError, type VerifyInputs } from './inputs.js';
-import { parsePolicy } from './policy.js';
+import { parsePolicy, type PolicyReadResult } from './policy.js';
 import { selectRequirements } from './scope.js';
 import { evaluateSignedBy } from './signed-by.js';
 import { evaluateSigstoreSigned } from './sigstore-signed.js';
@@ -52,6 +52,32 @@ function guestOrigin(image: string): DockerReference {
   return parseGuestReference(referenceString(parseGuestReference(image)));
 }
 
+function policyLoadDenial(
+  inputs: Pick<VerifyInputs, 'policy'>,
+  side: Side,
+  image: string,
+  read: Extract<PolicyReadResult, { ok: false }>,
+): SideDecision {
+  const text =
+    side === 'guest'
+      ? `Initialize signature validator failed: ${read.reason}`
+      : `invalid policy in ${JSON.stringify(inputs.policy.source)}: ${read.reason}`;
+  return denied(side, image, text, [text, ...(read.detail ? [read.detail] : [])], 'E_POLICY_INVALID');
+}
+
+/**
+ * The side's denial when it cannot load the policy at all: the guest builds its signature validator (and
+ * podman its policy context) before any pull, so every pull fails without the registry being contacted.
+ * Undefined when the side can load it.
+ */
+export function unloadablePolicyDenial(
+  inputs: Pick<VerifyInputs, 'policy' | 'image'>,
+  side: Side,
+): SideDecision | undefined {
+  const read = parsePolicy(inputs.policy.bytes, side);
+  return read.ok ? undefined : policyLoadDenial(inputs, side, inputs.image, read);
+}
+
 export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: SignatureBackend): Promise<SideDecision> {
   // The guest reads its rootfs with the agent's tmpfs mounted over /run; the host reads files as they are.
   if (side === 'guest') inputs = { ...inputs, rootfs: runtimeView(inputs.rootfs) };
@@ -82,13 +108,7 @@ export async function evaluateSide(inputs: VerifyInputs, side: Side, backend: Si
   }
 
   const policyRead = parsePolicy(inputs.policy.bytes, side);
-  if (!policyRead.ok) {
-    const text =
-      side === 'guest'
-        ? `Initialize signature validator failed: ${policyRead.reason}`
-        : `invalid policy in ${JSON.stringify(inputs.policy.source)}: ${policyRead.reason}`;
-    return denied(side, image, text, [text, ...(policyRead.detail ? [policyRead.detail] : [])], 'E_POLICY_INVALID');
-  }
+  if (!policyRead.ok) return policyLoadDenial(inputs, side, image, policyRead);
   const policy = policyRead.policy;
 
   let sigstoreConfig;

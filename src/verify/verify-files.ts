@@ -22,7 +22,7 @@ import { initdataFileInputs, type InitdataImageInputs } from './initdata-config.
 import { GuestNotGivenError, type GuestFiles, type HttpGetter, type ManifestInput } from './inputs.js';
 import { loadVerifyInputs, manifestFromDigest, manifestFromFile } from './sources.js';
 import type { RegistryTrust, SideDecision, VerifierMode, VerifyReport } from './types.js';
-import { releasesFollowed, verifyImage } from './verify-image.js';
+import { releasesFollowed, unloadablePolicyReport, verifyImage } from './verify-image.js';
 
 export interface VerifyFilesRequest {
   /** The image reference as the pod spec names it. */
@@ -103,6 +103,8 @@ export async function verifyImageFiles(request: VerifyFilesRequest): Promise<Ver
     });
     let inputs = local;
     if ('fetch' in source) {
+      const noPull = unloadablePolicyReport(local, request.mode);
+      if (noPull) return withTrust(noPull, trust);
       const fetched = await fetchManifest(request.image, fetchOptions);
       if ('pullProblem' in fetched) return withTrust(fetchDenial(request, fetched.pullProblem, releases), trust);
       inputs = { ...local, manifest: fetched };

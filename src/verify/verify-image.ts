@@ -1,7 +1,7 @@
 /** Library entry point of the verifier: one image, one mode, a report. */
 import type { SignatureBackend } from './backend.js';
 import { findDivergences } from './divergence.js';
-import { evaluateSide } from './evaluate.js';
+import { evaluateSide, unloadablePolicyDenial } from './evaluate.js';
 import { GuestNotGivenError, type VerifyInputs } from './inputs.js';
 import { CURRENT_HOST_RELEASE, formatHostRelease } from '../releases/containers-image.js';
 import { CURRENT_GUEST_RELEASE, formatGuestRelease } from '../releases/guest-components.js';
@@ -35,9 +35,27 @@ export async function verifyImage(
   mode: VerifierMode,
   backend: SignatureBackend,
 ): Promise<VerifyReport> {
-  const sides: Side[] = mode === 'both' ? ['guest', 'host'] : [SIDE_BY_MODE[mode]];
   const decisions: SideDecision[] = [];
-  for (const side of sides) decisions.push(await decide(inputs, side, backend));
+  for (const side of sidesOf(mode)) decisions.push(await decide(inputs, side, backend));
+  return report(inputs, mode, decisions);
+}
+
+/**
+ * The report when no side of `mode` can load the policy: then no pull gets as far as the registry, so the
+ * decision needs no manifest (verify --fetch gives it without going to the network). Undefined otherwise.
+ */
+export function unloadablePolicyReport(inputs: VerifyInputs, mode: VerifierMode): VerifyReport | undefined {
+  const decisions = sidesOf(mode).map((side) => unloadablePolicyDenial(inputs, side));
+  if (!decisions.every((d): d is SideDecision => d !== undefined)) return undefined;
+  return report(inputs, mode, decisions);
+}
+
+function sidesOf(mode: VerifierMode): Side[] {
+  return mode === 'both' ? ['guest', 'host'] : [SIDE_BY_MODE[mode]];
+}
+
+function report(inputs: VerifyInputs, mode: VerifierMode, decisions: SideDecision[]): VerifyReport {
+  const sides = decisions.map((d) => d.side);
   const [first, second] = decisions;
   const divergences = first && second ? findDivergences(first, second) : [];
   return {

@@ -60,6 +60,29 @@ describe('verify --fetch checks local inputs before the network', () => {
     expect(line).toContain('absent.pem: the CA certificate file does not exist');
     expect(connections).toBe(0);
   });
+
+  it('a policy no side can load denies without contacting the registry, as every pull would fail first', async () => {
+    const image = `127.0.0.1:${port}/demo/app:1.0`;
+    const policy = path.join(work, 'broken-policy.json');
+    await fs.writeFile(policy, '{"default": [{"type": "reject"}]');
+    const r = await runCli(
+      ['verify', image, '--policy', policy, '--rootfs', rootfs, '--fetch', '--mode', 'both', '--json'],
+      {
+        cwd: work,
+      },
+    );
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as { decisions: Array<{ side: string; allowed: boolean; code: string }> };
+    expect(report.decisions.map((d) => [d.side, d.allowed, d.code])).toEqual([
+      ['guest', false, 'E_POLICY_INVALID'],
+      ['host', false, 'E_POLICY_INVALID'],
+    ]);
+    expect(connections).toBe(0);
+    // A policy the sides can load does go to the registry (the listener drops the connection).
+    await fs.writeFile(policy, '{"default": [{"type": "insecureAcceptAnything"}], "transports": {}}');
+    await runCli(['verify', image, '--policy', policy, '--rootfs', rootfs, '--fetch', '--insecure'], { cwd: work });
+    expect(connections).toBeGreaterThan(0);
+  });
 });
 
 describe('verify inputs', () => {
