@@ -2,7 +2,8 @@
  * `npm run differential -- --oracle PATH [--cases N] [--seed S] [--jobs J] [--guest-release V] [--keep DIR]`
  *
  * Generates N cases from seed S, judges each with kbs-bundler's guest verifier and with the image-rs
- * oracle (../shared/tools/image-rs-oracle), and prints every disagreement, minimised, with the seed.
+ * oracle (a build of image-rs's own signature code, given as PATH; `.ci/run` builds it), and prints every disagreement,
+ * minimised, with the seed.
  * Exit 0 when every decided case agrees, 1 on any disagreement, 2 on bad usage or an oracle that
  * cannot run. Cases the oracle cannot decide (exit 2) are counted and left out.
  *
