@@ -6,10 +6,10 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildOciImage } from '../helpers/oci-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { pushImageWithBundle } from '../helpers/registry-bundle.js';
 import { runCli } from '../helpers/run-cli.js';
-import { pushImage, skopeo } from '../helpers/skopeo.js';
+import { skopeo } from '../helpers/skopeo.js';
 
 let registry: TestRegistry;
 let work: string;
@@ -18,25 +18,7 @@ let reference: string;
 beforeAll(async () => {
   work = await fs.mkdtemp(path.join(os.tmpdir(), 'kbs-host-auth-'));
   registry = await startRegistry();
-  const oci = await buildOciImage(path.join(work, 'layout'));
-  reference = (await pushImage({ ociRef: oci, registry, dest: 'demo/app:1.0' })).reference;
-  await fs.writeFile(path.join(work, 'password'), `${registry.password}\n`);
-  await fs.copyFile(registry.caFile, path.join(work, 'ca.crt'));
-  await fs.writeFile(
-    path.join(work, 'bundle.yaml'),
-    [
-      'policy:',
-      '  default: [{type: reject}]',
-      '  scopes:',
-      `    "${registry.host}/demo": [{type: insecureAcceptAnything}]`,
-      'registries:',
-      `  "${registry.host}":`,
-      `    username: ${registry.username}`,
-      '    passwordFile: password',
-      '    caFile: ca.crt',
-      '',
-    ].join('\n'),
-  );
+  reference = await pushImageWithBundle(work, registry);
 }, 120_000);
 
 afterAll(async () => {
