@@ -97,7 +97,7 @@ export async function loadBundle(file: string, options: { env?: NodeJS.ProcessEn
 }
 
 async function parseBundleFile(file: string): Promise<BundleFile> {
-  const parsed = readYaml(await readYamlFile(file, 'bundle file'), { refuseWarnings: true });
+  const parsed = readYaml(await readYamlFile(file, 'bundle file'));
   if (!parsed.ok) {
     const where = parsed.line !== undefined ? `line ${parsed.line}, column ${parsed.column}` : undefined;
     throw new InputError('E_YAML', { file, ...(where ? { field: where } : {}) }, parsed.problem);

@@ -1,91 +1,85 @@
 /**
- * YAML files a user or a KBS hands over (bundle.yaml, the sigstore config), read with the yaml
- * package and refused when they are more than plain data:
- *  - any error of the yaml package (duplicate keys, a second document, …) refuses the file, and so,
- *    when asked (bundle.yaml), does any warning (a `%YAML 2.0` directive, an unknown local tag such
- *    as `!foo`, which the yaml package would otherwise read as a plain string);
- *  - aliases are limited (an alias bomb expands to millions of nodes) and so is nesting depth;
- *  - problems name a line and column, never quote the text: a file may hold secrets, so the yaml
- *    package's messages are used without its code frame.
+ * YAML files a user or a KBS hands over (bundle.yaml, the sigstore config), read with js-yaml
+ * (YAML 1.2, core schema) and refused when they are more than plain data:
+ *  - any error of js-yaml refuses the file: duplicate keys, a second document, a `%YAML 2.0`
+ *    directive, a tag outside the core schema (`!foo`, which would otherwise become a string);
+ *  - nesting depth is limited, and so are aliases: js-yaml shares an aliased node instead of
+ *    copying it, but everything that walks the value afterwards would expand an alias bomb;
+ *  - problems name a line and column, never quote the text: a file may hold secrets, so only
+ *    js-yaml's reason is used (not its code frame), with any quoted name taken out.
+ *
+ * js-yaml rather than the `yaml` package, which the project uses to write YAML: reading a
+ * 1,000-scope bundle.yaml took the `yaml` package several times longer than js-yaml, most of
+ * `build`'s time (bench/README.md, target 4).
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLError } from 'yaml';
+import { loadAll, YAMLException } from 'js-yaml';
 import { InputError } from '../errors.js';
 import { readInputFile } from '../util/read-input.js';
 
 /** Far above any real bundle.yaml or sigstore config (a 1,000-scope bundle is ≈ 100 KiB). */
 export const MAX_YAML_BYTES = 4 * 1024 * 1024;
 export const MAX_YAML_DEPTH = 64;
-const MAX_ALIAS_COUNT = 100;
+const MAX_ALIASES = 100;
+/** The most nodes a document may have once its aliases are expanded. */
+const MAX_EXPANDED_NODES = 1_000_000;
 
 export type YamlRead = { ok: true; value: unknown } | { ok: false; problem: string; line?: number; column?: number };
 
-/** The value of a one-document YAML text, or its first problem. */
-export function readYaml(text: string, options: { refuseWarnings?: boolean } = {}): YamlRead {
-  const lines = new LineCounter();
-  // Duplicate keys are found by checkNodes (yaml's uniqueKeys compares each key with every earlier
-  // one: quadratic in a bundle's map of scopes).
-  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, lineCounter: lines });
-  const at = (offset: number) => {
-    const { line, col } = lines.linePos(offset);
-    return { line, column: col };
-  };
-  const first: YAMLError | undefined = doc.errors[0] ?? (options.refuseWarnings ? doc.warnings[0] : undefined);
-  if (first) {
-    const kind = doc.errors.length > 0 && first.code !== 'RESOURCE_EXHAUSTION' ? 'malformed' : 'unsupported';
-    return { ok: false, problem: `${kind} YAML: ${problemOf(first)}`, ...at(first.pos[0]) };
-  }
-  const problem = checkNodes(doc.contents);
-  if (problem)
-    return { ok: false, problem: problem.problem, ...(problem.offset !== undefined ? at(problem.offset) : {}) };
+const ALIAS_BOMB = 'unsupported YAML: aliases expand to too many nodes (an alias bomb)';
+
+/** The value of a one-document YAML text (null when it has none), or its first problem. */
+export function readYaml(text: string): YamlRead {
+  let documents: unknown[];
   try {
-    return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+    documents = loadAll(text, { maxDepth: MAX_YAML_DEPTH, maxAliases: MAX_ALIASES });
   } catch (e) {
-    if (!(e instanceof ReferenceError)) throw e;
+    if (!(e instanceof YAMLException)) throw e;
     return {
       ok: false,
-      problem: /Excessive alias count/.test(e.message)
-        ? `unsupported YAML: aliases expand to too many nodes (an alias bomb)`
-        : `malformed YAML: ${e.message}`,
+      problem: problemOf(e.reason),
+      ...(e.mark ? { line: e.mark.line + 1, column: e.mark.column + 1 } : {}),
     };
   }
+  if (documents.length > 1)
+    return { ok: false, problem: 'malformed YAML: more than one document (only one is read; remove the ---)' };
+  const value = documents[0] ?? null;
+  // Without a `*` in the text there is no alias, and the value is no larger than the text.
+  if (text.includes('*') && expandedNodes(value) > MAX_EXPANDED_NODES) return { ok: false, problem: ALIAS_BOMB };
+  return { ok: true, value };
 }
 
-/**
- * The first duplicate key (as yaml's uniqueKeys sees it: the same node, or scalars with equal
- * values) or nesting deeper than MAX_YAML_DEPTH, with the offset of the node at fault.
- */
-function checkNodes(root: unknown): { problem: string; offset?: number } | undefined {
-  const stack: Array<[unknown, number]> = [[root, 0]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (!isMap(node) && !isSeq(node)) continue;
-    if (depth >= MAX_YAML_DEPTH)
-      return { problem: `unsupported YAML: nested more than ${MAX_YAML_DEPTH} levels deep`, offset: node.range?.[0] };
-    if (isSeq(node)) {
-      for (const item of node.items) stack.push([item, depth + 1]);
-      continue;
-    }
-    const seen = new Set<unknown>();
-    for (const pair of node.items) {
-      const key: unknown = isScalar(pair.key) ? pair.key.value : pair.key;
-      if (seen.has(key) && !Number.isNaN(key))
-        return { problem: 'malformed YAML: Map keys must be unique', offset: (pair.key as Node | null)?.range?.[0] };
-      seen.add(key);
-      stack.push([pair.key, depth + 1], [pair.value, depth + 1]);
-    }
+/** How many nodes walking `value` visits, counting each alias use again; stops past the limit. */
+function expandedNodes(value: unknown): number {
+  let count = 0;
+  const stack = [value];
+  while (stack.length > 0 && count <= MAX_EXPANDED_NODES) {
+    const node = stack.pop();
+    count++;
+    if (node === null || typeof node !== 'object') continue;
+    for (const child of Array.isArray(node) ? (node as unknown[]) : Object.values(node)) stack.push(child);
   }
-  return undefined;
+  return count;
+}
+
+/** js-yaml's reason as one of our problems, without any name it quotes from the file. */
+function problemOf(reason: string): string {
+  if (reason.startsWith('nesting exceeded maxDepth'))
+    return `unsupported YAML: nested more than ${MAX_YAML_DEPTH} levels deep`;
+  if (reason.startsWith('aliases exceeded maxAliases')) return `unsupported YAML: more than ${MAX_ALIASES} aliases`;
+  if (/^unknown \w+ tag|^cannot resolve a node with/.test(reason))
+    return "unsupported YAML: a tag other than the core schema's (only the core schema's tags are read)";
+  if (reason.startsWith('unacceptable YAML version'))
+    return 'unsupported YAML: a %YAML directive other than 1.x (YAML 1.2 is read)';
+  const unquoted = reason
+    .replace(/\s*"[^"]*"/g, '')
+    .replace(/\s*!<[^>]*>/g, '')
+    .replace(/:\s.*$/, '');
+  return `malformed YAML: ${unquoted}`;
 }
 
 /** `line L, column C: problem`, or the problem alone. */
 export function describeYamlProblem(read: Extract<YamlRead, { ok: false }>): string {
   return read.line !== undefined ? `line ${read.line}, column ${read.column}: ${read.problem}` : read.problem;
-}
-
-function problemOf(error: YAMLError): string {
-  if (error.code === 'RESOURCE_EXHAUSTION') return `nested more than ${MAX_YAML_DEPTH} levels deep`;
-  if (error.code === 'TAG_RESOLVE_FAILED') return `${error.message} (only the core schema's tags are read)`;
-  return error.message;
 }
 
 /**

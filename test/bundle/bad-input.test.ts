@@ -92,12 +92,12 @@ const cases: Array<[string, () => string, RegExp | string, NodeJS.ProcessEnv?]> 
     'a duplicate scope (the same key quoted and plain)',
     () =>
       'policy:\n  default:\n    - type: reject\n  scopes:\n    "quay.io/a":\n      - type: reject\n    quay.io/a:\n      - type: insecureAcceptAnything\n',
-    'example/case.yaml: line 7, column 5: malformed YAML: Map keys must be unique',
+    'example/case.yaml: line 7, column 5: malformed YAML: duplicated mapping key',
   ],
   [
     'a duplicate key in a flow mapping',
     () => 'policy: {default: [{type: reject, type: reject}]}\n',
-    'example/case.yaml: line 1, column 35: malformed YAML: Map keys must be unique',
+    'example/case.yaml: line 1, column 35: malformed YAML: duplicated mapping key',
   ],
   ['an empty file', () => '# nothing yet\n', 'example/case.yaml: is empty; a bundle needs at least a policy: section'],
   [

@@ -52,13 +52,13 @@ async function refusedBuild(text: string | (() => Promise<void>)): Promise<strin
 describe('bundle.yaml that is more than plain data', () => {
   it('a %YAML 2.0 directive is refused', async () => {
     expect(await refusedBuild('%YAML 2.0\n---\npolicy:\n  default:\n    - type: reject\n')).toBe(
-      'kbs-bundler: case.yaml: line 1, column 7: unsupported YAML: Unsupported YAML version 2.0',
+      'kbs-bundler: case.yaml: line 2, column 1: unsupported YAML: a %YAML directive other than 1.x (YAML 1.2 is read)',
     );
   });
 
   it('an unknown local tag is refused (not read as a string)', async () => {
     expect(await refusedBuild('policy:\n  default:\n    - type: !foo reject\n')).toBe(
-      "kbs-bundler: case.yaml: line 3, column 13: unsupported YAML: Unresolved tag: !foo (only the core schema's tags are read)",
+      "kbs-bundler: case.yaml: line 3, column 13: unsupported YAML: a tag other than the core schema's (only the core schema's tags are read)",
     );
   });
 
@@ -86,7 +86,14 @@ describe('bundle.yaml that is more than plain data', () => {
     expect(line).toMatch(/^kbs-bundler: case\.yaml: line \d+, column \d+: malformed YAML: /);
     expect(line).not.toContain('hunter2');
     const dup = await refusedBuild('policy:\n  default: []\n  default: ["hunter2-secret-value"]\n');
-    expect(dup).toBe('kbs-bundler: case.yaml: line 3, column 3: malformed YAML: Map keys must be unique');
+    expect(dup).toBe('kbs-bundler: case.yaml: line 3, column 3: malformed YAML: duplicated mapping key');
+    // A password file given as bundle.yaml: names js-yaml would quote (a tag, an alias) are left out.
+    expect(await refusedBuild('!hunter2-secret-value\n')).toBe(
+      "kbs-bundler: case.yaml: line 1, column 1: unsupported YAML: a tag other than the core schema's (only the core schema's tags are read)",
+    );
+    expect(await refusedBuild('*hunter2-secret-value\n')).toBe(
+      'kbs-bundler: case.yaml: line 1, column 2: malformed YAML: unidentified alias',
+    );
   });
 
   it('a file larger than 4 MiB is refused without reading it all (a 1 GiB sparse file)', async () => {
