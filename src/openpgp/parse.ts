@@ -24,8 +24,11 @@ export function looksArmored(bytes: Uint8Array): boolean {
 
 /** Every armored block in the text, with its type (`PUBLIC KEY BLOCK`, `PRIVATE KEY BLOCK`, …). */
 export function armorBlocks(bytes: Uint8Array): Array<{ type: string; text: string; start: number; end: number }> {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Binary keys (most key files) have no armor: no need to decode them and run the pattern.
+  if (!buffer.includes('-----BEGIN PGP ')) return [];
   // latin1 keeps one character per byte, so offsets are byte offsets (armor itself is ASCII).
-  const text = Buffer.from(bytes).toString('latin1');
+  const text = buffer.toString('latin1');
   return [...text.matchAll(ARMOR_BLOCK)].map((m) => ({
     type: m[1] ?? '',
     text: m[0],
