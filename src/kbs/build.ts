@@ -15,7 +15,14 @@ import { replaceDirAtomic, writeFileAtomic } from '../util/atomic.js';
 import { hostConfigFiles, isHostConfigPath, type HostFile } from './host-config.js';
 import { DEFAULT_K8S_NAMESPACE, k8sManifests } from './k8s.js';
 import { kbsClientScript, SCRIPT_MODE } from './kbs-client-script.js';
-import { assertReplaceable, assertReplaceableRepository, layoutPath, writeTree, type Layout } from './layout.js';
+import {
+  assertReplaceable,
+  assertReplaceableRepository,
+  layoutPath,
+  treeContentDigest,
+  writeTree,
+  type Layout,
+} from './layout.js';
 import { renderResources, SECRET_MODE, type KbsResource } from './render.js';
 import { resourcePath } from '../resource-id/resource-id.js';
 import { fixedMtime, tarballStream } from './tarball.js';
@@ -75,6 +82,7 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
   const layout = options.layout ?? 'nested';
   const bundle = typeof options.bundle === 'string' ? await loadBundle(options.bundle, { env }) : options.bundle;
   const resources = await renderResources(bundle, { env });
+  const sha256s = resources.map((r) => sha256(r.bytes));
 
   const outputs: BuildResult['outputs'] = [];
   const writes: Array<() => Promise<void>> = [];
@@ -86,7 +94,8 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
     await assertReplaceableRepository(dir);
     dirTargets.push(['-o', dir]);
     outputs.push({ kind: 'repository', path: dir });
-    writes.push(() => replaceDirAtomic(dir, (staging) => writeTree(staging, resources, layout)));
+    const contentDigest = treeContentDigest(resources, sha256s, layout);
+    writes.push(() => replaceDirAtomic(dir, (staging) => writeTree(staging, resources, layout), { contentDigest }));
   }
   if (options.tarFile !== undefined) {
     const file = options.tarFile;
@@ -135,12 +144,12 @@ export async function buildRepository(options: BuildOptions): Promise<BuildResul
   return {
     bundle,
     layout,
-    resources: resources.map((r) => ({
+    resources: resources.map((r, i) => ({
       resource: resourcePath(r.id),
       path: layoutPath(r.id, layout),
       size: r.bytes.length,
       mode: r.mode.toString(8).padStart(4, '0'),
-      sha256: sha256(r.bytes),
+      sha256: sha256s[i]!,
     })),
     keys: bundle.keyrings.flatMap((k) =>
       k.keyring.descriptions.map((d) => ({

@@ -3,6 +3,7 @@
  * `<repo>/<type>/<tag>`. flat (trustee ≥ v0.19 LocalFs backend): `repository/<repo>\x2F<type>\x2F<tag>`,
  * the four characters `\x2F` literally in the file name.
  */
+import { createHash } from 'node:crypto';
 import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -51,6 +52,21 @@ export function writeTree(dir: string, resources: readonly KbsResource[], layout
       fsSync.chmodSync(file, r.mode);
     }
   });
+}
+
+/**
+ * What writeTree writes, as a digest for replaceDirAtomic: the layout, each file's path, mode and
+ * the sha256 of its bytes (`sha256s`, in the order of `resources`). The format tag changes whenever
+ * writeTree changes what it writes for the same resources.
+ */
+export function treeContentDigest(
+  resources: readonly KbsResource[],
+  sha256s: readonly string[],
+  layout: Layout,
+): string {
+  const hash = createHash('sha256').update(`kbs-bundler writeTree 1\0${layout}\0`);
+  resources.forEach((r, i) => hash.update(`${layoutPath(r.id, layout)}\0${r.mode}\0${sha256s[i]}\0`));
+  return hash.digest('hex').slice(0, 16);
 }
 
 /** True when `relative` (a `/`-separated file path) is a resource file of either layout. */

@@ -62,11 +62,22 @@ export async function writeFileAtomic(
  * waiting link in place before anything else. Every run removes what killed runs left beside
  * `target` (trees nothing links to, links, staging directories) unless the process that made it is
  * still running.
+ *
+ * A caller that knows what `fill` writes may name the tree by `contentDigest` (16 hex digits)
+ * instead of having it read back; when that tree is already in place, nothing is written.
  */
-export async function replaceDirAtomic(target: string, fill: (dir: string) => Promise<void>): Promise<void> {
+export async function replaceDirAtomic(
+  target: string,
+  fill: (dir: string) => Promise<void>,
+  options: { contentDigest?: string } = {},
+): Promise<void> {
   const dir = path.dirname(path.resolve(target));
   fsSync.mkdirSync(dir, { recursive: true });
   recoverInterruptedSwap(target);
+  if (options.contentDigest !== undefined && managedTree(target) === treeNameOf(target, options.contentDigest)) {
+    removeLeftovers(target); // the same tree is in place: nothing to write
+    return;
+  }
   const staging = sideName(target, 'new');
   fsSync.mkdirSync(staging, { mode: 0o755 });
   try {
@@ -75,7 +86,7 @@ export async function replaceDirAtomic(target: string, fill: (dir: string) => Pr
     fsSync.rmSync(staging, { recursive: true, force: true });
     throw e;
   }
-  const treeName = `.${path.basename(target)}.tree-${treeDigest(staging)}`;
+  const treeName = treeNameOf(target, options.contentDigest ?? treeDigest(staging));
   const tree = path.join(dir, treeName);
   if (managedTree(target) === treeName) {
     fsSync.rmSync(staging, { recursive: true, force: true }); // the same tree is in place
@@ -90,6 +101,10 @@ export async function replaceDirAtomic(target: string, fill: (dir: string) => Pr
     fsSync.renameSync(link, target);
   }
   removeLeftovers(target);
+}
+
+function treeNameOf(target: string, digest: string): string {
+  return `.${path.basename(target)}.tree-${digest}`;
 }
 
 /** Names, types, modes and bytes of a tree, as a short hex digest. */
