@@ -61,7 +61,7 @@ async function libraryBuild(bundle, out) {
   for (let run = 0; run < LIB_RUNS + 2; run++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    await buildRepository({ bundle, outDir: out });
+    await buildRepository({ bundle, outDir: `${out}-${run}` });
     const seconds = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
     if (run >= 2) {
@@ -89,17 +89,18 @@ for (const n of sizes) {
   const node0 = [];
   for (let run = 0; run < RUNS; run++) {
     node0.push(timed(process.execPath, ['-e', '0']).seconds);
-    b.push(cli(['build', '-c', bundle, '-o', out]));
-    const r = timed('tar', ['-cf', ref, '-C', out, '.']);
+    // A fresh output each run: a build whose tree is already in place writes nothing.
+    b.push(cli(['build', '-c', bundle, '-o', `${out}-${run}`]));
+    const r = timed('tar', ['-cf', ref, '-C', `${out}-${run}`, '.']);
     if (r.status !== 0) throw new Error(r.stderr);
     tarRef.push(r.seconds);
     t.push(cli(['build', '-c', bundle, '--tar', tarOut]));
   }
   const lib = await libraryBuild(bundle, libOut);
-  assertSameTree(out, libOut);
+  assertSameTree(`${out}-0`, `${libOut}-0`);
   // The reference again, right after the library runs (the machine may have changed meanwhile).
-  for (let run = 0; run < RUNS; run++) tarRef.push(timed('tar', ['-cf', ref, '-C', out, '.']).seconds);
-  const policyBytes = statSync(path.join(out, 'default', 'security-policy', 'test')).size;
+  for (let run = 0; run < RUNS; run++) tarRef.push(timed('tar', ['-cf', ref, '-C', `${out}-0`, '.']).seconds);
+  const policyBytes = statSync(path.join(`${out}-0`, 'default', 'security-policy', 'test')).size;
   execFileSync('tar', ['-tf', tarOut], { stdio: 'ignore' });
   rows.push({
     n,
@@ -123,7 +124,7 @@ console.log(
   `build -c bundle.yaml -o DIR and --tar FILE, median of ${RUNS}; references: tar -cf of the written tree (median of ${2 * RUNS}) and node -e 0 (median of ${RUNS}), alternated with the builds`,
 );
 console.log(
-  `library: buildRepository({ bundle, outDir }) from dist/index.js in this (warm) process, median of ${LIB_RUNS} after 2 unmeasured runs, output equal to the CLI's`,
+  `library: buildRepository({ bundle, outDir }) from dist/index.js in this (warm) process, each run into a fresh directory, median of ${LIB_RUNS} after 2 unmeasured runs, output equal to the CLI's`,
 );
 const ratio = (a, c) => `${(a / c).toFixed(2)}x`;
 for (const r of rows) {
