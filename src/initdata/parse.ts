@@ -5,7 +5,7 @@
 import { parse as parseToml } from 'smol-toml';
 import type { z } from 'zod';
 import { InputError, type Location } from '../errors.js';
-import { parseAllDocuments } from 'yaml';
+import { describeYamlProblem, readYamlDocuments } from '../yaml/read-yaml.js';
 import { decodeInitdata, INITDATA_ANNOTATION, initdataAnnotationValue } from './annotation.js';
 import { cdhConfigSchema, type CdhImageConfig } from './cdh-schema.js';
 import { initdataSchema, type InitdataDocument } from './schema.js';
@@ -51,10 +51,13 @@ export function readInitdata(fileBytes: Uint8Array, location: Location): ReadIni
 export function readInitdataOrPod(fileBytes: Uint8Array, location: Location): ReadInitdata {
   const text = Buffer.from(fileBytes).toString('utf8');
   if (!/^\s*(apiVersion|kind|metadata)\s*:/m.test(text)) return readInitdata(fileBytes, location);
-  for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length > 0) continue;
-    const value = (doc.toJS() as { metadata?: { annotations?: Record<string, unknown> } } | null)?.metadata
-      ?.annotations?.[INITDATA_ANNOTATION];
+  const read = readYamlDocuments(text);
+  if (!read.ok)
+    throw new InputError('E_INITDATA', location, `is not a valid Kubernetes YAML: ${describeYamlProblem(read)}`);
+  for (const doc of read.values) {
+    const value = (doc as { metadata?: { annotations?: Record<string, unknown> } } | null)?.metadata?.annotations?.[
+      INITDATA_ANNOTATION
+    ];
     if (typeof value === 'string') return readInitdata(Buffer.from(value, 'utf8'), location);
   }
   throw new InputError('E_INITDATA', location, `is a Kubernetes YAML without the ${INITDATA_ANNOTATION} annotation`);

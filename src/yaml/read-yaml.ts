@@ -29,9 +29,18 @@ const ALIAS_BOMB = 'unsupported YAML: aliases expand to too many nodes (an alias
 
 /** The value of a one-document YAML text (null when it has none), or its first problem. */
 export function readYaml(text: string): YamlRead {
-  let documents: unknown[];
+  const read = readYamlDocuments(text);
+  if (!read.ok) return read;
+  if (read.values.length > 1)
+    return { ok: false, problem: 'malformed YAML: more than one document (only one is read; remove the ---)' };
+  return { ok: true, value: read.values[0] ?? null };
+}
+
+/** Every document of a YAML stream (a pod YAML of several objects), or the stream's first problem. */
+export function readYamlDocuments(text: string): { ok: true; values: unknown[] } | Extract<YamlRead, { ok: false }> {
+  let values: unknown[];
   try {
-    documents = loadAll(text, { maxDepth: MAX_YAML_DEPTH, maxAliases: MAX_ALIASES });
+    values = loadAll(text, { maxDepth: MAX_YAML_DEPTH, maxAliases: MAX_ALIASES });
   } catch (e) {
     if (!(e instanceof YAMLException)) throw e;
     return {
@@ -40,12 +49,9 @@ export function readYaml(text: string): YamlRead {
       ...(e.mark ? { line: e.mark.line + 1, column: e.mark.column + 1 } : {}),
     };
   }
-  if (documents.length > 1)
-    return { ok: false, problem: 'malformed YAML: more than one document (only one is read; remove the ---)' };
-  const value = documents[0] ?? null;
-  // Without a `*` in the text there is no alias, and the value is no larger than the text.
-  if (text.includes('*') && expandedNodes(value) > MAX_EXPANDED_NODES) return { ok: false, problem: ALIAS_BOMB };
-  return { ok: true, value };
+  // Without a `*` in the text there is no alias, and the values are no larger than the text.
+  if (text.includes('*') && expandedNodes(values) > MAX_EXPANDED_NODES) return { ok: false, problem: ALIAS_BOMB };
+  return { ok: true, values };
 }
 
 /** How many nodes walking `value` visits, counting each alias use again; stops past the limit. */

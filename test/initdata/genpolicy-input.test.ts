@@ -70,6 +70,31 @@ describe('initdata as genpolicy --initdata-path input', () => {
     expect(none.stderr).toBe(`kbs-bundler: ${bare}: is a Kubernetes YAML without the ${ANNOTATION} annotation\n`);
   });
 
+  it('a pod YAML that is not valid YAML, or an alias bomb, is one line naming where (not internal error)', async () => {
+    const head = 'apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n';
+    const broken = path.join(tmp, 'broken-pod.yaml');
+    await fs.writeFile(broken, `${head}    x: [\n`);
+    const r = await runCli(['render', 'initdata-digest', broken]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `kbs-bundler: ${broken}: is not a valid Kubernetes YAML: line 6, column 1: malformed YAML: deficient indentation\n`,
+    );
+    const bomb = path.join(tmp, 'bomb-pod.yaml');
+    const levels = ['    a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `    a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    await fs.writeFile(bomb, `${head}${levels.join('\n')}\n`);
+    const b = await runCli(['render', 'initdata-digest', bomb]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toBe(
+      `kbs-bundler: ${bomb}: is not a valid Kubernetes YAML: unsupported YAML: aliases expand to too many nodes (an alias bomb)\n`,
+    );
+  });
+
   it('render pod --help gives the order with genpolicy', async () => {
     const r = await runCli(['render', 'pod', '--help']);
     expect(r.code).toBe(0);
