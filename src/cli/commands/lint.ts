@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import { loadBundle } from '../../bundle/index.js';
-import { promises as fs } from 'node:fs';
-import { FileNotFoundError, InputError } from '../../errors.js';
+import { InputError } from '../../errors.js';
+import { INPUT_LIMITS, readInputFile } from '../../util/read-input.js';
 import { cdhImageConfig, readInitdata } from '../../initdata/parse.js';
 import { initdataImageInputs } from '../../verify/initdata-config.js';
 import type { GuestFiles } from '../../verify/inputs.js';
@@ -140,12 +140,7 @@ async function initdataInUse(
   rootfs: RootfsReader | undefined,
   guestRelease: GuestRelease,
 ): Promise<InUse> {
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (e) {
-    throw new FileNotFoundError(file, 'initdata file', { cause: e });
-  }
+  const bytes = await readInputFile(file, { what: 'initdata', maxBytes: INPUT_LIMITS.initdata });
   const image = cdhImageConfig(readInitdata(bytes, { file }).document, { file });
   const inputs = await initdataImageInputs(image, resources, rootfs ?? NO_GUEST_FILES, { file }, guestRelease);
   return { ...inputs, findings: lintInitdataImage(image, file) };
