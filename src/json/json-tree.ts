@@ -2,7 +2,9 @@
  * A small strict JSON reader that keeps every object member in order, duplicates included, so that
  * the payload and policy rules of each verifier can be applied exactly (containers/image rejects
  * duplicate keys anywhere; serde refuses a repeated struct field and keeps the last entry of a map, see
- * serde-read.ts). Errors are worded like Go's encoding/json.
+ * serde-read.ts). Errors keep Go's encoding/json wording of the problem, and serde_json's beside it,
+ * but never quote a character of the text: Go's `invalid character 'S' …` would print the first letter of a
+ * password file given where a policy was meant. The position (line and column) says where instead.
  *
  * Hand-written for correctness, not speed: JSON.parse silently keeps the last of duplicate keys and
  * words errors its own way, so with it the verifier could not tell a payload the host refuses from
@@ -19,15 +21,17 @@ export type JsonNode =
 export class JsonSyntaxError extends Error {
   /** serde_json's wording of the same problem, with its line and column. */
   readonly serdeText: string;
-  constructor(goText: string, serdeProblem: string, text: string, offset: number) {
-    super(goText);
+  /** `goText(line, column)` is Go's message for the problem, told where instead of which character. */
+  constructor(goText: (line: number, column: number) => string, serdeProblem: string, text: string, offset: number) {
     const before = text.slice(0, offset);
     const line = before.split('\n').length;
     const column = offset - (before.lastIndexOf('\n') + 1) + 1;
+    super(goText(line, column));
     this.serdeText = `${serdeProblem} at line ${line} column ${column}`;
   }
 }
 
+const END_OF_INPUT = 'unexpected end of JSON input';
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
@@ -38,13 +42,12 @@ export function parseJsonTree(text: string): JsonNode {
     while (i < text.length && WS.has(text.charCodeAt(i))) i++;
   };
   const invalid = (where: string, serde = 'expected value'): never => {
-    if (i >= text.length)
-      throw new JsonSyntaxError('unexpected end of JSON input', 'EOF while parsing a value', text, i);
-    throw new JsonSyntaxError(`invalid character ${quoteChar(ch())} ${where}`, serde, text, i);
+    if (i >= text.length) throw new JsonSyntaxError(() => END_OF_INPUT, 'EOF while parsing a value', text, i);
+    throw new JsonSyntaxError((l, c) => `invalid character at line ${l}, column ${c} ${where}`, serde, text, i);
   };
   const expectLiteral = (word: string, node: JsonNode): JsonNode => {
     for (const c of word) {
-      if (ch() !== c) invalid(`in literal ${word} (expecting '${c}')`);
+      if (ch() !== c) invalid(`in literal ${word}`);
       i++;
     }
     return node;
@@ -53,8 +56,7 @@ export function parseJsonTree(text: string): JsonNode {
     i++; // opening quote
     let out = '';
     for (;;) {
-      if (i >= text.length)
-        throw new JsonSyntaxError('unexpected end of JSON input', 'EOF while parsing a string', text, i);
+      if (i >= text.length) throw new JsonSyntaxError(() => END_OF_INPUT, 'EOF while parsing a string', text, i);
       const c = text[i]!;
       if (c === '"') {
         i++;
@@ -165,14 +167,6 @@ export function parseJsonTree(text: string): JsonNode {
   skipWs();
   if (i < text.length) invalid('after top-level value', 'trailing characters');
   return root;
-}
-
-function quoteChar(c: string): string {
-  // Go's scanner reports the first byte of a multi-byte character, as a Latin-1 rune (a BOM is 'ï').
-  if (c.charCodeAt(0) > 0x7f) return `'${String.fromCharCode(Buffer.from(c, 'utf8')[0] ?? 0)}'`;
-  if (c === "'") return "'\\''";
-  if (c === '"') return "'\"'";
-  return `'${c}'`;
 }
 
 /** Go's `%#v`-ish / serde-ish name of a node's kind, for type errors. */

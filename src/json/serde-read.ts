@@ -46,16 +46,20 @@ export function serdeRead(text: string, shape: SerdeShape): unknown {
   return read(root, shape, 0);
 }
 
+/**
+ * serde's name of what it found, without the value it would quote (`string "…"`, ``integer `…` ``): the
+ * value may be a secret from a file given by mistake.
+ */
 function unexpected(node: JsonNode): string {
   switch (node.kind) {
     case 'null':
       return 'null';
     case 'string':
-      return `string ${JSON.stringify(node.value)}`;
+      return 'string';
     case 'number':
-      return /^-?\d+$/.test(node.raw) ? `integer \`${node.raw}\`` : `floating point \`${node.value}\``;
+      return /^-?\d+$/.test(node.raw) ? 'integer' : 'floating point';
     case 'bool':
-      return `boolean \`${node.value}\``;
+      return 'boolean';
     case 'array':
       return 'sequence';
     case 'object':
@@ -86,7 +90,7 @@ function read(node: JsonNode, shape: SerdeShape, depth: number): unknown {
       if (node.kind !== 'number' || !/^-?\d+$/.test(node.raw))
         throw new SerdeError(`invalid type: ${unexpected(node)}, expected i64`);
       const big = BigInt(node.raw);
-      if (big > I64_MAX || big < I64_MIN) throw new SerdeError(`invalid value: integer \`${node.raw}\`, expected i64`);
+      if (big > I64_MAX || big < I64_MIN) throw new SerdeError('invalid value: integer out of range, expected i64');
       return Number(big);
     }
     case 'value':

@@ -3,13 +3,15 @@
  * trustee ≤ v0.18), a flat LocalFs store (`repository/<repo>\x2F<type>\x2F<tag>`, trustee ≥ v0.19),
  * a tarball of either (plain or gzip), or an offline-fs-kbc resources JSON
  * (`{"repo/type/tag": base64}`). Resources are looked up by id, the way the guest asks for them.
+ * A directory's resources are read when asked for, each capped by what its format can need (a 1 GiB
+ * file as the policy is refused after its size is seen, and a large unused file is never read).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { FileNotFoundError, InputError } from '../errors.js';
 import { parseJsonInput } from '../util/json-input.js';
-import { MiB, readInputFile } from '../util/read-input.js';
+import { INPUT_LIMITS, MiB, readInputFile } from '../util/read-input.js';
 import { FLAT_SEPARATOR } from './layout.js';
 import { isValidSegment, resourcePath, type ResourceId } from '../resource-id/resource-id.js';
 
@@ -46,6 +48,23 @@ function memoryReader(source: string, form: RepositoryForm, entries: Map<string,
   };
 }
 
+/** What a resource of each type is read as, and the most it may hold; any other type is read as a key. */
+const RESOURCE_FORMATS: Record<string, { what: string; maxBytes: number }> = {
+  'security-policy': { what: 'policy', maxBytes: INPUT_LIMITS.policy },
+  'sigstore-config': { what: 'sigstore config', maxBytes: INPUT_LIMITS.sigstoreConfig },
+  credential: { what: 'registry credential', maxBytes: INPUT_LIMITS.credential },
+};
+const KEY_FORMAT = { what: 'keyring', maxBytes: INPUT_LIMITS.keyring };
+
+export function resourceFormat(type: string): { what: string; maxBytes: number } {
+  return Object.prototype.hasOwnProperty.call(RESOURCE_FORMATS, type) ? RESOURCE_FORMATS[type]! : KEY_FORMAT;
+}
+
+function tooLargeResource(file: string, type: string): InputError {
+  const { what, maxBytes } = resourceFormat(type);
+  return new InputError('E_TOO_LARGE', { file }, `is larger than ${maxBytes / MiB} MiB, more than a ${what} can be`);
+}
+
 async function walkFiles(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = [];
   for (const e of await fs.readdir(path.join(dir, prefix), { withFileTypes: true })) {
@@ -59,7 +78,7 @@ async function walkFiles(dir: string, prefix = ''): Promise<string[]> {
 async function readDirectory(dir: string): Promise<KbsRepositoryReader> {
   const files = await walkFiles(dir);
   const flat = files.some((f) => path.posix.basename(f).includes(FLAT_SEPARATOR));
-  const entries = new Map<string, Uint8Array>();
+  const paths = new Map<string, { file: string; type: string }>();
   for (const rel of files) {
     const parts = rel.split('/');
     // nested: exactly <repo>/<type>/<tag> below the root; flat: <name with \x2F> anywhere (normally repository/).
@@ -70,9 +89,25 @@ async function readDirectory(dir: string): Promise<KbsRepositoryReader> {
       : parts.length === 3
         ? idFromSegments(parts)
         : undefined;
-    if (id) entries.set(resourcePath(id), new Uint8Array(await fs.readFile(path.join(dir, rel))));
+    if (id) paths.set(resourcePath(id), { file: path.join(dir, rel), type: id.type });
   }
-  return memoryReader(dir, flat ? 'flat' : 'nested', entries);
+  const read = new Map<string, Promise<Uint8Array>>();
+  return {
+    source: dir,
+    form: flat ? 'flat' : 'nested',
+    list: () => [...paths.keys()].sort(),
+    get: (id) => {
+      const key = typeof id === 'string' ? id : resourcePath(id);
+      const found = paths.get(key);
+      if (!found) return Promise.resolve(undefined);
+      let bytes = read.get(key);
+      if (!bytes) {
+        bytes = readInputFile(found.file, resourceFormat(found.type)).then((b) => new Uint8Array(b));
+        read.set(key, bytes);
+      }
+      return bytes;
+    },
+  };
 }
 
 async function readTarball(file: string, bytes: Buffer): Promise<KbsRepositoryReader> {
@@ -96,20 +131,29 @@ async function readTarball(file: string, bytes: Buffer): Promise<KbsRepositoryRe
   const ex = extract();
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (header, stream, next) => {
+      const id = header.type === 'file' ? idFromTreePath(header.name) : undefined;
+      if (id && (header.size ?? 0) > resourceFormat(id.type).maxBytes) {
+        // Refused without keeping its bytes; the rest of the (already capped) tarball is skipped through.
+        reject(tooLargeResource(`${file}:${header.name}`, id.type));
+        stream.on('end', next);
+        stream.resume();
+        return;
+      }
       const chunks: Buffer[] = [];
       stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
-        if (header.type === 'file') {
-          const id = idFromTreePath(header.name);
-          if (id) entries.set(resourcePath(id), new Uint8Array(Buffer.concat(chunks)));
-        }
+        if (id) entries.set(resourcePath(id), new Uint8Array(Buffer.concat(chunks)));
         next();
       });
       stream.resume();
     });
     ex.on('finish', resolve);
     ex.on('error', (e: Error) =>
-      reject(new InputError('E_KBS_TARBALL', { file }, `is not a readable tarball: ${e.message}`)),
+      reject(
+        e instanceof InputError
+          ? e
+          : new InputError('E_KBS_TARBALL', { file }, `is not a readable tarball: ${e.message}`),
+      ),
     );
   });
   ex.end(data);

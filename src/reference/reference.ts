@@ -18,8 +18,11 @@ export interface DockerReference {
 }
 
 export class ReferenceParseError extends InputError {
+  /** What is wrong, without the reference (for messages about a file that must not quote it). */
+  readonly detail: string;
   constructor(input: string, problem: string) {
     super('E_REFERENCE', {}, `invalid reference ${JSON.stringify(input)}: ${problem}`);
+    this.detail = problem;
     this.name = 'ReferenceParseError';
   }
 }

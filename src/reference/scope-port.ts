@@ -10,13 +10,20 @@ function scopeRegistry(scope: string): string | undefined {
   return scope.split('/')[0];
 }
 
-/** Why the scope misses the port of a configured registry, or undefined. `registries`: `host[:port]` keys. */
-export function scopeMissingPortProblem(scope: string, registries: readonly string[]): string | undefined {
+/**
+ * Why the scope misses the port of a configured registry, or undefined. `registries`: `host[:port]` keys;
+ * `namedBy` says where the registries with that port were configured (default: bundle.yaml's `registries:`).
+ */
+export function scopeMissingPortProblem(
+  scope: string,
+  registries: readonly string[],
+  namedBy: (withPort: readonly string[]) => string = (withPort) => `registries: has ${withPort.join(', ')}`,
+): string | undefined {
   const registry = scopeRegistry(scope);
   if (registry === undefined || registry.includes(':') || registries.includes(registry)) return undefined;
   const withPort = registries.filter((r) => r.startsWith(`${registry}:`) && /^\d+$/.test(r.slice(registry.length + 1)));
   if (withPort.length === 0) return undefined;
-  return `scope ${JSON.stringify(scope)} names ${registry} without a port while registries: has ${withPort.join(', ')}: it never matches an image of ${withPort[0]} (scopes compare the registry with its port)`;
+  return `scope ${JSON.stringify(scope)} names ${registry} without a port while ${namedBy(withPort)}: it never matches an image of ${withPort[0]} (scopes compare the registry with its port)`;
 }
 
 /** The scope with the registry's port added, for the fix. */

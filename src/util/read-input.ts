@@ -15,6 +15,8 @@ export const INPUT_LIMITS = {
   secretKey: 8 * MiB,
   policy: 16 * MiB,
   sigstoreConfig: 4 * MiB,
+  /** A containers-auth.json: one small entry per registry. */
+  credential: 4 * MiB,
   certificate: 4 * MiB,
   initdata: 4 * MiB,
   passphrase: 64 * 1024,

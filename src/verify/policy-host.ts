@@ -2,7 +2,10 @@
  * policy.json as containers/image reads it (`signature/policy_config.go`): the strict schemas of
  * policy/schema.ts plus the checks zod cannot express, each failure worded as c/image words it
  * (`Unknown key "x"`, `Default policy is missing`, `List of verification policy requirements must
- * not be empty`, `Unknown policy requirement type "x"`, …).
+ * not be empty`, …). Where c/image quotes a value of the file (`Unknown policy requirement type "x"`,
+ * `JSON object expected, got 12345678`), the message names the member instead (`at default[0].type`): a
+ * password file that happens to be valid JSON, given where a policy was meant, must not be printed. Member
+ * names are named, values never.
  */
 import type { z } from 'zod';
 import {
@@ -12,7 +15,7 @@ import {
   type PolicyRequirement,
   type DockerScopes,
 } from '../policy/schema.js';
-import { isValidRegistry, parseNormalizedNamed } from '../reference/index.js';
+import { isValidRegistry, parseNormalizedNamed, ReferenceParseError } from '../reference/index.js';
 import type { PolicyReadResult } from './policy.js';
 import { decodeBase64 } from './base64.js';
 import { parseJsonTree, type JsonNode } from '../json/json-tree.js';
@@ -23,8 +26,24 @@ const fail = (message: string): never => {
   throw new HostPolicyError(message);
 };
 
-function asObject(v: unknown): Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(`JSON object expected, got ${JSON.stringify(v)}`);
+/** What a JSON value is, never what it holds. */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'boolean') return 'a boolean';
+  return `a ${typeof v}`;
+}
+
+const at = (where: string) => (where ? ` at ${where}` : '');
+
+/** A member's path: `default[0]`, `transports.docker["quay.io/app"]`. */
+const member = (where: string, key: string) =>
+  /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? (where ? `${where}.${key}` : key) : `${where}[${JSON.stringify(key)}]`;
+
+function asObject(v: unknown, where: string): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    fail(`JSON object expected${at(where)}, got ${kindOf(v)}`);
   return v as Record<string, unknown>;
 }
 
@@ -47,53 +66,57 @@ function validRemapPrefix(s: string): boolean {
   return rest.every((c) => pathComponent.test(c));
 }
 
-function checkIdentity(value: unknown): void {
-  const o = asObject(value);
+/** The reference parser's problem without the reference it quotes. */
+function referenceProblem(e: unknown): string {
+  return e instanceof ReferenceParseError ? e.detail : 'invalid reference format';
+}
+
+function checkIdentity(value: unknown, where: string): void {
+  const o = asObject(value, where);
   const type = o.type;
   if (typeof type !== 'string' || !(SIGNED_IDENTITY_TYPES as readonly string[]).includes(type)) {
-    fail(`Unknown policy reference match type ${JSON.stringify(typeof type === 'string' ? type : '')}`);
+    fail(`Unknown policy reference match type at ${where}.type (one of ${SIGNED_IDENTITY_TYPES.join(', ')})`);
   }
   if (type === 'exactReference' && typeof o.dockerReference === 'string') {
     let ref;
     try {
       ref = parseNormalizedNamed(o.dockerReference);
     } catch (e) {
-      fail(`Invalid format of dockerReference ${JSON.stringify(o.dockerReference)}: ${(e as Error).message}`);
+      fail(`Invalid format of dockerReference at ${where}.dockerReference: ${referenceProblem(e)}`);
     }
     if (ref && ref.tag === undefined && ref.digest === undefined) {
-      fail(`dockerReference ${JSON.stringify(o.dockerReference)} contains neither a tag nor digest`);
+      fail(`dockerReference at ${where}.dockerReference contains neither a tag nor digest`);
     }
   }
   if (type === 'exactRepository' && typeof o.dockerRepository === 'string') {
     try {
       parseNormalizedNamed(o.dockerRepository);
     } catch (e) {
-      fail(`Invalid format of dockerRepository ${JSON.stringify(o.dockerRepository)}: ${(e as Error).message}`);
+      fail(`Invalid format of dockerRepository at ${where}.dockerRepository: ${referenceProblem(e)}`);
     }
   }
   if (type === 'remapIdentity') {
-    if (typeof o.prefix === 'string' && !validRemapPrefix(o.prefix))
-      fail(`prefix ${JSON.stringify(o.prefix)} is not valid`);
+    if (typeof o.prefix === 'string' && !validRemapPrefix(o.prefix)) fail(`prefix at ${where}.prefix is not valid`);
     if (typeof o.signedPrefix === 'string' && !validRemapPrefix(o.signedPrefix)) {
-      fail(`signedPrefix ${JSON.stringify(o.signedPrefix)} is not valid`);
+      fail(`signedPrefix at ${where}.signedPrefix is not valid`);
     }
   }
 }
 
 const SIGNED_BY_KEY_TYPES = ['GPGKeys', 'signedByGPGKeys', 'X509Certificates', 'signedByX509CAs'];
 
-function checkSignedBy(o: Record<string, unknown>): void {
+function checkSignedBy(o: Record<string, unknown>, where: string): void {
   const present = ['keyPath', 'keyPaths', 'keyData'].filter((k) => k in o);
   if (present.length === 0)
     fail('Exactly one of keyPath, keyPaths and keyData must be specified, none of them present');
   if (present.length > 1) fail('Exactly one of keyPath, keyPaths and keyData must be specified, more than one present');
   if (typeof o.keyType === 'string' && o.keyType !== '' && !SIGNED_BY_KEY_TYPES.includes(o.keyType)) {
-    fail(`Unrecognized keyType value ${JSON.stringify(o.keyType)}`);
+    fail(`Unrecognized keyType value at ${where}.keyType (one of ${SIGNED_BY_KEY_TYPES.join(', ')})`);
   }
 }
 
-function checkSignedByValues(r: Extract<PolicyRequirement, { type: 'signedBy' }>): void {
-  if (!SIGNED_BY_KEY_TYPES.includes(r.keyType)) fail(`invalid keyType ${JSON.stringify(r.keyType)}`);
+function checkSignedByValues(r: Extract<PolicyRequirement, { type: 'signedBy' }>, where: string): void {
+  if (!SIGNED_BY_KEY_TYPES.includes(r.keyType)) fail(`invalid keyType at ${where}.keyType`);
   const nonEmpty = [
     r.keyPath !== undefined && r.keyPath !== '',
     r.keyPaths !== undefined,
@@ -131,27 +154,28 @@ function checkSigstoreSigned(r: Extract<PolicyRequirement, { type: 'sigstoreSign
   }
 }
 
-function parseRequirement(value: unknown): PolicyRequirement {
-  const o = asObject(value);
+function parseRequirement(value: unknown, where: string): PolicyRequirement {
+  const o = asObject(value, where);
   const type = typeof o.type === 'string' ? o.type : '';
   if (!(REQUIREMENT_TYPES as readonly string[]).includes(type))
-    fail(`Unknown policy requirement type ${JSON.stringify(type)}`);
-  if ('signedIdentity' in o) checkIdentity(o.signedIdentity);
-  if (type === 'signedBaseLayer' && 'baseLayerIdentity' in o) checkIdentity(o.baseLayerIdentity);
-  if (type === 'signedBy') checkSignedBy(o);
+    fail(`Unknown policy requirement type at ${where}.type (one of ${REQUIREMENT_TYPES.join(', ')})`);
+  if ('signedIdentity' in o) checkIdentity(o.signedIdentity, `${where}.signedIdentity`);
+  if (type === 'signedBaseLayer' && 'baseLayerIdentity' in o)
+    checkIdentity(o.baseLayerIdentity, `${where}.baseLayerIdentity`);
+  if (type === 'signedBy') checkSignedBy(o, where);
   const parsed = requirementSchema.safeParse(o);
   if (!parsed.success) fail(describeIssue(parsed.error.issues));
   const r = parsed.data as PolicyRequirement;
-  if (r.type === 'signedBy') checkSignedByValues(r);
+  if (r.type === 'signedBy') checkSignedByValues(r, where);
   if (r.type === 'sigstoreSigned') checkSigstoreSigned(r);
   return r;
 }
 
-function parseRequirements(value: unknown): PolicyRequirement[] {
-  if (!Array.isArray(value)) fail(`JSON array expected, got ${JSON.stringify(value)}`);
+function parseRequirements(value: unknown, where: string): PolicyRequirement[] {
+  if (!Array.isArray(value)) fail(`JSON array expected at ${where}, got ${kindOf(value)}`);
   const list = value as unknown[];
   if (list.length === 0) fail('List of verification policy requirements must not be empty');
-  return list.map(parseRequirement);
+  return list.map((item, i) => parseRequirement(item, `${where}[${i}]`));
 }
 
 /** The paranoid parser refuses a repeated member anywhere (`Duplicate key "x"`); JSON.parse would keep the last. */
@@ -178,18 +202,20 @@ export function parseHostPolicy(bytes: Uint8Array): PolicyReadResult {
       if (e instanceof HostPolicyError) throw e;
       fail((e as Error).message);
     }
-    const top = asObject(json);
+    const top = asObject(json, '');
     // The paranoid parser walks the members in document order: the first problem met is reported.
     let defaults: PolicyRequirement[] | undefined;
     let docker: DockerScopes | undefined;
     for (const [k, v] of Object.entries(top)) {
       if (k === 'default') {
-        if (v !== null) defaults = parseRequirements(v);
+        if (v !== null) defaults = parseRequirements(v, 'default');
       } else if (k === 'transports') {
         if (v === null) continue;
-        for (const [transport, scopes] of Object.entries(asObject(v))) {
+        for (const [transport, scopes] of Object.entries(asObject(v, 'transports'))) {
           const parsed: DockerScopes = {};
-          for (const [scope, reqs] of Object.entries(asObject(scopes))) parsed[scope] = parseRequirements(reqs);
+          const where = member('transports', transport);
+          for (const [scope, reqs] of Object.entries(asObject(scopes, where)))
+            parsed[scope] = parseRequirements(reqs, member(where, scope));
           if (transport === 'docker') docker = parsed;
         }
       } else fail(`Unknown key ${JSON.stringify(k)}`);

@@ -94,6 +94,7 @@ describe('inputs far larger than their format', () => {
       () => ['render', 'pod', '--image', 'a.io/b:c', '--initdata', '/dev/zero'],
       'more than a initdata can be',
     ],
+    ['lint --initdata /dev/zero', () => ['lint', '--initdata', '/dev/zero'], 'more than a initdata can be'],
     [
       'render initdata-digest <1 GiB of zeros>',
       () => ['render', 'initdata-digest', zeros],
@@ -120,6 +121,44 @@ describe('inputs far larger than their format', () => {
     const r = await runMeasured(args());
     expect(r.stderr).toContain(problem);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.code).toBe(2);
+    expect(r.peakBytes).toBeGreaterThan(0);
+    expect(r.peakBytes).toBeLessThan(200 * MiB);
+    expect(r.ms).toBeLessThan(20_000);
+  });
+});
+
+describe('a KBS repository directory whose resource is far larger than its format', () => {
+  /** A repository directory (nested or flat layout) holding `relative` as a 1 GiB sparse file. */
+  const repositoryWith = async (name: string, relative: string): Promise<string> => {
+    const dir = path.join(work, name);
+    await fs.mkdir(path.dirname(path.join(dir, relative)), { recursive: true });
+    const handle = await fs.open(path.join(dir, relative), 'w');
+    await handle.truncate(1024 * MiB);
+    await handle.close();
+    return dir;
+  };
+
+  it.each([
+    ['verify --kbs', 'nested', 'default/security-policy/test', 'is larger than 16 MiB, more than a policy can be'],
+    [
+      'verify --kbs',
+      'flat',
+      'repository/default\\x2Fsigstore-config\\x2Ftest',
+      'is larger than 4 MiB, more than a sigstore config can be',
+    ],
+    ['lint --kbs', 'nested', 'default/security-policy/test', 'is larger than 16 MiB, more than a policy can be'],
+  ])('%s DIR (%s layout, 1 GiB %s): exit 2 at once, under 200 MiB', async (command, layout, relative, problem) => {
+    const dir = await repositoryWith(`kbs-${command.split(' ')[0]}-${layout}`, relative);
+    if (layout === 'flat')
+      await fs.writeFile(
+        path.join(dir, 'repository/default\\x2Fsecurity-policy\\x2Ftest'),
+        '{"default":[{"type":"insecureAcceptAnything"}],"transports":{}}',
+      );
+    const args =
+      command === 'lint --kbs' ? ['lint', '--kbs', dir] : ['verify', 'a.io/b:c', '--kbs', dir, '--digest', DIGEST];
+    const r = await runMeasured(args);
+    expect(r.stderr.trimEnd()).toBe(`kbs-bundler: ${path.join(dir, relative)}: ${problem}`);
     expect(r.code).toBe(2);
     expect(r.peakBytes).toBeGreaterThan(0);
     expect(r.peakBytes).toBeLessThan(200 * MiB);

@@ -82,3 +82,86 @@ describe('a secret file as the wrong input is never quoted', () => {
     }
   });
 });
+
+/**
+ * A secret in files that are (or start like) JSON, given as the policy: each side's parse error names the
+ * position or the member, never a character or value of the file. The secret's characters occur nowhere
+ * else in the messages, so a quoted character of it (Go's `invalid character 'Q'`) or a quoted value
+ * (serde's `invalid type: string "…"`, c/image's `JSON object expected, got "…"`) is caught.
+ */
+describe('a secret in a policy-shaped file is never quoted by either side', () => {
+  const SHORT = 'Q7#Z~';
+  const FILES: Record<string, string> = {
+    'bare password': `${SHORT}\n`,
+    'JSON string': `"${SHORT}"\n`,
+    'password starting like a literal': `t${SHORT}\n`,
+    'credential object as the default list': `{"default": {"auth": "${SHORT}"}, "transports": {}}\n`,
+    'secret as a requirement type': `{"default": [{"type": "${SHORT}"}], "transports": {}}\n`,
+    'secret as keyData': `{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyData": "${SHORT}A="}], "transports": {}}\n`,
+  };
+  /** Any character of the secret next to a quote, any two of its characters in a row, a symbol's code. */
+  const leaks = (out: string): string[] => {
+    const found: string[] = [];
+    for (const c of SHORT)
+      for (const q of [`'${c}`, `"${c}`, `\`${c}`, `${c}'`, `${c}"`]) if (out.includes(q)) found.push(q);
+    for (let i = 0; i + 2 <= SHORT.length; i++)
+      if (out.includes(SHORT.slice(i, i + 2))) found.push(SHORT.slice(i, i + 2));
+    for (const c of SHORT) if (out.includes(`symbol ${c.charCodeAt(0)}`)) found.push(`symbol ${c.charCodeAt(0)}`);
+    return found;
+  };
+  const files: Record<string, string> = {};
+  const kbsDirs: Record<string, string> = {};
+  beforeAll(async () => {
+    for (const [i, [name, text]] of Object.entries(FILES).entries()) {
+      files[name] = path.join(work, `policy-${i}.json`);
+      await fs.writeFile(files[name], text);
+      kbsDirs[name] = path.join(work, `kbs-${i}`);
+      await fs.mkdir(path.join(kbsDirs[name], 'default/security-policy'), { recursive: true });
+      await fs.writeFile(path.join(kbsDirs[name], 'default/security-policy/test'), text);
+    }
+  });
+
+  const COMMANDS: Array<[string, (name: string) => string[]]> = [
+    [
+      'verify --policy --mode both',
+      (n) => [
+        'verify',
+        IMAGE,
+        '--policy',
+        files[n]!,
+        '--digest',
+        SIGNED_DIGEST,
+        '--mode',
+        'both',
+        '--rootfs',
+        path.join(work, 'rootfs'),
+      ],
+    ],
+    [
+      'verify --kbs DIR --mode both',
+      (n) => [
+        'verify',
+        IMAGE,
+        '--kbs',
+        kbsDirs[n]!,
+        '--digest',
+        SIGNED_DIGEST,
+        '--mode',
+        'both',
+        '--rootfs',
+        path.join(work, 'rootfs'),
+      ],
+    ],
+    ['lint --kbs DIR', (n) => ['lint', '--kbs', kbsDirs[n]!]],
+    ['audit --policy', (n) => ['audit', '--store', work, '--policy', files[n]!]],
+  ];
+  const CASES = COMMANDS.flatMap(([command, args]) => Object.keys(FILES).map((name) => [command, name, args] as const));
+
+  it.each(CASES)('%s: %s', async (_, name, args) => {
+    for (const json of [[], ['--json']]) {
+      const r = await runCli([...args(name), ...json], { cwd: work });
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(leaks(r.stdout + r.stderr), r.stdout + r.stderr).toEqual([]);
+    }
+  });
+});

@@ -78,7 +78,9 @@ describe('containers-image fixtures, host mode', () => {
   it.each(['invalid-blob.signature', 'invalid-blob.signature-v3'])('%s: good signature, payload invalid', async (f) => {
     const v = await verifySignature(ci(f), ring, 'host');
     expect(Buffer.from(v.payloadBytes).toString()).toBe('This is not JSON\n');
-    expect(() => parsePayload(v.payloadBytes, 'host')).toThrow("invalid character 'T' looking for beginning of value");
+    expect(() => parsePayload(v.payloadBytes, 'host')).toThrow(
+      'invalid character at line 1, column 1 looking for beginning of value',
+    );
   });
 
   it('invalid-reference.signature: good signature, identity does not parse', async () => {

@@ -56,6 +56,27 @@ describe('openKbsRepository', () => {
     await expectAllResources(IMAGE_RS_RESOURCES, 'offline-fs-json');
   });
 
+  it('refuses a resource larger than its format in a tarball, naming the entry; other resources read as keys', async () => {
+    const tree = path.join(work, 'large');
+    await fs.cp(nested, tree, { recursive: true });
+    await fs.writeFile(path.join(tree, 'default/sigstore-config/test'), Buffer.alloc(4 * 1024 * 1024 + 1));
+    const tgz = path.join(work, 'large.tar.gz');
+    execFileSync('tar', ['-czf', tgz, '-C', tree, 'default']);
+    await expect(openKbsRepository(tgz)).rejects.toMatchObject({
+      code: 'E_TOO_LARGE',
+      message: `${tgz}:default/sigstore-config/test: is larger than 4 MiB, more than a sigstore config can be`,
+    });
+    await fs.writeFile(path.join(tree, 'default/sigstore-config/test'), 'default-docker: {}\n');
+    await fs.mkdir(path.join(tree, 'default/gpg-key'));
+    await fs.writeFile(path.join(tree, 'default/gpg-key/signer'), Buffer.alloc(8 * 1024 * 1024 + 1));
+    const repo = await openKbsRepository(tree);
+    await expect(repo.get('default/gpg-key/signer')).rejects.toMatchObject({
+      code: 'E_TOO_LARGE',
+      message: `${path.join(tree, 'default/gpg-key/signer')}: is larger than 8 MiB, more than a keyring can be`,
+    });
+    expect(Buffer.from((await repo.get('default/sigstore-config/test')) ?? []).toString()).toBe('default-docker: {}\n');
+  });
+
   it('refuses a missing path and a directory with no resource', async () => {
     await expect(openKbsRepository(path.join(work, 'missing'))).rejects.toMatchObject({ code: 'E_FILE_NOT_FOUND' });
     const empty = path.join(work, 'empty');

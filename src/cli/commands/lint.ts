@@ -4,12 +4,13 @@
  */
 import type { Command } from 'commander';
 import { loadBundle } from '../../bundle/index.js';
-import { promises as fs } from 'node:fs';
-import { FileNotFoundError, InputError } from '../../errors.js';
+import { InputError } from '../../errors.js';
+import { INPUT_LIMITS, readInputFile } from '../../util/read-input.js';
 import { cdhImageConfig, readInitdata } from '../../initdata/parse.js';
 import { initdataImageInputs } from '../../verify/initdata-config.js';
 import type { GuestFiles } from '../../verify/inputs.js';
 import { lintInitdataImage } from '../../verify/lint/initdata.js';
+import { registriesNamedByKbs } from '../../verify/lint/kbs-registries.js';
 import type { LintInputs } from '../../verify/lint/types.js';
 import { renderResources } from '../../kbs/index.js';
 import { openKbsRepository } from '../../kbs/read.js';
@@ -80,6 +81,7 @@ interface LintSources {
   tag: string;
   registryCas?: Array<{ registry: string; pem: string; source: string }>;
   registries?: string[];
+  registrySources?: Map<string, string[]>;
 }
 
 async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
@@ -103,11 +105,21 @@ async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
     return { resources: { get: () => Promise.resolve(undefined) }, label: flags.initdata, repo: '', tag: '' };
   if (!flags.kbs) throw new InputError('E_USAGE', {}, 'give --kbs REPO, -c bundle.yaml or --initdata FILE');
   const repo = await openKbsRepository(flags.kbs);
-  return { resources: { get: (p) => repo.get(p) }, label: flags.kbs, repo: flags.kbsRepository, tag: flags.kbsTag };
+  const resources: ResourceSource = { get: (p) => repo.get(p) };
+  // Without a bundle.yaml, the registries are the ones the KBS names (credential auths, sigstore config docker:).
+  const named = await registriesNamedByKbs(resources, flags.kbsRepository, flags.kbsTag);
+  return {
+    resources,
+    label: flags.kbs,
+    repo: flags.kbsRepository,
+    tag: flags.kbsTag,
+    registries: named.registries,
+    registrySources: named.sources,
+  };
 }
 
 async function runLint(flags: LintFlags, guestRelease: GuestRelease): Promise<LintFinding[]> {
-  const { resources, label, repo, tag, registryCas, registries } = await resourcesFrom(flags);
+  const { resources, label, repo, tag, registryCas, registries, registrySources } = await resourcesFrom(flags);
   const rootfs: RootfsReader | undefined = flags.rootfs ? await openRootfsReader(flags.rootfs) : undefined;
   try {
     const used = flags.initdata
@@ -121,6 +133,7 @@ async function runLint(flags: LintFlags, guestRelease: GuestRelease): Promise<Li
         ...(rootfs ? { rootfs } : {}),
         ...(registryCas ? { registryCas } : {}),
         ...(registries ? { registries } : {}),
+        ...(registrySources ? { registrySources } : {}),
         guestRelease,
       },
       defaultSignatureBackend,
@@ -140,12 +153,7 @@ async function initdataInUse(
   rootfs: RootfsReader | undefined,
   guestRelease: GuestRelease,
 ): Promise<InUse> {
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (e) {
-    throw new FileNotFoundError(file, 'initdata file', { cause: e });
-  }
+  const bytes = await readInputFile(file, { what: 'initdata', maxBytes: INPUT_LIMITS.initdata });
   const image = cdhImageConfig(readInitdata(bytes, { file }).document, { file });
   const inputs = await initdataImageInputs(image, resources, rootfs ?? NO_GUEST_FILES, { file }, guestRelease);
   return { ...inputs, findings: lintInitdataImage(image, file) };

@@ -78,7 +78,7 @@ export async function lintConfiguration(inputs: LintInputs, backend: SignatureBa
           problem: `scope key ${JSON.stringify(key)} ${problem}`,
           fix: scopeFix(key),
         });
-      const portProblem = scopeMissingPortProblem(key, inputs.registries ?? []);
+      const portProblem = scopeMissingPortProblem(key, inputs.registries ?? [], registriesNamedBy(inputs));
       if (portProblem)
         add({
           code: 'L_SCOPE_MISSES_PORT',
@@ -126,4 +126,14 @@ export async function lintConfiguration(inputs: LintInputs, backend: SignatureBa
   }
   for (const ca of inputs.registryCas ?? []) lintRegistryCa(ca, add);
   return findings;
+}
+
+/** Undefined for bundle.yaml's `registries:` (the default wording); else the KBS resources that named them. */
+function registriesNamedBy(inputs: LintInputs): ((withPort: readonly string[]) => string) | undefined {
+  const sources = inputs.registrySources;
+  if (!sources) return undefined;
+  return (withPort) => {
+    const named = [...new Set(withPort.flatMap((r) => sources.get(r) ?? []))];
+    return `${named.join(' and ')} name${named.length === 1 ? 's' : ''} ${withPort.join(', ')}`;
+  };
 }

@@ -49,6 +49,11 @@ export interface LintInputs {
   registryCas?: Array<{ registry: string; pem: string; source: string }>;
   /** The `host[:port]` of every registry the bundle configures (credentials, CA, address). */
   registries?: string[];
+  /**
+   * Where each of `registries` was named when no bundle.yaml gave them (the KBS resources, as `kbs:///`
+   * URIs, see kbs-registries.ts); without it they are bundle.yaml's `registries:`.
+   */
+  registrySources?: Map<string, string[]>;
   now?: Date;
   /** The guest-components release the findings are about (default CURRENT_GUEST_RELEASE). */
   guestRelease?: GuestRelease;
