@@ -143,7 +143,9 @@ describe('a sigstore config that is more than plain data, read by verify --kbs',
   it('a config larger than 4 MiB is bad input, named in one line', async () => {
     const r = await verifyWith(`# ${'x'.repeat(4 * 1024 * 1024)}\n`, 'image-rs');
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`kbs-bundler: ${SOURCE}: is larger than 4 MiB, more than a sigstore config can be`);
+    expect(r.stderr.trim()).toBe(
+      `kbs-bundler: ${path.join(work, 'kbs/default/sigstore-config/test')}: is larger than 4 MiB, more than a sigstore config can be`,
+    );
   });
 
   it('--sigstore-config FILE of 1 GiB is refused without reading it all', async () => {
