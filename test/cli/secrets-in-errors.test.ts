@@ -121,37 +121,20 @@ describe('a secret in a policy-shaped file is never quoted by either side', () =
     }
   });
 
+  const verifyBoth = (...source: string[]) => [
+    'verify',
+    IMAGE,
+    ...source,
+    '--digest',
+    SIGNED_DIGEST,
+    '--mode',
+    'both',
+    '--rootfs',
+    path.join(work, 'rootfs'),
+  ];
   const COMMANDS: Array<[string, (name: string) => string[]]> = [
-    [
-      'verify --policy --mode both',
-      (n) => [
-        'verify',
-        IMAGE,
-        '--policy',
-        files[n]!,
-        '--digest',
-        SIGNED_DIGEST,
-        '--mode',
-        'both',
-        '--rootfs',
-        path.join(work, 'rootfs'),
-      ],
-    ],
-    [
-      'verify --kbs DIR --mode both',
-      (n) => [
-        'verify',
-        IMAGE,
-        '--kbs',
-        kbsDirs[n]!,
-        '--digest',
-        SIGNED_DIGEST,
-        '--mode',
-        'both',
-        '--rootfs',
-        path.join(work, 'rootfs'),
-      ],
-    ],
+    ['verify --policy --mode both', (n) => verifyBoth('--policy', files[n]!)],
+    ['verify --kbs DIR --mode both', (n) => verifyBoth('--kbs', kbsDirs[n]!)],
     ['lint --kbs DIR', (n) => ['lint', '--kbs', kbsDirs[n]!]],
     ['audit --policy', (n) => ['audit', '--store', work, '--policy', files[n]!]],
   ];
