@@ -75,6 +75,10 @@ beforeAll(async () => {
   shapes.set('text after the last packet', Buffer.concat([plain, Buffer.from('hello\n')]));
   shapes.set('a marker packet after the last packet', Buffer.concat([plain, Buffer.from('a803504750', 'hex')]));
   shapes.set(
+    'an invalid marker packet after the last packet',
+    Buffer.concat([plain, Buffer.from('ca0450475051', 'hex')]),
+  );
+  shapes.set(
     'bytes after the deflate stream of an open-ended packet',
     Buffer.concat([zipped, Buffer.from('8f3a', 'hex')]),
   );
