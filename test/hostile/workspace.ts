@@ -19,7 +19,7 @@ export const DIGEST = 'sha256:61e2c29bbf7dcec97c6abbd027fa3a2260689e60a7dcbd28c7
 
 export interface Workspace {
   dir: string;
-  /** The registry password, the signing key's passphrase, and lines of the secret keys' armor. */
+  /** The registry password (first), the signing key's passphrase, and lines of the secret keys' armor. */
   secrets: string[];
   /** Removes everything. */
   cleanup(): Promise<void>;
@@ -53,6 +53,8 @@ export async function makeWorkspace(prefix: string): Promise<Workspace> {
   const secrets = [
     password,
     passphrase,
+    // the password as the auth value of auth.json and the credential resource
+    Buffer.from(`demo:${password}`).toString('base64'),
     ...secretLines(await fs.readFile(path.join(dir, 'signer.sec.asc'), 'utf8')),
     ...secretLines(await fs.readFile(path.join(dir, 'EXAMPLE-ONLY-secret-key.asc'), 'utf8')),
   ];
