@@ -104,7 +104,6 @@ const V = ['verify', IMAGE, '--kbs', 'kbs', '--digest', DIGEST];
 
 const SLOTS: Slot[] = [
   { name: 'build -c', args: (f) => ['build', '-c', f, '-o', 'never-out'] },
-  { name: 'build -c --dry-run --json', args: (f) => ['build', '-c', f, '--dry-run', '--json'] },
   { name: 'lint -c', args: (f) => ['lint', '-c', f] },
   { name: 'lint --kbs', args: (f) => ['lint', '--kbs', f, '--json'] },
   { name: 'lint --initdata', args: (f) => ['lint', '--initdata', f] },
@@ -165,11 +164,6 @@ const SLOTS: Slot[] = [
     except: EMPTY_TARS,
   },
   { name: 'stage --rootfs', args: (f) => ['stage', '-c', 'bundle.yaml', '--rootfs', f], kinds: ROOTFS_KINDS },
-  {
-    name: 'stage --rootfs --dry-run',
-    args: (f) => ['stage', '-c', 'bundle.yaml', '--dry-run', '--rootfs', f],
-    kinds: ROOTFS_KINDS,
-  },
   { name: 'unstage --rootfs', args: (f) => ['unstage', '--rootfs', f, '--json'], kinds: ROOTFS_KINDS },
   {
     name: 'audit --store',
@@ -427,6 +421,136 @@ export function optionCases(): BadCase[] {
       names: ['--no-such-flag'],
     });
     out.push({ name: `${command} ${option} without its value`, args: [...words, ...args, option], names: [option] });
+  }
+  return out;
+}
+
+const alias = (levels: number) => {
+  const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < levels; i++)
+    lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(', ')}]`);
+  return lines.join('\n');
+};
+
+/** bundle.yaml broken in one way each: [what, how the example text becomes it, other names the line may give]. */
+const BUNDLE_VARIANTS: Array<[string, (text: string) => string, string[]?]> = [
+  ['an alias bomb', (t) => `${alias(9)}\n${t}`],
+  ['3000-deep flow nesting', (t) => `${t}\nextra: ${'['.repeat(3000)}${']'.repeat(3000)}\n`],
+  [
+    '3000-deep block nesting',
+    (t) => `${t}\nextra:\n${Array.from({ length: 3000 }, (_x, i) => `${' '.repeat(i + 1)}k:`).join('\n')} 1\n`,
+  ],
+  ['a %YAML 2.0 directive', (t) => `%YAML 2.0\n---\n${t}`],
+  ['an unknown tag', (t) => t.replace('type: reject', 'type: !foo reject')],
+  ['a duplicate key', (t) => `${t}\npolicy:\n  default: [{type: reject}]\n`],
+  ['policy of the wrong type', (t) => t.replace(/^policy:$/m, 'policy: 5\nunused:')],
+  ['registries as a list', (t) => t.replace(/^registries:$/m, 'registries: [a, b]\nunused:')],
+  ['an unknown top-level field', (t) => `${t}\npolcy: {}\n`],
+  ['keyz instead of keys', (t) => t.replace('keys:', 'keyz:')],
+  [
+    'a 5000-character scope',
+    (t) => t.replaceAll('"registry.example.com:5000":', `"registry.example.com:5000/${'n'.repeat(5000)}":`),
+  ],
+  ['a scope with spaces', (t) => t.replace('"registry.example.com:5000":', '"Bad Scope!":')],
+  ['a missing key file', (t) => t.replace('example-public-key.asc', 'bad/nope.asc'), ['bad/nope.asc']],
+  [
+    'a secret key as the key',
+    (t) => t.replace('example-public-key.asc', 'EXAMPLE-ONLY-secret-key.asc'),
+    ['EXAMPLE-ONLY-secret-key.asc'],
+  ],
+  ['a key with a bad CRC', (t) => t.replace('example-public-key.asc', 'bad/bad-crc.asc'), ['bad/bad-crc.asc']],
+  ['a directory as the key', (t) => t.replace('example-public-key.asc', 'bad/dir'), ['bad/dir']],
+  ['/dev/zero as the key', (t) => t.replace('example-public-key.asc', '/dev/zero'), ['/dev/zero']],
+  ['a private key as the caFile', (t) => t.replace('registry-ca.crt', 'bad/private.pem'), ['bad/private.pem']],
+  ['garbage as the caFile', (t) => t.replace('registry-ca.crt', 'bad/random.bin'), ['bad/random.bin']],
+  [
+    'a missing passwordFile',
+    (t) => t.replace('passwordFile: registry-password', 'passwordFile: bad/nope'),
+    ['bad/nope'],
+  ],
+  [
+    'a directory as the passwordFile',
+    (t) => t.replace('passwordFile: registry-password', 'passwordFile: bad/dir'),
+    ['bad/dir'],
+  ],
+  [
+    '/dev/zero as the passwordFile',
+    (t) => t.replace('passwordFile: registry-password', 'passwordFile: /dev/zero'),
+    ['/dev/zero'],
+  ],
+  ['tabs for indentation', (t) => t.replace('\n  default:', '\n\tdefault:')],
+  ['a list document', () => '- policy\n- registries\n'],
+  ['a scalar document', () => 'hello\n'],
+  ['two documents', (t) => `${t}\n---\nkbs: {tag: other}\n`],
+  ['a tag climbing with ..', (t) => t.replace('tag: test', 'tag: ../../x')],
+  ['an address that is no IP', (t) => t.replace('address: 192.0.2.10', 'address: not-an-ip')],
+  ['a NUL byte', (t) => t.replace('kbs:', 'kbs\0:')],
+  [
+    'a string where a boolean goes',
+    (t) => t.replace('- type: signedBy', '- type: signedBy\n        allowExpired: "yes"'),
+  ],
+  ['a relative keyPath', (t) => t.replace('keys:', 'keyPath: relative/key.gpg\n        keys:')],
+  ['an unknown requirement type', (t) => t.replace('type: reject', 'type: rejectAll')],
+];
+
+const BUNDLE_COMMANDS: Array<[string, (f: string) => string[]]> = [
+  ['build', (f) => ['build', '-c', f, '-o', 'never-out']],
+  ['lint', (f) => ['lint', '-c', f, '--json']],
+  ['stage', (f) => ['stage', '-c', f, '--rootfs', 'rootfs']],
+  ['render initdata', (f) => ['render', 'initdata', '-c', f]],
+];
+
+export async function writeBundleVariants(dir: string): Promise<BadCase[]> {
+  const text = await fs.readFile(path.join(dir, 'bundle.yaml'), 'utf8');
+  const armored = await fs.readFile(path.join(dir, 'example-public-key.asc'), 'utf8');
+  await fs.writeFile(
+    path.join(dir, 'bad/bad-crc.asc'),
+    armored.replace(/^=(....)$/m, (_m, crc: string) => `=${crc === 'AAAA' ? 'BBBB' : 'AAAA'}`),
+  );
+  execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', path.join(dir, 'bad/private.pem')]);
+  const out: BadCase[] = [];
+  for (const [i, [what, make, more]] of BUNDLE_VARIANTS.entries()) {
+    const file = `bundle-${i}.yaml`;
+    await fs.writeFile(path.join(dir, file), make(text));
+    for (const [command, args] of BUNDLE_COMMANDS)
+      out.push({ name: `${command} -c: ${what}`, args: args(file), names: [file, ...(more ?? [])] });
+  }
+  return out;
+}
+
+/** policy.json broken in one way each (audit --policy refuses it; verify --policy denies as the guest would). */
+const POLICY_VARIANTS: Array<[string, string]> = [
+  ['a UTF-8 BOM', '\ufeff{"default":[{"type":"insecureAcceptAnything"}]}'],
+  ['3000-deep nesting', `{"default":[{"type":"reject"}],"x":${'['.repeat(3000)}${']'.repeat(3000)}}`],
+  ['default of the wrong type', '{"default":5}'],
+  ['an array', '[{"type":"reject"}]'],
+  ['no default', '{"transports":{}}'],
+  ['an unknown requirement type', '{"default":[{"type":"rejectAll"}]}'],
+  ['keyData that is not base64', '{"default":[{"type":"signedBy","keyType":"GPGKeys","keyData":"not base64!"}]}'],
+  ['truncated', '{"default":[{"type":"reject"}'],
+  ['a trailing comma', '{"default":[{"type":"reject"}],}'],
+  ['a lone surrogate in a scope', '{"default":[{"type":"reject"}],"transports":{"docker":{"a\\udc00b":[]}}}'],
+];
+
+export async function writePolicyVariants(dir: string): Promise<BadCase[]> {
+  const out: BadCase[] = [];
+  for (const [i, [what, text]] of POLICY_VARIANTS.entries()) {
+    const file = `policy-${i}.json`;
+    await fs.writeFile(path.join(dir, file), text);
+    // Go's encoding/json reads a lone surrogate (as U+FFFD): only the guest refuses that policy
+    if (what !== 'a lone surrogate in a scope')
+      out.push({
+        name: `audit --policy: ${what}`,
+        args: ['audit', '--store', 'store', '--keys', 'example-public-key.asc', '--policy', file],
+        names: [file],
+      });
+    out.push({
+      name: `verify --policy: ${what}`,
+      args: ['verify', IMAGE, '--kbs', 'kbs', '--digest', DIGEST, '--mode', 'both', '--policy', file, '--json'],
+      names: [file],
+      code: 1,
+      denial: true,
+    });
   }
   return out;
 }

@@ -5,7 +5,14 @@
  */
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileCases, optionCases, writeBadFiles, type BadCase } from './bad-input-cases.js';
+import {
+  fileCases,
+  optionCases,
+  writeBadFiles,
+  writeBundleVariants,
+  writePolicyVariants,
+  type BadCase,
+} from './bad-input-cases.js';
 import { seeded, themeRng } from './seed.js';
 import {
   inPool,
@@ -23,10 +30,12 @@ const POOL = 3;
 
 let ws: Workspace;
 let baseline: Map<string, string>;
+let contentCases: BadCase[];
 
 beforeAll(async () => {
   ws = await makeWorkspace('kbsb-bad-');
   await writeBadFiles(ws.dir, themeRng('bad-inputs'));
+  contentCases = [...(await writeBundleVariants(ws.dir)), ...(await writePolicyVariants(ws.dir))];
   baseline = await snapshotTree(ws.dir);
 }, 60_000);
 
@@ -97,6 +106,11 @@ describe('bad inputs', () => {
     expect(cases.length).toBeGreaterThan(300);
     const failures = await runCases(cases);
     expect(failures, seeded(`${failures.length} of ${cases.length} cases:\n${failures.join('\n')}`)).toEqual([]);
+  }, 300_000);
+
+  it('bundle.yaml and policy.json broken in each way are refused by every command that reads them', async () => {
+    const failures = await runCases(contentCases);
+    expect(failures, seeded(`${failures.length} of ${contentCases.length} cases:\n${failures.join('\n')}`)).toEqual([]);
   }, 300_000);
 
   it('every command refuses bad option values', async () => {

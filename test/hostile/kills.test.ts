@@ -24,8 +24,14 @@ const DIRECTORY_STAGE_KILLS = 20;
 const IMAGE_STAGE_KILLS = 10;
 const rng = themeRng('kills');
 
-function start(args: string[], cwd?: string): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { cwd, stdio: 'ignore', env: { ...process.env, NO_COLOR: '1' } });
+/** `group`: in a process group of its own, so that a kill can take its tools (mount, umount) with it. */
+function start(args: string[], cwd?: string, group = false): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    stdio: 'ignore',
+    env: { ...process.env, NO_COLOR: '1' },
+    detached: group,
+  });
 }
 
 const exited = (child: ChildProcess) =>
@@ -38,6 +44,16 @@ const exited = (child: ChildProcess) =>
 async function until(child: ChildProcess, cond: () => boolean): Promise<void> {
   while (!cond() && child.exitCode === null && child.signalCode === null)
     await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Whether any process of the group `pgid` is still there. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -222,10 +238,16 @@ describe('stage killed with SIGKILL', () => {
     for (let i = 0; i < IMAGE_STAGE_KILLS; i++) {
       const img = path.join(work, `img-${i}.img`);
       await fs.copyFile(templateImage, img);
-      const child = start(['stage', '-c', cfg, '--rootfs', img]);
-      await sleep(rng.next() * imageStageMs);
-      child.kill('SIGKILL');
+      // the whole process group: a mount or umount it started must not finish the job after the kill
+      const child = start(['stage', '-c', cfg, '--rootfs', img], undefined, true);
+      if (i % 2 === 1) {
+        // while the image is mounted, where a kill leaves the most behind
+        while (child.exitCode === null && findImageUsers(img).every((u) => u.mountPoints.length === 0)) await sleep(2);
+        await sleep(rng.int(60));
+      } else await sleep(rng.next() * imageStageMs);
+      process.kill(-child.pid!, 'SIGKILL');
       await exited(child);
+      while (groupAlive(child.pid!)) await sleep(5);
       const users = findImageUsers(img);
       if (users.length > 0) {
         mountedKills++;
