@@ -213,11 +213,28 @@ const SLOTS: Slot[] = [
   },
 ];
 
-export function fileCases(): BadCase[] {
+/**
+ * Kinds that all end in the same few system errors of opening a path (no file, not a directory, a loop):
+ * each slot gets all the other kinds and PATH_KINDS_PER_SLOT of these, drawn by the run's seed, so that
+ * runs together try every pair while one run stays short.
+ */
+const PATH_KINDS = [
+  'missing',
+  'in a missing directory',
+  'a path through a file',
+  'a dangling symlink',
+  'a symlink loop',
+];
+const PATH_KINDS_PER_SLOT = 1;
+
+export function fileCases(rng: Rng): BadCase[] {
   const out: BadCase[] = [];
   for (const slot of SLOTS) {
+    const pool = [...PATH_KINDS];
+    const drawn = Array.from({ length: PATH_KINDS_PER_SLOT }, () => pool.splice(rng.int(pool.length), 1)[0]!);
     for (const [kind, file] of Object.entries(slot.kinds ?? FILE_KINDS)) {
       if (slot.except?.includes(kind)) continue;
+      if (PATH_KINDS.includes(kind) && !drawn.includes(kind)) continue;
       const denial = slot.denied?.includes(kind) ?? false;
       out.push({
         name: `${slot.name} ${kind}`,

@@ -102,7 +102,7 @@ async function runCases(cases: BadCase[]): Promise<string[]> {
 
 describe('bad inputs', () => {
   it('every input file option refuses every kind of bad file', async () => {
-    const cases = fileCases();
+    const cases = fileCases(themeRng('file-cases'));
     expect(cases.length).toBeGreaterThan(300);
     const failures = await runCases(cases);
     expect(failures, seeded(`${failures.length} of ${cases.length} cases:\n${failures.join('\n')}`)).toEqual([]);

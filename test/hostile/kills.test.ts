@@ -154,7 +154,7 @@ describe('stage killed with SIGKILL', () => {
     await makeStore(
       path.join(work, 'store'),
       key,
-      Array.from({ length: 80 }, (_x, i) => ({ reference: `${REGISTRY}/team/app${i}:v1`, repo: `team/app${i}` })),
+      Array.from({ length: 50 }, (_x, i) => ({ reference: `${REGISTRY}/team/app${i}:v1`, repo: `team/app${i}` })),
     );
     cfg = path.join(work, 'bundle.yaml');
     await fs.writeFile(
