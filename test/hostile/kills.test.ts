@@ -25,11 +25,11 @@ const IMAGE_STAGE_KILLS = 10;
 const rng = themeRng('kills');
 
 /** `group`: in a process group of its own, so that a kill can take its tools (mount, umount) with it. */
-function start(args: string[], cwd?: string, group = false): ChildProcess {
+function start(args: string[], cwd?: string, group = false, env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], {
     cwd,
     stdio: 'ignore',
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
     detached: group,
   });
 }
@@ -235,11 +235,14 @@ describe('stage killed with SIGKILL', () => {
 
   it(`${IMAGE_STAGE_KILLS} kills of a stage into a loop-mounted ext4 image: after the umount, unstage restores the files, stage again completes them`, async () => {
     let mountedKills = 0;
+    // the killed runs' mount points (made before a kill, never removed by the killed run) stay in here
+    const tmp = path.join(work, 'tmp');
+    await fs.mkdir(tmp);
     for (let i = 0; i < IMAGE_STAGE_KILLS; i++) {
       const img = path.join(work, `img-${i}.img`);
       await fs.copyFile(templateImage, img);
       // the whole process group: a mount or umount it started must not finish the job after the kill
-      const child = start(['stage', '-c', cfg, '--rootfs', img], undefined, true);
+      const child = start(['stage', '-c', cfg, '--rootfs', img], undefined, true, { TMPDIR: tmp });
       if (i % 2 === 1) {
         // while the image is mounted, where a kill leaves the most behind
         while (child.exitCode === null && findImageUsers(img).every((u) => u.mountPoints.length === 0)) await sleep(2);
