@@ -62,7 +62,23 @@ function bunzip(data: Uint8Array, limit: number): Uint8Array {
     },
   };
   try {
-    Bunzip.decode(Buffer.from(data.buffer, data.byteOffset, data.byteLength), output, false);
+    // An input stream without `eof`: seek-bzip then reads on to the end-of-stream marker and its CRC
+    // instead of stopping where the bytes end, so that a stream cut after a block is an error, as
+    // libbz2 (gpg) has it. Past the end the bits read as zeros, which no marker is made of.
+    const input = {
+      pos: 0,
+      readByte(): number {
+        return this.pos < data.length ? data[this.pos++]! : (this.pos++, 0);
+      },
+      /** The stream header (`BZh` and the level) is read with this. */
+      read(buffer: Uint8Array, offset: number, length: number): number {
+        const n = Math.max(0, Math.min(length, data.length - this.pos));
+        buffer.set(data.subarray(this.pos, this.pos + n), offset);
+        this.pos += n;
+        return n;
+      },
+    };
+    Bunzip.decode(input, output, false);
   } catch (e) {
     if (e instanceof Overflow) throw new PacketError('decompressed data exceed the size limit');
     throw e;

@@ -46,7 +46,11 @@ export function readSignedMessage(blob: Uint8Array, maxInflated: number = MAX_SI
   let literalCount = 0;
   try {
     for (const p of flat) {
-      if (p.tag === TAG.marker) continue;
+      if (p.tag === TAG.marker) {
+        // gpg skips a marker packet only when it holds exactly "PGP"; any other body is an invalid packet.
+        if (!isMarker(p.body)) layout.push('x');
+        continue;
+      }
       if (ENCRYPTION_TAGS.has(p.tag)) msg.encrypted = true;
       if (p.tag === TAG.onePass) {
         onePassCount++;
@@ -73,6 +77,10 @@ export function readSignedMessage(blob: Uint8Array, maxInflated: number = MAX_SI
   msg.wellFormed =
     literalCount === 1 && ((/^o+ls+$/.test(shape) && onePassCount === msg.signatures.length) || /^s+l$/.test(shape));
   return msg;
+}
+
+function isMarker(body: Uint8Array): boolean {
+  return body.length === 3 && body[0] === 0x50 && body[1] === 0x47 && body[2] === 0x50;
 }
 
 /** The packets of `bytes`, compressed packets replaced by their contents. */

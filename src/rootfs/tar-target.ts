@@ -66,6 +66,9 @@ export async function writeOverlayTar(
   } catch (e) {
     pack.destroy();
     await fs.rm(tmp, { force: true });
+    // The error of the rename names the temporary file; the user named `out`.
+    const err = e as NodeJS.ErrnoException;
+    if (err.path === tmp) err.path = out;
     throw e;
   }
 }

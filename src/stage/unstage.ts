@@ -212,7 +212,9 @@ class UnstagePlanner {
         left.push(dir);
         continue;
       }
-      this.changes.push({ op: 'rmdir', path: t.path, ...(RECORD_PATH.startsWith(`${dir}/`) ? { last: true } : {}) });
+      // the record's directories go after it: compared by real path (a link above it, e.g. /var → /data)
+      const recordReal = recordTarget ? guestString(recordTarget.path) : RECORD_PATH;
+      this.changes.push({ op: 'rmdir', path: t.path, ...(recordReal.startsWith(`${dir}/`) ? { last: true } : {}) });
       this.removed.add(dir);
       this.entries.push({ path: dir, realPath: dir, what: 'directory', action: 'remove' });
     }

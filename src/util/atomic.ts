@@ -46,6 +46,9 @@ export async function writeFileAtomic(
     }
   } catch (e) {
     await fs.rm(tmp, { force: true });
+    // The error of the rename names the temporary file; the user named `file`.
+    const err = e as NodeJS.ErrnoException;
+    if (err.path === tmp) err.path = file;
     throw e;
   }
 }

@@ -52,7 +52,7 @@ export async function readInputFile(file: string, options: ReadInputOptions): Pr
       new InputError(
         'E_TOO_LARGE',
         location,
-        `is larger than ${describeSize(options.maxBytes)}, more than a ${options.what} can be`,
+        `is larger than ${describeSize(options.maxBytes)}, more than ${/^[aeiou]/i.test(options.what) ? 'an' : 'a'} ${options.what} can be`,
       );
     if (stat.isFile() && stat.size > options.maxBytes) throw tooLarge();
     // Read as a stream up to one byte past the limit: FIFOs and character devices have no size.

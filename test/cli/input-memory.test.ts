@@ -92,13 +92,13 @@ describe('inputs far larger than their format', () => {
     [
       'render pod --initdata /dev/zero',
       () => ['render', 'pod', '--image', 'a.io/b:c', '--initdata', '/dev/zero'],
-      'more than a initdata can be',
+      'more than an initdata can be',
     ],
     ['lint --initdata /dev/zero', () => ['lint', '--initdata', '/dev/zero'], 'more than a initdata can be'],
     [
       'render initdata-digest <1 GiB of zeros>',
       () => ['render', 'initdata-digest', zeros],
-      'more than a initdata can be',
+      'more than an initdata can be',
     ],
     [
       'sign --passphrase-file /dev/zero',

@@ -68,12 +68,20 @@ beforeAll(async () => {
   const at = hashPrefixOffset(badPrefix);
   badPrefix[at] = badPrefix[at]! ^ 0xff;
   shapes.set('gpg --compress-algo zip', zipped);
-  shapes.set('gpg --compress-algo bzip2', await sign(['--compress-algo', 'bzip2']));
+  const bzip2 = await sign(['--compress-algo', 'bzip2']);
+  expect(bzip2[0]).toBe(0xa3); // an open-ended compressed packet: its data runs to the end of the file
+  shapes.set('gpg --compress-algo bzip2', bzip2);
+  // without the end-of-stream marker and CRC (10 bytes): every block is there, the stream is not complete
+  shapes.set('BZip2 cut after its last block', bzip2.subarray(0, bzip2.length - 10));
   shapes.set('ZIP inside ZIP', zip(zip(plain)));
   shapes.set('ZIP inside ZIP inside ZIP', zip(zip(zip(plain))));
   shapes.set('random bytes after the last packet', Buffer.concat([plain, Buffer.from('8f3a9c01de77', 'hex')]));
   shapes.set('text after the last packet', Buffer.concat([plain, Buffer.from('hello\n')]));
   shapes.set('a marker packet after the last packet', Buffer.concat([plain, Buffer.from('a803504750', 'hex')]));
+  shapes.set(
+    'an invalid marker packet after the last packet',
+    Buffer.concat([plain, Buffer.from('ca0450475051', 'hex')]),
+  );
   shapes.set(
     'bytes after the deflate stream of an open-ended packet',
     Buffer.concat([zipped, Buffer.from('8f3a', 'hex')]),

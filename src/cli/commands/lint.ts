@@ -5,7 +5,6 @@
 import type { Command } from 'commander';
 import { loadBundle } from '../../bundle/index.js';
 import { InputError } from '../../errors.js';
-import { INPUT_LIMITS, readInputFile } from '../../util/read-input.js';
 import { cdhImageConfig, readInitdata } from '../../initdata/parse.js';
 import { initdataImageInputs } from '../../verify/initdata-config.js';
 import type { GuestFiles } from '../../verify/inputs.js';
@@ -14,7 +13,7 @@ import { registriesNamedByKbs } from '../../verify/lint/kbs-registries.js';
 import type { LintInputs } from '../../verify/lint/types.js';
 import { renderResources } from '../../kbs/index.js';
 import { openKbsRepository } from '../../kbs/read.js';
-import { resourcePath } from '../../resource-id/resource-id.js';
+import { assertSegment, resourcePath } from '../../resource-id/resource-id.js';
 import { openRootfsReader, type RootfsReader } from '../../rootfs/reader.js';
 import {
   defaultSignatureBackend,
@@ -22,6 +21,7 @@ import {
   type LintFinding,
   type ResourceSource,
 } from '../../verify/index.js';
+import { INPUT_LIMITS, readInputFile } from '../../util/read-input.js';
 import { printJson, printLine, style } from '../output.js';
 import {
   CURRENT_GUEST_RELEASE,
@@ -104,6 +104,9 @@ async function resourcesFrom(flags: LintFlags): Promise<LintSources> {
   if (!flags.kbs && flags.initdata)
     return { resources: { get: () => Promise.resolve(undefined) }, label: flags.initdata, repo: '', tag: '' };
   if (!flags.kbs) throw new InputError('E_USAGE', {}, 'give --kbs REPO, -c bundle.yaml or --initdata FILE');
+  // resource names: `..` or an empty one would name another path of the repository
+  assertSegment(flags.kbsRepository, { field: '--kbs-repository' });
+  assertSegment(flags.kbsTag, { field: '--kbs-tag' });
   const repo = await openKbsRepository(flags.kbs);
   const resources: ResourceSource = { get: (p) => repo.get(p) };
   // Without a bundle.yaml, the registries are the ones the KBS names (credential auths, sigstore config docker:).
@@ -153,7 +156,7 @@ async function initdataInUse(
   rootfs: RootfsReader | undefined,
   guestRelease: GuestRelease,
 ): Promise<InUse> {
-  const bytes = await readInputFile(file, { what: 'initdata', maxBytes: INPUT_LIMITS.initdata });
+  const bytes = await readInputFile(file, { what: 'initdata', maxBytes: INPUT_LIMITS.initdata, field: '--initdata' });
   const image = cdhImageConfig(readInitdata(bytes, { file }).document, { file });
   const inputs = await initdataImageInputs(image, resources, rootfs ?? NO_GUEST_FILES, { file }, guestRelease);
   return { ...inputs, findings: lintInitdataImage(image, file) };

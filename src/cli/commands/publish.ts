@@ -4,12 +4,12 @@
  * 1 the KBS refused one (nothing after it is sent), 2 bad input or no KBS to talk to.
  */
 import type { Command } from 'commander';
-import { promises as fs } from 'node:fs';
 import { loadBundle } from '../../bundle/index.js';
-import { FileNotFoundError, InputError } from '../../errors.js';
+import { InputError } from '../../errors.js';
 import { kbsUrl as validKbsUrl } from '../../render/validate.js';
 import { adminKey, signAdminToken, tokenFromFile } from '../../trustee/admin-token.js';
 import { publishBundle, type PublishResult } from '../../trustee/publish.js';
+import { INPUT_LIMITS, readInputFile } from '../../util/read-input.js';
 import { printJson, printLine, style } from '../output.js';
 
 interface PublishFlags {
@@ -23,12 +23,10 @@ interface PublishFlags {
   json?: boolean;
 }
 
-async function readText(file: string, what: string): Promise<string> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (e) {
-    throw new FileNotFoundError(file, what, { cause: e });
-  }
+/** A small text input, read through the capped reader: /dev/zero or a huge file is refused at once. */
+async function readText(file: string, what: string, field: string): Promise<string> {
+  const maxBytes = field === '--cert-file' ? INPUT_LIMITS.certificate : INPUT_LIMITS.passphrase;
+  return (await readInputFile(file, { what, maxBytes, field })).toString('utf8');
 }
 
 /** The bearer token, from the token file or signed with the admin key; read before anything is sent. */
@@ -43,10 +41,13 @@ async function adminToken(flags: PublishFlags): Promise<string> {
   if (flags.adminTokenFile !== undefined) {
     if (flags.adminRole !== undefined)
       throw new InputError('E_USAGE', { field: '--admin-role' }, 'goes with --admin-key (a token file has its role)');
-    return tokenFromFile(await readText(flags.adminTokenFile, 'admin token file'), flags.adminTokenFile);
+    return tokenFromFile(
+      await readText(flags.adminTokenFile, 'admin token', '--admin-token-file'),
+      flags.adminTokenFile,
+    );
   }
   const file = flags.adminKey!;
-  return signAdminToken(adminKey(await readText(file, 'admin key'), file), {
+  return signAdminToken(adminKey(await readText(file, 'admin key', '--admin-key'), file), {
     ...(flags.adminRole !== undefined ? { role: flags.adminRole } : {}),
   });
 }
@@ -69,7 +70,7 @@ export function register(program: Command): void {
       const kbsUrl = validKbsUrl(flags.kbsUrl, { field: '--kbs-url' });
       let caPem: string | undefined;
       if (flags.certFile !== undefined) {
-        caPem = await readText(flags.certFile, 'KBS certificate');
+        caPem = await readText(flags.certFile, 'KBS certificate', '--cert-file');
         if (!caPem.includes('-----BEGIN CERTIFICATE-----'))
           throw new InputError('E_PEM', { file: flags.certFile }, 'is not a PEM certificate');
       }

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
+import { parsePlatform } from '../../registry/index.js';
 import { SIDE_LABEL, type SideDecision, type VerifierMode, type VerifyReport } from '../../verify/types.js';
 import { verifyImageFiles } from '../../verify/verify-files.js';
 import { CURRENT_HOST_RELEASE, formatHostRelease, parseHostRelease } from '../../releases/containers-image.js';
@@ -99,6 +100,14 @@ async function runVerify(image: string, flags: VerifyFlags): Promise<VerifyRepor
     throw new InputError('E_USAGE', {}, 'give exactly one of --manifest FILE, --digest sha256:… or --fetch');
   if (!flags.kbs && !flags.policy && !flags.initdata)
     throw new InputError('E_USAGE', {}, 'give --kbs REPO, --initdata FILE or --policy FILE');
+  // Checked before any network access (an image's index is only read once fetched).
+  if (flags.fetch && flags.platform !== undefined) {
+    try {
+      parsePlatform(flags.platform);
+    } catch (e) {
+      throw new InputError('E_USAGE', { field: '--platform' }, (e as Error).message, { cause: e });
+    }
+  }
   if (flags.initdata && (flags.policy || flags.sigstoreConfig))
     throw new InputError(
       'E_USAGE',
