@@ -33,8 +33,8 @@ const RUNS = runsOr(3);
 const CLI_TARGET_SECONDS = 0.5;
 const LIBRARY_TARGET_RATIO = 3;
 const LIB_RUNS = Number(process.env.KBSB_BENCH_LIB_RUNS ?? 9);
-/** V8 optimizes the YAML reader and the rest of a build only after a few calls. */
-const WARM_RUNS = 5;
+/** V8 optimizes js-yaml's parser, then re-optimizes it once (a burst of deopts), over the first dozen calls. */
+const WARM_RUNS = 15;
 
 /** Every file under `dir` (relative path → bytes). */
 function treeBytes(dir) {
