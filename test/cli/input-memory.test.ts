@@ -94,7 +94,7 @@ describe('inputs far larger than their format', () => {
       () => ['render', 'pod', '--image', 'a.io/b:c', '--initdata', '/dev/zero'],
       'more than an initdata can be',
     ],
-    ['lint --initdata /dev/zero', () => ['lint', '--initdata', '/dev/zero'], 'more than a initdata can be'],
+    ['lint --initdata /dev/zero', () => ['lint', '--initdata', '/dev/zero'], 'more than an initdata can be'],
     [
       'render initdata-digest <1 GiB of zeros>',
       () => ['render', 'initdata-digest', zeros],
