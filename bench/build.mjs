@@ -32,9 +32,12 @@ import {
 const RUNS = runsOr(3);
 const CLI_TARGET_SECONDS = 0.5;
 const LIBRARY_TARGET_RATIO = 3;
-const LIB_RUNS = Number(process.env.KBSB_BENCH_LIB_RUNS ?? 9);
-/** V8 optimizes js-yaml's parser, then re-optimizes it once (a burst of deopts), over the first dozen calls. */
-const WARM_RUNS = 15;
+const LIB_RUNS = Number(process.env.KBSB_BENCH_LIB_RUNS ?? 15);
+/**
+ * V8 optimizes js-yaml's parser, then re-optimizes it (bursts of deopts) over the first calls; a
+ * process that builds repeatedly runs past them.
+ */
+const WARM_RUNS = 30;
 
 /** Every file under `dir` (relative path → bytes). */
 function treeBytes(dir) {
@@ -56,14 +59,20 @@ function assertSameTree(a, b) {
     throw new Error(`${a} and ${b} differ`);
 }
 
-/** buildRepository in this process: { seconds (median), cpuSeconds (median of user+system), runs }. */
-async function libraryBuild(bundle, out) {
+/**
+ * buildRepository in this process, each run into a fresh directory removed after it (outside the
+ * time): { seconds (median), cpuSeconds (median of user+system), min, out (the last run's tree) }.
+ */
+async function libraryBuild(bundle, base) {
   const wall = [];
   const cpu = [];
+  let out;
   for (let run = 0; run < LIB_RUNS + WARM_RUNS; run++) {
+    if (out) rmSync(path.dirname(out), { recursive: true, force: true });
+    out = path.join(`${base}-${run}`, 'kbs');
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    await buildRepository({ bundle, outDir: `${out}-${run}` });
+    await buildRepository({ bundle, outDir: out });
     const seconds = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
     if (run >= WARM_RUNS) {
@@ -71,7 +80,7 @@ async function libraryBuild(bundle, out) {
       cpu.push((c.user + c.system) / 1e6);
     }
   }
-  return { seconds: median(wall), cpuSeconds: median(cpu), min: Math.min(...wall) };
+  return { seconds: median(wall), cpuSeconds: median(cpu), min: Math.min(...wall), out };
 }
 const sizes = SIZES;
 const { blobs, publicKeyFile } = await dataset(Math.max(...sizes));
@@ -99,7 +108,7 @@ for (const n of sizes) {
     t.push(cli(['build', '-c', bundle, '--tar', tarOut]));
   }
   const lib = await libraryBuild(bundle, libOut);
-  assertSameTree(`${out}-0`, `${libOut}-0`);
+  assertSameTree(`${out}-0`, lib.out);
   // The reference again, right after the library runs (the machine may have changed meanwhile).
   for (let run = 0; run < RUNS; run++) tarRef.push(timed('tar', ['-cf', ref, '-C', `${out}-0`, '.']).seconds);
   const policyBytes = statSync(path.join(`${out}-0`, 'default', 'security-policy', 'test')).size;
@@ -126,7 +135,7 @@ console.log(
   `build -c bundle.yaml -o DIR and --tar FILE, median of ${RUNS}; references: tar -cf of the written tree (median of ${2 * RUNS}) and node -e 0 (median of ${RUNS}), alternated with the builds`,
 );
 console.log(
-  `library: buildRepository({ bundle, outDir }) from dist/index.js in this (warm) process, each run into a fresh directory, median of ${LIB_RUNS} after ${WARM_RUNS} unmeasured runs, output equal to the CLI's`,
+  `library: buildRepository({ bundle, outDir }) from dist/index.js in this (warm) process, each run into a fresh directory (removed after it), median of ${LIB_RUNS} after ${WARM_RUNS} unmeasured runs, output equal to the CLI's`,
 );
 const ratio = (a, c) => `${(a / c).toFixed(2)}x`;
 for (const r of rows) {

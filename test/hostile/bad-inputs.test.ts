@@ -101,6 +101,11 @@ async function runCases(cases: BadCase[]): Promise<string[]> {
 }
 
 describe('bad inputs', () => {
+  it('the run holds at least 400 bad inputs', () => {
+    const total = fileCases(themeRng('file-cases')).length + contentCases.length + optionCases().length;
+    expect(total).toBeGreaterThanOrEqual(400);
+  });
+
   it('every input file option refuses every kind of bad file', async () => {
     const cases = fileCases(themeRng('file-cases'));
     expect(cases.length).toBeGreaterThan(300);
