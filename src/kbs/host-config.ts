@@ -11,7 +11,7 @@
 import { stringify } from 'yaml';
 import type { Bundle } from '../bundle/types.js';
 import { DEFAULT_SIGSTORE_BASE, type RegistryEntry } from '../lookaside/schema.js';
-import { jsonBytes } from './render.js';
+import { policyJsonBytes } from './policy-json.js';
 
 export interface HostFile {
   path: string;
@@ -24,7 +24,7 @@ export function hostConfigFiles(bundle: Bundle, credential?: Uint8Array): HostFi
   const both = (entry: RegistryEntry): RegistryEntry =>
     entry.sigstore === undefined ? entry : { lookaside: entry.sigstore, sigstore: entry.sigstore };
   const yaml = (v: unknown) => Buffer.from(stringify(v, { lineWidth: 0 }), 'utf8');
-  const files: HostFile[] = [{ path: 'policy.json', bytes: jsonBytes(bundle.hostPolicy), mode: 0o644 }];
+  const files: HostFile[] = [{ path: 'policy.json', bytes: policyJsonBytes(bundle.hostPolicy), mode: 0o644 }];
   const def = bundle.sigstoreConfig['default-docker'];
   if (def) files.push({ path: 'registries.d/default.yaml', bytes: yaml({ 'default-docker': both(def) }), mode: 0o644 });
   const scopes = Object.entries(bundle.sigstoreConfig.docker ?? {});

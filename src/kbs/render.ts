@@ -5,6 +5,7 @@
  */
 import { stringify } from 'yaml';
 import { passwordSecret } from '../bundle/registries.js';
+import { policyJsonBytes } from './policy-json.js';
 import type { Bundle } from '../bundle/types.js';
 import type { AuthsFile } from '../registry/auths-schema.js';
 import { resourcePath, type ResourceId } from '../resource-id/resource-id.js';
@@ -24,7 +25,7 @@ export async function renderResources(
 ): Promise<KbsResource[]> {
   const own = (type: string): ResourceId => ({ repository: bundle.repository, type, tag: bundle.tag });
   const out: KbsResource[] = [
-    { id: own('security-policy'), bytes: jsonBytes(bundle.policy), mode: PUBLIC_MODE },
+    { id: own('security-policy'), bytes: policyJsonBytes(bundle.policy), mode: PUBLIC_MODE },
     { id: own('sigstore-config'), bytes: Buffer.from(sigstoreYaml(bundle), 'utf8'), mode: PUBLIC_MODE },
   ];
   const auths = await credential(bundle, options.env ?? process.env);
