@@ -61,11 +61,14 @@ function assertSameTree(a, b) {
 
 /**
  * buildRepository in this process, each run into a fresh directory removed after it (outside the
- * time): { seconds (median), cpuSeconds (median of user+system), min, out (the last run's tree) }.
+ * time), each measured run followed by `tar -cf` of the tree it wrote, so that both see the machine
+ * alike: { seconds (median), cpuSeconds (median of user+system), min, tar (median), out (the last
+ * run's tree) }.
  */
-async function libraryBuild(bundle, base) {
+async function libraryBuild(bundle, base, ref) {
   const wall = [];
   const cpu = [];
+  const tar = [];
   let out;
   for (let run = 0; run < LIB_RUNS + WARM_RUNS; run++) {
     if (out) rmSync(path.dirname(out), { recursive: true, force: true });
@@ -78,9 +81,10 @@ async function libraryBuild(bundle, base) {
     if (run >= WARM_RUNS) {
       wall.push(seconds);
       cpu.push((c.user + c.system) / 1e6);
+      tar.push(timed('tar', ['-cf', ref, '-C', out, '.']).seconds);
     }
   }
-  return { seconds: median(wall), cpuSeconds: median(cpu), min: Math.min(...wall), out };
+  return { seconds: median(wall), cpuSeconds: median(cpu), min: Math.min(...wall), tar: median(tar), out };
 }
 const sizes = SIZES;
 const { blobs, publicKeyFile } = await dataset(Math.max(...sizes));
@@ -107,7 +111,7 @@ for (const n of sizes) {
     tarRef.push(r.seconds);
     t.push(cli(['build', '-c', bundle, '--tar', tarOut]));
   }
-  const lib = await libraryBuild(bundle, libOut);
+  const lib = await libraryBuild(bundle, libOut, ref);
   assertSameTree(`${out}-0`, lib.out);
   // The reference again, right after the library runs (the machine may have changed meanwhile).
   for (let run = 0; run < RUNS; run++) tarRef.push(timed('tar', ['-cf', ref, '-C', `${out}-0`, '.']).seconds);
@@ -135,7 +139,7 @@ console.log(
   `build -c bundle.yaml -o DIR and --tar FILE, median of ${RUNS}; references: tar -cf of the written tree (median of ${2 * RUNS}) and node -e 0 (median of ${RUNS}), alternated with the builds`,
 );
 console.log(
-  `library: buildRepository({ bundle, outDir }) from dist/index.js in this (warm) process, each run into a fresh directory (removed after it), median of ${LIB_RUNS} after ${WARM_RUNS} unmeasured runs, output equal to the CLI's`,
+  `library: buildRepository({ bundle, outDir }) from dist/index.js in this (warm) process, each run into a fresh directory (removed after it) and followed by tar -cf of its tree, median of ${LIB_RUNS} after ${WARM_RUNS} unmeasured runs, output equal to the CLI's`,
 );
 const ratio = (a, c) => `${(a / c).toFixed(2)}x`;
 for (const r of rows) {
@@ -144,7 +148,7 @@ for (const r of rows) {
       `peak RSS ${fmtMiB(r.buildRss)};  build --tar ${fmtS(r.buildTar)} peak RSS ${fmtMiB(r.buildTarRss)} (${(r.tarBytes / 1024).toFixed(0)} KiB tarball)`,
   );
   console.log(
-    `${' '.repeat(8)}library buildRepository ${fmtS(r.lib.seconds).padStart(8)} (min ${fmtS(r.lib.min)}, CPU ${fmtS(r.lib.cpuSeconds)})  in-process ratio ${ratio(r.lib.seconds, r.tar)}`,
+    `${' '.repeat(8)}library buildRepository ${fmtS(r.lib.seconds).padStart(8)} (min ${fmtS(r.lib.min)}, CPU ${fmtS(r.lib.cpuSeconds)})  tar -cf after each ${fmtS(r.lib.tar)}  ratio ${ratio(r.lib.seconds, r.lib.tar)}`,
   );
 }
 const growth = (key) =>
@@ -159,7 +163,7 @@ console.log(
   `target: build CLI ≤ ${CLI_TARGET_SECONDS} s wall at N=${last.n}: ${verdict(last.build <= CLI_TARGET_SECONDS)} (${fmtS(last.build)}; node -e 0 alone ${fmtS(last.node0)})`,
 );
 console.log(
-  `target: library call ≤ ${LIBRARY_TARGET_RATIO}x tar -cf at N=${last.n}: ${verdict(last.lib.seconds / last.tar <= LIBRARY_TARGET_RATIO)} (${ratio(last.lib.seconds, last.tar)})`,
+  `target: library call ≤ ${LIBRARY_TARGET_RATIO}x tar -cf at N=${last.n}: ${verdict(last.lib.seconds / last.lib.tar <= LIBRARY_TARGET_RATIO)} (${ratio(last.lib.seconds, last.lib.tar)})`,
 );
 const peak = Math.max(last.buildRss, last.buildTarRss);
 console.log(`peak RSS at N=${last.n}: ${fmtMiB(peak)}`);
