@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyExample, treeSnapshot } from '../build/tree.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { makeBareExt4, makeGuestTree, run, tempDir } from '../rootfs/images.js';
-import { makeCaCert, makeKey, makeStore, REGISTRY } from '../stage/fixtures.js';
+import { writeStageInput } from '../stage/fixtures.js';
 import { snapshot } from '../stage/snapshot.js';
 import { seeded, themeRng } from './seed.js';
 
@@ -56,28 +56,7 @@ describe('two stages at once', () => {
 
   beforeAll(async () => {
     work = await tempDir('kbs-hostile-conc-');
-    const key = await makeKey('signer');
-    await fs.mkdir(path.join(work, 'keys'));
-    await fs.writeFile(path.join(work, 'keys/signer.gpg'), key.publicBytes);
-    await fs.writeFile(path.join(work, 'ca.crt'), await makeCaCert(path.join(work, 'certs'), 'Concurrency CA'));
-    await makeStore(
-      path.join(work, 'store'),
-      key,
-      Array.from({ length: 40 }, (_x, i) => ({ reference: `${REGISTRY}/team/app${i}:v1`, repo: `team/app${i}` })),
-    );
-    cfg = path.join(work, 'bundle.yaml');
-    await fs.writeFile(
-      cfg,
-      [
-        'policy:',
-        '  default: [{type: reject}]',
-        '  scopes:',
-        `    "${REGISTRY}": [{type: signedBy, keys: [keys/signer.gpg], keyPath: /etc/containers/keys/signer.gpg}]`,
-        'signatures: [store]',
-        `registries: {"${REGISTRY}": {caFile: ca.crt, address: 192.0.2.10}}`,
-        '',
-      ].join('\n'),
-    );
+    cfg = await writeStageInput(work, 40, 'Concurrency CA');
     template = path.join(work, 'template');
     await makeGuestTree(template);
     original = await snapshot(template);

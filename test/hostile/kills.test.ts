@@ -15,7 +15,7 @@ import { copyExample, treeSnapshot } from '../build/tree.js';
 import { CLI } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
 import { e2fsckClean, makeBareExt4, makeGuestTree, run, tempDir } from '../rootfs/images.js';
-import { makeCaCert, makeKey, makeStore, REGISTRY } from '../stage/fixtures.js';
+import { writeStageInput } from '../stage/fixtures.js';
 import { snapshot } from '../stage/snapshot.js';
 import { seeded, themeRng } from './seed.js';
 
@@ -147,34 +147,7 @@ describe('stage killed with SIGKILL', () => {
 
   beforeAll(async () => {
     work = await tempDir('kbs-hostile-kills-');
-    const key = await makeKey('signer');
-    await fs.mkdir(path.join(work, 'keys'));
-    await fs.writeFile(path.join(work, 'keys/signer.gpg'), key.publicBytes);
-    await fs.writeFile(path.join(work, 'ca.crt'), await makeCaCert(path.join(work, 'certs'), 'Kill Test CA'));
-    await makeStore(
-      path.join(work, 'store'),
-      key,
-      Array.from({ length: 50 }, (_x, i) => ({ reference: `${REGISTRY}/team/app${i}:v1`, repo: `team/app${i}` })),
-    );
-    cfg = path.join(work, 'bundle.yaml');
-    await fs.writeFile(
-      cfg,
-      [
-        'policy:',
-        '  default: [{type: reject}]',
-        '  scopes:',
-        `    "${REGISTRY}":`,
-        '      - type: signedBy',
-        '        keys: [keys/signer.gpg]',
-        '        keyPath: /etc/containers/keys/signer.gpg',
-        'signatures: [store]',
-        'registries:',
-        `  "${REGISTRY}":`,
-        '    caFile: ca.crt',
-        '    address: 192.0.2.10',
-        '',
-      ].join('\n'),
-    );
+    cfg = await writeStageInput(work, 50, 'Kill Test CA');
     template = path.join(work, 'template');
     await makeGuestTree(template);
     original = await snapshot(template);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
 import { makeGuestTree, run, tempDir } from '../rootfs/images.js';
-import { makeCaCert, makeKey, makeStore, REGISTRY } from './fixtures.js';
+import { writeStageInput } from './fixtures.js';
 import { snapshot } from './snapshot.js';
 
 const IMAGES = 300;
@@ -24,34 +24,7 @@ let single: Record<string, string>;
 
 beforeAll(async () => {
   work = await tempDir('kbs-stage-crash-');
-  const key = await makeKey('signer');
-  await fs.mkdir(path.join(work, 'keys'));
-  await fs.writeFile(path.join(work, 'keys/signer.gpg'), key.publicBytes);
-  await fs.writeFile(path.join(work, 'ca.crt'), await makeCaCert(path.join(work, 'certs'), 'Test Registry CA'));
-  await makeStore(
-    path.join(work, 'store'),
-    key,
-    Array.from({ length: IMAGES }, (_x, i) => ({ reference: `${REGISTRY}/team/app${i}:v1`, repo: `team/app${i}` })),
-  );
-  cfg = path.join(work, 'bundle.yaml');
-  await fs.writeFile(
-    cfg,
-    [
-      'policy:',
-      '  default: [{type: reject}]',
-      '  scopes:',
-      `    "${REGISTRY}":`,
-      '      - type: signedBy',
-      '        keys: [keys/signer.gpg]',
-      '        keyPath: /etc/containers/keys/signer.gpg',
-      'signatures: [store]',
-      'registries:',
-      `  "${REGISTRY}":`,
-      '    caFile: ca.crt',
-      '    address: 192.0.2.10',
-      '',
-    ].join('\n'),
-  );
+  cfg = await writeStageInput(work, IMAGES, 'Test Registry CA');
   template = path.join(work, 'template');
   await makeGuestTree(template);
   original = await snapshot(template);

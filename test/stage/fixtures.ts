@@ -117,3 +117,40 @@ export async function makeCaCert(dir: string, cn: string, san?: string): Promise
   ]);
   return fs.readFile(crt, 'utf8');
 }
+
+/**
+ * A stage input in `work`: a new signer's public key in keys/, a CA certificate (`caName`), a store
+ * of `images` signed images (team/app<i>:v1 of REGISTRY) and bundle.yaml trusting the key for REGISTRY
+ * at a guest keyPath, with the CA and a hosts address. Returns the bundle.yaml path.
+ */
+export async function writeStageInput(work: string, images: number, caName: string): Promise<string> {
+  const key = await makeKey('signer');
+  await fs.mkdir(path.join(work, 'keys'));
+  await fs.writeFile(path.join(work, 'keys/signer.gpg'), key.publicBytes);
+  await fs.writeFile(path.join(work, 'ca.crt'), await makeCaCert(path.join(work, 'certs'), caName));
+  await makeStore(
+    path.join(work, 'store'),
+    key,
+    Array.from({ length: images }, (_x, i) => ({ reference: `${REGISTRY}/team/app${i}:v1`, repo: `team/app${i}` })),
+  );
+  const cfg = path.join(work, 'bundle.yaml');
+  await fs.writeFile(
+    cfg,
+    [
+      'policy:',
+      '  default: [{type: reject}]',
+      '  scopes:',
+      `    "${REGISTRY}":`,
+      '      - type: signedBy',
+      '        keys: [keys/signer.gpg]',
+      '        keyPath: /etc/containers/keys/signer.gpg',
+      'signatures: [store]',
+      'registries:',
+      `  "${REGISTRY}":`,
+      '    caFile: ca.crt',
+      '    address: 192.0.2.10',
+      '',
+    ].join('\n'),
+  );
+  return cfg;
+}
