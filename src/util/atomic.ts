@@ -94,11 +94,20 @@ export async function replaceDirAtomic(
   if (managedTree(target) === treeName) {
     fsSync.rmSync(staging, { recursive: true, force: true }); // the same tree is in place
   } else {
-    // A tree of that name nothing links to may be half removed by a killed run: never trust it.
-    fsSync.rmSync(tree, { recursive: true, force: true });
-    fsSync.renameSync(staging, tree);
+    // The link first: while a running build has one, other runs leave the trees beside target alone.
     const link = sideName(target, 'link');
     fsSync.symlinkSync(treeName, link);
+    // A tree of that name nothing links to may be half removed by a killed run: never trust it. One
+    // a running build links to is that build's, complete, and the same as ours.
+    if (!liveRuns(target).some((e) => e.kind === 'link' && readLink(path.join(dir, e.name)) === treeName))
+      fsSync.rmSync(tree, { recursive: true, force: true });
+    try {
+      fsSync.renameSync(staging, tree);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      fsSync.rmSync(staging, { recursive: true, force: true }); // a running build has just put it there
+    }
     const st = fsSync.lstatSync(target, { throwIfNoEntry: false });
     if (st?.isDirectory()) fsSync.renameSync(target, sideName(target, 'old'));
     fsSync.renameSync(link, target);
@@ -150,6 +159,21 @@ function sideEntries(target: string): SideEntry[] {
   return out;
 }
 
+/** What other running processes have beside `target` now (their staging trees and links). */
+function liveRuns(target: string): SideEntry[] {
+  return sideEntries(target).filter(
+    (e) => e.pid !== undefined && e.pid !== process.pid && (e.kind === 'new' || e.kind === 'link') && isRunning(e.pid),
+  );
+}
+
+function readLink(file: string): string | undefined {
+  try {
+    return fsSync.readlinkSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The name of the tree `target` links to, when it is one replaceDirAtomic made. */
 export function managedTree(target: string): string | undefined {
   let link: string;
@@ -178,8 +202,11 @@ function recoverInterruptedSwap(target: string): void {
 function removeLeftovers(target: string): void {
   const dir = path.dirname(path.resolve(target));
   const current = managedTree(target);
+  // A tree another running build is putting in place is not litter: that build cleans up after it.
+  const busy = liveRuns(target).length > 0;
   for (const e of sideEntries(target)) {
-    if (e.name === current || (e.kind !== 'tree' && e.pid !== process.pid && isRunning(e.pid))) continue;
+    if (e.name === current || (e.kind === 'tree' && busy)) continue;
+    if (e.kind !== 'tree' && e.pid !== process.pid && isRunning(e.pid)) continue;
     fsSync.rmSync(path.join(dir, e.name), { recursive: true, force: true });
   }
 }

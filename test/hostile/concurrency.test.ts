@@ -10,7 +10,7 @@ import { copyExample, treeSnapshot } from '../build/tree.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { makeBareExt4, makeGuestTree, run, tempDir } from '../rootfs/images.js';
 import { writeStageInput } from '../stage/fixtures.js';
-import { snapshot } from '../stage/snapshot.js';
+import { snapshot, snapshotImage } from '../stage/snapshot.js';
 import { seeded, themeRng } from './seed.js';
 
 const ROUNDS = 6;
@@ -43,17 +43,6 @@ describe('two stages at once', () => {
   let image: string;
   let imageSingle: Record<string, string>;
 
-  async function imageTree(img: string): Promise<Record<string, string>> {
-    const dir = await tempDir('kbs-conc-view-');
-    await run('mount', ['-t', 'ext4', '-o', 'loop,ro,noload', img, dir]);
-    try {
-      return await snapshot(dir);
-    } finally {
-      await run('umount', [dir]);
-      await fs.rmdir(dir);
-    }
-  }
-
   beforeAll(async () => {
     work = await tempDir('kbs-hostile-conc-');
     cfg = await writeStageInput(work, 40, 'Concurrency CA');
@@ -69,7 +58,7 @@ describe('two stages at once', () => {
     await fs.copyFile(image, path.join(work, 'single.img'));
     const ri = await runCli(['stage', '-c', cfg, '--rootfs', path.join(work, 'single.img')]);
     expect(ri.code, ri.stderr).toBe(0);
-    imageSingle = await imageTree(path.join(work, 'single.img'));
+    imageSingle = await snapshotImage(path.join(work, 'single.img'));
   }, 120_000);
 
   afterAll(async () => {
@@ -113,7 +102,7 @@ describe('two stages at once', () => {
         expectWonOrLocked(r, `round ${i}, run ${k}`, new RegExp(`${LOCKED}|is in use by /dev/loop`)),
       );
       expect(won, seeded(`round ${i}`)).toContain(true);
-      expect(await imageTree(img), seeded(`round ${i}`)).toEqual(imageSingle);
+      expect(await snapshotImage(img), seeded(`round ${i}`)).toEqual(imageSingle);
     }
   }, 120_000);
 });

@@ -16,7 +16,7 @@ import { CLI } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
 import { e2fsckClean, makeBareExt4, makeGuestTree, run, tempDir } from '../rootfs/images.js';
 import { writeStageInput } from '../stage/fixtures.js';
-import { snapshot } from '../stage/snapshot.js';
+import { snapshot, snapshotImage } from '../stage/snapshot.js';
 import { seeded, themeRng } from './seed.js';
 
 const BUILD_KILLS = 30;
@@ -133,18 +133,6 @@ describe('stage killed with SIGKILL', () => {
   let stageMs = 1000;
   let imageStageMs = 1500;
 
-  /** The tree inside an ext4 image, read through a read-only loop mount. */
-  async function imageTree(img: string): Promise<Record<string, string>> {
-    const dir = await tempDir('kbs-kill-view-');
-    await run('mount', ['-t', 'ext4', '-o', 'loop,ro,noload', img, dir]);
-    try {
-      return await snapshot(dir);
-    } finally {
-      await run('umount', [dir]);
-      await fs.rmdir(dir);
-    }
-  }
-
   beforeAll(async () => {
     work = await tempDir('kbs-hostile-kills-');
     cfg = await writeStageInput(work, 50, 'Kill Test CA');
@@ -161,14 +149,14 @@ describe('stage killed with SIGKILL', () => {
 
     templateImage = path.join(work, 'template.img');
     await makeBareExt4(template, templateImage);
-    imageOriginal = await imageTree(templateImage);
+    imageOriginal = await snapshotImage(templateImage);
     const onceImage = path.join(work, 'single.img');
     await fs.copyFile(templateImage, onceImage);
     started = Date.now();
     const ri = await runCli(['stage', '-c', cfg, '--rootfs', onceImage]);
     imageStageMs = Date.now() - started;
     expect(ri.code, ri.stderr).toBe(0);
-    imageSingle = await imageTree(onceImage);
+    imageSingle = await snapshotImage(onceImage);
     expect(imageSingle).not.toEqual(imageOriginal);
   }, 180_000);
 
@@ -245,11 +233,11 @@ describe('stage killed with SIGKILL', () => {
       const un = await runCli(['unstage', '--rootfs', img]);
       if (un.code === 2) expect(un.stderr, seeded(`kill ${i}`)).toContain('nothing was staged here');
       else expect(un.code, seeded(`kill ${i}: ${un.stderr}`)).toBe(0);
-      expect(await imageTree(img), seeded(`unstage after kill ${i}`)).toEqual(imageOriginal);
+      expect(await snapshotImage(img), seeded(`unstage after kill ${i}`)).toEqual(imageOriginal);
       expect((await e2fsckClean(img, 0)).code, seeded(`kill ${i}: fsck after unstage`)).toBe(0);
       const again = await runCli(['stage', '-c', cfg, '--rootfs', other]);
       expect(again.code, seeded(`kill ${i}: ${again.stderr}`)).toBe(0);
-      expect(await imageTree(other), seeded(`stage again after kill ${i}`)).toEqual(imageSingle);
+      expect(await snapshotImage(other), seeded(`stage again after kill ${i}`)).toEqual(imageSingle);
       await fs.rm(img);
       await fs.rm(other);
     }

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { run, tempDir } from '../rootfs/images.js';
 
 export async function snapshot(root: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -23,4 +24,16 @@ export async function snapshot(root: string): Promise<Record<string, string>> {
   };
   await walk('');
   return out;
+}
+
+/** snapshot() of the tree inside an ext4 image, read through a read-only loop mount (root only). */
+export async function snapshotImage(img: string): Promise<Record<string, string>> {
+  const dir = await tempDir('kbs-image-view-');
+  await run('mount', ['-t', 'ext4', '-o', 'loop,ro,noload', img, dir]);
+  try {
+    return await snapshot(dir);
+  } finally {
+    await run('umount', [dir]);
+    await fs.rmdir(dir);
+  }
 }
