@@ -105,8 +105,12 @@ export async function replaceDirAtomic(
       fsSync.renameSync(staging, tree);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-      fsSync.rmSync(staging, { recursive: true, force: true }); // a running build has just put it there
+      fsSync.rmSync(staging, { recursive: true, force: true });
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') {
+        fsSync.rmSync(link, { force: true });
+        throw e;
+      }
+      // else a running build has just put the same tree there
     }
     const st = fsSync.lstatSync(target, { throwIfNoEntry: false });
     if (st?.isDirectory()) fsSync.renameSync(target, sideName(target, 'old'));
