@@ -1,9 +1,9 @@
 /**
  * policy.json bytes exactly as `JSON.stringify(policy, null, 2) + '\n'` writes them, with each
- * distinct requirement serialized once. A bundle of 1,000 scopes trusting one key repeats the same
- * signedBy requirement (its 2.5 KB keyData) 1,000 times, and stringifying every copy was a fifth of
- * a build's time, enough to miss the build target (bench/README.md, target 4). The skeleton of the
- * policy still goes through JSON.stringify; only the requirements are pasted in, re-indented.
+ * distinct requirement serialized once. A bundle of many scopes trusting one key repeats the same
+ * signedBy requirement (its whole keyData) once per scope, and stringifying every copy was a large
+ * part of a warm build (bench/README.md, target 4). The skeleton of the policy still goes through
+ * JSON.stringify; only the requirements are pasted in, re-indented.
  */
 import { randomBytes } from 'node:crypto';
 import type { Policy, PolicyRequirement } from '../policy/schema.js';
