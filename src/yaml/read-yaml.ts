@@ -3,23 +3,26 @@
  * (YAML 1.2, core schema) and refused when they are more than plain data:
  *  - any error of js-yaml refuses the file: duplicate keys, a second document, a `%YAML 2.0`
  *    directive, a tag outside the core schema (`!foo`, which would otherwise become a string);
- *  - nesting depth is limited, and so are aliases: js-yaml shares an aliased node instead of
- *    copying it, but everything that walks the value afterwards would expand an alias bomb;
+ *  - nesting depth is limited, and so is what aliases expand to: js-yaml shares an aliased node
+ *    instead of copying it, but everything that walks the value afterwards would expand an alias bomb;
  *  - problems name a line and column, never quote the text: a file may hold secrets, so only
  *    js-yaml's reason is used (not its code frame), with any quoted name taken out.
  *
- * js-yaml rather than the `yaml` package, which the project uses to write YAML: reading a
- * 1,000-scope bundle.yaml took the `yaml` package several times longer than js-yaml, most of
- * `build`'s time (bench/README.md, target 4).
+ * js-yaml rather than the `yaml` package, which the project uses to write YAML, and its 4.x line
+ * (still maintained, with the same depth limit) rather than 5.x: reading a 1,000-scope bundle.yaml
+ * took the `yaml` package several times longer than js-yaml 5, and js-yaml 5 (which parses into
+ * events, then builds values from them) about three times longer than js-yaml 4 — most of a warm
+ * `build` either way (bench/README.md, target 4).
  */
-import { loadAll, YAMLException } from 'js-yaml';
+import { CORE_SCHEMA, loadAll, YAMLException, type LoadOptions } from 'js-yaml';
 import { InputError } from '../errors.js';
 import { readInputFile } from '../util/read-input.js';
 
 /** Far above any real bundle.yaml or sigstore config (a 1,000-scope bundle is ≈ 100 KiB). */
 export const MAX_YAML_BYTES = 4 * 1024 * 1024;
 export const MAX_YAML_DEPTH = 64;
-const MAX_ALIASES = 100;
+/** js-yaml 4's maxDepth option, which @types/js-yaml does not list. */
+const LOAD_OPTIONS: LoadOptions & { maxDepth: number } = { schema: CORE_SCHEMA, maxDepth: MAX_YAML_DEPTH };
 /** The most nodes a document may have once its aliases are expanded. */
 const MAX_EXPANDED_NODES = 1_000_000;
 
@@ -40,7 +43,8 @@ export function readYaml(text: string): YamlRead {
 export function readYamlDocuments(text: string): { ok: true; values: unknown[] } | Extract<YamlRead, { ok: false }> {
   let values: unknown[];
   try {
-    values = loadAll(text, { maxDepth: MAX_YAML_DEPTH, maxAliases: MAX_ALIASES });
+    values = [];
+    loadAll(text, (value) => values.push(value), LOAD_OPTIONS);
   } catch (e) {
     if (!(e instanceof YAMLException)) throw e;
     return {
@@ -71,8 +75,7 @@ function expandedNodes(value: unknown): number {
 function problemOf(reason: string): string {
   if (reason.startsWith('nesting exceeded maxDepth'))
     return `unsupported YAML: nested more than ${MAX_YAML_DEPTH} levels deep`;
-  if (reason.startsWith('aliases exceeded maxAliases')) return `unsupported YAML: more than ${MAX_ALIASES} aliases`;
-  if (/^unknown \w+ tag|^cannot resolve a node with/.test(reason))
+  if (/^unknown (\w+ )?tag|^cannot resolve a node with/.test(reason))
     return "unsupported YAML: a tag other than the core schema's (only the core schema's tags are read)";
   if (reason.startsWith('unacceptable YAML version'))
     return 'unsupported YAML: a %YAML directive other than 1.x (YAML 1.2 is read)';

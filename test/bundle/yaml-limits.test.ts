@@ -58,7 +58,7 @@ describe('bundle.yaml that is more than plain data', () => {
 
   it('an unknown local tag is refused (not read as a string)', async () => {
     expect(await refusedBuild('policy:\n  default:\n    - type: !foo reject\n')).toBe(
-      "kbs-bundler: case.yaml: line 3, column 13: unsupported YAML: a tag other than the core schema's (only the core schema's tags are read)",
+      "kbs-bundler: case.yaml: line 3, column 24: unsupported YAML: a tag other than the core schema's (only the core schema's tags are read)",
     );
   });
 
@@ -89,10 +89,10 @@ describe('bundle.yaml that is more than plain data', () => {
     expect(dup).toBe('kbs-bundler: case.yaml: line 3, column 3: malformed YAML: duplicated mapping key');
     // A password file given as bundle.yaml: names js-yaml would quote (a tag, an alias) are left out.
     expect(await refusedBuild('!hunter2-secret-value\n')).toBe(
-      "kbs-bundler: case.yaml: line 1, column 1: unsupported YAML: a tag other than the core schema's (only the core schema's tags are read)",
+      "kbs-bundler: case.yaml: line 2, column 1: unsupported YAML: a tag other than the core schema's (only the core schema's tags are read)",
     );
     expect(await refusedBuild('*hunter2-secret-value\n')).toBe(
-      'kbs-bundler: case.yaml: line 1, column 2: malformed YAML: unidentified alias',
+      'kbs-bundler: case.yaml: line 1, column 22: malformed YAML: unidentified alias',
     );
   });
 

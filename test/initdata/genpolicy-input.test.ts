@@ -77,7 +77,7 @@ describe('initdata as genpolicy --initdata-path input', () => {
     const r = await runCli(['render', 'initdata-digest', broken]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      `kbs-bundler: ${broken}: is not a valid Kubernetes YAML: line 6, column 1: malformed YAML: deficient indentation\n`,
+      `kbs-bundler: ${broken}: is not a valid Kubernetes YAML: line 6, column 1: malformed YAML: unexpected end of the stream within a flow collection\n`,
     );
     const bomb = path.join(tmp, 'bomb-pod.yaml');
     const levels = ['    a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
