@@ -12,7 +12,7 @@ import { bundleSchema, type BundleFile, type BundleRule } from './schema.js';
 import { scopeProblem } from './scope.js';
 import { buildSigstoreConfig } from './stores.js';
 import { issueToInputError } from './zod-issue.js';
-import type { Bundle, GuestKeyFile, KeyResource } from './types.js';
+import type { Bundle, GuestKeyFile, KeyResource, KeyringEntry } from './types.js';
 
 export const DEFAULT_REPOSITORY = 'default';
 export const DEFAULT_TAG = 'test';
@@ -35,9 +35,19 @@ export async function loadBundle(file: string, options: { env?: NodeJS.ProcessEn
   assertSegment(tag, { file, field: 'kbs.tag' });
 
   const loaded: LoadedRule[] = [];
+  const keyrings: KeyringEntry[] = [];
+  // A rule repeated under many scopes (one signer for a whole registry) is read and checked once;
+  // a rule that fails throws at its first use, so only loaded rules are kept.
+  const byRule = new Map<string, LoadedRule>();
   const loadList = async (scope: string, rules: BundleRule[], field: string) => {
     const out: LoadedRule[] = [];
-    for (const [i, rule] of rules.entries()) out.push(await loadRule(ctx, scope, rule, `${field}[${i}]`));
+    for (const [i, rule] of rules.entries()) {
+      const key = JSON.stringify(rule);
+      let one = byRule.get(key);
+      if (one === undefined) byRule.set(key, (one = await loadRule(ctx, rule, `${field}[${i}]`)));
+      out.push(one);
+      for (const entry of one.keyrings) keyrings.push({ scope, ...entry });
+    }
     loaded.push(...out);
     return out;
   };
@@ -80,7 +90,7 @@ export async function loadBundle(file: string, options: { env?: NodeJS.ProcessEn
     sigstoreConfig,
     registries,
     guestKeyFiles,
-    keyrings: loaded.flatMap((r) => r.keyrings),
+    keyrings,
     keyResources,
     signatureSources,
     ...(raw.initdata

@@ -16,7 +16,7 @@ import { assertKeyringUsable, readPublicKeyring, type Keyring } from '../openpgp
 import { armorBlocks, looksArmored } from '../openpgp/parse.js';
 import { atField, fail, readBundleFile, type BundleContext } from './files.js';
 import type { SignedByRule } from './schema.js';
-import type { KeyringEntry } from './types.js';
+import type { RuleKeyringEntry } from './types.js';
 
 const HINTS: Record<string, string> = {
   E_KEY_EXPIRED:
@@ -26,17 +26,16 @@ const HINTS: Record<string, string> = {
 
 export interface RuleKeyring {
   bytes: Uint8Array;
-  entries: KeyringEntry[];
+  entries: RuleKeyringEntry[];
   sourceFiles: string[];
 }
 
 export async function loadSignedByKeys(
   ctx: BundleContext,
-  scope: string,
   rule: SignedByRule,
   field: string,
 ): Promise<RuleKeyring> {
-  const entries: KeyringEntry[] = [];
+  const entries: RuleKeyringEntry[] = [];
   const parts: Uint8Array[] = [];
   for (const [i, relative] of rule.keys.entries()) {
     const keyField = `${field}.keys[${i}]`;
@@ -50,7 +49,7 @@ export async function loadSignedByKeys(
       }
       const keyring = await parsed;
       assertKeyringUsable(keyring, {}, { allowExpired: rule.allowExpired, allowRevoked: rule.allowRevoked });
-      entries.push({ scope, keyring, sourceFile: abs });
+      entries.push({ keyring, sourceFile: abs });
     } catch (e) {
       throw atField(ctx, keyField, relative, e, HINTS);
     }

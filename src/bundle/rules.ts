@@ -1,6 +1,7 @@
 /**
  * One bundle rule → the policy.json requirement the guest reads and its host twin, plus what the
- * key needs besides (a KBS key resource or a guest key file). The guest requirement carries the key
+ * key needs besides (a KBS key resource or a guest key file). The result does not depend on the
+ * scope the rule is under, so a rule repeated under many scopes is loaded once (load.ts). The guest requirement carries the key
  * as configured (keyData, kbs:/// keyPath or guest keyPath); the host one always embeds keyData,
  * since a podman/CRI-O node has neither the KBS nor the guest's files.
  */
@@ -11,12 +12,12 @@ import { fail, type BundleContext } from './files.js';
 import { loadCosignKey, loadSignedByKeys } from './rule-keys.js';
 import type { BundleRule } from './schema.js';
 import { scopeProblem } from './scope.js';
-import type { GuestKeyFile, KeyResource, KeyringEntry } from './types.js';
+import type { GuestKeyFile, KeyResource, RuleKeyringEntry } from './types.js';
 
 export interface LoadedRule {
   guest: PolicyRequirement;
   host: PolicyRequirement;
-  keyrings: KeyringEntry[];
+  keyrings: RuleKeyringEntry[];
   keyResources: KeyResource[];
   guestKeyFiles: GuestKeyFile[];
 }
@@ -28,7 +29,6 @@ type KeyDelivery =
 
 export async function loadRule(
   ctx: BundleContext,
-  scope: string,
   rule: BundleRule,
   field: string,
 ): Promise<LoadedRule> {
@@ -40,7 +40,7 @@ export async function loadRule(
     case 'signedBy': {
       const identity = rule.signedIdentity && checkIdentity(ctx, rule.signedIdentity, `${field}.signedIdentity`);
       const delivery = keyDelivery(ctx, rule.keyPath, `${field}.keyPath`);
-      const keys = await loadSignedByKeys(ctx, scope, rule, field);
+      const keys = await loadSignedByKeys(ctx, rule, field);
       const keyData = base64(keys.bytes);
       const idPart = identity ? { signedIdentity: identity } : {};
       const host: PolicyRequirement = { type: 'signedBy', keyType: 'GPGKeys', keyData, ...idPart };

@@ -28,11 +28,15 @@ export interface GuestKeyFile {
   sourceFile: string;
 }
 
-export interface KeyringEntry {
-  scope: string;
+/** A keyring a rule trusts, wherever the rule is used. */
+export interface RuleKeyringEntry {
   keyring: Keyring;
   /** Absolute path of the key file. */
   sourceFile: string;
+}
+
+export interface KeyringEntry extends RuleKeyringEntry {
+  scope: string;
 }
 
 /** A key the policy names with `keyPath: kbs:///…`: written as a KBS resource beside the others. */

@@ -15,7 +15,14 @@ export function policyJsonBytes(policy: Policy): Uint8Array {
   // instance per key file, so looking it up costs no more than comparing pointers.
   const seen = new Map<string, Map<string, number>>();
   const plain = new Map<string, number>();
+  // A bundle rule repeated under many scopes gives one requirement object (bundle/load.ts).
+  const tokens = new Map<PolicyRequirement, string>();
   const token = (requirement: PolicyRequirement): string => {
+    let t = tokens.get(requirement);
+    if (t === undefined) tokens.set(requirement, (t = newToken(requirement)));
+    return t;
+  };
+  const newToken = (requirement: PolicyRequirement): string => {
     const { keyData, ...rest } = requirement as PolicyRequirement & { keyData?: unknown };
     const byKeyData =
       typeof keyData === 'string'

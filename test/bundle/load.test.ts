@@ -238,6 +238,27 @@ describe('loadBundle', () => {
     expect(b.keyrings[0]!.keyring.descriptions[0]!.expires).toMatch(/^2022-09-23/);
   });
 
+  it('a rule repeated under several scopes is the same rule in each: its keyring listed per scope, a failure named at its first scope', async () => {
+    const rule = (keys: string, extra = '') => `      - type: signedBy\n        keys: [${keys}]\n${extra}`;
+    const b = await load(
+      `policy:\n  scopes:\n    b.io/x:\n${rule('ci.gpg')}    a.io/x:\n${rule('ci.gpg')}    c.io/x:\n${rule('ci.gpg', '        allowExpired: true\n')}`,
+    );
+    expect(b.keyrings.map((k) => [k.scope, path.basename(k.sourceFile)])).toEqual([
+      ['a.io/x', 'ci.gpg'],
+      ['b.io/x', 'ci.gpg'],
+      ['c.io/x', 'ci.gpg'],
+    ]);
+    const docker = b.policy.transports!.docker!;
+    const keyData = Buffer.from(await fs.readFile(path.join(dir, 'ci.gpg'))).toString('base64');
+    for (const scope of ['a.io/x', 'b.io/x', 'c.io/x'])
+      expect(docker[scope], scope).toEqual([{ type: 'signedBy', keyType: 'GPGKeys', keyData }]);
+    const policy = (await renderResources(b)).find((r) => r.id.type === 'security-policy')!.bytes;
+    expect(Buffer.from(policy).toString()).toBe(`${JSON.stringify(b.policy, null, 2)}\n`);
+    await expect(
+      load(`policy:\n  scopes:\n    b.io/x:\n${rule('expired.asc')}    a.io/x:\n${rule('expired.asc')}`),
+    ).rejects.toThrow(/: policy\.scopes\["a\.io\/x"\]\[0\]\.keys\[0\]: expired\.asc: .*expired on 2022-09-23/);
+  });
+
   it('reads the password from a file (one trailing newline dropped) or an environment variable, and keeps it out of the Bundle', async () => {
     const fromFile = await load('policy: {}\nregistries:\n  r.io:5000: {username: bob, passwordFile: pw}\n');
     expect(JSON.stringify(fromFile)).not.toContain('pa:ss word');
