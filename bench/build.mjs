@@ -32,7 +32,7 @@ import {
 const RUNS = runsOr(3);
 const CLI_TARGET_SECONDS = 0.5;
 const LIBRARY_TARGET_RATIO = 3;
-const LIB_RUNS = Number(process.env.KBSB_BENCH_LIB_RUNS ?? 15);
+const LIB_RUNS = Number(process.env.KBSB_BENCH_LIB_RUNS ?? 60);
 /**
  * V8 optimizes js-yaml's parser, then re-optimizes it (bursts of deopts) over the first calls; a
  * process that builds repeatedly runs past them.
