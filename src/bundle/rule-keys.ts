@@ -7,7 +7,7 @@
  * as a sequence of keys (mixing armored text and binary would not be).
  * sigstoreSigned: a cosign public key PEM, checked with node:crypto.
  *
- * A key as gpg writes it (one RSA key, self-signed: see keys/fast-keyring.ts) is read without
+ * A key as gpg writes it (one RSA key, self-signed: see openpgp/fast-keyring.ts) is read without
  * openpgp.js, whose module alone is a noticeable part of every build and stage; anything else loads it.
  */
 import { createPublicKey } from 'node:crypto';
