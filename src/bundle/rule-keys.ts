@@ -30,11 +30,7 @@ export interface RuleKeyring {
   sourceFiles: string[];
 }
 
-export async function loadSignedByKeys(
-  ctx: BundleContext,
-  rule: SignedByRule,
-  field: string,
-): Promise<RuleKeyring> {
+export async function loadSignedByKeys(ctx: BundleContext, rule: SignedByRule, field: string): Promise<RuleKeyring> {
   const entries: RuleKeyringEntry[] = [];
   const parts: Uint8Array[] = [];
   for (const [i, relative] of rule.keys.entries()) {

@@ -27,11 +27,7 @@ type KeyDelivery =
   | { kind: 'kbs'; uri: string; id: KeyResource['id'] }
   | { kind: 'guest'; keyPath: string; guestPath: string };
 
-export async function loadRule(
-  ctx: BundleContext,
-  rule: BundleRule,
-  field: string,
-): Promise<LoadedRule> {
+export async function loadRule(ctx: BundleContext, rule: BundleRule, field: string): Promise<LoadedRule> {
   const none = { keyrings: [], keyResources: [], guestKeyFiles: [] };
   switch (rule.type) {
     case 'reject':
