@@ -6,13 +6,12 @@
  * unmount it): the next stage or unstage refuses the image naming the mount, and once the user has run
  * the umount it names, all is as above.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findImageUsers } from '../../src/rootfs/image-in-use.js';
-import { copyExample, treeSnapshot } from '../build/tree.js';
-import { CLI } from '../helpers/paths.js';
+import { exampleBuildArgs, leftovers, treeSnapshot, twoExampleBuilds } from '../build/tree.js';
+import { exited, groupAlive, sleep, startCli, until } from '../helpers/child.js';
 import { runCli } from '../helpers/run-cli.js';
 import { e2fsckClean, makeBareExt4, makeGuestTree, run, tempDir } from '../rootfs/images.js';
 import { writeStageInput } from '../stage/fixtures.js';
@@ -24,63 +23,13 @@ const DIRECTORY_STAGE_KILLS = 20;
 const IMAGE_STAGE_KILLS = 10;
 const rng = themeRng('kills');
 
-/** `group`: in a process group of its own, so that a kill can take its tools (mount, umount) with it. */
-function start(args: string[], cwd?: string, group = false, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], {
-    cwd,
-    stdio: 'ignore',
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    detached: group,
-  });
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-
-/** Resolves when `cond` holds (checked on every turn of the event loop) or the child has exited. */
-async function until(child: ChildProcess, cond: () => boolean): Promise<void> {
-  while (!cond() && child.exitCode === null && child.signalCode === null)
-    await new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Whether any process of the group `pgid` is still there. */
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('build killed with SIGKILL', () => {
   let work: string;
-  let buildMs = 400;
-  const trees: Record<'a' | 'b', { out: Record<string, string>; host: Record<string, string> }> = {
-    a: { out: {}, host: {} },
-    b: { out: {}, host: {} },
-  };
-  const args = (v: 'a' | 'b') => ['build', '-c', `example/bundle-${v}.yaml`, '-o', 'out', '--host-config', 'host'];
+  let buildMs: number;
+  let trees: Awaited<ReturnType<typeof twoExampleBuilds>>['trees'];
 
   beforeAll(async () => {
-    const example = await copyExample();
-    work = path.dirname(example);
-    const text = await fs.readFile(path.join(example, 'bundle.yaml'), 'utf8');
-    await fs.writeFile(path.join(example, 'bundle-a.yaml'), text);
-    await fs.writeFile(path.join(example, 'bundle-b.yaml'), text.replace('tag: test', 'tag: prod'));
-    for (const v of ['a', 'b'] as const) {
-      const started = Date.now();
-      const r = await runCli(args(v), { cwd: work });
-      buildMs = Date.now() - started;
-      expect(r.code, r.stderr).toBe(0);
-      trees[v] = { out: await treeSnapshot(path.join(work, 'out')), host: await treeSnapshot(path.join(work, 'host')) };
-    }
-    expect(trees.a.out).not.toEqual(trees.b.out);
+    ({ work, trees, buildMs } = await twoExampleBuilds());
   }, 60_000);
 
   afterAll(async () => {
@@ -93,7 +42,7 @@ describe('build killed with SIGKILL', () => {
     for (let i = 0; i < BUILD_KILLS; i++) {
       const before = entries();
       const next: 'a' | 'b' = i % 2 === 0 ? 'a' : 'b';
-      const child = start(args(next), work);
+      const child = startCli(exampleBuildArgs(next), { cwd: work });
       if (i % 2 === 1) {
         // a new entry beside the outputs: the new tree or the link that replaces the old one
         await until(child, () => entries() !== before);
@@ -107,14 +56,10 @@ describe('build killed with SIGKILL', () => {
       expect([trees.a.out, trees.b.out], seeded(`kill ${i}: -o`)).toContainEqual(out);
       expect([trees.a.host, trees.b.host], seeded(`kill ${i}: --host-config`)).toContainEqual(host);
       if (i % 5 === 4) {
-        const r = await runCli(args(next), { cwd: work });
+        const r = await runCli(exampleBuildArgs(next), { cwd: work });
         expect(r.code, r.stderr).toBe(0);
         expect(await treeSnapshot(path.join(work, 'out'))).toEqual(trees[next].out);
-        const linked = await Promise.all(
-          ['out', 'host'].map(async (n) => fs.readlink(path.join(work, n)).catch(() => n)),
-        );
-        const litter = readdirSync(work).filter((n) => n.startsWith('.') && !linked.includes(n));
-        expect(litter, seeded(`after kill ${i}, the next run`)).toEqual([]);
+        expect(await leftovers(work), seeded(`after kill ${i}, the next run`)).toEqual([]);
       }
     }
     expect(swapKills, seeded('kills while the new tree was being put in place')).toBeGreaterThan(BUILD_KILLS / 4);
@@ -169,7 +114,7 @@ describe('stage killed with SIGKILL', () => {
     for (let i = 0; i < DIRECTORY_STAGE_KILLS; i++) {
       const root = path.join(work, `dir-${i}`);
       await run('cp', ['-a', template, root]);
-      const child = start(['stage', '-c', cfg, '--rootfs', root]);
+      const child = startCli(['stage', '-c', cfg, '--rootfs', root]);
       if (i % 2 === 1) {
         await until(child, () => existsSync(path.join(root, 'var/lib/kbs-bundler/staged.json')));
         await sleep(rng.int(40));
@@ -203,7 +148,7 @@ describe('stage killed with SIGKILL', () => {
       const img = path.join(work, `img-${i}.img`);
       await fs.copyFile(templateImage, img);
       // the whole process group: a mount or umount it started must not finish the job after the kill
-      const child = start(['stage', '-c', cfg, '--rootfs', img], undefined, true, { TMPDIR: tmp });
+      const child = startCli(['stage', '-c', cfg, '--rootfs', img], { group: true, env: { TMPDIR: tmp } });
       if (i % 2 === 1) {
         // while the image is mounted, where a kill leaves the most behind
         while (child.exitCode === null && findImageUsers(img).every((u) => u.mountPoints.length === 0)) await sleep(2);

@@ -1,21 +1,19 @@
 /**
- * stage killed with SIGKILL at random instants while it stages several hundred signatures into a
- * directory rootfs: afterwards unstage gives back the original tree, and stage run again gives
- * exactly the tree a single run gives; unstage killed the same way and run again gives back the
- * original. And two runs at once on one rootfs: the second stops.
+ * unstage killed with SIGKILL at random instants while it takes several hundred staged signatures out
+ * of a directory rootfs: unstage run again gives back the original tree. And two runs at once on one
+ * rootfs: the second stops, naming the lock. (stage killed at random instants, into a directory and an
+ * image: test/hostile/kills.test.ts.)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/paths.js';
+import { exited, sleep, startCli, until } from '../helpers/child.js';
 import { runCli } from '../helpers/run-cli.js';
 import { makeGuestTree, run, tempDir } from '../rootfs/images.js';
 import { writeStageInput } from './fixtures.js';
 import { snapshot } from './snapshot.js';
 
 const IMAGES = 300;
-const KILLS = 32;
 let work: string;
 let cfg: string;
 let template: string;
@@ -44,66 +42,13 @@ async function copyOfTemplate(name: string): Promise<string> {
   return dir;
 }
 
-function startStage(root: string): ChildProcess {
-  return spawn(process.execPath, [CLI, 'stage', '-c', cfg, '--rootfs', root], {
-    stdio: 'ignore',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-
-/** Resolves when `cond` holds (checked on every turn of the event loop) or the child has exited. */
-async function until(child: ChildProcess, cond: () => boolean): Promise<void> {
-  while (!cond() && child.exitCode === null && child.signalCode === null)
-    await new Promise((resolve) => setImmediate(resolve));
-}
-
-describe('stage killed with SIGKILL at a random instant', () => {
-  it(`${KILLS} kills: unstage restores the original tree, stage again gives the single-run tree`, async () => {
-    let partial = 0;
-    for (let i = 0; i < KILLS; i++) {
-      const root = await copyOfTemplate(`killed-${i}`);
-      const child = startStage(root);
-      // Half of the kills at any instant of the run, half once the intent is written (while the
-      // changes are being made), where a kill has the most to break.
-      if (i % 2 === 1) await until(child, () => existsSync(path.join(root, 'var/lib/kbs-bundler/staged.json')));
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * (i % 2 === 1 ? 60 : 1500)));
-      child.kill('SIGKILL');
-      await exited(child);
-      const after = await snapshot(root);
-      if (JSON.stringify(after) !== JSON.stringify(original) && JSON.stringify(after) !== JSON.stringify(single))
-        partial++;
-
-      const other = path.join(work, `killed-${i}-restage`);
-      await run('cp', ['-a', root, other]);
-      const un = await runCli(['unstage', '--rootfs', root]);
-      if (un.code === 2) expect(un.stderr, `kill ${i}`).toContain('nothing was staged here');
-      else expect(un.code, `kill ${i}: ${un.stderr}`).toBe(0);
-      expect(await snapshot(root), `unstage after kill ${i}`).toEqual(original);
-
-      const again = await runCli(['stage', '-c', cfg, '--rootfs', other]);
-      expect(again.code, `kill ${i}: ${again.stderr}`).toBe(0);
-      expect(await snapshot(other), `stage again after kill ${i}`).toEqual(single);
-      await fs.rm(root, { recursive: true });
-      await fs.rm(other, { recursive: true });
-    }
-    // the kills did land while the tree was half-staged, not only before or after
-    expect(partial).toBeGreaterThan(0);
-  }, 600_000);
-});
-
 describe('unstage killed with SIGKILL at a random instant', () => {
   it('unstage run again gives back the original tree', async () => {
     for (let i = 0; i < 10; i++) {
       const root = path.join(work, `unstage-killed-${i}`);
       await run('cp', ['-a', path.join(work, 'single'), root]);
-      const child = spawn(process.execPath, [CLI, 'unstage', '--rootfs', root], { stdio: 'ignore' });
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 800));
+      const child = startCli(['unstage', '--rootfs', root]);
+      await sleep(Math.random() * 800);
       child.kill('SIGKILL');
       await exited(child);
       const again = await runCli(['unstage', '--rootfs', root]);
@@ -118,7 +63,7 @@ describe('unstage killed with SIGKILL at a random instant', () => {
 describe('two stages at once on one rootfs', () => {
   it('the second exits 2 saying another run holds the rootfs; the first finishes as a single run', async () => {
     const root = await copyOfTemplate('concurrent');
-    const first = startStage(root);
+    const first = startCli(['stage', '-c', cfg, '--rootfs', root]);
     try {
       // once the first run holds the lock it is stopped, so the second surely overlaps it; the lock is
       // looked for in /proc/locks (taking it to test it could make the first run find it taken)
