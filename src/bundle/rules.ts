@@ -1,9 +1,9 @@
 /**
  * One bundle rule → the policy.json requirement the guest reads and its host twin, plus what the
- * key needs besides (a KBS key resource or a guest key file). The result does not depend on the
- * scope the rule is under, so a rule repeated under many scopes is loaded once (load.ts). The guest requirement carries the key
+ * key needs besides (a KBS key resource or a guest key file). The guest requirement carries the key
  * as configured (keyData, kbs:/// keyPath or guest keyPath); the host one always embeds keyData,
- * since a podman/CRI-O node has neither the KBS nor the guest's files.
+ * since a podman/CRI-O node has neither the KBS nor the guest's files. Nothing here depends on the
+ * scope the rule is under, so a rule repeated under many scopes is loaded once (load.ts).
  */
 import { parseKbsUri, RESOURCE_SEGMENT_RE } from '../resource-id/resource-id.js';
 import type { PolicyRequirement, SignedIdentity } from '../policy/schema.js';
